@@ -1,0 +1,113 @@
+// From validated raw values to the model, and the checks that involve more than one key.
+import { isMap, isSeq, type Node } from 'yaml';
+import { nodeOf, report, type Ctx } from './fields.js';
+import type { Config, VrrpInstanceConfig } from './model.js';
+import type { RawConfig, RawInstance } from './schema.js';
+
+export function toModel(raw: RawConfig, file: string, hostname: string): Config {
+  return {
+    file,
+    global: { routerId: raw.global?.router_id ?? hostname },
+    vrrpInstances: (raw.vrrp_instances ?? []).map(instanceModel),
+  };
+}
+
+function instanceModel(r: RawInstance): VrrpInstanceConfig {
+  const family = r.virtual_ipaddresses[0]?.family ?? 4;
+  const version = (r.version ?? (family === 6 ? 3 : 2)) as 2 | 3;
+  const garpMasterRepeat = r.garp_master_repeat ?? 5;
+  return {
+    name: r.name,
+    interface: r.interface,
+    vrid: r.virtual_router_id,
+    version,
+    family,
+    priority: r.priority ?? 100,
+    advertIntCs: Math.round((r.advert_int ?? 1) * 100),
+    preempt: r.preempt ?? true,
+    preemptDelayMs: Math.round((r.preempt_delay ?? 0) * 1000),
+    initialState: r.state ?? 'BACKUP',
+    unicastSrcIp: r.unicast_src_ip?.address,
+    unicastPeers: (r.unicast_peers ?? []).map((p) => p.address),
+    auth: r.authentication ? { type: 'PASS', pass: r.authentication.auth_pass } : undefined,
+    vips: r.virtual_ipaddresses,
+    vipsExcluded: r.virtual_ipaddresses_excluded ?? [],
+    trackInterfaces: r.track_interfaces ?? [],
+    garpMasterRepeat,
+    garpMasterDelayMs: Math.round((r.garp_master_delay ?? 5) * 1000),
+    garpMasterRefreshMs: Math.round((r.garp_master_refresh ?? 0) * 1000),
+    garpMasterRefreshRepeat: r.garp_master_refresh_repeat ?? 1,
+    garpLowerPrioRepeat: r.garp_lower_prio_repeat ?? garpMasterRepeat,
+  };
+}
+
+/** Checks that span keys or instances; errors point at the offending key's value. */
+export function crossCheck(config: Config, root: Node, ctx: Ctx): void {
+  const instNodes = nodeOf(root, 'vrrp_instances');
+  const items = isSeq(instNodes) ? (instNodes.items as Node[]) : [];
+  const names = new Map<string, number>();
+  const vrids = new Map<string, number>();
+  const vipOwner = new Map<string, number>();
+  config.vrrpInstances.forEach((inst, i) => {
+    const node = items[i];
+    const p = `vrrp_instances[${i}]`;
+    const at = (key: string): Node | undefined => nodeOf(node, key) ?? node;
+    const err = (key: string, msg: string, n?: Node) => report(ctx, n ?? at(key), `${p}.${key}`, msg);
+
+    // RFC 5798 §1: IPv6 exists only in VRRPv3.
+    inst.vips.forEach((v, j) => {
+      if (v.family !== inst.family) {
+        err('virtual_ipaddresses', `all VIPs of an instance must be one family (first is IPv${inst.family}), got ${v.address}`,
+          itemNode(at('virtual_ipaddresses'), j));
+      }
+    });
+    const explicitVersion = isMap(node) && nodeOf(node, 'version') !== undefined;
+    if (inst.family === 6 && inst.version === 2 && explicitVersion) {
+      err('version', 'IPv6 VIPs need VRRP version 3 (RFC 5798); VRRPv2 is IPv4 only');
+    }
+    // RFC 3768 §5.3.7: v2 interval is whole seconds. RFC 5798 §5.2.7: v3 is 12 bits of centiseconds.
+    const advertSec = inst.advertIntCs / 100;
+    if (inst.version === 2 && (inst.advertIntCs % 100 !== 0 || advertSec < 1)) {
+      err('advert_int', `VRRPv2 advert_int is whole seconds 1..255, got ${advertSec}`);
+    }
+    if (inst.version === 3 && inst.advertIntCs > 4095) {
+      err('advert_int', `VRRPv3 advert_int is 0.01..40.95 seconds, got ${advertSec}`);
+    }
+    if (inst.auth && inst.version === 3) {
+      err('authentication', 'authentication exists only in VRRPv2 (RFC 5798 §9 removed it)');
+    }
+    if (inst.unicastSrcIp && ipFamily(inst.unicastSrcIp) !== inst.family) {
+      err('unicast_src_ip', `must be IPv${inst.family} like the VIPs, got ${inst.unicastSrcIp}`);
+    }
+    inst.unicastPeers.forEach((peer, j) => {
+      if (ipFamily(peer) !== inst.family) {
+        err('unicast_peers', `must be IPv${inst.family} like the VIPs, got ${peer}`, itemNode(at('unicast_peers'), j));
+      }
+    });
+    if (inst.priority === 255 && inst.trackInterfaces.some((t) => t.weight !== 0)) {
+      err('track_interfaces', 'priority 255 (address owner) never changes; tracker weights would be ignored');
+    }
+    const prevName = names.get(inst.name);
+    if (prevName !== undefined) err('name', `duplicate instance name (also vrrp_instances[${prevName}])`);
+    else names.set(inst.name, i);
+    const key = `${inst.interface}/${inst.family}/${inst.vrid}`;
+    const prevVrid = vrids.get(key);
+    if (prevVrid !== undefined) {
+      err('virtual_router_id', `VRID ${inst.vrid} is already used on ${inst.interface} for IPv${inst.family} by vrrp_instances[${prevVrid}]`);
+    } else vrids.set(key, i);
+    [...inst.vips, ...inst.vipsExcluded].forEach((v) => {
+      const prev = vipOwner.get(v.address);
+      if (prev !== undefined && prev !== i) {
+        err('virtual_ipaddresses', `VIP ${v.address} is also in vrrp_instances[${prev}]`);
+      } else vipOwner.set(v.address, i);
+    });
+  });
+}
+
+function itemNode(list: Node | undefined, j: number): Node | undefined {
+  return isSeq(list) ? (list.items[j] as Node | undefined) ?? list : list;
+}
+
+function ipFamily(ip: string): 4 | 6 {
+  return ip.includes(':') ? 6 : 4;
+}

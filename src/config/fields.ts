@@ -1,0 +1,230 @@
+// Small validators over `yaml` nodes. Each validator reads one node, reports problems into the
+// shared context with the node's own position, and returns the typed value (or undefined when
+// the node is invalid). Nothing throws: every error of a file is collected in one pass.
+import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import { isIP, SocketAddress } from 'node:net';
+import type { ConfigError } from './errors.js';
+import { suggest } from './suggest.js';
+
+export interface Ctx {
+  file: string;
+  lineCounter: LineCounter;
+  errors: ConfigError[];
+}
+
+/** Where a value lives: its node (for the position) and its key path (for the message). */
+export interface At {
+  node: Node | null | undefined;
+  path: string;
+  /** Fallback node for a missing value (the map that should have held the key). */
+  parent?: Node | null | undefined;
+}
+
+export type Validator<T> = (at: At, ctx: Ctx) => T | undefined;
+
+export function report(ctx: Ctx, node: Node | null | undefined, path: string, message: string): void {
+  const offset = node?.range?.[0] ?? 0;
+  const { line, col } = ctx.lineCounter.linePos(offset);
+  ctx.errors.push({ file: ctx.file, line, col, path, message });
+}
+
+function describe(node: Node | null | undefined): string {
+  if (node === null || node === undefined) return 'nothing';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) {
+    const v = node.value;
+    if (v === null) return 'null';
+    return typeof v === 'string' ? JSON.stringify(v) : String(v);
+  }
+  return 'an unsupported node';
+}
+
+function scalarValue(at: At): unknown {
+  return isScalar(at.node) ? (at.node as Scalar).value : undefined;
+}
+
+export const integer = (min: number, max: number): Validator<number> => (at, ctx) => {
+  const v = scalarValue(at);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    report(ctx, at.node, at.path, `expected an integer ${min}..${max}, got ${describe(at.node)}`);
+    return undefined;
+  }
+  return v;
+};
+
+export const number = (min: number, max: number, unit = ''): Validator<number> => (at, ctx) => {
+  const v = scalarValue(at);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    report(ctx, at.node, at.path, `expected a number ${min}..${max}${unit}, got ${describe(at.node)}`);
+    return undefined;
+  }
+  return v;
+};
+
+export const boolean: Validator<boolean> = (at, ctx) => {
+  const v = scalarValue(at);
+  if (typeof v !== 'boolean') {
+    report(ctx, at.node, at.path, `expected true or false, got ${describe(at.node)}`);
+    return undefined;
+  }
+  return v;
+};
+
+export const string = (opts: { pattern?: RegExp; what?: string; maxLen?: number } = {}): Validator<string> =>
+  (at, ctx) => {
+    const v = scalarValue(at);
+    const what = opts.what ?? 'a string';
+    if (typeof v !== 'string' || v.length === 0) {
+      report(ctx, at.node, at.path, `expected ${what}, got ${describe(at.node)}`);
+      return undefined;
+    }
+    if (opts.maxLen !== undefined && v.length > opts.maxLen) {
+      report(ctx, at.node, at.path, `expected ${what} of at most ${opts.maxLen} characters, got ${v.length}`);
+      return undefined;
+    }
+    if (opts.pattern && !opts.pattern.test(v)) {
+      report(ctx, at.node, at.path, `expected ${what}, got ${describe(at.node)}`);
+      return undefined;
+    }
+    return v;
+  };
+
+export const oneOf = <T extends string>(values: readonly T[]): Validator<T> => (at, ctx) => {
+  const v = scalarValue(at);
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {
+    const hint = typeof v === 'string' ? suggest(v, values) : undefined;
+    report(ctx, at.node, at.path,
+      `expected one of ${values.join(', ')}, got ${describe(at.node)}${hint ? ` (did you mean ${hint}?)` : ''}`);
+    return undefined;
+  }
+  return v as T;
+};
+
+/** Canonical text of an IP address (IPv6 compressed, lower case), or undefined. */
+export function canonicalIp(s: string): { address: string; family: 4 | 6 } | undefined {
+  const fam = isIP(s);
+  if (fam === 0) return undefined;
+  const family = fam === 4 ? 4 : 6;
+  return { address: new SocketAddress({ address: s, family: family === 4 ? 'ipv4' : 'ipv6' }).address, family };
+}
+
+export const ipAddress: Validator<{ address: string; family: 4 | 6 }> = (at, ctx) => {
+  const v = scalarValue(at);
+  const ip = typeof v === 'string' ? canonicalIp(v) : undefined;
+  if (!ip) {
+    report(ctx, at.node, at.path, `expected an IPv4 or IPv6 address, got ${describe(at.node)}`);
+    return undefined;
+  }
+  return ip;
+};
+
+export interface Cidr { address: string; prefixLen: number; family: 4 | 6; }
+
+/** `192.0.2.100/24`, `2001:db8::1/64`, or a bare address (/32, /128 as keepalived does). */
+export const cidr: Validator<Cidr> = (at, ctx) => {
+  const v = scalarValue(at);
+  if (typeof v === 'string') {
+    const [addr, len, ...rest] = v.split('/');
+    const ip = addr ? canonicalIp(addr) : undefined;
+    if (ip && rest.length === 0) {
+      const max = ip.family === 4 ? 32 : 128;
+      const prefixLen = len === undefined ? max : /^\d{1,3}$/.test(len) ? Number(len) : NaN;
+      if (prefixLen >= 0 && prefixLen <= max) return { ...ip, prefixLen };
+      report(ctx, at.node, at.path, `prefix length must be 0..${max}, got ${describe(at.node)}`);
+      return undefined;
+    }
+  }
+  report(ctx, at.node, at.path, `expected an address with optional /prefix (e.g. 192.0.2.100/24), got ${describe(at.node)}`);
+  return undefined;
+};
+
+export const list = <T>(item: Validator<T>, opts: { min?: number } = {}): Validator<T[]> => (at, ctx) => {
+  if (at.node === null || at.node === undefined || (isScalar(at.node) && at.node.value === null)) {
+    if ((opts.min ?? 0) > 0) report(ctx, at.node ?? at.parent, at.path, `expected a list of at least ${opts.min}, got nothing`);
+    return (opts.min ?? 0) > 0 ? undefined : [];
+  }
+  if (!isSeq(at.node)) {
+    report(ctx, at.node, at.path, `expected a list, got ${describe(at.node)}`);
+    return undefined;
+  }
+  const out: T[] = [];
+  let ok = true;
+  at.node.items.forEach((n, i) => {
+    const v = item({ node: n as Node, path: `${at.path}[${i}]`, parent: at.node }, ctx);
+    if (v === undefined) ok = false; else out.push(v);
+  });
+  if (ok && out.length < (opts.min ?? 0)) {
+    report(ctx, at.node, at.path, `expected a list of at least ${opts.min}, got ${out.length}`);
+    return undefined;
+  }
+  return ok ? out : undefined;
+};
+
+export interface FieldSpec<T> {
+  validate: Validator<T>;
+  required?: boolean;
+  default?: T;
+}
+type Shape = Record<string, FieldSpec<unknown>>;
+type Out<S extends Shape> = { [K in keyof S]: S[K] extends FieldSpec<infer T> ? T | (S[K]['default'] extends undefined ? undefined : never) : never };
+
+export const field = <T>(validate: Validator<T>, opts: { required?: boolean; default?: T } = {}): FieldSpec<T> =>
+  ({ validate, ...opts });
+
+/** The node of key `k` in a mapping, for cross-field errors reported after the first pass. */
+export function nodeOf(map: Node | null | undefined, key: string): Node | undefined {
+  if (!isMap(map)) return undefined;
+  const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
+  return (pair?.value as Node | undefined) ?? (pair?.key as Node | undefined);
+}
+
+/**
+ * A mapping with known keys. Unknown keys are errors with a "did you mean" where one is close;
+ * missing required keys are reported at the mapping. Returns undefined if any field failed.
+ */
+export const object = <S extends Shape>(shape: S): Validator<Out<S>> => (at, ctx) => {
+  if (!isMap(at.node)) {
+    report(ctx, at.node ?? at.parent, at.path, `expected a mapping, got ${describe(at.node)}`);
+    return undefined;
+  }
+  const map = at.node as YAMLMap;
+  const known = Object.keys(shape);
+  const seen = new Map<string, Pair>();
+  let ok = true;
+  for (const pair of map.items) {
+    const keyNode = pair.key as Node;
+    const key = isScalar(keyNode) ? String(keyNode.value) : '';
+    const path = at.path ? `${at.path}.${key}` : key;
+    if (!Object.hasOwn(shape, key)) {
+      const hint = suggest(key, known);
+      report(ctx, keyNode, path, `unknown key${hint ? ` (did you mean ${hint}?)` : ''}`);
+      ok = false;
+      continue;
+    }
+    if (seen.has(key)) {
+      report(ctx, keyNode, path, 'duplicate key');
+      ok = false;
+      continue;
+    }
+    seen.set(key, pair);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(shape)) {
+    const path = at.path ? `${at.path}.${key}` : key;
+    const pair = seen.get(key);
+    const valueNode = pair?.value as Node | null | undefined;
+    const absent = !pair || valueNode === null || valueNode === undefined ||
+      (isScalar(valueNode) && valueNode.value === null);
+    if (absent) {
+      if (spec.required) {
+        report(ctx, (pair?.key as Node | undefined) ?? map, path, 'required key is missing');
+        ok = false;
+      } else out[key] = spec.default;
+      continue;
+    }
+    const v = spec.validate({ node: valueNode, path, parent: map }, ctx);
+    if (v === undefined) ok = false; else out[key] = v;
+  }
+  return ok ? (out as Out<S>) : undefined;
+};

@@ -1,0 +1,66 @@
+// The typed, frozen configuration that the rest of tandem consumes. Units are explicit in names
+// (Cs = centiseconds, Ms = milliseconds) because VRRP mixes seconds (v2) and centiseconds (v3).
+
+export type Family = 4 | 6;
+
+export interface Vip {
+  address: string; // canonical text
+  prefixLen: number;
+  family: Family;
+}
+
+export interface TrackInterface {
+  interface: string;
+  /** 0: link down puts the instance in FAULT; otherwise added to the priority while the link is down. */
+  weight: number;
+}
+
+export interface VrrpAuth {
+  type: 'PASS';
+  pass: string; // at most 8 bytes (RFC 2338 simple text password)
+}
+
+export interface VrrpInstanceConfig {
+  name: string;
+  interface: string;
+  vrid: number;
+  version: 2 | 3;
+  family: Family;
+  /** Configured base priority, 1..255 (255 = address owner). */
+  priority: number;
+  /** Advertisement interval in centiseconds (v2: whole seconds * 100). */
+  advertIntCs: number;
+  preempt: boolean;
+  preemptDelayMs: number;
+  /** keepalived's `state`: only an address owner (255) with MASTER starts as master. */
+  initialState: 'BACKUP' | 'MASTER';
+  unicastSrcIp: string | undefined;
+  unicastPeers: string[];
+  auth: VrrpAuth | undefined;
+  vips: Vip[];
+  vipsExcluded: Vip[];
+  trackInterfaces: TrackInterface[];
+  garpMasterRepeat: number;
+  garpMasterDelayMs: number;
+  garpMasterRefreshMs: number;
+  garpMasterRefreshRepeat: number;
+  garpLowerPrioRepeat: number;
+}
+
+export interface GlobalConfig {
+  routerId: string;
+}
+
+export interface Config {
+  file: string;
+  global: GlobalConfig;
+  vrrpInstances: VrrpInstanceConfig[];
+}
+
+export function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as Record<string, unknown>)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,60 @@
+// The config's shape: keys are keepalived's keywords in snake_case. Defaults are keepalived's
+// (REFERENCE.md) unless noted.
+import { isScalar } from 'yaml';
+import {
+  boolean, cidr, field, integer, ipAddress, list, number, object, oneOf, string, type Validator,
+} from './fields.js';
+
+const ifname = string({ pattern: /^[A-Za-z0-9_.:@-]{1,15}$/, what: 'an interface name (1..15 characters)' });
+const instanceName = string({ pattern: /^[A-Za-z0-9_.-]+$/, what: 'a name of letters, digits, _ . -' });
+
+const trackInterfaceObject = object({
+  interface: field(ifname, { required: true }),
+  weight: field(integer(-254, 254), { default: 0 }),
+});
+/** `eth1` is shorthand for `{ interface: eth1, weight: 0 }`. */
+const trackInterface: Validator<{ interface: string; weight: number }> = (at, ctx) =>
+  isScalar(at.node) && typeof at.node.value === 'string'
+    ? (() => { const v = ifname(at, ctx); return v === undefined ? undefined : { interface: v, weight: 0 }; })()
+    : (trackInterfaceObject(at, ctx) as { interface: string; weight: number } | undefined);
+
+export const authenticationShape = object({
+  // RFC 3768 dropped AH; keepalived's AH is not interoperable with anything else, so only PASS.
+  auth_type: field(oneOf(['PASS'] as const), { required: true }),
+  auth_pass: field(string({ maxLen: 8, what: 'a password' }), { required: true }),
+});
+
+export const vrrpInstanceShape = object({
+  name: field(instanceName, { required: true }),
+  interface: field(ifname, { required: true }),
+  virtual_router_id: field(integer(1, 255), { required: true }),
+  version: field(integer(2, 3)),
+  priority: field(integer(1, 255), { default: 100 }),
+  advert_int: field(number(0.01, 255, ' seconds'), { default: 1 }),
+  preempt: field(boolean, { default: true }),
+  preempt_delay: field(number(0, 1000, ' seconds'), { default: 0 }),
+  state: field(oneOf(['MASTER', 'BACKUP'] as const), { default: 'BACKUP' as const }),
+  unicast_src_ip: field(ipAddress),
+  unicast_peers: field(list(ipAddress), { default: [] }),
+  authentication: field(authenticationShape),
+  virtual_ipaddresses: field(list(cidr, { min: 1 }), { required: true }),
+  virtual_ipaddresses_excluded: field(list(cidr), { default: [] }),
+  track_interfaces: field(list(trackInterface), { default: [] }),
+  garp_master_repeat: field(integer(1, 255), { default: 5 }),
+  garp_master_delay: field(number(0, 3600, ' seconds'), { default: 5 }),
+  garp_master_refresh: field(number(0, 86400, ' seconds'), { default: 0 }),
+  garp_master_refresh_repeat: field(integer(1, 255), { default: 1 }),
+  garp_lower_prio_repeat: field(integer(0, 255)),
+});
+
+export const globalShape = object({
+  router_id: field(string({ pattern: /^[A-Za-z0-9_.:-]+$/, what: 'a router id' })),
+});
+
+export const configShape = object({
+  global: field(globalShape),
+  vrrp_instances: field(list(vrrpInstanceShape), { default: [] }),
+});
+
+export type RawConfig = NonNullable<ReturnType<typeof configShape>>;
+export type RawInstance = NonNullable<ReturnType<typeof vrrpInstanceShape>>;

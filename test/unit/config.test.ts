@@ -1,0 +1,127 @@
+// Config loading: typed result, defaults, and every error located at file:line:col with its path.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfigText, loadConfigFile } from '../../src/config/load.js';
+import { formatConfigError } from '../../src/config/errors.js';
+
+const good = `global:
+  router_id: lb1
+vrrp_instances:
+  - name: VI_1
+    interface: eth0
+    virtual_router_id: 51
+    version: 3
+    priority: 150
+    advert_int: 0.1
+    unicast_src_ip: 192.0.2.1
+    unicast_peers: [192.0.2.2]
+    virtual_ipaddresses: [192.0.2.100/24, 192.0.2.101]
+    track_interfaces: [{ interface: eth1, weight: -20 }, eth2]
+`;
+
+function errorsOf(text: string): string[] {
+  const r = loadConfigText(text, 'lb1.yaml', { hostname: 'h' });
+  assert.equal(r.ok, false, 'config should be invalid');
+  return r.ok ? [] : r.errors.map(formatConfigError);
+}
+
+describe('config load', () => {
+  it('builds a frozen typed model with keepalived defaults', () => {
+    const r = loadConfigText(good, 'lb1.yaml', { hostname: 'h' });
+    assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
+    const i = r.config.vrrpInstances[0]!;
+    assert.equal(r.config.global.routerId, 'lb1');
+    assert.deepEqual(
+      { vrid: i.vrid, version: i.version, family: i.family, priority: i.priority, advertIntCs: i.advertIntCs, preempt: i.preempt },
+      { vrid: 51, version: 3, family: 4, priority: 150, advertIntCs: 10, preempt: true });
+    assert.deepEqual(i.vips, [
+      { address: '192.0.2.100', prefixLen: 24, family: 4 },
+      { address: '192.0.2.101', prefixLen: 32, family: 4 },
+    ]);
+    assert.deepEqual(i.trackInterfaces, [{ interface: 'eth1', weight: -20 }, { interface: 'eth2', weight: 0 }]);
+    assert.equal(i.garpMasterRepeat, 5);
+    assert.equal(i.garpMasterDelayMs, 5000);
+    assert.equal(i.garpLowerPrioRepeat, 5);
+    assert.ok(Object.isFrozen(i) && Object.isFrozen(i.vips));
+  });
+  it('IPv6 VIPs imply version 3 and are canonicalised; IPv4 defaults to version 2', () => {
+    const r = loadConfigText(`vrrp_instances:
+  - { name: V6, interface: eth0, virtual_router_id: 7, virtual_ipaddresses: ["2001:DB8:0::100/64"] }
+  - { name: V4, interface: eth0, virtual_router_id: 8, virtual_ipaddresses: [198.51.100.1/24] }
+`, 'x.yaml', { hostname: 'host1' });
+    assert.ok(r.ok);
+    assert.equal(r.config.global.routerId, 'host1');
+    assert.equal(r.config.vrrpInstances[0]!.version, 3);
+    assert.equal(r.config.vrrpInstances[0]!.vips[0]!.address, '2001:db8::100');
+    assert.equal(r.config.vrrpInstances[1]!.version, 2);
+  });
+  it('points at line:col and the key path of a bad value', () => {
+    const errs = errorsOf(good.replace('priority: 150', 'priority: 300'));
+    assert.deepEqual(errs, ['lb1.yaml:8:15 vrrp_instances[0].priority: expected an integer 1..255, got 300']);
+  });
+  it('reports unknown keys with a suggestion, and every error at once', () => {
+    const errs = errorsOf(good
+      .replace('priority: 150', 'priorty: 150')
+      .replace('virtual_router_id: 51', 'virtual_router_id: 0')
+      .replace('192.0.2.101]', '192.0.2.999]')
+      .replace('  router_id: lb1', '  router_id: lb1\n  routerid: x'));
+    assert.deepEqual(errs, [
+      'lb1.yaml:3:3 global.routerid: unknown key (did you mean router_id?)',
+      'lb1.yaml:7:24 vrrp_instances[0].virtual_router_id: expected an integer 1..255, got 0',
+      'lb1.yaml:9:5 vrrp_instances[0].priorty: unknown key (did you mean priority?)',
+      'lb1.yaml:13:43 vrrp_instances[0].virtual_ipaddresses[1]: expected an address with optional /prefix (e.g. 192.0.2.100/24), got "192.0.2.999"',
+    ]);
+  });
+  it('reports missing required keys at the mapping', () => {
+    const errs = errorsOf('vrrp_instances:\n  - name: A\n    interface: eth0\n');
+    assert.deepEqual(errs, [
+      'lb1.yaml:2:5 vrrp_instances[0].virtual_router_id: required key is missing',
+      'lb1.yaml:2:5 vrrp_instances[0].virtual_ipaddresses: required key is missing',
+    ]);
+  });
+  it('cross-checks: IPv6 with v2, v2 fractional interval, auth on v3, duplicate VRID and name', () => {
+    const errs = errorsOf(`vrrp_instances:
+  - name: A
+    interface: eth0
+    virtual_router_id: 9
+    version: 2
+    virtual_ipaddresses: ["2001:db8::1"]
+  - name: B
+    interface: eth0
+    virtual_router_id: 10
+    version: 2
+    advert_int: 0.5
+    virtual_ipaddresses: [192.0.2.1]
+  - name: B
+    interface: eth0
+    virtual_router_id: 10
+    version: 3
+    authentication: { auth_type: PASS, auth_pass: abc }
+    virtual_ipaddresses: [192.0.2.2]
+`);
+    assert.deepEqual(errs, [
+      'lb1.yaml:5:14 vrrp_instances[0].version: IPv6 VIPs need VRRP version 3 (RFC 5798); VRRPv2 is IPv4 only',
+      'lb1.yaml:11:17 vrrp_instances[1].advert_int: VRRPv2 advert_int is whole seconds 1..255, got 0.5',
+      'lb1.yaml:13:11 vrrp_instances[2].name: duplicate instance name (also vrrp_instances[1])',
+      'lb1.yaml:15:24 vrrp_instances[2].virtual_router_id: VRID 10 is already used on eth0 for IPv4 by vrrp_instances[1]',
+      'lb1.yaml:17:21 vrrp_instances[2].authentication: authentication exists only in VRRPv2 (RFC 5798 §9 removed it)',
+    ]);
+  });
+  it('wrong types and enum values say what was expected', () => {
+    const errs = errorsOf(good.replace('unicast_peers: [192.0.2.2]', 'unicast_peers: 192.0.2.2\n    preempt: yes please\n    authentication: { auth_type: PAS, auth_pass: "123456789" }'));
+    assert.deepEqual(errs, [
+      'lb1.yaml:11:20 vrrp_instances[0].unicast_peers: expected a list, got "192.0.2.2"',
+      'lb1.yaml:12:14 vrrp_instances[0].preempt: expected true or false, got "yes please"',
+      'lb1.yaml:13:34 vrrp_instances[0].authentication.auth_type: expected one of PASS, got "PAS" (did you mean PASS?)',
+      'lb1.yaml:13:50 vrrp_instances[0].authentication.auth_pass: expected a password of at most 8 characters, got 9',
+    ]);
+  });
+  it('YAML syntax errors and unreadable files are located too', () => {
+    const errs = errorsOf('vrrp_instances:\n  - name: [unclosed\n');
+    assert.equal(errs.length >= 1, true);
+    assert.match(errs[0]!, /^lb1\.yaml:\d+:\d+ YAML syntax: /);
+    const r = loadConfigFile('/nonexistent/tandem.yaml');
+    assert.equal(r.ok, false);
+    assert.match(r.ok ? '' : formatConfigError(r.errors[0]!), /^\/nonexistent\/tandem\.yaml:1:1 cannot read file: ENOENT/);
+  });
+});
