@@ -1,3 +1,74 @@
-export async function main(_argv: string[]): Promise<number> {
-  return 0;
+// Command line: tandem run | check | --help | --version. Exit codes: 0 ok, 1 runtime error,
+// 2 invalid config or usage (keepalived -t uses 4/5; 2 is the Unix convention for bad input).
+import { parseArgs } from 'node:util';
+import { formatConfigError } from './config/errors.js';
+import { loadConfigFile } from './config/load.js';
+import { VERSION } from './version.js';
+
+const USAGE = `tandem ${VERSION}: VRRP high availability for Linux load-balancer directors
+
+Usage:
+  tandem run -f FILE [--state-file PATH]   run in the foreground (logs to stdout / journald)
+  tandem check -f FILE                     validate a config: exit 0 if valid, 2 with every error
+  tandem --help | --version
+
+Options:
+  -f, --config FILE     the YAML config (keys are keepalived's keywords in snake_case)
+  --state-file PATH     keep a JSON snapshot of the state and counters at PATH
+  -h, --help            this text
+  -V, --version         print the version
+
+Signals (run): SIGTERM or SIGINT stops gracefully: masters send priority 0 and remove VIPs.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, allowPositionals: true, strict: true,
+      options: {
+        config: { type: 'string', short: 'f' },
+        'state-file': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`tandem: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) { process.stdout.write(`tandem ${VERSION}\n`); return 0; }
+  const cmd = positionals[0];
+  if (values.help || cmd === 'help') { process.stdout.write(USAGE); return 0; }
+  if (!cmd) { process.stderr.write(USAGE); return 2; }
+  if (positionals.length > 1) { process.stderr.write(`tandem: unexpected argument ${positionals[1]}\n`); return 2; }
+  const needConfig = (): string | undefined => {
+    if (!values.config) process.stderr.write(`tandem ${cmd}: -f FILE is required\n`);
+    return values.config;
+  };
+  switch (cmd) {
+    case 'check': {
+      const file = needConfig();
+      if (!file) return 2;
+      const r = loadConfigFile(file);
+      if (!r.ok) {
+        for (const e of r.errors) process.stderr.write(formatConfigError(e) + '\n');
+        process.stderr.write(`${file}: ${r.errors.length} error${r.errors.length === 1 ? '' : 's'}\n`);
+        return 2;
+      }
+      const n = r.config.vrrpInstances.length;
+      process.stdout.write(`${file}: OK (${n} VRRP instance${n === 1 ? '' : 's'})\n`);
+      return 0;
+    }
+    case 'run': {
+      const file = needConfig();
+      if (!file) return 2;
+      const { runDaemon } = await import('./daemon/run.js');
+      return runDaemon({ configFile: file, stateFile: values['state-file'] });
+    }
+    default:
+      process.stderr.write(`tandem: unknown command ${cmd}\n\n${USAGE}`);
+      return 2;
+  }
 }

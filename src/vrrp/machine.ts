@@ -151,6 +151,9 @@ export function step(cfg: MachineConfig, st0: MachineState, ev: MachineEvent, no
     case 'start': {
       if (st.state !== 'INIT') break;
       if (cfg.preemptDelayMs > 0) st.preemptAt = now + cfg.preemptDelayMs;
+      // A crashed run (kill -9) leaves its VIPs on the interface; a director that does not start
+      // as master removes them, so the VIP ends up on exactly one director.
+      if (!(cfg.priority === 255 && cfg.initialState === 'MASTER')) actions.push({ type: 'remove_vips' });
       if (st.faulty) leaveToFault();
       // §6.4.1: the address owner (255) starts as master; keepalived also wants `state MASTER`.
       else if (cfg.priority === 255 && cfg.initialState === 'MASTER') becomeMaster('address_owner');

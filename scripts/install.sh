@@ -1,0 +1,25 @@
+#!/bin/bash
+# Installs what tandem and its tests need on Debian 12 (as root), then the npm dependencies
+# (which also builds the native addon and compiles the TypeScript).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_node="20.19.0"
+if ! command -v node >/dev/null || ! node -e "
+  const [a,b]=process.versions.node.split('.').map(Number); const [x,y]='$need_node'.split('.').map(Number);
+  process.exit(a>x||(a===x&&b>=y)?0:1)"; then
+  echo "tandem needs Node.js >= $need_node with npm (Debian 12's nodejs package is 18): install Node 20 first." >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# iproute2: ip/bridge for namespaces; keepalived: interop peer and benchmark baseline;
+# tcpdump: wire timestamps; iputils-arping/ping: the client side of failover tests;
+# python3: crafting malformed VRRP packets; make/g++/python3: node-gyp for the addon.
+apt-get install -y -qq --no-install-recommends \
+  iproute2 keepalived tcpdump iputils-arping iputils-ping python3 make g++ procps >/dev/null
+# keepalived is only a test peer here: never let the package's service grab the machine.
+systemctl disable --now keepalived >/dev/null 2>&1 || true
+
+npm ci --no-audit --no-fund

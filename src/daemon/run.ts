@@ -1,0 +1,69 @@
+// `tandem run`: load the config (refuse it whole if invalid), start VRRP, handle signals.
+// SIGTERM/SIGINT: graceful stop (priority 0 adverts, VIPs removed), exit 0.
+import { hostname } from 'node:os';
+import { formatConfigError } from '../config/errors.js';
+import { loadConfigFile } from '../config/load.js';
+import { createLogger, type Logger } from '../log.js';
+import { createStateFileWriter } from './stateFile.js';
+import { VrrpService, VrrpStartError } from './vrrpService.js';
+import { VERSION } from '../version.js';
+
+export interface RunOptions {
+  configFile: string;
+  stateFile?: string | undefined;
+  log?: Logger;
+}
+
+export async function runDaemon(opts: RunOptions): Promise<number> {
+  const log = opts.log ?? createLogger();
+  const loaded = loadConfigFile(opts.configFile);
+  if (!loaded.ok) {
+    for (const e of loaded.errors) log.error(formatConfigError(e));
+    log.error(`refusing to start: ${loaded.errors.length} config error(s)`);
+    return 2;
+  }
+  const config = loaded.config;
+  const startedAt = new Date().toISOString();
+  let service: VrrpService | undefined;
+  const state = createStateFileWriter(opts.stateFile, () => ({
+    pid: process.pid, version: VERSION, router_id: config.global.routerId, hostname: hostname(),
+    started_at: startedAt, ...(service?.snapshot() ?? { instances: [], rx: {} }),
+  }), (e) => log.warn(`state file: ${e.message}`));
+
+  service = new VrrpService(config, log, {
+    changed: (urgent) => state.changed(urgent),
+    transition: () => undefined,
+  });
+  log.info(`tandem ${VERSION} starting: router_id ${config.global.routerId}, ${config.vrrpInstances.length} VRRP instance(s) from ${opts.configFile}`);
+  try {
+    service.start();
+  } catch (e) {
+    if (e instanceof VrrpStartError) {
+      log.error(`cannot start: ${e.message}`);
+      service.stop();
+      return 1;
+    }
+    throw e;
+  }
+  state.flush();
+
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${sig}: stopping (priority 0 adverts, removing VIPs)`);
+      service!.stop();
+      state.flush();
+      state.close();
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      log.info('stopped');
+      resolve(0);
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+}

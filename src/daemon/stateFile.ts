@@ -1,0 +1,34 @@
+// The state snapshot file (--state-file): rewritten atomically (write + rename) at once after a
+// state change, and at most every 100 ms for counter changes, so tests and scripts can read the
+// daemon's view without a control socket.
+import { renameSync, writeFileSync } from 'node:fs';
+
+export interface StateFileWriter {
+  changed(urgent: boolean): void;
+  flush(): void;
+  close(): void;
+}
+
+export function createStateFileWriter(path: string | undefined, snapshot: () => unknown, onError: (e: Error) => void): StateFileWriter {
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (timer) { clearTimeout(timer); timer = undefined; }
+    if (!path) return;
+    try {
+      const tmp = `${path}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(snapshot(), null, 2) + '\n');
+      renameSync(tmp, path);
+    } catch (e) {
+      onError(e as Error);
+    }
+  };
+  return {
+    flush,
+    changed(urgent) {
+      if (!path) return;
+      if (urgent) flush();
+      else if (!timer) timer = setTimeout(flush, 100);
+    },
+    close() { if (timer) clearTimeout(timer); timer = undefined; },
+  };
+}

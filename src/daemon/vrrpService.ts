@@ -1,0 +1,250 @@
+// Composes the VRRP part of the daemon: one raw socket per (interface, family), one driver per
+// instance, the receive path (validate -> count -> machine), VIPs, GARP/NA, and link/address
+// events. This is the only VRRP code that touches real adapters.
+import type { Config, VrrpInstanceConfig } from '../config/model.js';
+import { RateLimitedLog, type Logger } from '../log.js';
+import { openAnnouncer, type Announcer } from '../net/announcer.js';
+import { addAddress, deleteAddress, linkInfo, listAddresses } from '../net/addresses.js';
+import { watchNetlink, type NetEvent } from '../net/netlinkWatch.js';
+import { openVrrpSocket, type ReceivedPacket, type VrrpSocket } from '../net/vrrpSocket.js';
+import { VrrpInstanceDriver } from '../vrrp/instance.js';
+import { VRRP_GROUP4, VRRP_GROUP6 } from '../vrrp/ip.js';
+import type { MachineConfig, VrrpState } from '../vrrp/machine.js';
+import { AUTH_NONE, AUTH_PASS, encodeAdvert, type Advert } from '../vrrp/packet.js';
+import { validateAdvert, type InstanceRx } from '../vrrp/validate.js';
+import { createPreciseTimer, monotonicNow, type OneShotTimer } from './preciseTimer.js';
+import { newRxStats, type RxStats } from './stats.js';
+
+interface RunningInstance {
+  cfg: VrrpInstanceConfig;
+  driver: VrrpInstanceDriver;
+  timer: OneShotTimer;
+  socket: VrrpSocket;
+  announcer: Announcer;
+  srcIp: string;
+  rx: InstanceRx;
+  log: Logger;
+}
+
+export interface VrrpServiceEvents {
+  /** Something worth persisting changed; `urgent` for transitions. */
+  changed(urgent: boolean): void;
+  transition(name: string, from: VrrpState, to: VrrpState, reason: string, priority: number): void;
+}
+
+export class VrrpStartError extends Error {}
+
+export class VrrpService {
+  readonly stats: RxStats = newRxStats();
+  private readonly instances: RunningInstance[] = [];
+  private readonly sockets = new Map<string, VrrpSocket>();
+  private readonly announcers = new Map<string, Announcer>();
+  private readonly linkUp = new Map<string, boolean>();
+  private watcher: { close(): void } | undefined;
+  private readonly drops: RateLimitedLog;
+
+  constructor(private readonly config: Config, private readonly log: Logger, private readonly events: VrrpServiceEvents) {
+    this.drops = new RateLimitedLog(log.child('rx'), monotonicNow);
+  }
+
+  /** Opens sockets and starts every instance. Throws VrrpStartError for problems an operator must fix. */
+  start(): void {
+    const insts = this.config.vrrpInstances;
+    const missing = [...new Set(insts.map((i) => i.interface))].filter((n) => !linkInfo(n));
+    if (missing.length) throw new VrrpStartError(`interface ${missing.join(', ')} does not exist`);
+    for (const name of new Set(insts.flatMap((i) => [i.interface, ...i.trackInterfaces.map((t) => t.interface)]))) {
+      this.linkUp.set(name, linkInfo(name)?.up ?? false);
+    }
+    this.watcher = watchNetlink((e) => this.onNetEvent(e), (e) => this.log.error(`netlink watch: ${e.message}`));
+    for (const cfg of insts) this.instances.push(this.buildInstance(cfg));
+    for (const r of this.instances) {
+      this.refreshHealth(r);
+      r.driver.start();
+    }
+  }
+
+  /** Graceful stop: masters send priority 0 and remove their VIPs (RFC 5798 §6.4.3 Shutdown). */
+  stop(): void {
+    for (const r of this.instances) {
+      r.driver.stop();
+      r.timer.cancel();
+    }
+    this.watcher?.close();
+    for (const s of this.sockets.values()) s.close();
+    for (const a of this.announcers.values()) a.close();
+    this.sockets.clear();
+    this.announcers.clear();
+  }
+
+  snapshot() {
+    return {
+      instances: this.instances.map((r) => {
+        const s = r.driver.snapshot();
+        return {
+          name: r.cfg.name, vrid: r.cfg.vrid, family: r.cfg.family, interface: r.cfg.interface, version: r.cfg.version,
+          state: s.state, priority: r.cfg.priority, effective_priority: s.effectivePriority,
+          master_ip: s.masterIp, master_adver_int: s.masterAdverIntCs / 100, transitions: s.transitions,
+          src_ip: r.srcIp,
+        };
+      }),
+      rx: this.stats,
+    };
+  }
+
+  private buildInstance(cfg: VrrpInstanceConfig): RunningInstance {
+    const log = this.log.child(`vrrp[${cfg.name}]`);
+    const srcIp = cfg.unicastSrcIp ?? this.primaryAddress(cfg);
+    if (!srcIp) {
+      throw new VrrpStartError(`${cfg.name}: ${cfg.interface} has no ${cfg.family === 4 ? 'IPv4' : 'IPv6 link-local'} address to send from (set unicast_src_ip or add one)`);
+    }
+    const socket = this.socketFor(cfg);
+    const announcer = this.announcerFor(cfg.interface);
+    const machineConfig: MachineConfig = {
+      version: cfg.version, priority: cfg.priority, advertIntCs: cfg.advertIntCs, preempt: cfg.preempt,
+      preemptDelayMs: cfg.preemptDelayMs, initialState: cfg.initialState, localIp: srcIp,
+      garpMasterRepeat: cfg.garpMasterRepeat, garpMasterDelayMs: cfg.garpMasterDelayMs,
+      garpMasterRefreshMs: cfg.garpMasterRefreshMs, garpMasterRefreshRepeat: cfg.garpMasterRefreshRepeat,
+      garpLowerPrioRepeat: cfg.garpLowerPrioRepeat,
+    };
+    const timer = createPreciseTimer(monotonicNow);
+    const advertBase: Omit<Advert, 'priority'> = {
+      version: cfg.version, type: 1, vrid: cfg.vrid, advertIntCs: cfg.advertIntCs,
+      addresses: cfg.vips.map((v) => v.address),
+      authType: cfg.auth ? AUTH_PASS : AUTH_NONE, authPass: cfg.auth?.pass ?? '',
+    };
+    const dsts = cfg.unicastPeers.length ? cfg.unicastPeers : [cfg.family === 4 ? VRRP_GROUP4 : VRRP_GROUP6];
+    const allVips = [...cfg.vips, ...cfg.vipsExcluded];
+    const sendFail = new RateLimitedLog(log, monotonicNow);
+    const driver = new VrrpInstanceDriver(cfg.name, machineConfig, {
+      now: monotonicNow,
+      armTimer: (at, fire) => timer.arm(at, fire),
+      sendAdvert: (priority) => {
+        for (const dst of dsts) {
+          try {
+            socket.send(encodeAdvert({ ...advertBase, priority }, { family: cfg.family, src: srcIp, dst }), dst, srcIp);
+          } catch (e) {
+            sendFail.warn(`send:${dst}`, `advert to ${dst} failed: ${(e as Error).message}`);
+          }
+        }
+      },
+      addVips: (reason) => {
+        const added: string[] = [];
+        for (const v of allVips) {
+          if (addAddress(cfg.interface, v.address, v.prefixLen) === 'added') added.push(`${v.address}/${v.prefixLen}`);
+        }
+        if (reason === 'vip_missing' && added.length) {
+          log.warn(`VIP ${added.join(', ')} was deleted from ${cfg.interface} by someone else while MASTER; re-added`);
+        } else if (added.length) log.info(`added ${added.join(', ')} on ${cfg.interface}`);
+      },
+      removeVips: () => {
+        const removed = allVips.filter((v) => deleteAddress(cfg.interface, v.address, v.prefixLen) === 'deleted');
+        if (removed.length) log.info(`removed ${removed.map((v) => `${v.address}/${v.prefixLen}`).join(', ')} from ${cfg.interface}`);
+      },
+      announce: (repeat) => {
+        for (let i = 0; i < repeat; i++) {
+          for (const v of allVips) {
+            if (v.family === 4) announcer.garp(v.address); else announcer.unsolicitedNa(v.address);
+          }
+        }
+      },
+      onTransition: (t) => {
+        this.events.transition(cfg.name, t.from, t.to, t.reason, t.priority);
+        this.events.changed(true);
+      },
+      log,
+    });
+    const rx: InstanceRx = {
+      version: cfg.version, authType: cfg.auth ? AUTH_PASS : AUTH_NONE, authPass: cfg.auth?.pass ?? '',
+      advertIntCs: cfg.advertIntCs, addresses: cfg.vips.map((v) => v.address),
+      unicastPeers: cfg.unicastPeers, ownAddresses: [srcIp],
+    };
+    if (cfg.unicastPeers.length === 0) socket.joinMulticast();
+    log.info(`VRRPv${cfg.version} IPv${cfg.family} vrid ${cfg.vrid} on ${cfg.interface} from ${srcIp} to ${dsts.join(', ')}, ` +
+      `priority ${cfg.priority}, advert_int ${cfg.advertIntCs / 100}s, ${cfg.preempt ? 'preempt' : 'nopreempt'}`);
+    return { cfg, driver, timer, socket, announcer, srcIp, rx, log };
+  }
+
+  /** keepalived's choice: the interface's first IPv4 address that is not a VIP; for IPv6 the link-local. */
+  private primaryAddress(cfg: VrrpInstanceConfig): string | undefined {
+    const vips = new Set(this.config.vrrpInstances.flatMap((i) => [...i.vips, ...i.vipsExcluded].map((v) => v.address)));
+    const addrs = listAddresses(cfg.interface).filter((a) => a.family === cfg.family && !vips.has(a.address));
+    return cfg.family === 4
+      ? addrs[0]?.address
+      : addrs.find((a) => /^fe[89ab]/i.test(a.address))?.address;
+  }
+
+  private socketFor(cfg: VrrpInstanceConfig): VrrpSocket {
+    const key = `${cfg.interface}/${cfg.family}`;
+    let s = this.sockets.get(key);
+    if (!s) {
+      s = openVrrpSocket({
+        family: cfg.family, ifname: cfg.interface,
+        onPacket: (p) => this.onPacket(key, p),
+        onError: (e) => this.log.error(`socket ${key}: ${e.message}`),
+      });
+      this.sockets.set(key, s);
+    }
+    return s;
+  }
+
+  private announcerFor(ifname: string): Announcer {
+    let a = this.announcers.get(ifname);
+    if (!a) { a = openAnnouncer(ifname); this.announcers.set(ifname, a); }
+    return a;
+  }
+
+  private onPacket(socketKey: string, p: ReceivedPacket): void {
+    const onSocket = this.instances.filter((r) => `${r.cfg.interface}/${r.cfg.family}` === socketKey);
+    const verdict = validateAdvert(p, (vrid) => onSocket.find((r) => r.cfg.vrid === vrid)?.rx);
+    if (!verdict.ok) {
+      this.stats.drops[verdict.reason] = (this.stats.drops[verdict.reason] ?? 0) + 1;
+      // Our own multicast is not looped back, but unicast setups can see their own packets.
+      if (verdict.reason !== 'own_packet') {
+        this.drops.warn(verdict.reason, `dropped VRRP packet from ${p.src} on ${socketKey}: ${verdict.reason} (${verdict.detail})`);
+      }
+      this.events.changed(false);
+      return;
+    }
+    const r = onSocket.find((x) => x.cfg.vrid === verdict.advert.vrid)!;
+    this.stats.accepted++;
+    for (const n of verdict.notes) {
+      this.stats.notes[n] = (this.stats.notes[n] ?? 0) + 1;
+      this.drops.warn(`note:${n}`, `${r.cfg.name}: advert from ${p.src}: ${n} (accepted, as keepalived does)`);
+    }
+    r.driver.advert(p.src, verdict.advert.priority, verdict.advert.advertIntCs);
+    this.events.changed(false);
+  }
+
+  private onNetEvent(e: NetEvent): void {
+    if (e.kind === 'link') {
+      if (!this.linkUp.has(e.ifname) || this.linkUp.get(e.ifname) === e.up) return;
+      this.linkUp.set(e.ifname, e.up);
+      this.log.info(`link ${e.ifname} is ${e.up ? 'up' : 'down'}`);
+      for (const r of this.instances) {
+        if (r.cfg.interface === e.ifname || r.cfg.trackInterfaces.some((t) => t.interface === e.ifname)) this.refreshHealth(r);
+      }
+      return;
+    }
+    if (e.op !== 'del') return;
+    for (const r of this.instances) {
+      if (r.cfg.interface !== e.ifname) continue;
+      const isVip = [...r.cfg.vips, ...r.cfg.vipsExcluded].some((v) => v.address === e.address);
+      if (isVip && r.driver.snapshot().state === 'MASTER') r.driver.vipsMissing();
+    }
+  }
+
+  /** Own interface down, or a weight-0 tracked interface down: FAULT. Other weights move the priority. */
+  private refreshHealth(r: RunningInstance): void {
+    const up = (n: string) => this.linkUp.get(n) ?? false;
+    const faulty = !up(r.cfg.interface) || r.cfg.trackInterfaces.some((t) => t.weight === 0 && !up(t.interface));
+    // keepalived: a positive weight is added while the interface is up, a negative one while it is down.
+    let prio = r.cfg.priority;
+    for (const t of r.cfg.trackInterfaces) {
+      if (t.weight > 0 && up(t.interface)) prio += t.weight;
+      if (t.weight < 0 && !up(t.interface)) prio += t.weight;
+    }
+    r.driver.setEffectivePriority(prio);
+    r.driver.setFault(faulty);
+    this.events.changed(true);
+  }
+}

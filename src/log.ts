@@ -1,0 +1,53 @@
+// Logging: one line per event to stdout (journald adds its own timestamp and priority when run
+// under systemd, so the level is also given as a syslog "<N>" prefix there).
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Logger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  child(scope: string): Logger;
+}
+
+const SYSLOG: Record<Level, number> = { debug: 7, info: 6, warn: 4, error: 3 };
+const ORDER: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+export function createLogger(opts: {
+  write?: (line: string) => void; level?: Level; journald?: boolean; scope?: string; wallClock?: () => Date;
+} = {}): Logger {
+  const write = opts.write ?? ((l: string) => process.stdout.write(l + '\n'));
+  const min = ORDER[opts.level ?? 'info'];
+  const wall = opts.wallClock ?? (() => new Date());
+  const journald = opts.journald ?? Boolean(process.env.JOURNAL_STREAM);
+  const make = (scope: string): Logger => {
+    const emit = (level: Level) => (msg: string) => {
+      if (ORDER[level] < min) return;
+      const prefix = journald ? `<${SYSLOG[level]}>` : `${wall().toISOString()} `;
+      write(`${prefix}${level.toUpperCase().padEnd(5)} ${scope ? `${scope}: ` : ''}${msg}`);
+    };
+    return {
+      debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'),
+      child: (s: string) => make(scope ? `${scope} ${s}` : s),
+    };
+  };
+  return make(opts.scope ?? '');
+}
+
+/**
+ * At most one line per key per interval; the next line says how many were suppressed. Used for
+ * dropped packets, which an attacker (or a misconfigured peer) can send at line rate.
+ */
+export class RateLimitedLog {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+  constructor(private readonly log: Logger, private readonly now: () => number, private readonly intervalMs = 10_000) {}
+  warn(key: string, msg: string): void {
+    const t = this.now();
+    const e = this.last.get(key);
+    if (e && t - e.at < this.intervalMs) { e.suppressed++; return; }
+    const more = e && e.suppressed > 0 ? ` (${e.suppressed} similar suppressed)` : '';
+    this.last.set(key, { at: t, suppressed: 0 });
+    this.log.warn(msg + more);
+  }
+}

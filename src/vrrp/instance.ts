@@ -1,0 +1,84 @@
+// Drives one pure VRRP machine (machine.ts): feeds it events with the current time, carries out
+// its actions through injected ports, and keeps exactly one timer armed at its next deadline.
+// No I/O here: the daemon passes ports that send adverts, change addresses and send GARPs.
+import type { Logger } from '../log.js';
+import {
+  initialMachineState, nextDeadline, step, type Action, type MachineConfig, type MachineEvent, type MachineState,
+  type TransitionReason, type VrrpState,
+} from './machine.js';
+
+export interface InstancePorts {
+  now(): number;
+  /** Arm the instance's single timer for `at` (monotonic ms), or disarm it with null. */
+  armTimer(at: number | null, fire: () => void): void;
+  sendAdvert(priority: number): void;
+  addVips(reason: 'become_master' | 'vip_missing'): void;
+  removeVips(): void;
+  announce(repeat: number): void;
+  /** Called after every transition, with the new state. */
+  onTransition(t: { from: VrrpState; to: VrrpState; reason: TransitionReason; priority: number }): void;
+  log: Logger;
+}
+
+export interface InstanceSnapshot {
+  state: VrrpState;
+  effectivePriority: number;
+  masterIp: string | null;
+  masterAdverIntCs: number;
+  transitions: number;
+}
+
+export class VrrpInstanceDriver {
+  private st: MachineState;
+  constructor(readonly name: string, readonly machineConfig: MachineConfig, private readonly ports: InstancePorts) {
+    this.st = initialMachineState(machineConfig);
+  }
+
+  start(): void { this.dispatch({ type: 'start' }); }
+  stop(): void { this.dispatch({ type: 'stop' }); }
+  advert(src: string, priority: number, advertIntCs: number): void {
+    this.dispatch({ type: 'advert', src, priority, advertIntCs });
+  }
+  setFault(faulty: boolean): void {
+    if (faulty !== this.st.faulty) this.dispatch({ type: 'fault', faulty });
+  }
+  setEffectivePriority(p: number): void {
+    if (p !== this.st.effectivePriority) this.dispatch({ type: 'priority', effective: p });
+  }
+  vipsMissing(): void { this.dispatch({ type: 'vips_missing' }); }
+
+  snapshot(): InstanceSnapshot {
+    const s = this.st;
+    return {
+      state: s.state, effectivePriority: s.effectivePriority, masterIp: s.masterIp,
+      masterAdverIntCs: s.masterAdverIntCs, transitions: s.transitions,
+    };
+  }
+
+  private dispatch(ev: MachineEvent): void {
+    const r = step(this.machineConfig, this.st, ev, this.ports.now());
+    this.st = r.state;
+    for (const a of r.actions) this.perform(a);
+    this.ports.armTimer(nextDeadline(this.st), () => this.dispatch({ type: 'timer' }));
+  }
+
+  private perform(a: Action): void {
+    const p = this.ports;
+    // Each effect is isolated: a failing address change must not stop the advert after it.
+    try {
+      switch (a.type) {
+        case 'transition':
+          p.log.info(`${a.from} -> ${a.to} (${a.reason}) priority=${this.st.effectivePriority}` +
+            (this.st.masterIp && a.to === 'BACKUP' ? ` master=${this.st.masterIp}` : ''));
+          p.onTransition({ from: a.from, to: a.to, reason: a.reason, priority: this.st.effectivePriority });
+          break;
+        case 'send_advert': p.sendAdvert(a.priority); break;
+        case 'add_vips': p.addVips(a.reason); break;
+        case 'remove_vips': p.removeVips(); break;
+        case 'announce': p.announce(a.repeat); break;
+      }
+    } catch (e) {
+      p.log.error(`${a.type} failed: ${(e as Error).message}`);
+    }
+  }
+}
