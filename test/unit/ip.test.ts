@@ -1,0 +1,123 @@
+// ip.ts against tables from the RFCs and, for random addresses, against Node's own parsers
+// (node:net isIP and the WHATWG URL host serializer) as independent oracles.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isIP } from 'node:net';
+import { compareIp, formatIp, isMulticast, parseIp, sameIp, VRRP_GROUP4, VRRP_GROUP6 } from '../../src/vrrp/ip.js';
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const SEED = Number(process.env.VRRP_SEED ?? Math.floor(Math.random() * 2 ** 32));
+const seedMsg = (s: number) => `seed ${s} (rerun with VRRP_SEED=${SEED})`;
+
+test('parseIp accepts the text forms of RFC 4291 §2.2 and dotted quads', () => {
+  const ok: [string, 4 | 6, string][] = [
+    ['192.0.2.1', 4, 'c0000201'],
+    ['0.0.0.0', 4, '00000000'],
+    ['255.255.255.255', 4, 'ffffffff'],
+    ['::', 6, '0'.repeat(32)],
+    ['::1', 6, '0'.repeat(31) + '1'],
+    ['2001:db8::1', 6, '20010db8' + '0'.repeat(23) + '1'],
+    ['2001:DB8:0:0:8:800:200C:417A', 6, '20010db80000000000080800200c417a'],
+    ['ff02::12', 6, 'ff02' + '0'.repeat(26) + '12'],
+    ['1:2:3:4:5:6:7::', 6, '00010002000300040005000600070000'],
+    ['::ffff:192.0.2.1', 6, '00000000000000000000ffffc0000201'],
+    ['64:ff9b::198.51.100.7', 6, '0064ff9b0000000000000000c6336407'],
+    ['fe80:0000:0000:0000:0204:61ff:fe9d:f156', 6, 'fe80000000000000020461fffe9df156'],
+  ];
+  for (const [s, family, hex] of ok) {
+    const p = parseIp(s);
+    assert.ok(p, s);
+    assert.equal(p.family, family, s);
+    assert.equal(Buffer.from(p.bytes).toString('hex'), hex, s);
+  }
+});
+
+test('parseIp refuses what is not an address', () => {
+  for (const s of ['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1.2.3.-1', '1.2.3.4 ', ' 1.2.3.4', 'a.b.c.d',
+    ':::', '1::2::3', '12345::', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', ':1::', '1::2:3:4:5:6:7:8', 'fe80::1%eth0',
+    '1.2.3.4::', '::1.2.3', '::g', '192.0.2.1/24', 'localhost']) {
+    assert.equal(parseIp(s), undefined, JSON.stringify(s));
+  }
+});
+
+test('formatIp writes RFC 5952 canonical text', () => {
+  const cases: [string, string][] = [
+    ['2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8::1'],        // §4.1, §4.2.1
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],                     // §4.2.3: first of equal runs
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],                  // §4.2.2: one 0 group stays
+    ['2001:0:0:1:0:0:0:1', '2001:0:0:1::1'],                           // §4.2.3: the longest run
+    ['2001:DB8::AbCd', '2001:db8::abcd'],                              // §4.3: lowercase
+    ['0:0:0:0:0:0:0:0', '::'],
+    ['1:0:0:0:0:0:0:0', '1::'],
+    ['::ffff:c000:0201', '::ffff:192.0.2.1'],                          // §5: IPv4-mapped
+    ['198.51.100.255', '198.51.100.255'],
+  ];
+  for (const [input, want] of cases) assert.equal(formatIp(parseIp(input)!.bytes), want, input);
+  assert.throws(() => formatIp(new Uint8Array(5)), RangeError);
+});
+
+test('random IPv6: format -> parse round-trips, and matches the URL serializer', () => {
+  const rnd = mulberry32(SEED);
+  for (let i = 0; i < 2000; i++) {
+    const b = new Uint8Array(16);
+    // Zero groups are likely, so that runs of every length get compressed.
+    for (let g = 0; g < 8; g++) if (rnd() < 0.5) { b[2 * g] = rnd() * 256; b[2 * g + 1] = rnd() * 256; }
+    const text = formatIp(b);
+    assert.deepEqual(parseIp(text)?.bytes, b, seedMsg(SEED));
+    assert.equal(isIP(text), 6, text);
+    const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+    if (!mapped) assert.equal(text, new URL(`http://[${text}]/`).hostname.slice(1, -1), `${text} ${seedMsg(SEED)}`);
+  }
+});
+
+test('random IPv4: format -> parse round-trips and node:net agrees', () => {
+  const rnd = mulberry32(SEED ^ 0x5a5a5a5a);
+  for (let i = 0; i < 1000; i++) {
+    const b = Uint8Array.from({ length: 4 }, () => rnd() * 256);
+    const text = formatIp(b);
+    assert.equal(isIP(text), 4);
+    assert.deepEqual(parseIp(text)?.bytes, b, seedMsg(SEED));
+  }
+});
+
+test('compareIp orders addresses as unsigned numbers', () => {
+  assert.equal(compareIp('192.0.2.2', '192.0.2.10'), -1);   // not text order
+  assert.equal(compareIp('192.0.2.10', '192.0.2.2'), 1);
+  assert.equal(compareIp('192.0.2.1', '192.0.2.1'), 0);
+  assert.equal(compareIp('2001:db8::2', '2001:db8::10'), -1);
+  assert.equal(compareIp('2001:DB8::1', '2001:db8:0::1'), 0);
+  assert.equal(compareIp('255.0.0.0', '1.255.255.255'), 1);
+  assert.throws(() => compareIp('192.0.2.1', '2001:db8::1'), TypeError);
+  assert.throws(() => compareIp('192.0.2.1', 'nope'), TypeError);
+  const rnd = mulberry32(SEED ^ 0x1234);
+  const big = (s: string) => parseIp(s)!.bytes.reduce((n, x) => n * 256n + BigInt(x), 0n);
+  for (let i = 0; i < 500; i++) {
+    const len = rnd() < 0.5 ? 4 : 16;
+    const a = formatIp(Uint8Array.from({ length: len }, () => (rnd() < 0.3 ? 0 : rnd() * 256)));
+    const b = formatIp(Uint8Array.from({ length: len }, () => (rnd() < 0.3 ? 0 : rnd() * 256)));
+    const want = big(a) < big(b) ? -1 : big(a) > big(b) ? 1 : 0;
+    assert.equal(compareIp(a, b), want, `${a} vs ${b} ${seedMsg(SEED)}`);
+  }
+});
+
+test('isMulticast: 224.0.0.0/4 and ff00::/8 only', () => {
+  for (const s of [VRRP_GROUP4, '224.0.0.0', '239.255.255.255', VRRP_GROUP6, 'ff05::1:3', 'FF02::1']) assert.equal(isMulticast(s), true, s);
+  for (const s of ['223.255.255.255', '240.0.0.0', '192.0.2.1', 'fe80::1', '2001:db8::12', '::ffff:224.0.0.18', 'junk']) {
+    assert.equal(isMulticast(s), false, s);
+  }
+});
+
+test('sameIp compares numerically and across spellings', () => {
+  assert.equal(sameIp('2001:db8::1', '2001:0DB8:0:0::1'), true);
+  assert.equal(sameIp('192.0.2.1', '192.0.2.01'), false); // the second is not an address
+  assert.equal(sameIp('192.0.2.1', '::ffff:192.0.2.1'), false);
+});
