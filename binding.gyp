@@ -1,0 +1,19 @@
+{
+  "targets": [
+    {
+      "target_name": "tandem_net",
+      "sources": [
+        "src/native/addon.cc",
+        "src/native/vrrp_socket.cc",
+        "src/native/packet_socket.cc",
+        "src/native/rtnetlink.cc"
+      ],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api"
+      ],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+      "cflags_cc!": ["-std=gnu++17", "-std=gnu++1y"]
+    }
+  ]
+}

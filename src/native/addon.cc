@@ -1,0 +1,18 @@
+// tandem_net: the kernel interfaces Node lacks (raw IP, AF_PACKET and rtnetlink sockets).
+// Everything runs on the Node event loop through uv_poll: no threads.
+#include "common.h"
+
+namespace tandem {
+Napi::Function InitVrrpSocket(Napi::Env env);
+Napi::Function InitPacketSocket(Napi::Env env);
+void InitRtnetlink(Napi::Env env, Napi::Object exports);
+}  // namespace tandem
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("VrrpSocket", tandem::InitVrrpSocket(env));
+  exports.Set("PacketSocket", tandem::InitPacketSocket(env));
+  tandem::InitRtnetlink(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(tandem_net, Init)

@@ -1,0 +1,103 @@
+// Typed loader for the tandem_net addon (src/native/, built by node-gyp into build/Release/).
+// Loaded lazily, on first use, so that importing an adapter's types never needs the binary.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+/** Errors thrown or reported by the addon carry the errno name, like Node's own system errors. */
+export interface SystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+export function isSystemError(e: unknown, code?: string): e is SystemError {
+  return e instanceof Error && typeof (e as Partial<SystemError>).code === 'string' &&
+    (code === undefined || (e as SystemError).code === code);
+}
+
+export interface NativeVrrpSocket {
+  readonly ifindex: number;
+  send(payload: Uint8Array, dst: string, src: string): void;
+  join(): void;
+  leave(): void;
+  setHopLimit(hops: number): void;
+  close(): void;
+}
+
+export interface NativePacketSocket {
+  readonly ifindex: number;
+  /** A complete Ethernet frame; destination MAC and EtherType are taken from its header. */
+  send(frame: Uint8Array): void;
+  close(): void;
+}
+
+export interface NativeAddr {
+  family: 4 | 6;
+  address: string;
+  prefixLen: number;
+  label: string;
+  /** IFA_F_* flags (linux/if_addr.h), e.g. 0x40 tentative, 0x80 permanent. */
+  flags: number;
+  ifindex: number;
+  ifname: string;
+}
+
+export interface NativeLink {
+  ifname: string;
+  ifindex: number;
+  /** IFF_* flags (linux/if.h): IFF_UP 0x1, IFF_RUNNING 0x40, IFF_LOWER_UP 0x10000. */
+  flags: number;
+  mac: string;
+  /** IF_OPER_* (RFC 2863): 2 down, 6 up, 0 unknown. */
+  operstate: number;
+}
+
+export type NativeNetEvent =
+  | (NativeLink & { type: 'link'; op: 'new' | 'del' })
+  | (NativeAddr & { type: 'addr'; op: 'add' | 'del' });
+
+export interface NativeNetlinkWatch {
+  close(): void;
+}
+
+export interface NativeAddon {
+  VrrpSocket: new (
+    family: 4 | 6,
+    ifname: string,
+    onPacket: (payload: Uint8Array, src: string, dst: string, ttl: number, ifindex: number) => void,
+    onError: (e: SystemError) => void,
+  ) => NativeVrrpSocket;
+  PacketSocket: new (ifname: string) => NativePacketSocket;
+  /** Throws EEXIST when the address is already there. IPv6 is added with IFA_F_NODAD. */
+  addrAdd(ifname: string, family: 4 | 6, address: string, prefixLen: number, label?: string): void;
+  /** Throws EADDRNOTAVAIL when the address (with this prefix length) is not there. */
+  addrDel(ifname: string, family: 4 | 6, address: string, prefixLen: number): void;
+  addrList(ifname: string): NativeAddr[];
+  linkGet(ifname: string): NativeLink | undefined;
+  NetlinkWatch: new (onEvent: (e: NativeNetEvent) => void, onError: (e: SystemError) => void) => NativeNetlinkWatch;
+}
+
+const ADDON_FILE = join('build', 'Release', 'tandem_net.node');
+let loaded: NativeAddon | undefined;
+
+/** The addon, loaded on first call. Throws a readable error when it was not built. */
+export function nativeAddon(): NativeAddon {
+  if (loaded !== undefined) return loaded;
+  const path = findAddon();
+  loaded = createRequire(import.meta.url)(path) as NativeAddon;
+  return loaded;
+}
+
+// Compiled code runs from dist/src/net/, sources from src/net/: look upwards for the repo root.
+function findAddon(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth++) {
+    const candidate = join(dir, ADDON_FILE);
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error(`native addon ${ADDON_FILE} not found: build it with \`npm ci\` ` +
+    '(or `npx node-gyp rebuild --nodedir=/usr`)');
+}
