@@ -55,7 +55,7 @@ export class VrrpService {
     for (const name of new Set(insts.flatMap((i) => [i.interface, ...i.trackInterfaces.map((t) => t.interface)]))) {
       this.linkUp.set(name, linkInfo(name)?.up ?? false);
     }
-    this.watcher = watchNetlink((e) => this.onNetEvent(e), (e) => this.log.error(`netlink watch: ${e.message}`));
+    this.watcher = watchNetlink((e) => this.onNetEvent(e), (e) => this.onWatchError(e));
     for (const cfg of insts) this.instances.push(this.buildInstance(cfg));
     for (const r of this.instances) {
       this.refreshHealth(r);
@@ -230,6 +230,21 @@ export class VrrpService {
       if (r.cfg.interface !== e.ifname) continue;
       const isVip = [...r.cfg.vips, ...r.cfg.vipsExcluded].some((v) => v.address === e.address);
       if (isVip && r.driver.snapshot().state === 'MASTER') r.driver.vipsMissing();
+    }
+  }
+
+  /** ENOBUFS means the kernel dropped events: re-read links and VIPs instead of trusting our view. */
+  private onWatchError(e: Error): void {
+    this.log.warn(`netlink watch: ${e.message}; re-reading links and addresses`);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOBUFS') return;
+    for (const name of this.linkUp.keys()) {
+      const info = linkInfo(name);
+      this.onNetEvent({ kind: 'link', ifname: name, ifindex: info?.ifindex ?? 0, up: info?.up ?? false });
+    }
+    for (const r of this.instances) {
+      if (r.driver.snapshot().state !== 'MASTER') continue;
+      const present = new Set(listAddresses(r.cfg.interface).map((a) => a.address));
+      if ([...r.cfg.vips, ...r.cfg.vipsExcluded].some((v) => !present.has(v.address))) r.driver.vipsMissing();
     }
   }
 
