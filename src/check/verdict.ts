@@ -1,0 +1,232 @@
+// The health verdict of one real server, pure: (config, state, event, now) -> (state, effects).
+// Probes are one-shot (connect, ask, judge, close); everything about *when* to probe and *what a
+// run of results means* lives here: keepalived's retry / delay_before_retry / delay_loop /
+// warmup / alpha, HAProxy's rise, MISC_CHECK's misc_dynamic weights, and "a real server is up
+// only when all of its checks pass" (keepalived ipwrapper.c update_svr_checker_state()).
+// No clock, no timers, no randomness: the driver feeds `timer` at nextDeadline(state) and draws
+// the warmup jitter itself, so a test drives it with a manual clock.
+
+/** Why one probe failed. Probes report one of these; logs, metrics and alerts use the same words. */
+export type ProbeFailReason =
+  | 'timeout' // no answer within connect_timeout / misc_timeout
+  | 'refused' // TCP RST to our SYN (ECONNREFUSED)
+  | 'reset' // connection reset after it was established
+  | 'unreachable' // EHOSTUNREACH / ENETUNREACH / ICMP unreachable
+  | 'connect_error' // any other socket error
+  | 'tls_error' // handshake failed or certificate refused (verify_certificate)
+  | 'http_status' // status code not in the accepted ranges
+  | 'http_digest' // body MD5 differs from `digest`
+  | 'bad_response' // not the protocol we asked for (garbage, truncated, too large)
+  | 'dns_rcode' // reply RCODE is not 0 (NOERROR)
+  | 'dns_id' // reply id is not ours (keepalived's rule: ignore, it is not our answer)
+  | 'smtp_banner' // no 220 greeting
+  | 'smtp_helo' // HELO not answered with 250
+  | 'exit_status' // misc_check exited 1 (or >1 without misc_dynamic)
+  | 'killed' // misc_check killed (timeout or signal)
+  | 'spawn_error' // misc_check could not be started
+  | 'no_reply' // udp_check / ping_check: no reply where one is required
+  | 'reply_mismatch' // udp_check: the reply does not start with the expected bytes
+  | 'no_result'; // the probe never reported (a driver bug); counted as a failure
+
+export type ProbeResult =
+  | { ok: true; /** misc_dynamic: exit status 2..255 means weight = status - 2. */ weight?: number }
+  | { ok: false; reason: ProbeFailReason; detail?: string };
+
+/** One check's timing, resolved from the config (CheckCommon in config/lbModel.ts). */
+export interface CheckTiming {
+  timeoutMs: number;
+  retry: number;
+  delayBeforeRetryMs: number;
+  delayLoopMs: number;
+  warmupMs: number;
+  alpha: boolean;
+  rise: number;
+  /** misc_dynamic: a successful result's `weight` sets the server's weight. */
+  dynamicWeight: boolean;
+}
+
+export interface ServerVerdictConfig {
+  /** The configured weight, used until a misc_dynamic result sets another. */
+  weight: number;
+  checks: readonly CheckTiming[];
+}
+
+export interface CheckState {
+  up: boolean;
+  /** keepalived `has_run`: a result has been judged at least once. */
+  hasRun: boolean;
+  /** keepalived `retry_it`: failed probes so far in this retry cycle. */
+  retries: number;
+  /** Successes in a row (for rise). */
+  successes: number;
+  nextProbeAt: number | null;
+  inFlight: { seq: number; deadline: number } | null;
+  /** The last failure, for "why is this server down?". */
+  lastFailure: { reason: ProbeFailReason; detail?: string; at: number } | null;
+}
+
+export interface ServerVerdictState {
+  running: boolean;
+  up: boolean;
+  /** Set by misc_dynamic; null = the configured weight. */
+  dynamicWeight: number | null;
+  /** Probe sequence number: a result that does not carry the in-flight seq is stale. */
+  seq: number;
+  checks: CheckState[];
+}
+
+export type CheckChangeReason = ProbeFailReason | 'probe_ok';
+
+export type ServerChangeReason =
+  | 'checks_passed' // every check is up again
+  | 'check_failed'; // one check went down (see `check` and `probe`)
+
+export type VerdictEffect =
+  /** Start one one-shot probe of check `check` now; report its result with this seq. */
+  | { type: 'probe'; check: number; seq: number; timeoutMs: number }
+  | { type: 'check_changed'; check: number; up: boolean; reason: CheckChangeReason; retries: number }
+  | { type: 'server_changed'; up: boolean; reason: ServerChangeReason; check: number; probe?: ProbeFailReason }
+  | { type: 'weight_changed'; from: number; to: number; reason: 'misc_dynamic' };
+
+export type VerdictEvent =
+  /** `jitter`: one number in [0, 1) per check, drawn by the driver; the first probe of check i
+   *  runs at now + floor(jitter[i] * warmupMs). Missing entries count as 0. */
+  | { type: 'start'; jitter?: readonly number[] }
+  | { type: 'timer' }
+  | { type: 'result'; check: number; seq: number; result: ProbeResult }
+  | { type: 'stop' };
+
+export interface VerdictStep {
+  state: ServerVerdictState;
+  effects: VerdictEffect[];
+}
+
+/** How long after its own timeout a probe may still report before it counts as 'no_result'. */
+export const PROBE_GRACE_MS = 1000;
+
+/** Before `start`: each check is up unless alpha (keepalived: alpha checkers start failed). */
+export function initialVerdictState(cfg: ServerVerdictConfig): ServerVerdictState {
+  const checks = cfg.checks.map((c): CheckState => ({
+    up: !c.alpha, hasRun: false, retries: 0, successes: 0, nextProbeAt: null, inFlight: null, lastFailure: null,
+  }));
+  return { running: false, up: checks.every((c) => c.up), dynamicWeight: null, seq: 0, checks };
+}
+
+export function effectiveWeight(cfg: ServerVerdictConfig, st: ServerVerdictState): number {
+  return st.dynamicWeight ?? cfg.weight;
+}
+
+/** The earliest time the driver must send `timer`, or null when nothing is pending. */
+export function nextDeadline(st: ServerVerdictState): number | null {
+  if (!st.running) return null;
+  let min: number | null = null;
+  for (const c of st.checks) {
+    for (const t of [c.nextProbeAt, c.inFlight?.deadline ?? null]) {
+      if (t !== null && (min === null || t < min)) min = t;
+    }
+  }
+  return min;
+}
+
+export function step(cfg: ServerVerdictConfig, st0: ServerVerdictState, ev: VerdictEvent, now: number): VerdictStep {
+  const st: ServerVerdictState = { ...st0, checks: st0.checks.map((c) => ({ ...c })) };
+  const effects: VerdictEffect[] = [];
+
+  switch (ev.type) {
+    case 'start': {
+      if (st.running) break;
+      st.running = true;
+      st.checks.forEach((c, i) => {
+        const j = Math.min(Math.max(ev.jitter?.[i] ?? 0, 0), 1);
+        c.nextProbeAt = now + Math.floor(j * cfg.checks[i]!.warmupMs);
+      });
+      launchDue(cfg, st, now, effects);
+      break;
+    }
+    case 'timer': {
+      if (!st.running) break;
+      // A probe that outlived its timeout plus grace never reported: count it as failed, so a
+      // stuck probe cannot keep a dead server up.
+      st.checks.forEach((c, i) => {
+        if (c.inFlight && c.inFlight.deadline <= now) {
+          c.inFlight = null;
+          judge(cfg, st, i, { ok: false, reason: 'no_result' }, now, effects);
+        }
+      });
+      launchDue(cfg, st, now, effects);
+      break;
+    }
+    case 'result': {
+      const c = st.checks[ev.check];
+      if (!st.running || !c || !c.inFlight || c.inFlight.seq !== ev.seq) break; // stale or unknown
+      c.inFlight = null;
+      judge(cfg, st, ev.check, ev.result, now, effects);
+      launchDue(cfg, st, now, effects);
+      break;
+    }
+    case 'stop': {
+      st.running = false;
+      for (const c of st.checks) { c.nextProbeAt = null; c.inFlight = null; }
+      break;
+    }
+  }
+  return { state: st, effects };
+}
+
+function launchDue(cfg: ServerVerdictConfig, st: ServerVerdictState, now: number, effects: VerdictEffect[]): void {
+  st.checks.forEach((c, i) => {
+    if (c.inFlight || c.nextProbeAt === null || c.nextProbeAt > now) return;
+    const timeoutMs = cfg.checks[i]!.timeoutMs;
+    st.seq++;
+    c.nextProbeAt = null;
+    c.inFlight = { seq: st.seq, deadline: now + timeoutMs + PROBE_GRACE_MS };
+    effects.push({ type: 'probe', check: i, seq: st.seq, timeoutMs });
+  });
+}
+
+/** keepalived's checker epilog (check_tcp.c tcp_epilog and its siblings), plus rise. */
+function judge(
+  cfg: ServerVerdictConfig, st: ServerVerdictState, i: number, r: ProbeResult, now: number, effects: VerdictEffect[],
+): void {
+  const t = cfg.checks[i]!;
+  const c = st.checks[i]!;
+  if (r.ok) {
+    c.retries = 0;
+    c.successes++;
+    c.nextProbeAt = now + t.delayLoopMs;
+    if (t.dynamicWeight && r.weight !== undefined) {
+      const from = effectiveWeight(cfg, st);
+      st.dynamicWeight = r.weight;
+      if (r.weight !== from) effects.push({ type: 'weight_changed', from, to: r.weight, reason: 'misc_dynamic' });
+    }
+    if (!c.up && c.successes >= t.rise) setCheck(st, i, true, 'probe_ok', 0, effects);
+    c.hasRun = true;
+    return;
+  }
+  c.successes = 0;
+  c.lastFailure = r.detail !== undefined ? { reason: r.reason, detail: r.detail, at: now } : { reason: r.reason, at: now };
+  if (c.retries < t.retry) {
+    // Not yet: probe again after delay_before_retry (also while already down, as keepalived does).
+    c.retries++;
+    c.nextProbeAt = now + t.delayBeforeRetryMs;
+    return;
+  }
+  const retries = c.retries;
+  c.retries = 0;
+  c.nextProbeAt = now + t.delayLoopMs;
+  c.hasRun = true;
+  if (c.up) setCheck(st, i, false, r.reason, retries, effects);
+}
+
+function setCheck(
+  st: ServerVerdictState, i: number, up: boolean, reason: CheckChangeReason, retries: number, effects: VerdictEffect[],
+): void {
+  st.checks[i]!.up = up;
+  effects.push({ type: 'check_changed', check: i, up, reason, retries });
+  const serverUp = st.checks.every((c) => c.up);
+  if (serverUp === st.up) return;
+  st.up = serverUp;
+  effects.push(up
+    ? { type: 'server_changed', up: true, reason: 'checks_passed', check: i }
+    : { type: 'server_changed', up: false, reason: 'check_failed', check: i, probe: reason as ProbeFailReason });
+}

@@ -1,0 +1,111 @@
+// The typed, resolved model of `virtual_servers` (issue 3): what the checkers, the desired-table
+// computation and the API consume. Every default is already applied and every duration is in
+// milliseconds (Ms); inheritance (virtual server -> real server -> check) is resolved.
+import type { Family, RealServer, VirtualService } from '../lb/model.js';
+
+export const CHECK_KINDS = [
+  'tcp_check', 'http_get', 'ssl_get', 'dns_check', 'smtp_check', 'misc_check', 'ping_check', 'udp_check',
+] as const;
+export type CheckKind = (typeof CHECK_KINDS)[number];
+
+export const DNS_TYPES = ['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA'] as const;
+export type DnsType = (typeof DNS_TYPES)[number];
+
+/** Parameters every checker shares (keepalived's checker keywords). */
+export interface CheckCommon {
+  kind: CheckKind;
+  /** Where the probe connects: connect_ip / connect_port, defaulting to the real server. */
+  connectIp: string;
+  connectPort: number;
+  /** bindto / bind_port: local source of the probe. */
+  bindTo: string | undefined;
+  bindPort: number | undefined;
+  /** connect_timeout (misc_check: misc_timeout). The probe gives up after this. */
+  timeoutMs: number;
+  /** Failed probes retried (delay_before_retry apart) before the check is declared down. */
+  retry: number;
+  delayBeforeRetryMs: number;
+  delayLoopMs: number;
+  /** The first probe waits a random time in [0, warmupMs) (keepalived `warmup`). */
+  warmupMs: number;
+  /** keepalived `alpha`: the check starts down and needs a success to come up. */
+  alpha: boolean;
+  /** Successes in a row needed to come back up (tandem extension; 1 = keepalived). */
+  rise: number;
+}
+
+export interface HttpUrl {
+  path: string;
+  /** Inclusive ranges; keepalived's default is any 2xx. */
+  statusCodes: ReadonlyArray<readonly [number, number]>;
+  /** MD5 of the body, lower-case hex (what keepalived's genhash prints). */
+  digest: string | undefined;
+  virtualhost: string | undefined;
+}
+
+export type CheckConfig =
+  | (CheckCommon & { kind: 'tcp_check' })
+  | (CheckCommon & {
+    kind: 'http_get' | 'ssl_get';
+    urls: HttpUrl[];
+    virtualhost: string | undefined;
+    httpProtocol: '1.0' | '1.0C' | '1.1';
+    /** ssl_get only (false for http_get): send the virtualhost as TLS SNI. */
+    enableSni: boolean;
+    /** ssl_get only: verify the server certificate (keepalived never does). */
+    verifyCertificate: boolean;
+  })
+  | (CheckCommon & { kind: 'dns_check'; queryType: DnsType; queryName: string })
+  | (CheckCommon & { kind: 'smtp_check'; heloName: string })
+  | (CheckCommon & {
+    kind: 'misc_check';
+    /** Run without a shell. */
+    argv: string[];
+    /** misc_dynamic: exit 2..255 means up with weight exit-2. */
+    dynamic: boolean;
+    user: string | undefined;
+  })
+  | (CheckCommon & { kind: 'ping_check' })
+  | (CheckCommon & {
+    kind: 'udp_check';
+    /** Bytes sent, lower-case hex ('' = an empty datagram). Hex, not Uint8Array: the config is
+     *  deep-frozen and a typed array with elements cannot be frozen. */
+    payloadHex: string;
+    /** false: up unless an ICMP error comes back; true: a reply is required. */
+    requireReply: boolean;
+    /** With requireReply: the reply must start with these bytes (hex). */
+    replyPrefixHex: string | undefined;
+  });
+
+export interface RealServerConfig {
+  /** realServerId(): `<service key> -> <dest key>`, e.g. `TCP 192.0.2.100:80 -> 198.51.100.11:80`. */
+  id: string;
+  /** The kernel entry this server becomes while up, with its configured weight. */
+  dest: RealServer;
+  inhibitOnFailure: boolean;
+  checks: CheckConfig[];
+}
+
+export interface SorryServerConfig {
+  dest: RealServer;
+  /** Kept in the table with weight 0 while not in use (keepalived sorry_server_inhibit). */
+  inhibit: boolean;
+}
+
+export interface VirtualServerConfig {
+  /** serviceKey(service.id): `TCP 192.0.2.100:80`, `FWM 1`. */
+  key: string;
+  family: Family;
+  /** The kernel entry (scheduler, persistence ...). */
+  service: VirtualService;
+  /** Sum of the weights of live real servers needed for the real servers to be used. */
+  quorum: number;
+  hysteresis: number;
+  sorryServer: SorryServerConfig | null;
+  realServers: RealServerConfig[];
+}
+
+/** `<service key> -> <dest key>`: one real server of one virtual service. */
+export function realServerId(serviceKey: string, destKey: string): string {
+  return `${serviceKey} -> ${destKey}`;
+}
