@@ -11,8 +11,10 @@ export interface StateFileWriter {
 
 export function createStateFileWriter(path: string | undefined, snapshot: () => unknown, onError: (e: Error) => void): StateFileWriter {
   let timer: NodeJS.Timeout | undefined;
+  let soon: NodeJS.Immediate | undefined;
   const flush = () => {
     if (timer) { clearTimeout(timer); timer = undefined; }
+    if (soon) { clearImmediate(soon); soon = undefined; }
     if (!path) return;
     try {
       const tmp = `${path}.${process.pid}.tmp`;
@@ -26,9 +28,15 @@ export function createStateFileWriter(path: string | undefined, snapshot: () => 
     flush,
     changed(urgent) {
       if (!path) return;
-      if (urgent) flush();
+      // Urgent (a transition) still waits for the current tick, so it never delays an advert.
+      if (urgent) soon ??= setImmediate(flush);
       else if (!timer) timer = setTimeout(flush, 100);
     },
-    close() { if (timer) clearTimeout(timer); timer = undefined; },
+    close() {
+      if (timer) clearTimeout(timer);
+      if (soon) clearImmediate(soon);
+      timer = undefined;
+      soon = undefined;
+    },
   };
 }

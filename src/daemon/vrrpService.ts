@@ -158,6 +158,9 @@ export class VrrpService {
       advertIntCs: cfg.advertIntCs, addresses: cfg.vips.map((v) => v.address),
       unicastPeers: cfg.unicastPeers, ownAddresses: [srcIp],
     };
+    // Run the send path's JS once now, so the first advert of a new master is not the first
+    // call (V8 compiles functions lazily; the first run of encodeAdvert costs ~0.5 ms).
+    encodeAdvert({ ...advertBase, priority: cfg.priority }, { family: cfg.family, src: srcIp, dst: dsts[0]! });
     if (cfg.unicastPeers.length === 0) socket.joinMulticast();
     log.info(`VRRPv${cfg.version} IPv${cfg.family} vrid ${cfg.vrid} on ${cfg.interface} from ${srcIp} to ${dsts.join(', ')}, ` +
       `priority ${cfg.priority}, advert_int ${cfg.advertIntCs / 100}s, ${cfg.preempt ? 'preempt' : 'nopreempt'}`);

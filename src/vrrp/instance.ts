@@ -58,7 +58,10 @@ export class VrrpInstanceDriver {
   private dispatch(ev: MachineEvent): void {
     const r = step(this.machineConfig, this.st, ev, this.ports.now());
     this.st = r.state;
-    for (const a of r.actions) this.perform(a);
+    // Wire effects first (VIPs, advert, GARP), then logging and notifications: the first advert
+    // and GARP of a new master must not wait for a log line or a state file write.
+    for (const a of r.actions) if (a.type !== 'transition') this.perform(a);
+    for (const a of r.actions) if (a.type === 'transition') this.perform(a);
     this.ports.armTimer(nextDeadline(this.st), () => this.dispatch({ type: 'timer' }));
   }
 

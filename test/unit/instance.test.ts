@@ -39,7 +39,8 @@ describe('VrrpInstanceDriver', () => {
     const down = 300 + (156 * 10 * 10) / 256;
     assert.equal(h.timerAt(), down);
     h.fireDue(down);
-    assert.deepEqual(h.calls, ['remove', 'INIT->BACKUP', 'BACKUP->MASTER', 'add become_master', 'advert 100', 'announce 2']);
+    // Wire effects go out before the transition is reported (logs, state file, hooks).
+    assert.deepEqual(h.calls, ['remove', 'INIT->BACKUP', 'add become_master', 'advert 100', 'announce 2', 'BACKUP->MASTER']);
     assert.equal(h.timerAt(), down + 100); // armed for the next advert
     assert.equal(d.snapshot().state, 'MASTER');
   });
