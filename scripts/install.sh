@@ -22,4 +22,7 @@ apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
 # keepalived is only a test peer here: never let the package's service grab the machine.
 systemctl disable --now keepalived >/dev/null 2>&1 || true
 
+# The kernel test tier boots Debian's kernel (which has IPVS) under QEMU.
+bash scripts/vm-deps.sh
+
 npm ci --no-audit --no-fund
