@@ -204,9 +204,17 @@ mount -t devtmpfs devtmpfs /host/dev || fail mount host dev
 mkdir -p /host/dev/pts /host/dev/shm
 mount -t devpts devpts /host/dev/pts || fail mount devpts
 mount -t tmpfs -o mode=1777 tmpfs /host/dev/shm || fail mount shm
+# A project checked out under /tmp, /var/tmp or /run (CI clones often are) would be hidden by the
+# tmpfs mounts below: keep a bind mount of it aside and move it back on top afterwards.
+proj=$(sed -n 's/.*tandem\\.project=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+case "$proj" in
+  /tmp/*|/var/tmp/*|/run/*) mkdir -p /keep && mount -o bind "/host$proj" /keep || fail "bind $proj" ;;
+  *) proj="" ;;
+esac
 mount -t tmpfs -o mode=1777 tmpfs /host/tmp || fail mount tmp
 mount -t tmpfs -o mode=1777 tmpfs /host/var/tmp || fail mount var/tmp
 mount -t tmpfs -o mode=755 tmpfs /host/run || fail mount run
+if [ -n "$proj" ]; then mkdir -p "/host$proj" && mount -o move /keep "/host$proj" || fail "move $proj"; fi
 mkdir -p /host${GUEST_OUT}
 mount -t 9p -o $o out /host${GUEST_OUT} || fail "mount 9p out"
 ip link set lo up || fail "lo up"
@@ -474,7 +482,8 @@ export async function runInVm(script: string, opts: VmRunOptions = {}): Promise<
     '-kernel', kernelImage, '-initrd', initrd.path,
     // tsc=reliable: no clocksource watchdog, which under TCG on a busy host can flag the TSC and
     // switch clocks mid-test; i8042.*: no PS/2 probing (there is no keyboard), which costs time.
-    '-append', 'console=ttyS0 quiet loglevel=3 panic=-1 random.trust_cpu=on tsc=reliable no_timer_check i8042.noaux i8042.nokbd',
+    '-append', 'console=ttyS0 quiet loglevel=3 panic=-1 random.trust_cpu=on tsc=reliable no_timer_check i8042.noaux i8042.nokbd' +
+      (/^\/[\w./-]+$/.test(PROJECT_ROOT) ? ` tandem.project=${PROJECT_ROOT}` : ''),
     '-virtfs', 'local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${outDir},mount_tag=out,security_model=none`,
   ];
