@@ -62,7 +62,7 @@ vip_on $NS1 && echo "VIP 192.0.2.100 is on lb1"
 ip netns exec $NSC ping -c1 -W1 192.0.2.100 >/dev/null && echo "client reaches the VIP; its ARP entry: $(ip -n $NSC neigh show 192.0.2.100)"
 
 say "kill -9 lb1's tandem: lb2 takes over after Master_Down_Interval (3 x 1 s + skew 0.61 s)"
-kill -9 "$PID_lb1"
+kill -9 "$PID_lb1"; wait "$PID_lb1" 2>/dev/null || true
 # A killed daemon leaves its VIP behind (as keepalived does); a real crash usually takes the
 # host with it. Remove it so the demo shows the client following the new master's GARP.
 ip -n $NS1 addr del 192.0.2.100/24 dev eth0 2>/dev/null || true
