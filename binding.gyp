@@ -6,7 +6,8 @@
         "src/native/addon.cc",
         "src/native/vrrp_socket.cc",
         "src/native/packet_socket.cc",
-        "src/native/rtnetlink.cc"
+        "src/native/rtnetlink.cc",
+        "src/native/icmp_socket.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api"

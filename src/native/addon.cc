@@ -5,12 +5,14 @@
 namespace tandem {
 Napi::Function InitVrrpSocket(Napi::Env env);
 Napi::Function InitPacketSocket(Napi::Env env);
+Napi::Function InitIcmpSocket(Napi::Env env);
 void InitRtnetlink(Napi::Env env, Napi::Object exports);
 }  // namespace tandem
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("VrrpSocket", tandem::InitVrrpSocket(env));
   exports.Set("PacketSocket", tandem::InitPacketSocket(env));
+  exports.Set("IcmpSocket", tandem::InitIcmpSocket(env));
   tandem::InitRtnetlink(env, exports);
   return exports;
 }

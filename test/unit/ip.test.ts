@@ -4,17 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import { compareIp, formatIp, isMulticast, parseIp, sameIp, VRRP_GROUP4, VRRP_GROUP6 } from '../../src/vrrp/ip.js';
+import { mulberry32 } from '../lib/prng.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SEED = Number(process.env.VRRP_SEED ?? Math.floor(Math.random() * 2 ** 32));
 const seedMsg = (s: number) => `seed ${s} (rerun with VRRP_SEED=${SEED})`;
 

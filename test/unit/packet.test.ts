@@ -7,6 +7,7 @@ import { decodeAdvert, encodeAdvert, type Advert, type IpContext } from '../../s
 import { checksumValid, onesSum } from '../../src/vrrp/checksum.js';
 import { validateAdvert, type InstanceRx } from '../../src/vrrp/validate.js';
 import { formatIp, isMulticast, VRRP_GROUP4, VRRP_GROUP6, type Family } from '../../src/vrrp/ip.js';
+import { mulberry32 } from '../lib/prng.js';
 
 interface GoldenPacket {
   scenario: string; role: 'first' | 'stop'; generator: string;
@@ -106,16 +107,6 @@ for (const g of golden.packets) {
 
 // ---- random round trips ----
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SEED = Number(process.env.VRRP_SEED ?? Math.floor(Math.random() * 2 ** 32));
 const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 

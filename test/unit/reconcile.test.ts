@@ -8,6 +8,7 @@ import {
   destKey, sameDest, sameService, serviceKey, tableOf, type LbTable, type RealServer, type ServiceAddress,
   type VirtualService,
 } from '../../src/lb/model.js';
+import { mulberry32 as rng } from '../lib/prng.js';
 
 const tcp = (address: string, port: number): ServiceAddress => ({ kind: 'inet', family: 4, protocol: 'TCP', address, port });
 const svc = (id: ServiceAddress, o: Partial<VirtualService> = {}): VirtualService =>
@@ -82,17 +83,6 @@ describe('reconcile: adoption, drift and ownership', () => {
   });
 });
 
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SERVICE_POOL: ServiceAddress[] = [
   tcp('192.0.2.10', 80), tcp('192.0.2.10', 443), tcp('192.0.2.11', 80),

@@ -9,17 +9,8 @@ import {
   DROP_REASONS, NOTES, validateAdvert, type DropReason, type InstanceRx, type ReceivedPacket, type Verdict,
 } from '../../src/vrrp/validate.js';
 import { formatIp, VRRP_GROUP4, VRRP_GROUP6, type Family } from '../../src/vrrp/ip.js';
+import { mulberry32 } from '../lib/prng.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SEED = Number(process.env.VRRP_SEED ?? Math.floor(Math.random() * 2 ** 32));
 const N = 400;
 const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));

@@ -1,0 +1,90 @@
+// MISC_CHECK: exit statuses, misc_dynamic weights, no shell, and the process group killed at the
+// deadline (a script's own children included).
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { probeMisc, type MiscProbeParams } from '../../src/check/probes/misc.js';
+import { since } from './probes-servers.js';
+
+const sh = (script: string, extra: Partial<MiscProbeParams> = {}): MiscProbeParams =>
+  ({ argv: ['/bin/sh', '-c', script], dynamic: false, user: undefined, ...extra });
+
+/** Still running: exists and is not a zombie (a killed orphan waits for init to reap it). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch { return false; }
+}
+
+describe('MISC_CHECK', () => {
+  test('exit 0 is up, exit 1 is down (exit_status)', async () => {
+    assert.deepEqual(await probeMisc(sh('exit 0'), { timeoutMs: 2000 }), { ok: true });
+    assert.deepEqual(await probeMisc(sh('exit 1'), { timeoutMs: 2000 }), { ok: false, reason: 'exit_status', detail: '/bin/sh exited 1' });
+  });
+
+  test('misc_dynamic: exit 2..255 is up with weight exit-2; without it, down', async () => {
+    assert.deepEqual(await probeMisc(sh('exit 2', { dynamic: true }), { timeoutMs: 2000 }), { ok: true, weight: 0 });
+    assert.deepEqual(await probeMisc(sh('exit 7', { dynamic: true }), { timeoutMs: 2000 }), { ok: true, weight: 5 });
+    assert.deepEqual(await probeMisc(sh('exit 255', { dynamic: true }), { timeoutMs: 2000 }), { ok: true, weight: 253 });
+    assert.deepEqual(await probeMisc(sh('exit 0', { dynamic: true }), { timeoutMs: 2000 }), { ok: true });
+    assert.equal((await probeMisc(sh('exit 1', { dynamic: true }), { timeoutMs: 2000 })).ok, false);
+    const r = await probeMisc(sh('exit 7'), { timeoutMs: 2000 });
+    assert.equal(!r.ok && r.reason, 'exit_status');
+  });
+
+  test('argv runs without a shell: metacharacters reach the program as they are', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-misc-'));
+    try {
+      const out = join(dir, 'args');
+      // printf writes its arguments; a shell would have expanded $HOME and run `; touch`.
+      const r = await probeMisc({ argv: ['/usr/bin/env', 'sh', '-c', `printf '%s|' "$@" > ${out}`, 'sh', '$HOME', ';', 'touch', `${dir}/pwned`], dynamic: false, user: undefined }, { timeoutMs: 2000 });
+      assert.deepEqual(r, { ok: true });
+      assert.equal(readFileSync(out, 'utf8'), '$HOME|;|touch|' + `${dir}/pwned|`);
+      assert.equal(existsSync(join(dir, 'pwned')), false);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  test('a program that does not exist is spawn_error', async () => {
+    const r = await probeMisc({ argv: ['/nonexistent/check'], dynamic: false, user: undefined }, { timeoutMs: 2000 });
+    assert.equal(!r.ok && r.reason, 'spawn_error');
+    assert.match(!r.ok ? r.detail ?? '' : '', /ENOENT/);
+    const empty = await probeMisc({ argv: [], dynamic: false, user: undefined }, { timeoutMs: 2000 });
+    assert.equal(!empty.ok && empty.reason, 'spawn_error');
+    const nul = await probeMisc({ argv: ['/bin/true', 'a\0b'], dynamic: false, user: undefined }, { timeoutMs: 2000 });
+    assert.equal(!nul.ok && nul.reason, 'spawn_error');
+  });
+
+  test('killed by a signal is down (killed)', async () => {
+    const r = await probeMisc(sh('kill -TERM $$; sleep 5'), { timeoutMs: 2000 });
+    assert.deepEqual(r, { ok: false, reason: 'killed', detail: '/bin/sh killed by SIGTERM' });
+  });
+
+  test('timeout: the whole process group is SIGKILLed, background children included', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-misc-'));
+    try {
+      const pids = join(dir, 'pids');
+      // The script starts two sleepers (one in the background), records every pid, then waits.
+      const t0 = performance.now();
+      const r = await probeMisc(sh(`sleep 30 & echo $! >> ${pids}; echo $$ >> ${pids}; sleep 30`), { timeoutMs: 300 });
+      const took = since(t0);
+      assert.equal(!r.ok && r.reason, 'timeout', JSON.stringify(r));
+      assert.ok(took >= 295 && took < 500, `${took} ms`);
+      const recorded = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+      assert.equal(recorded.length, 2);
+      // SIGKILL is delivered at once; give the kernel a moment to reap.
+      for (let i = 0; i < 50 && recorded.some(alive); i++) await new Promise((res) => setTimeout(res, 10));
+      assert.deepEqual(recorded.filter(alive), [], 'every process of the group is gone');
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  test('user: runs as that user when we may switch (root), spawn_error when we may not', async () => {
+    const r = await probeMisc(sh('test "$(id -u)" = 65534', { user: 'nobody' }), { timeoutMs: 2000 });
+    if (process.getuid?.() === 0) assert.deepEqual(r, { ok: true });
+    else assert.equal(!r.ok && r.reason, 'spawn_error');
+    const unknown = await probeMisc(sh('exit 0', { user: 'no-such-user-tandem' }), { timeoutMs: 2000 });
+    assert.deepEqual(unknown, { ok: false, reason: 'spawn_error', detail: 'unknown user no-such-user-tandem' });
+  });
+});
