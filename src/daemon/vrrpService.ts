@@ -115,6 +115,7 @@ export class VrrpService {
     };
     const dsts = cfg.unicastPeers.length ? cfg.unicastPeers : [cfg.family === 4 ? VRRP_GROUP4 : VRRP_GROUP6];
     const allVips = [...cfg.vips, ...cfg.vipsExcluded];
+    // Send and address failures repeat with every advert or takeover: log each kind rate-limited.
     const sendFail = new RateLimitedLog(log, monotonicNow);
     const driver = new VrrpInstanceDriver(cfg.name, machineConfig, {
       now: monotonicNow,
@@ -131,7 +132,12 @@ export class VrrpService {
       addVips: (reason) => {
         const added: string[] = [];
         for (const v of allVips) {
-          if (addAddress(cfg.interface, v.address, v.prefixLen) === 'added') added.push(`${v.address}/${v.prefixLen}`);
+          // One VIP that cannot be added (EPERM, a bad prefix) must not keep the others away.
+          try {
+            if (addAddress(cfg.interface, v.address, v.prefixLen) === 'added') added.push(`${v.address}/${v.prefixLen}`);
+          } catch (e) {
+            sendFail.warn(`add:${v.address}`, `adding ${v.address}/${v.prefixLen} to ${cfg.interface} failed: ${(e as Error).message}`);
+          }
         }
         // Logged after the current dispatch (microtask): writing a line to a pipe measured
         // 0.3-1.8 ms here, and the advert and GARPs that follow must not wait for it.
@@ -140,13 +146,24 @@ export class VrrpService {
         } else if (added.length) queueMicrotask(() => log.info(`added ${added.join(', ')} on ${cfg.interface}`));
       },
       removeVips: () => {
-        const removed = allVips.filter((v) => deleteAddress(cfg.interface, v.address, v.prefixLen) === 'deleted');
+        const removed = allVips.filter((v) => {
+          try {
+            return deleteAddress(cfg.interface, v.address, v.prefixLen) === 'deleted';
+          } catch (e) {
+            sendFail.warn(`del:${v.address}`, `removing ${v.address}/${v.prefixLen} from ${cfg.interface} failed: ${(e as Error).message}`);
+            return false;
+          }
+        });
         if (removed.length) queueMicrotask(() => log.info(`removed ${removed.map((v) => `${v.address}/${v.prefixLen}`).join(', ')} from ${cfg.interface}`));
       },
       announce: (repeat) => {
         for (let i = 0; i < repeat; i++) {
           for (const v of allVips) {
-            if (v.family === 4) announcer.garp(v.address); else announcer.unsolicitedNa(v.address);
+            try {
+              if (v.family === 4) announcer.garp(v.address); else announcer.unsolicitedNa(v.address);
+            } catch (e) {
+              sendFail.warn(`announce:${v.address}`, `announcing ${v.address} failed: ${(e as Error).message}`);
+            }
           }
         }
       },
