@@ -1,0 +1,171 @@
+// Drives the pure verdict machines (verdict.ts): one machine per real server, one timer per
+// server armed at the machine's next deadline, probes run through runProbe() with the timeout the
+// machine asks for, results fed back with their sequence number. The warmup jitter is drawn here
+// (the machine takes no randomness). What the machines decide comes out as typed events through
+// one callback; the caller (the reconciler's health map, alerts, the API) decides what to do.
+//
+// Why a plain setTimeout and not daemon/preciseTimer.ts: check deadlines are seconds apart and
+// judged to the second (keepalived's own checker timers are no finer), so libuv's millisecond
+// rounding and epoll's 0.1% slack do not matter here, and 10,000 servers must not spin.
+import type { CheckConfig, RealServerConfig } from '../config/lbModel.js';
+import type { RealServerHealth } from '../lb/desired.js';
+import { runProbe as defaultRunProbe, type RunProbeOptions } from './probes/index.js';
+import {
+  effectiveWeight, initialVerdictState, nextDeadline, step, type CheckChangeReason, type CheckTiming, type ProbeFailReason,
+  type ProbeResult, type ServerChangeReason, type ServerVerdictConfig, type ServerVerdictState, type VerdictEvent,
+} from './verdict.js';
+
+export type SchedulerEvent =
+  | {
+    type: 'server_changed'; server: string; up: boolean; reason: ServerChangeReason;
+    /** The check whose change decided it, its failure reason and detail (when down). */
+    check: number; probe?: ProbeFailReason; detail?: string; weight: number;
+  }
+  | { type: 'check_changed'; server: string; check: number; up: boolean; reason: CheckChangeReason; retries: number }
+  | { type: 'weight_changed'; server: string; from: number; to: number; reason: 'misc_dynamic' };
+
+export interface CheckSchedulerOptions {
+  servers: readonly RealServerConfig[];
+  onEvent(e: SchedulerEvent): void;
+  /** Monotonic milliseconds; default performance.now(). */
+  now?: () => number;
+  /** [0, 1); default Math.random. Draws the warmup jitter. */
+  random?: () => number;
+  /** Default: probes/index.ts runProbe. Injected by tests that need a scripted probe. */
+  runProbe?: (check: CheckConfig, opts: RunProbeOptions) => Promise<ProbeResult>;
+}
+
+/** The machine's timing for one configured check. */
+export function checkTiming(c: CheckConfig): CheckTiming {
+  return {
+    timeoutMs: c.timeoutMs, retry: c.retry, delayBeforeRetryMs: c.delayBeforeRetryMs, delayLoopMs: c.delayLoopMs,
+    warmupMs: c.warmupMs, alpha: c.alpha, rise: c.rise, dynamicWeight: c.kind === 'misc_check' && c.dynamic,
+  };
+}
+
+/** setTimeout's limit (2^31 - 1 ms); a longer delay would fire at once. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+class ServerDriver {
+  private st: ServerVerdictState;
+  private readonly cfg: ServerVerdictConfig;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly inFlight = new Set<AbortController>();
+  /** Last failure detail per check, so a server_changed event can say exactly why. */
+  private readonly lastDetail: Array<string | undefined>;
+
+  constructor(readonly rs: RealServerConfig, private readonly opts: Required<Omit<CheckSchedulerOptions, 'servers'>>) {
+    this.cfg = { weight: rs.dest.weight, checks: rs.checks.map(checkTiming) };
+    this.st = initialVerdictState(this.cfg);
+    this.lastDetail = rs.checks.map(() => undefined);
+  }
+
+  health(): RealServerHealth {
+    return { up: this.st.up, weight: effectiveWeight(this.cfg, this.st) };
+  }
+
+  start(): void {
+    this.dispatch({ type: 'start', jitter: this.rs.checks.map(() => this.opts.random()) });
+  }
+
+  stop(): void {
+    this.dispatch({ type: 'stop' });
+    for (const ac of this.inFlight) ac.abort();
+    this.inFlight.clear();
+  }
+
+  private dispatch(ev: VerdictEvent): void {
+    const r = step(this.cfg, this.st, ev, this.opts.now());
+    this.st = r.state;
+    for (const e of r.effects) {
+      switch (e.type) {
+        case 'probe': this.launch(e.check, e.seq, e.timeoutMs); break;
+        case 'check_changed':
+          this.emit({ type: 'check_changed', server: this.rs.id, check: e.check, up: e.up, reason: e.reason, retries: e.retries });
+          break;
+        case 'server_changed': {
+          const detail = e.up ? undefined : this.lastDetail[e.check];
+          this.emit({
+            type: 'server_changed', server: this.rs.id, up: e.up, reason: e.reason, check: e.check,
+            ...(e.probe !== undefined ? { probe: e.probe } : {}), ...(detail !== undefined ? { detail } : {}),
+            weight: effectiveWeight(this.cfg, this.st),
+          });
+          break;
+        }
+        case 'weight_changed':
+          this.emit({ type: 'weight_changed', server: this.rs.id, from: e.from, to: e.to, reason: e.reason });
+          break;
+      }
+    }
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const at = nextDeadline(this.st);
+    if (at === null) return;
+    const ms = Math.min(Math.max(Math.ceil(at - this.opts.now()), 0), MAX_TIMER_MS);
+    this.timer = setTimeout(() => { this.timer = undefined; this.dispatch({ type: 'timer' }); }, ms);
+  }
+
+  private launch(check: number, seq: number, timeoutMs: number): void {
+    const ac = new AbortController();
+    this.inFlight.add(ac);
+    let probe: Promise<ProbeResult>;
+    try {
+      probe = this.opts.runProbe(this.rs.checks[check]!, { timeoutMs, signal: ac.signal });
+    } catch (e) {
+      probe = Promise.resolve({ ok: false, reason: 'no_result', detail: String(e) });
+    }
+    probe.then((result) => {
+      this.inFlight.delete(ac);
+      // Aborted by stop(): the machine is stopped and would drop it anyway; do not feed it.
+      if (ac.signal.aborted) return;
+      if (!result.ok) this.lastDetail[check] = result.detail ?? result.reason;
+      this.dispatch({ type: 'result', check, seq, result });
+    }, (e: unknown) => {
+      this.inFlight.delete(ac);
+      if (!ac.signal.aborted) this.dispatch({ type: 'result', check, seq, result: { ok: false, reason: 'no_result', detail: String(e) } });
+    });
+  }
+
+  private emit(e: SchedulerEvent): void {
+    // A throwing listener must not leave the machine half-driven (its timer unarmed).
+    try { this.opts.onEvent(e); } catch { /* the listener's own fault; contained */ }
+  }
+}
+
+/** Health checking for a set of real servers: start() begins probing, stop() ends it and aborts
+ *  every in-flight probe, leaving no timer or socket behind. */
+export class CheckScheduler {
+  private readonly drivers: Map<string, ServerDriver>;
+  private running = false;
+
+  constructor(opts: CheckSchedulerOptions) {
+    const o = {
+      onEvent: opts.onEvent,
+      now: opts.now ?? (() => performance.now()),
+      random: opts.random ?? Math.random,
+      runProbe: opts.runProbe ?? defaultRunProbe,
+    };
+    this.drivers = new Map(opts.servers.map((rs) => [rs.id, new ServerDriver(rs, o)]));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const d of this.drivers.values()) d.start();
+  }
+
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    for (const d of this.drivers.values()) d.stop();
+  }
+
+  /** The current verdict of every server, keyed by RealServerConfig.id (a desired.ts HealthMap). */
+  health(): Map<string, RealServerHealth> {
+    return new Map([...this.drivers].map(([id, d]) => [id, d.health()]));
+  }
+}

@@ -1,0 +1,227 @@
+// The IPVS backend through ipvsadm: read the kernel's table with `ipvsadm -S -n` (what the
+// `ipvsadm-save -n` wrapper runs) and apply a batch of operations through one `ipvsadm -R`
+// (restore without flush: the `ipvsadm-restore` wrapper runs `ipvsadm -C` first and would wipe
+// foreign services; test/fixtures/ipvs/README.md). Processes are spawned from an argv, no shell.
+//
+// What ipvsadm tells us (measured, test/fixtures/ipvs/errors.out): a line the kernel refuses is
+// reported on stderr with the kernel's message only (no line number) and the batch goes on, exit
+// status 255. So when the exit status is not 0 the table is read back and every operation whose
+// effect is missing is reported as refused, with the stderr lines paired in order (ipvsadm
+// processes the lines in order and prints one message per refusal). Kernel refusals are data in
+// ApplyResult; only "could not run ipvsadm at all" rejects, with an IpvsBackendError.
+import { spawn } from 'node:child_process';
+import { destKey, sameDest, sameService, serviceKey, type LbTable } from '../model.js';
+import { opServiceId, type TableOp } from '../reconcile.js';
+import { parseIpvsSave, type ParseProblem } from './parse.js';
+import { renderOp } from './render.js';
+
+export type IpvsBackendErrorCode =
+  | 'spawn_failed' // ipvsadm missing or not executable
+  | 'timeout' // ipvsadm did not finish within timeoutMs (killed)
+  | 'exit_status' // ipvsadm -S failed (e.g. "Protocol not available": no IPVS in the kernel)
+  | 'output_too_large';
+
+export class IpvsBackendError extends Error {
+  constructor(readonly code: IpvsBackendErrorCode, message: string, readonly stderr = '') {
+    super(message);
+    this.name = 'IpvsBackendError';
+  }
+}
+
+export type RefusalReason =
+  | 'kernel_refused' // ipvsadm ran the line and the kernel said no (message from stderr)
+  | 'unrenderable' // render.ts refused the op (ipvsadm could not parse it): never sent
+  | 'not_applied'; // the batch stopped before it (an unparseable line) or no message matched
+
+export interface RefusedOp {
+  op: TableOp;
+  reason: RefusalReason;
+  /** ipvsadm's message, e.g. "No such destination", when one could be paired with the op. */
+  message?: string;
+}
+
+export interface ApplyResult {
+  /** Ops sent to the kernel (all of `ops` minus the unrenderable ones). */
+  sent: number;
+  /** Ops that took effect. */
+  applied: number;
+  refused: RefusedOp[];
+  /** ipvsadm -R's exit status: 0 all applied, 255 some refused, 2 a line could not be parsed. */
+  exitStatus: number | null;
+  /** Every line ipvsadm printed on stderr. */
+  stderrLines: string[];
+  durationMs: number;
+}
+
+export interface IpvsBackendOptions {
+  /** Path or name of ipvsadm; default `ipvsadm` from PATH. */
+  ipvsadm?: string;
+  /** Per ipvsadm run; default 30 s (10,000 entries take ~1 s under QEMU TCG). */
+  timeoutMs?: number;
+  /** Lines of `ipvsadm -S -n` tandem could not parse (foreign entries it does not know). */
+  onParseProblems?: (problems: ParseProblem[]) => void;
+}
+
+export interface LbBackend {
+  readTable(): Promise<LbTable>;
+  apply(ops: readonly TableOp[]): Promise<ApplyResult>;
+}
+
+const MAX_OUTPUT_BYTES = 256 << 20;
+
+interface RunResult { code: number | null; stdout: string; stderr: string }
+
+export class IpvsadmBackend implements LbBackend {
+  private readonly bin: string;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly opts: IpvsBackendOptions = {}) {
+    this.bin = opts.ipvsadm ?? 'ipvsadm';
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  async readTable(): Promise<LbTable> {
+    const r = await this.run(['-S', '-n'], undefined);
+    if (r.code !== 0) {
+      throw new IpvsBackendError('exit_status', `${this.bin} -S -n exited ${r.code}: ${r.stderr.trim()}`, r.stderr);
+    }
+    const parsed = parseIpvsSave(r.stdout);
+    if (parsed.problems.length > 0) this.opts.onParseProblems?.(parsed.problems);
+    return parsed.table;
+  }
+
+  async apply(ops: readonly TableOp[]): Promise<ApplyResult> {
+    const t0 = performance.now();
+    const refused: RefusedOp[] = [];
+    const sent: TableOp[] = [];
+    let batch = '';
+    for (const op of ops) {
+      let line: string;
+      try {
+        line = renderOp(op);
+      } catch (e) {
+        refused.push({ op, reason: 'unrenderable', message: (e as Error).message });
+        continue;
+      }
+      sent.push(op);
+      batch += `${line}\n`;
+    }
+    if (sent.length === 0) {
+      return { sent: 0, applied: 0, refused, exitStatus: null, stderrLines: [], durationMs: performance.now() - t0 };
+    }
+    const r = await this.run(['-R'], batch);
+    const stderrLines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+    if (r.code !== 0) {
+      const after = await this.readTable();
+      for (const x of attributeRefusals(sent, after, stderrLines, r.code)) refused.push(x);
+    }
+    const refusedSent = refused.filter((x) => x.reason !== 'unrenderable').length;
+    return { sent: sent.length, applied: sent.length - refusedSent, refused, exitStatus: r.code, stderrLines, durationMs: performance.now() - t0 };
+  }
+
+  private run(args: string[], input: string | undefined): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      let child;
+      try {
+        child = spawn(this.bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      } catch (e) {
+        reject(new IpvsBackendError('spawn_failed', `cannot run ${this.bin}: ${(e as Error).message}`));
+        return;
+      }
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let size = 0;
+      let failure: IpvsBackendError | undefined;
+      // Killed for a timeout or too much output: settle at once and drop the pipes, rather than
+      // wait for 'close', which a grandchild still holding them could postpone indefinitely.
+      const abandon = (f: IpvsBackendError): void => {
+        if (failure) return;
+        failure = f;
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+        child.stdout.destroy();
+        child.stderr.destroy();
+        child.stdin.destroy();
+        reject(new IpvsBackendError(f.code, f.message, Buffer.concat(err).toString('utf8')));
+      };
+      const timer = setTimeout(() => {
+        abandon(new IpvsBackendError('timeout', `${this.bin} ${args.join(' ')} took more than ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      const collect = (into: Buffer[]) => (b: Buffer): void => {
+        size += b.length;
+        if (size > MAX_OUTPUT_BYTES) {
+          abandon(new IpvsBackendError('output_too_large', `${this.bin} printed more than ${MAX_OUTPUT_BYTES} bytes`));
+          return;
+        }
+        into.push(b);
+      };
+      child.stdout.on('data', collect(out));
+      child.stderr.on('data', collect(err));
+      // EPIPE when ipvsadm dies before reading its batch: the exit status says what happened.
+      child.stdin.on('error', () => {});
+      child.once('error', (e) => {
+        clearTimeout(timer);
+        if (failure) return;
+        failure = new IpvsBackendError('spawn_failed', `cannot run ${this.bin}: ${e.message}`);
+        reject(failure);
+      });
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        if (failure) return;
+        resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      });
+      child.stdin.end(input ?? '');
+    });
+  }
+}
+
+/**
+ * Which sent ops the kernel refused, from the table read back after the batch and ipvsadm's
+ * stderr (one message per refused line, in line order, without line numbers). An op whose effect
+ * is missing was refused and takes the next message. A delete whose target is absent afterwards
+ * may still have been refused ("No such destination": it was never there); it takes the next
+ * message when that message is one a delete gets and there are more messages left than later
+ * ops whose effect is missing. Exact unless a batch deletes entries that were already gone and
+ * also has later ops refused with the same message, which reconcile() never produces.
+ */
+export function attributeRefusals(
+  sent: readonly TableOp[], after: LbTable, stderrLines: readonly string[], exitStatus: number | null,
+): RefusedOp[] {
+  const missing = sent.map((op) => !holds(op, after));
+  let missingLeft = missing.filter(Boolean).length;
+  const messages = [...stderrLines];
+  const out: RefusedOp[] = [];
+  // 255: the kernel refused lines and the batch went on; anything else (2: a line ipvsadm could
+  // not parse) stopped the batch, so an op with no message was simply never run.
+  const kernel = exitStatus === 255;
+  sent.forEach((op, i) => {
+    if (missing[i]) {
+      missingLeft--;
+      const message = messages.shift();
+      out.push(message !== undefined && kernel ? { op, reason: 'kernel_refused', message } : { op, reason: 'not_applied', ...(message !== undefined ? { message } : {}) });
+      return;
+    }
+    const isDelete = op.op === 'delete_dest' || op.op === 'delete_service';
+    if (isDelete && messages.length > missingLeft && DELETE_MESSAGES.test(messages[0]!)) {
+      out.push({ op, reason: 'kernel_refused', message: messages.shift()! });
+    }
+  });
+  return out;
+}
+
+/** What ipvsadm prints when a delete finds nothing to delete (ipvsadm.c / libipvs errno texts). */
+const DELETE_MESSAGES = /^(No such destination|No such service|Service not defined)$/;
+
+/** Whether `op`'s effect is present in `table`. */
+export function holds(op: TableOp, table: LbTable): boolean {
+  const entry = table.get(serviceKey(opServiceId(op)));
+  switch (op.op) {
+    case 'add_service': case 'edit_service': return entry !== undefined && sameService(entry.service, op.service);
+    case 'delete_service': return entry === undefined;
+    case 'add_dest': case 'edit_dest': {
+      const d = entry?.dests.get(destKey(op.dest));
+      return d !== undefined && sameDest(d, op.dest);
+    }
+    case 'delete_dest': return entry === undefined || !entry.dests.has(destKey(op.dest));
+  }
+}
