@@ -10,6 +10,7 @@ const USAGE = `tandem ${VERSION}: VRRP high availability for Linux load-balancer
 Usage:
   tandem run -f FILE [--state-file PATH]   run in the foreground (logs to stdout / journald)
   tandem check -f FILE                     validate a config: exit 0 if valid, 2 with every error
+  tandem plan -f FILE                      print the IPVS changes applying FILE would make now
   tandem --help | --version
 
 Options:
@@ -58,8 +59,20 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
       }
       const n = r.config.vrrpInstances.length;
-      process.stdout.write(`${file}: OK (${n} VRRP instance${n === 1 ? '' : 's'})\n`);
+      const v = r.config.virtualServers.length;
+      process.stdout.write(`${file}: OK (${n} VRRP instance${n === 1 ? '' : 's'}, ${v} virtual server${v === 1 ? '' : 's'})\n`);
       return 0;
+    }
+    case 'plan': {
+      const file = needConfig();
+      if (!file) return 2;
+      const r = loadConfigFile(file);
+      if (!r.ok) {
+        for (const e of r.errors) process.stderr.write(formatConfigError(e) + '\n');
+        return 2;
+      }
+      const { planTable } = await import('./daemon/plan.js');
+      return planTable(r.config);
     }
     case 'run': {
       const file = needConfig();

@@ -3,12 +3,14 @@ import { isMap, isSeq, type Node } from 'yaml';
 import { nodeOf, report, type Ctx } from './fields.js';
 import type { Config, VrrpInstanceConfig } from './model.js';
 import type { RawConfig, RawInstance } from './schema.js';
+import { crossCheckVirtualServers, toVirtualServerModel } from './virtualServers.js';
 
 export function toModel(raw: RawConfig, file: string, hostname: string): Config {
   return {
     file,
     global: { routerId: raw.global?.router_id ?? hostname },
     vrrpInstances: (raw.vrrp_instances ?? []).map(instanceModel),
+    virtualServers: toVirtualServerModel(raw.virtual_servers ?? []),
   };
 }
 
@@ -43,6 +45,7 @@ function instanceModel(r: RawInstance): VrrpInstanceConfig {
 
 /** Checks that span keys or instances; errors point at the offending key's value. */
 export function crossCheck(config: Config, root: Node, ctx: Ctx): void {
+  crossCheckVirtualServers(config.virtualServers, root, ctx);
   const instNodes = nodeOf(root, 'vrrp_instances');
   const items = isSeq(instNodes) ? (instNodes.items as Node[]) : [];
   const names = new Map<string, number>();

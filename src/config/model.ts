@@ -1,3 +1,5 @@
+import type { VirtualServerConfig } from './lbModel.js';
+
 // The typed, frozen configuration that the rest of tandem consumes. Units are explicit in names
 // (Cs = centiseconds, Ms = milliseconds) because VRRP mixes seconds (v2) and centiseconds (v3).
 
@@ -55,6 +57,8 @@ export interface Config {
   file: string;
   global: GlobalConfig;
   vrrpInstances: VrrpInstanceConfig[];
+  /** IPVS virtual services with their real servers and checks (src/config/virtualServers.ts). */
+  virtualServers: VirtualServerConfig[];
 }
 
 export function deepFreeze<T>(o: T): T {

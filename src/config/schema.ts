@@ -4,6 +4,7 @@ import { isScalar } from 'yaml';
 import {
   boolean, cidr, field, integer, ipAddress, list, number, object, oneOf, string, type Validator,
 } from './fields.js';
+import { virtualServersField } from './virtualServers.js';
 
 const ifname = string({ pattern: /^[A-Za-z0-9_.:@-]{1,15}$/, what: 'an interface name (1..15 characters)' });
 const instanceName = string({ pattern: /^[A-Za-z0-9_.-]+$/, what: 'a name of letters, digits, _ . -' });
@@ -54,6 +55,7 @@ export const globalShape = object({
 export const configShape = object({
   global: field(globalShape),
   vrrp_instances: field(list(vrrpInstanceShape), { default: [] }),
+  virtual_servers: virtualServersField,
 });
 
 export type RawConfig = NonNullable<ReturnType<typeof configShape>>;

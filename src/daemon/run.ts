@@ -6,6 +6,7 @@ import { loadConfigFile } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
 import { createStateFileWriter } from './stateFile.js';
 import { VrrpService, VrrpStartError } from './vrrpService.js';
+import { LbService } from './lbService.js';
 import { VERSION } from '../version.js';
 
 export interface RunOptions {
@@ -25,18 +26,24 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const config = loaded.config;
   const startedAt = new Date().toISOString();
   let service: VrrpService | undefined;
+  let lb: LbService | undefined;
   const state = createStateFileWriter(opts.stateFile, () => ({
     pid: process.pid, version: VERSION, router_id: config.global.routerId, hostname: hostname(),
     started_at: startedAt, ...(service?.snapshot() ?? { instances: [], rx: {} }),
+    lb: lb?.snapshot() ?? null,
   }), (e) => log.warn(`state file: ${e.message}`));
 
   service = new VrrpService(config, log, {
     changed: (urgent) => state.changed(urgent),
     transition: () => undefined,
   });
-  log.info(`tandem ${VERSION} starting: router_id ${config.global.routerId}, ${config.vrrpInstances.length} VRRP instance(s) from ${opts.configFile}`);
+  if (config.virtualServers.length) {
+    lb = new LbService(config.virtualServers, log.child('lb'), (urgent) => state.changed(urgent));
+  }
+  log.info(`tandem ${VERSION} starting: router_id ${config.global.routerId}, ${config.vrrpInstances.length} VRRP instance(s), ` +
+    `${config.virtualServers.length} virtual server(s) from ${opts.configFile}`);
   try {
-    service.start();
+    if (config.vrrpInstances.length) service.start();
   } catch (e) {
     if (e instanceof VrrpStartError) {
       log.error(`cannot start: ${e.message}`);
@@ -45,6 +52,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     }
     throw e;
   }
+  lb?.start();
   state.flush();
 
   return await new Promise<number>((resolve) => {
@@ -53,13 +61,16 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info(`${sig}: stopping (priority 0 adverts, removing VIPs)`);
+      // VRRP first: the priority 0 advert must not wait for in-flight health checks.
       service!.stop();
-      state.flush();
-      state.close();
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      log.info('stopped');
-      resolve(0);
+      void (lb?.stop() ?? Promise.resolve()).catch((e: Error) => log.error(`lb stop: ${e.message}`)).finally(() => {
+        state.flush();
+        state.close();
+        process.off('SIGTERM', onTerm);
+        process.off('SIGINT', onInt);
+        log.info('stopped');
+        resolve(0);
+      });
     };
     const onTerm = () => stop('SIGTERM');
     const onInt = () => stop('SIGINT');

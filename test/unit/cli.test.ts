@@ -18,7 +18,7 @@ describe('tandem CLI', () => {
     for (const f of ['conf/lb1.yaml', 'conf/lb2.yaml']) {
       const r = tandem('check', '-f', f);
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /OK \(2 VRRP instances\)/);
+      assert.match(r.stdout, /OK \(2 VRRP instances, 0 virtual servers\)/);
     }
   });
   it('check exits 2 and prints every located error', () => {

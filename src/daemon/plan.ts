@@ -1,0 +1,30 @@
+// `tandem plan -f FILE`: read the kernel's IPVS table, compute the desired one from FILE, and
+// print the batch that applying FILE would send, without sending it. Real servers are taken at
+// their initial verdict (up, unless a check has `alpha`): a dry run has no health history.
+import type { Config } from '../config/model.js';
+import { desiredTable } from '../lb/desired.js';
+import { IpvsadmBackend, type LbBackend } from '../lb/ipvs/backend.js';
+import { renderOp } from '../lb/ipvs/render.js';
+import { describeOp, reconcile } from '../lb/reconcile.js';
+
+export async function planTable(
+  config: Config, backend: LbBackend = new IpvsadmBackend(), out: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<number> {
+  let actual;
+  try {
+    actual = await backend.readTable();
+  } catch (e) {
+    process.stderr.write(`tandem plan: cannot read the IPVS table: ${(e as Error).message.trim()}\n`);
+    return 1;
+  }
+  const desired = desiredTable(config.virtualServers, new Map(), new Map()).table;
+  // Only the services the config names are ours: anything else in the kernel is left alone.
+  const ops = reconcile(desired, actual, new Set(desired.keys()));
+  if (ops.length === 0) {
+    out(`# no changes: the IPVS table already matches ${config.file} (${desired.size} virtual service(s))\n`);
+    return 0;
+  }
+  out(`# ${ops.length} change(s) to apply ${config.file}; as an ipvsadm -R batch:\n`);
+  for (const op of ops) out(`${renderOp(op)}    # ${describeOp(op)}\n`);
+  return 0;
+}
