@@ -21,6 +21,11 @@ describe('tandem CLI', () => {
       assert.match(r.stdout, /OK \(2 VRRP instances, 0 virtual servers\)/);
     }
   });
+  it('check accepts the LVS-NAT example with virtual servers', () => {
+    const r = tandem('check', '-f', 'conf/lvs-nat.yaml');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /OK \(1 VRRP instance, 1 virtual server\)/);
+  });
   it('check exits 2 and prints every located error', () => {
     const f = join(dir, 'bad.yaml');
     writeFileSync(f, readFileSync(join(root, 'conf/lb1.yaml'), 'utf8')
