@@ -1,0 +1,212 @@
+// Runs inside the kernel-tier VM for bench/table.ts (one boot): times tandem's IPVS backend
+// against `ipvsadm-restore` on the same 10,000 real servers, and the time from a verdict to the
+// kernel, then prints one line `TABLE-RESULT {json}` with the raw samples; the host computes
+// medians and ratios. The script that starts it has added a dummy interface routing the real
+// servers' documentation subnet (IPVS refuses a real server it has no route to).
+//
+// Env: RUNS (apply runs per side, default 5), FLIPS (verdicts, default 20), SPAWNS (no-op spawns
+// timed for comparison, default 20).
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import type { RealServerConfig, VirtualServerConfig } from '../../src/config/lbModel.js';
+import { realServerId } from '../../src/config/lbModel.js';
+import { desiredTable, type RealServerHealth } from '../../src/lb/desired.js';
+import { IpvsadmBackend } from '../../src/lb/ipvs/backend.js';
+import { renderOps } from '../../src/lb/ipvs/render.js';
+import { destKey, serviceKey, type ServiceAddress } from '../../src/lb/model.js';
+import { reconcile } from '../../src/lb/reconcile.js';
+import { Reconciler, type PassReport } from '../../src/lb/reconciler.js';
+
+const SERVICES = 100;
+const DESTS_PER_SERVICE = 100;
+
+function intEnv(name: string, dflt: number): number {
+  const v = Number(process.env[name] ?? dflt);
+  if (!Number.isInteger(v) || v < 1 || v > 1000) throw new Error(`${name} must be 1..1000, got ${process.env[name]}`);
+  return v;
+}
+
+/** 100 TCP services 192.0.2.1-100:80 (wlc), each with NAT real servers 198.51.100.1-100:(10000+s). */
+function bigConfig(): VirtualServerConfig[] {
+  const out: VirtualServerConfig[] = [];
+  for (let s = 0; s < SERVICES; s++) {
+    const id: ServiceAddress = { kind: 'inet', family: 4, protocol: 'TCP', address: `192.0.2.${s + 1}`, port: 80 };
+    const key = serviceKey(id);
+    const realServers: RealServerConfig[] = [];
+    for (let j = 0; j < DESTS_PER_SERVICE; j++) {
+      const dest = { family: 4 as const, address: `198.51.100.${j + 1}`, port: 10000 + s, forwarding: 'NAT' as const, weight: 1, tunnel: null };
+      realServers.push({ id: realServerId(key, destKey(dest)), dest, inhibitOnFailure: false, checks: [] });
+    }
+    out.push({
+      key, family: 4, service: { id, scheduler: 'wlc', persistence: null, pe: null, ops: false, schedFlags: [] },
+      quorum: 1, hysteresis: 0, sorryServer: null, realServers,
+    });
+  }
+  return out;
+}
+
+interface SpawnResult { ms: number; code: number | null; stderr: string }
+
+/** Spawns like IpvsadmBackend does (async, piped stdio, input on stdin) and times it to 'close'. */
+function timedSpawn(cmd: string, args: string[], input = ''): Promise<SpawnResult> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const err: Buffer[] = [];
+    child.stdout.resume();
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdin.on('error', () => {});
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ ms: performance.now() - t0, code, stderr: Buffer.concat(err).toString('utf8') }));
+    child.stdin.end(input);
+  });
+}
+
+async function ipvsadm(...args: string[]): Promise<void> {
+  const r = await timedSpawn('ipvsadm', args);
+  if (r.code !== 0) throw new Error(`ipvsadm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+}
+
+/** Services and real servers in /proc/net/ip_vs, and the dest keys (hex, as the kernel prints them). */
+function procTable(): { services: number; dests: number; has: (svc: string, dest: string) => boolean } {
+  const text = readFileSync('/proc/net/ip_vs', 'utf8');
+  const entries = new Set<string>();
+  let services = 0;
+  let dests = 0;
+  let current = '';
+  for (const line of text.split('\n')) {
+    const s = /^(TCP|UDP|SCTP)\s+([0-9A-F]+:[0-9A-F]+)\s/.exec(line);
+    if (s) { services++; current = s[2]!; continue; }
+    const d = /^\s+->\s+([0-9A-F]+:[0-9A-F]+)\s/.exec(line);
+    if (d) { dests++; entries.add(`${current} ${d[1]}`); }
+  }
+  return { services, dests, has: (svc, dest) => entries.has(`${svc} ${dest}`) };
+}
+
+/** "192.0.2.58", 80 -> "C000023A:0050", the /proc/net/ip_vs spelling. */
+function procAddr(address: string, port: number): string {
+  const hex = address.split('.').map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0')).join('');
+  return `${hex}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+async function main(): Promise<void> {
+  const runs = intEnv('RUNS', 5);
+  const flips = intEnv('FLIPS', 20);
+  const spawns = intEnv('SPAWNS', 20);
+  const config = bigConfig();
+  const backend = new IpvsadmBackend({ timeoutMs: 300_000 });
+  const expectDests = SERVICES * DESTS_PER_SERVICE;
+  const errors: string[] = [];
+
+  // The same lines for ipvsadm-restore as tandem sends: the diff of the desired table against an
+  // empty one, rendered by tandem's renderer (100 `-A` + 10,000 `-a` lines).
+  const fromEmpty = reconcile(desiredTable(config, new Map(), new Map()).table, new Map(), new Set());
+  const batch = renderOps(fromEmpty);
+
+  // 1. From empty, K times each, alternating which side goes first (so neither always runs on a
+  // freshly flushed kernel after the other's flush).
+  const applyRuns: Array<{ run: number; first: string; tandemApplyMs: number; tandemPassMs: number; tandemReadMs: number; restoreMs: number }> = [];
+  for (let i = 0; i < runs; i++) {
+    const sides = i % 2 === 0 ? ['tandem', 'restore'] as const : ['restore', 'tandem'] as const;
+    const row = { run: i + 1, first: sides[0], tandemApplyMs: NaN, tandemPassMs: NaN, tandemReadMs: NaN, restoreMs: NaN };
+    for (const side of sides) {
+      await ipvsadm('-C');
+      if (side === 'tandem') {
+        // A whole reconciler pass from an empty kernel: read the (empty) table, compute the
+        // desired table, diff, render, one `ipvsadm -R`.
+        const rec = new Reconciler({ backend, intervalMs: 60_000, desired: () => desiredTable(config, new Map(), new Map()).table });
+        const p = await rec.passNow();
+        if ('error' in p) throw p.error;
+        if (p.ops.length !== fromEmpty.length || !p.result || p.result.refused.length > 0 || p.result.exitStatus !== 0) {
+          errors.push(`run ${i + 1} tandem: ${p.ops.length} ops, exit ${p.result?.exitStatus}, ${p.result?.refused.length} refused`);
+        }
+        row.tandemApplyMs = p.result?.durationMs ?? NaN;
+        row.tandemPassMs = p.totalMs;
+        row.tandemReadMs = p.readMs;
+      } else {
+        const r = await timedSpawn('ipvsadm-restore', [], batch);
+        if (r.code !== 0) errors.push(`run ${i + 1} ipvsadm-restore exited ${r.code}: ${r.stderr.slice(0, 500)}`);
+        row.restoreMs = r.ms;
+      }
+      const t = procTable();
+      if (t.services !== SERVICES || t.dests !== expectDests) errors.push(`run ${i + 1} ${side}: kernel has ${t.services} services, ${t.dests} real servers`);
+    }
+    applyRuns.push(row);
+    console.error(`run ${i + 1}/${runs}: tandem apply ${row.tandemApplyMs.toFixed(0)} ms (pass ${row.tandemPassMs.toFixed(0)} ms), ipvsadm-restore ${row.restoreMs.toFixed(0)} ms`);
+  }
+
+  // 2. Verdict -> kernel. The table holds the 10,000 entries (the last run applied them). A
+  // running reconciler (its start pass reads the table); then each flip marks one real server
+  // down (delete_dest) or back up (add_dest) and triggers a pass scoped to its service; timed
+  // from the trigger to the pass having applied (ipvsadm -R has exited, so the kernel has it).
+  const health = new Map<string, RealServerHealth>();
+  const passes: PassReport[] = [];
+  // Resolved from onPass itself (called synchronously at the end of a pass), so the time taken
+  // is not rounded up to a polling interval.
+  let passed: (() => void) | null = null;
+  const rec = new Reconciler({
+    backend, intervalMs: 600_000,
+    desired: (scope) => desiredTable(scope ? config.filter((v) => scope.has(v.key)) : config, health, new Map()).table,
+    onPass: (p) => { passes.push(p); passed?.(); },
+    onError: (e) => errors.push(`reconciler: ${String(e.error)}`),
+  });
+  rec.start();
+  await waitFor(() => passes.length >= 1, 120_000, 'start pass');
+  const startPass = { readMs: passes[0]!.readMs, totalMs: passes[0]!.totalMs, ops: passes[0]!.ops.length };
+  const flipRuns: Array<{ flip: number; op: string; verdictToAppliedMs: number; applyMs: number; passMs: number; inKernel: boolean }> = [];
+  for (let i = 0; i < flips; i++) {
+    const vs = config[(Math.floor(i / 2) * 37) % SERVICES]!;
+    const rs = vs.realServers[(Math.floor(i / 2) * 53) % DESTS_PER_SERVICE]!;
+    const up = i % 2 === 1;
+    const mark = passes.length;
+    const done = new Promise<void>((resolve) => { passed = resolve; });
+    const t0 = performance.now();
+    health.set(rs.id, { up, weight: rs.dest.weight });
+    rec.trigger([vs.key]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([done, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`flip ${i + 1}: no pass within 30 s`)), 30_000); })]);
+    const ms = performance.now() - t0;
+    clearTimeout(timer);
+    passed = null;
+    const p = passes[mark]!;
+    if (p.cause !== 'trigger') errors.push(`flip ${i + 1}: the pass was a ${p.cause} pass`);
+    const present = procTable().has(procAddr(vs.service.id.kind === 'inet' ? vs.service.id.address : '', 80), procAddr(rs.dest.address, rs.dest.port));
+    if (p.ops.length !== 1 || p.read) errors.push(`flip ${i + 1}: ${p.ops.length} ops, read ${p.read}`);
+    if (present !== up) errors.push(`flip ${i + 1}: /proc/net/ip_vs ${present ? 'has' : 'lacks'} ${rs.dest.address}:${rs.dest.port} after marking it ${up ? 'up' : 'down'}`);
+    flipRuns.push({ flip: i + 1, op: p.ops[0]?.op ?? 'none', verdictToAppliedMs: ms, applyMs: p.result?.durationMs ?? NaN, passMs: p.totalMs, inKernel: present === up });
+    // Spread the flips out a little so each starts from an idle loop.
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await rec.stop();
+
+  // 3. What a process spawn costs in this VM: a no-op ipvsadm (prints its version, no table
+  // access) and /bin/true, spawned the same way.
+  const spawnIpvsadmMs: number[] = [];
+  const spawnTrueMs: number[] = [];
+  for (let i = 0; i < spawns; i++) {
+    spawnIpvsadmMs.push((await timedSpawn('ipvsadm', ['-v'])).ms);
+    spawnTrueMs.push((await timedSpawn('/bin/true', [])).ms);
+  }
+
+  const version = execFileSync('ipvsadm', ['-v'], { encoding: 'utf8' }).trim();
+  const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  await ipvsadm('-C');
+  console.log(`TABLE-RESULT ${JSON.stringify({
+    kernel, ipvsadm: version, cpus: cpus().length,
+    ops: fromEmpty.length, batchBytes: batch.length, applyRuns, startPass, flipRuns, spawnIpvsadmMs, spawnTrueMs, errors,
+  })}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(`TABLE-AGENT-FAILED ${e instanceof Error ? e.stack : String(e)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,166 @@
+// IPVS table benchmark, in the kernel-tier VM (Debian's kernel under QEMU TCG, test/kernel/vm.ts),
+// one boot for everything:
+//   1. 10,000 real servers across 100 services applied from empty by tandem (a reconciler pass:
+//      IpvsadmBackend.apply of the reconcile ops, one `ipvsadm -R`) and by `ipvsadm-restore` of
+//      the same lines, K times each, alternating; medians and the ratio (target <= 1.2);
+//   2. verdict -> kernel: one real server's health flipped, trigger([service]), until the pass
+//      has applied (ipvsadm -R exited) and /proc/net/ip_vs shows it; M flips (target < 5 ms);
+//   3. a no-op process spawn in the same VM (`ipvsadm -v`, /bin/true), the part of (2) a netlink
+//      backend would not pay.
+//
+//   npm run bench:table -- [--out table.json] [--runs K] [--flips M] [--timeout S]
+//   (env RUNS=K, FLIPS=M also work; defaults 5 and 20)
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { runInVm, vmAvailable } from '../test/kernel/vm.js';
+
+const AGENT = new URL('./agents/table-agent.js', import.meta.url).pathname;
+
+const SCRIPT = String.raw`
+set -eu
+# A route for the real servers' documentation subnet: IPVS refuses a real server without one.
+ip link add tTbd type dummy
+ip addr add 198.51.100.254/24 dev tTbd
+ip link set tTbd up
+node "$AGENT"
+`;
+
+interface Args { out: string | null; runs: number; flips: number; timeoutS: number }
+
+function parseArgs(argv: string[]): Args {
+  let out: string | null = null;
+  let runs = Number(process.env.RUNS ?? 5);
+  let flips = Number(process.env.FLIPS ?? 20);
+  let timeoutS = 900;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--out') out = next();
+    else if (a === '--runs') runs = Number(next());
+    else if (a === '--flips') flips = Number(next());
+    else if (a === '--timeout') timeoutS = Number(next());
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node dist/bench/table.js [--out FILE.json] [--runs K] [--flips M] [--timeout S]  (env RUNS=K FLIPS=M)');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  for (const [name, v, max] of [['runs', runs, 100], ['flips', flips, 1000], ['timeout', timeoutS, 7200]] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`${name} must be an integer 1..${max}, got ${v}`);
+  }
+  return { out, runs, flips, timeoutS };
+}
+
+interface Stats { n: number; median: number; p95: number; min: number; max: number }
+
+function stats(xs: number[]): Stats | null {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return null;
+  const median = s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  const p95 = s[Math.max(0, Math.ceil(0.95 * s.length) - 1)]!; // nearest rank
+  return { n: s.length, median, p95, min: s[0]!, max: s[s.length - 1]! };
+}
+
+interface AgentResult {
+  kernel: string; ipvsadm: string; cpus: number; ops: number; batchBytes: number;
+  applyRuns: Array<{ run: number; first: string; tandemApplyMs: number; tandemPassMs: number; tandemReadMs: number; restoreMs: number }>;
+  startPass: { readMs: number; totalMs: number; ops: number };
+  flipRuns: Array<{ flip: number; op: string; verdictToAppliedMs: number; applyMs: number; passMs: number; inKernel: boolean }>;
+  spawnIpvsadmMs: number[]; spawnTrueMs: number[]; errors: string[];
+}
+
+function fmt(x: number | null | undefined, digits = 1): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits);
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | null {
+  return a === undefined || b === undefined || b === 0 ? null : a / b;
+}
+
+function printTable(title: string, rows: Array<[string, Stats | null]>): void {
+  console.log(title);
+  const header = ['', 'n', 'median ms', 'p95 ms', 'min ms', 'max ms'];
+  const cells = rows.map(([name, s]) => [name, String(s?.n ?? 0), fmt(s?.median), fmt(s?.p95), fmt(s?.min), fmt(s?.max)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]): string => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  for (const c of cells) console.log(line(c));
+  console.log('');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const a = vmAvailable();
+  if (!a.ok) throw new Error(`the table benchmark needs the kernel-tier VM: ${a.why}`);
+  const started = new Date();
+  console.log(`booting ${a.kernel} under QEMU TCG: ${args.runs} apply runs per side, ${args.flips} verdict flips`);
+  const run = await runInVm(SCRIPT, {
+    timeoutMs: args.timeoutS * 1000,
+    env: { AGENT, RUNS: String(args.runs), FLIPS: String(args.flips), SPAWNS: String(args.flips) },
+  });
+  const m = /^TABLE-RESULT (.*)$/m.exec(run.stdout);
+  if (run.code !== 0 || !m) {
+    throw new Error(`the agent failed (exit ${run.code})\nstdout:\n${run.stdout.slice(-4000)}\nstderr:\n${run.stderr.slice(-4000)}`);
+  }
+  const r = JSON.parse(m[1]!) as AgentResult;
+
+  const tandemApply = stats(r.applyRuns.map((x) => x.tandemApplyMs));
+  const tandemPass = stats(r.applyRuns.map((x) => x.tandemPassMs));
+  const restore = stats(r.applyRuns.map((x) => x.restoreMs));
+  const verdict = stats(r.flipRuns.map((x) => x.verdictToAppliedMs));
+  const flipApply = stats(r.flipRuns.map((x) => x.applyMs));
+  const flipPass = stats(r.flipRuns.map((x) => x.passMs));
+  const spawnIpvsadm = stats(r.spawnIpvsadmMs);
+  const spawnTrue = stats(r.spawnTrueMs);
+  const ratios = {
+    applyVsRestore: ratio(tandemApply?.median, restore?.median),
+    passVsRestore: ratio(tandemPass?.median, restore?.median),
+    /** Share of the verdict -> kernel median that a bare `ipvsadm -v` spawn accounts for. */
+    spawnShareOfVerdict: ratio(spawnIpvsadm?.median, verdict?.median),
+  };
+
+  console.log(`\nVM: ${r.kernel}, ${r.cpus} vCPUs, QEMU TCG (software emulation) on ${cpus()[0]?.model ?? '?'}; ${r.ipvsadm}`);
+  console.log(`boot ${run.bootMs} ms, whole run ${run.totalMs} ms\n`);
+  printTable(`1. apply ${r.ops} ops (100 services x 100 real servers) from empty, ${args.runs} runs each, alternating`, [
+    ['tandem: IpvsadmBackend.apply (render + ipvsadm -R)', tandemApply],
+    ['tandem: whole reconciler pass (read+diff+apply)', tandemPass],
+    ['ipvsadm-restore (same lines)', restore],
+  ]);
+  console.log(`ratio tandem/ipvsadm-restore (medians): apply ${fmt(ratios.applyVsRestore, 3)}, whole pass ${fmt(ratios.passVsRestore, 3)}  (target <= 1.2)\n`);
+  printTable(`2. verdict -> kernel with 10,000 real servers in the table: ${args.flips} flips (down = delete_dest, up = add_dest)`, [
+    ['trigger([service]) -> pass applied', verdict],
+    ['  the pass (desired+diff+apply)', flipPass],
+    ['  its IpvsadmBackend.apply (ipvsadm -R)', flipApply],
+    ['no-op spawn: ipvsadm -v', spawnIpvsadm],
+    ['no-op spawn: /bin/true', spawnTrue],
+  ]);
+  console.log(`a bare ipvsadm spawn is ${fmt((ratios.spawnShareOfVerdict ?? NaN) * 100, 0)}% of the verdict -> kernel median (target < 5 ms)`);
+  console.log(`start pass of the running reconciler (reads 10,000 entries): read ${fmt(r.startPass.readMs, 0)} ms, total ${fmt(r.startPass.totalMs, 0)} ms, ${r.startPass.ops} ops`);
+  for (const e of r.errors) console.log(`ERROR ${e}`);
+
+  if (args.out) {
+    writeFileSync(args.out, JSON.stringify({
+      command: `node ${process.argv.slice(1).join(' ')}`,
+      started: started.toISOString(),
+      finished: new Date().toISOString(),
+      host: { cpu: cpus()[0]?.model ?? null, cpus: cpus().length, node: process.version, kernel: spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim() },
+      vm: { kernel: r.kernel, cpus: r.cpus, accel: 'tcg', ipvsadm: r.ipvsadm, bootMs: run.bootMs, totalMs: run.totalMs },
+      runsRequested: args.runs, flipsRequested: args.flips,
+      ops: r.ops, batchBytes: r.batchBytes,
+      summary: { tandemApply, tandemPass, restore, verdict, flipPass, flipApply, spawnIpvsadm, spawnTrue, ratios },
+      raw: { applyRuns: r.applyRuns, startPass: r.startPass, flipRuns: r.flipRuns, spawnIpvsadmMs: r.spawnIpvsadmMs, spawnTrueMs: r.spawnTrueMs },
+      errors: r.errors,
+    }, null, 2) + '\n');
+    console.log(`\nresults written to ${args.out}`);
+  }
+  if (r.errors.length > 0) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});
