@@ -17,12 +17,13 @@ apt-get -o DPkg::Lock::Timeout=600 update -qq
 # iproute2: ip/bridge for namespaces; keepalived: interop peer and benchmark baseline;
 # tcpdump: wire timestamps; iputils-arping/ping: the client side of failover tests;
 # python3: crafting malformed VRRP packets; make/g++/python3: node-gyp for the addon;
-# python3-aiosmtpd: a real SMTP server for SMTP_CHECK; openssl: test certificates for SSL_GET.
+# python3-aiosmtpd: a real SMTP server for SMTP_CHECK; openssl: test certificates for SSL_GET;
+# haproxy: the baseline of bench:checks (its own service is disabled below).
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
   iproute2 keepalived tcpdump iputils-arping iputils-ping python3 make g++ procps \
-  python3-aiosmtpd openssl >/dev/null
+  python3-aiosmtpd openssl haproxy >/dev/null
 # keepalived is only a test peer here: never let the package's service grab the machine.
-systemctl disable --now keepalived >/dev/null 2>&1 || true
+systemctl disable --now keepalived haproxy >/dev/null 2>&1 || true
 
 # The kernel test tier boots Debian's kernel (which has IPVS) under QEMU.
 bash scripts/vm-deps.sh
