@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import type { CheckConfig, RealServerConfig } from '../src/config/lbModel.js';
 import { CheckScheduler } from '../src/check/scheduler.js';
 import { runProbe } from '../src/check/probes/index.js';
+import { median, toolVersion } from './lib/common.js';
 
 type Mode = 'tcp' | 'http';
 type Impl = 'tandem' | 'haproxy';
@@ -220,11 +221,6 @@ function sampleProc(pid: number): ProcSample {
   return { cpuTicks, rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -391,10 +387,6 @@ function parseArgs(argv: string[]): { out: string | null; tcp: number; http: num
   return o;
 }
 
-function toolVersion(argv: string[]): string {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
-}
 
 async function bench(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));

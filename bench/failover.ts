@@ -11,12 +11,12 @@
 // director is restarted (at the same priority it stays BACKUP: no preemption to wait for) and
 // the roles swap for the next trial.
 import { writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import type { DirectorSpec } from '../test/lib/director-spec.js';
 import { Keepalived } from '../test/lib/keepalived.js';
 import { Lab, requireLabTools, sleep, type LabNode } from '../test/lib/netns.js';
 import { Observer, masterDownIntervalS, measureFailover, nowNs, type FailoverMeasurement } from '../test/lib/observer.js';
 import { Tandem, requireTandemBuilt } from '../test/lib/tandem.js';
+import { stats, toolVersion, type Stats } from './lib/common.js';
 
 type Impl = 'tandem' | 'keepalived';
 
@@ -40,7 +40,6 @@ interface Trial {
   announceAfterAdvertS: number | null;
 }
 
-interface Stats { n: number; median: number; p95: number; min: number; max: number }
 
 interface ConfigResult {
   impl: Impl;
@@ -118,14 +117,6 @@ async function startDirector(impl: Impl, lab: Lab, node: LabNode, cfg: BenchConf
   return { node, kill9: () => t.kill9(), stop: async () => { await t.stop().catch(() => t.kill9()); } };
 }
 
-function stats(xs: number[]): Stats | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const median = s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  // Nearest-rank percentile.
-  const p95 = s[Math.max(0, Math.ceil(0.95 * s.length) - 1)]!;
-  return { n: s.length, median, p95, min: s[0]!, max: s[s.length - 1]! };
-}
 
 async function runConfig(impl: Impl, cfg: BenchConfig, lab: Lab, trials: number): Promise<ConfigResult> {
   const formulaS = masterDownIntervalS(cfg.version, PRIORITY, cfg.advertInt);
@@ -198,11 +189,6 @@ function fmt(x: number | null | undefined, digits: number, scale = 1): string {
   return x === null || x === undefined ? '-' : (x * scale).toFixed(digits);
 }
 
-/** First line a tool prints about its version (keepalived prints it on stderr). */
-function toolVersion(argv: string[]): string {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
-}
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));

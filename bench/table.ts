@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { runInVm, vmAvailable } from '../test/kernel/vm.js';
+import { stats, type Stats } from './lib/common.js';
 
 const AGENT = new URL('./agents/table-agent.js', import.meta.url).pathname;
 
@@ -55,15 +56,6 @@ function parseArgs(argv: string[]): Args {
   return { out, runs, flips, timeoutS };
 }
 
-interface Stats { n: number; median: number; p95: number; min: number; max: number }
-
-function stats(xs: number[]): Stats | null {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return null;
-  const median = s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  const p95 = s[Math.max(0, Math.ceil(0.95 * s.length) - 1)]!; // nearest rank
-  return { n: s.length, median, p95, min: s[0]!, max: s[s.length - 1]! };
-}
 
 interface AgentResult {
   kernel: string; ipvsadm: string; cpus: number; ops: number; batchBytes: number;
