@@ -6,6 +6,9 @@
 //   all-nodes, Override set, with the target link-layer address option.
 // No node: imports; Uint8Array and DataView only.
 
+import { internetChecksum, pseudoHeader6 } from '../vrrp/checksum.js';
+import { parseIp } from '../vrrp/ip.js';
+
 const ETHERTYPE_ARP = 0x0806;
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
@@ -26,7 +29,7 @@ const LL_OPT_LEN = 8; // type, length (in 8-octet units), 6-byte MAC
 
 const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 // ff02::1 and its Ethernet mapping 33:33 + low 32 bits (RFC 2464 §7).
-const ALL_NODES_IP = parseIpv6('ff02::1');
+const ALL_NODES_IP = addressBytes('ff02::1', 6);
 const ALL_NODES_MAC = new Uint8Array([0x33, 0x33, 0x00, 0x00, 0x00, 0x01]);
 
 /** "aa:bb:cc:dd:ee:ff" (also with '-') to 6 bytes; throws on anything else. */
@@ -47,7 +50,7 @@ export function formatMac(b: Uint8Array): string {
  * the NIC pads to the Ethernet minimum). Target hardware address ff:ff:ff:ff:ff:ff as keepalived. */
 export function buildGarp(mac: Uint8Array, ip: string): Uint8Array {
   checkMac(mac);
-  const ipBytes = parseIpv4(ip);
+  const ipBytes = addressBytes(ip, 4);
   const frame = new Uint8Array(ETH_HEADER + ARP_LEN);
   const view = new DataView(frame.buffer);
   frame.set(BROADCAST_MAC, 0);
@@ -76,7 +79,7 @@ export interface NaOptions {
  * VIP itself (as keepalived), hop limit 255, Override set, Solicited clear (RFC 4861 §7.2.6). */
 export function buildUnsolicitedNa(mac: Uint8Array, ip: string, opts: NaOptions = {}): Uint8Array {
   checkMac(mac);
-  const target = parseIpv6(ip);
+  const target = addressBytes(ip, 6);
   const icmpLen = NA_LEN + LL_OPT_LEN;
   const frame = new Uint8Array(ETH_HEADER + IPV6_HEADER + icmpLen);
   const view = new DataView(frame.buffer);
@@ -107,71 +110,16 @@ export function buildUnsolicitedNa(mac: Uint8Array, ip: string, opts: NaOptions 
 /** RFC 4443 §2.3: ones' complement sum over the IPv6 pseudo-header (RFC 8200 §8.1) and the
  * ICMPv6 message (whose checksum field must be zero here). */
 export function icmpv6Checksum(src: Uint8Array, dst: Uint8Array, message: Uint8Array): number {
-  let sum = 0;
-  const add16 = (bytes: Uint8Array) => {
-    for (let i = 0; i < bytes.length; i += 2) sum += (bytes[i]! << 8) | (bytes[i + 1] ?? 0);
-  };
-  add16(src);
-  add16(dst);
-  sum += (message.length >>> 16) + (message.length & 0xffff); // upper-layer length, 32 bits
-  sum += IPPROTO_ICMPV6; // 3 zero bytes, then next header
-  add16(message);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
+  return internetChecksum([pseudoHeader6(src, dst, message.length, IPPROTO_ICMPV6), message]);
 }
 
 function checkMac(mac: Uint8Array): void {
   if (mac.length !== 6) throw new Error(`MAC address must be 6 bytes, got ${mac.length}`);
 }
 
-function parseIpv4(s: string): Uint8Array {
-  const parts = s.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255)) {
-    throw new Error(`bad IPv4 address '${s}'`);
-  }
-  return new Uint8Array(parts.map(Number));
-}
-
-// RFC 4291 §2.2 text forms, including "::" and a trailing dotted IPv4 part; no zone index.
-function parseIpv6(s: string): Uint8Array {
-  const bad = () => new Error(`bad IPv6 address '${s}'`);
-  const halves = s.split('::');
-  if (halves.length > 2) throw bad();
-  const groups = (text: string): number[] => {
-    if (text === '') return [];
-    const out: number[] = [];
-    const parts = text.split(':');
-    parts.forEach((p, i) => {
-      if (i === parts.length - 1 && p.includes('.')) {
-        const v4 = parseIpv4(p);
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) {
-        out.push(parseInt(p, 16));
-      } else {
-        throw bad();
-      }
-    });
-    return out;
-  };
-  let words: number[];
-  try {
-    const head = groups(halves[0]!);
-    if (halves.length === 1) {
-      words = head;
-    } else {
-      const tail = groups(halves[1]!);
-      const gap = 8 - head.length - tail.length;
-      if (gap < 1) throw bad();
-      words = [...head, ...new Array<number>(gap).fill(0), ...tail];
-    }
-  } catch {
-    throw bad();
-  }
-  if (words.length !== 8) throw bad();
-  const out = new Uint8Array(16);
-  words.forEach((w, i) => {
-    out[2 * i] = w >> 8;
-    out[2 * i + 1] = w & 0xff;
-  });
-  return out;
+/** The 4 or 16 bytes of `s`, parsed by the same code as every other address in tandem. */
+function addressBytes(s: string, family: 4 | 6): Uint8Array {
+  const ip = parseIp(s);
+  if (!ip || ip.family !== family) throw new Error(`bad IPv${family} address '${s}'`);
+  return ip.bytes;
 }

@@ -43,13 +43,14 @@ export function pseudoHeader4(src: Uint8Array, dst: Uint8Array, length: number):
   return h;
 }
 
-/** IPv6 pseudo-header (RFC 8200 §8.1): src, dst, 32-bit upper-layer length, 3 zeros, next header. */
-export function pseudoHeader6(src: Uint8Array, dst: Uint8Array, length: number): Uint8Array {
+/** IPv6 pseudo-header (RFC 8200 §8.1): src, dst, 32-bit upper-layer length, 3 zeros, next header
+ *  (VRRP here; ICMPv6 for the neighbour advertisements in net/announce.ts). */
+export function pseudoHeader6(src: Uint8Array, dst: Uint8Array, length: number, nextHeader = IPPROTO_VRRP): Uint8Array {
   const h = new Uint8Array(40);
   h.set(src, 0);
   h.set(dst, 16);
   new DataView(h.buffer).setUint32(32, length);
-  h[39] = IPPROTO_VRRP;
+  h[39] = nextHeader;
   return h;
 }
 
