@@ -38,6 +38,8 @@ export class VrrpStartError extends Error {}
 export class VrrpService {
   readonly stats: RxStats = newRxStats();
   private readonly instances: RunningInstance[] = [];
+  /** Receive demux, built once: socket key (`ifname/family`) -> VRID -> instance. */
+  private readonly byVrid = new Map<string, Map<number, RunningInstance>>();
   private readonly sockets = new Map<string, VrrpSocket>();
   private readonly announcers = new Map<string, Announcer>();
   private readonly linkUp = new Map<string, boolean>();
@@ -57,7 +59,13 @@ export class VrrpService {
       this.linkUp.set(name, linkInfo(name)?.up ?? false);
     }
     this.watcher = watchNetlink((e) => this.onNetEvent(e), (e) => this.onWatchError(e));
-    for (const cfg of insts) this.instances.push(this.buildInstance(cfg));
+    for (const cfg of insts) {
+      const r = this.buildInstance(cfg);
+      this.instances.push(r);
+      const key = `${cfg.interface}/${cfg.family}`;
+      if (!this.byVrid.has(key)) this.byVrid.set(key, new Map());
+      this.byVrid.get(key)!.set(cfg.vrid, r);
+    }
     for (const r of this.instances) {
       this.refreshHealth(r);
       r.driver.start();
@@ -221,8 +229,8 @@ export class VrrpService {
   }
 
   private onPacket(socketKey: string, p: ReceivedPacket): void {
-    const onSocket = this.instances.filter((r) => `${r.cfg.interface}/${r.cfg.family}` === socketKey);
-    const verdict = validateAdvert(p, (vrid) => onSocket.find((r) => r.cfg.vrid === vrid)?.rx);
+    const byVrid = this.byVrid.get(socketKey);
+    const verdict = validateAdvert(p, (vrid) => byVrid?.get(vrid)?.rx);
     if (!verdict.ok) {
       this.stats.drops[verdict.reason] = (this.stats.drops[verdict.reason] ?? 0) + 1;
       // Our own multicast is not looped back, but unicast setups can see their own packets.
@@ -232,7 +240,7 @@ export class VrrpService {
       this.events.changed(false);
       return;
     }
-    const r = onSocket.find((x) => x.cfg.vrid === verdict.advert.vrid)!;
+    const r = byVrid!.get(verdict.advert.vrid)!;
     this.stats.accepted++;
     for (const n of verdict.notes) {
       this.stats.notes[n] = (this.stats.notes[n] ?? 0) + 1;
