@@ -7,7 +7,8 @@
         "src/native/vrrp_socket.cc",
         "src/native/packet_socket.cc",
         "src/native/rtnetlink.cc",
-        "src/native/icmp_socket.cc"
+        "src/native/icmp_socket.cc",
+        "src/native/tcp_prober.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api"

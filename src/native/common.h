@@ -79,6 +79,13 @@ class FdPoller {
     return r;
   }
 
+  // Whether this watcher alone keeps the event loop (and so the process) alive: uv_ref/uv_unref.
+  void SetRef(bool ref) {
+    if (handle_ == nullptr) return;
+    if (ref) uv_ref(reinterpret_cast<uv_handle_t*>(handle_));
+    else uv_unref(reinterpret_cast<uv_handle_t*>(handle_));
+  }
+
   void Stop() {
     if (handle_ == nullptr) return;
     uv_poll_stop(handle_);

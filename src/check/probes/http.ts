@@ -11,12 +11,12 @@
 // decimal value ending the line; otherwise everything up to EOF. (genhash also honours a
 // "Content-Length:" that appears in the first bytes of the *body*; we look in the header only.)
 import { createHash, type Hash } from 'node:crypto';
-import { isIP, isIPv6, type Socket } from 'node:net';
-import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { isIP, isIPv6 } from 'node:net';
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import type { HttpUrl } from '../../config/lbModel.js';
 import type { ProbeResult } from '../verdict.js';
 import { failureOf, runProbeScope, type ProbeOptions, type ProbeScope } from './scope.js';
-import { openTcp, type ProbeTarget } from './tcp.js';
+import { openTcp, type ProbeStream, type ProbeTarget, type TcpStreamHandlers } from './tcp.js';
 
 export type HttpProbeParams = ProbeTarget & {
   kind: 'http_get' | 'ssl_get';
@@ -60,8 +60,6 @@ function requestTarget(path: string): string {
 }
 
 function getUrl(p: HttpProbeParams, url: HttpUrl, scope: ProbeScope, pass: () => void): void {
-  const tcp = openTcp(p, scope);
-  const conn = p.kind === 'ssl_get' ? openTls(p, url, tcp, scope) : tcp;
   const reader = new HttpResponseReader(url);
   const request = httpRequest(p, url);
   const finish = (v: UrlVerdict): void => {
@@ -69,23 +67,32 @@ function getUrl(p: HttpProbeParams, url: HttpUrl, scope: ProbeScope, pass: () =>
     if (v !== 'pass') { scope.fail(v.reason, `${url.path}: ${v.detail}`); return; }
     // This url is judged: release its connection now, so that nothing it does later (a reset
     // after the response) can fail a probe whose other urls are still running.
-    conn.destroy();
-    tcp.destroy();
+    conn.close();
     pass();
   };
-  conn.once(conn === tcp ? 'connect' : 'secureConnect', () => conn.write(request));
-  conn.on('data', (chunk: Buffer) => finish(reader.push(chunk)));
-  conn.once('end', () => finish(reader.end()));
+  const handlers: TcpStreamHandlers = {
+    connected: () => conn.write(request),
+    data: (chunk) => finish(reader.push(chunk)),
+    end: () => finish(reader.end()),
+  };
+  const conn = p.kind === 'ssl_get' ? openTls(p, url, scope, handlers) : openTcp(p, scope, handlers);
 }
 
-function openTls(p: HttpProbeParams, url: HttpUrl, tcp: Socket, scope: ProbeScope): TLSSocket {
+/**
+ * SSL_GET's connection: node:tls over its own TCP connection (TLS needs a stream, so this one
+ * does not go through the shared prober), with the same handlers and failure mapping.
+ */
+function openTls(p: HttpProbeParams, url: HttpUrl, scope: ProbeScope, h: TcpStreamHandlers): ProbeStream {
   const vhostName = hostName(url.virtualhost ?? p.virtualhost);
   // The name the certificate must carry when verify_certificate is on.
   const identity = vhostName ?? p.connectIp;
   // SNI carries a host name, never an address (RFC 6066 §3).
   const sni = p.enableSni && vhostName !== undefined && isIP(vhostName) === 0 ? vhostName : undefined;
   const tls = tlsConnect({
-    socket: tcp,
+    host: p.connectIp,
+    port: p.connectPort,
+    ...(p.bindTo !== undefined ? { localAddress: p.bindTo } : {}),
+    ...(p.bindPort !== undefined ? { localPort: p.bindPort } : {}),
     ...(sni !== undefined ? { servername: sni } : {}),
     // keepalived's SSL_GET accepts any certificate unless verify_certificate is set.
     rejectUnauthorized: p.verifyCertificate,
@@ -93,14 +100,16 @@ function openTls(p: HttpProbeParams, url: HttpUrl, tcp: Socket, scope: ProbeScop
   });
   scope.defer(() => { if (!tls.destroyed) tls.destroy(); });
   let secure = false;
-  tls.once('secureConnect', () => { secure = true; });
+  tls.once('secureConnect', () => { secure = true; h.connected(); });
+  tls.on('data', (chunk: Buffer) => h.data?.(chunk));
+  tls.once('end', () => h.end?.());
   tls.on('error', (e) => {
     const f = failureOf(e);
     // Before the handshake completes, anything that is not a socket errno is TLS refusing us
     // (bad certificate, protocol mismatch, garbage instead of a ServerHello).
     scope.fail(!secure && f.reason === 'connect_error' ? 'tls_error' : f.reason, f.detail);
   });
-  return tls;
+  return { write: (data) => { tls.write(data); }, close: () => { tls.destroy(); } };
 }
 
 type UrlVerdict = 'more' | 'pass' | { reason: 'http_status' | 'http_digest' | 'bad_response'; detail: string };

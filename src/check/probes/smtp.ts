@@ -12,34 +12,36 @@ export const SMTP_MAX_REPLY_BYTES = 16 * 1024;
 
 export function probeSmtp(p: SmtpProbeParams, opts: ProbeOptions): Promise<ProbeResult> {
   return runProbeScope(opts, (scope) => {
-    const socket = openTcp(p, scope);
     const replies = new SmtpReplyReader();
     let phase: 'banner' | 'helo' | 'quit' = 'banner';
-
-    socket.on('data', (chunk: Buffer) => {
-      for (let r = replies.push(chunk); r !== null; r = replies.next()) {
-        if (r.kind === 'garbage') { scope.fail('bad_response', `${phase}: ${r.detail}`); return; }
-        switch (phase) {
-          case 'banner':
-            if (r.code !== 220) { scope.fail('smtp_banner', `greeting ${r.code} ${r.text}`.trim()); return; }
-            phase = 'helo';
-            socket.write(`HELO ${p.heloName}\r\n`);
-            break;
-          case 'helo':
-            if (r.code !== 250) { scope.fail('smtp_helo', `HELO answered ${r.code} ${r.text}`.trim()); return; }
-            phase = 'quit';
-            socket.write('QUIT\r\n');
-            break;
-          case 'quit':
-            // Any answer to QUIT ends the conversation politely; the check already passed.
-            scope.ok();
-            return;
+    const conn = openTcp(p, scope, {
+      // The server speaks first (RFC 5321 §4.3.1): nothing to send on connect.
+      connected: () => {},
+      data: (chunk) => {
+        for (let r = replies.push(chunk); r !== null; r = replies.next()) {
+          if (r.kind === 'garbage') { scope.fail('bad_response', `${phase}: ${r.detail}`); return; }
+          switch (phase) {
+            case 'banner':
+              if (r.code !== 220) { scope.fail('smtp_banner', `greeting ${r.code} ${r.text}`.trim()); return; }
+              phase = 'helo';
+              conn.write(`HELO ${p.heloName}\r\n`);
+              break;
+            case 'helo':
+              if (r.code !== 250) { scope.fail('smtp_helo', `HELO answered ${r.code} ${r.text}`.trim()); return; }
+              phase = 'quit';
+              conn.write('QUIT\r\n');
+              break;
+            case 'quit':
+              // Any answer to QUIT ends the conversation politely; the check already passed.
+              scope.ok();
+              return;
+          }
         }
-      }
-    });
-    socket.once('end', () => {
-      if (phase === 'quit') scope.ok();
-      else scope.fail('bad_response', `connection closed while waiting for the ${phase === 'banner' ? 'greeting' : 'HELO reply'}`);
+      },
+      end: () => {
+        if (phase === 'quit') scope.ok();
+        else scope.fail('bad_response', `connection closed while waiting for the ${phase === 'banner' ? 'greeting' : 'HELO reply'}`);
+      },
     });
   });
 }

@@ -1,0 +1,93 @@
+// DeadlineQueue: many deadlines under one timer. A manual clock decides what is due; the real
+// timer only wakes the queue, so each test waits a few milliseconds at most.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeadlineQueue, type DeadlineOwner } from '../../src/check/deadlines.js';
+
+class Owner implements DeadlineOwner {
+  dueAt: number | null = null;
+  fired: number[] = [];
+  constructor(private readonly clock: { t: number }, readonly onFire?: () => void) {}
+  onDue(): void { this.fired.push(this.clock.t); this.onFire?.(); }
+}
+
+const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('owners fire once, in deadline order, only when due; replaced and cancelled deadlines do not fire', async () => {
+  const clock = { t: 0 };
+  const q = new DeadlineQueue<Owner>(() => clock.t);
+  const order: string[] = [];
+  const a = new Owner(clock, () => order.push('a'));
+  const b = new Owner(clock, () => order.push('b'));
+  const c = new Owner(clock, () => order.push('c'));
+  const d = new Owner(clock, () => order.push('d'));
+  q.set(a, 30);
+  q.set(b, 10);
+  q.set(c, 20);
+  q.set(d, 5);
+  q.set(b, 40); // replaced: the entry at 10 is stale
+  q.set(d, null); // cancelled
+  assert.equal(q.size, 3);
+  clock.t = 25;
+  await tick();
+  assert.deepEqual(order, ['c']);
+  clock.t = 100;
+  await tick();
+  assert.deepEqual(order, ['c', 'a', 'b']);
+  assert.deepEqual([a.dueAt, b.dueAt, c.dueAt, d.dueAt], [null, null, null, null]);
+  assert.equal(q.size, 0);
+  await tick();
+  assert.deepEqual(order, ['c', 'a', 'b'], 'nothing fires twice');
+});
+
+test('an owner re-arming from onDue is run again at its new deadline, not in the same pass', async () => {
+  const clock = { t: 0 };
+  const q = new DeadlineQueue<Owner>(() => clock.t);
+  let inPass = false;
+  let samePass = 0;
+  const o: Owner = new Owner(clock, () => {
+    if (inPass) samePass++;
+    inPass = true;
+    queueMicrotask(() => { inPass = false; });
+    if (o.fired.length < 3) q.set(o, clock.t); // due at once, again
+  });
+  q.set(o, 0);
+  for (let i = 0; i < 20 && o.fired.length < 3; i++) await tick();
+  assert.equal(o.fired.length, 3);
+  assert.equal(samePass, 0, 'a deadline at "now" set while firing waits for the next wakeup');
+  assert.equal(q.size, 0);
+});
+
+test('heap order holds for thousands of random deadlines; stale entries are rebuilt away', async () => {
+  const clock = { t: 0 };
+  const q = new DeadlineQueue<Owner>(() => clock.t);
+  const fireOrder: number[] = [];
+  const armedAt = new Map<Owner, number>();
+  const owners = Array.from({ length: 2000 }, () => {
+    const o: Owner = new Owner(clock, () => fireOrder.push(armedAt.get(o)!));
+    return o;
+  });
+  let seed = 7;
+  const rand = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+  // Re-arm every owner several times: most entries become stale.
+  for (let round = 0; round < 5; round++) for (const o of owners) q.set(o, Math.floor(rand() * 1000) + 1);
+  assert.equal(q.size, owners.length);
+  for (const o of owners) armedAt.set(o, o.dueAt!);
+  clock.t = 2000;
+  await tick();
+  assert.equal(fireOrder.length, owners.length, 'every owner fired exactly once');
+  assert.deepEqual(fireOrder, [...armedAt.values()].sort((x, y) => x - y), 'in deadline order');
+});
+
+test('clear() cancels everything and leaves no timer behind', async () => {
+  const clock = { t: 0 };
+  const q = new DeadlineQueue<Owner>(() => clock.t);
+  const a = new Owner(clock);
+  q.set(a, 1);
+  q.clear();
+  clock.t = 10;
+  await tick();
+  assert.deepEqual(a.fired, []);
+  assert.equal(a.dueAt, null);
+  assert.equal(q.size, 0);
+});
