@@ -8,6 +8,7 @@
         "src/native/packet_socket.cc",
         "src/native/rtnetlink.cc",
         "src/native/icmp_socket.cc",
+        "src/native/genetlink.cc",
         "src/native/tcp_prober.cc"
       ],
       "dependencies": [

@@ -1,12 +1,14 @@
 // IPVS table benchmark, in the kernel-tier VM (Debian's kernel under QEMU TCG, test/kernel/vm.ts),
-// one boot for everything:
+// one boot for everything, tandem's two IPVS backends side by side:
 //   1. 10,000 real servers across 100 services applied from empty by tandem (a reconciler pass:
-//      IpvsadmBackend.apply of the reconcile ops, one `ipvsadm -R`) and by `ipvsadm-restore` of
-//      the same lines, K times each, alternating; medians and the ratio (target <= 1.2);
-//   2. verdict -> kernel: one real server's health flipped, trigger([service]), until the pass
-//      has applied (ipvsadm -R exited) and /proc/net/ip_vs shows it; M flips (target < 5 ms);
-//   3. a no-op process spawn in the same VM (`ipvsadm -v`, /bin/true), the part of (2) a netlink
-//      backend would not pay.
+//      IpvsadmBackend.apply of the reconcile ops, one `ipvsadm -R`; and NetlinkIpvsBackend.apply,
+//      generic netlink requests, no process) and by `ipvsadm-restore` of the same lines, K times
+//      each, rotating the order; medians and the ratios (target <= 1.2);
+//   2. verdict -> kernel through each backend: one real server's health flipped,
+//      trigger([service]), until the pass has applied (ipvsadm -R exited / the kernel acked) and
+//      /proc/net/ip_vs shows it; M flips each (target < 5 ms);
+//   3. a no-op process spawn in the same VM (`ipvsadm -v`, /bin/true), the part of (2) the
+//      netlink backend does not pay.
 //
 //   npm run bench:table -- [--out table.json] [--runs K] [--flips M] [--timeout S]
 //   (env RUNS=K, FLIPS=M also work; defaults 5 and 20)
@@ -57,11 +59,17 @@ function parseArgs(argv: string[]): Args {
 }
 
 
+type FlipRun = { flip: number; op: string; verdictToAppliedMs: number; applyMs: number; passMs: number; inKernel: boolean };
 interface AgentResult {
   kernel: string; ipvsadm: string; cpus: number; ops: number; batchBytes: number;
-  applyRuns: Array<{ run: number; first: string; tandemApplyMs: number; tandemPassMs: number; tandemReadMs: number; restoreMs: number }>;
+  applyRuns: Array<{
+    run: number; first: string; tandemApplyMs: number; tandemPassMs: number; tandemReadMs: number; restoreMs: number;
+    netlinkApplyMs: number; netlinkPassMs: number; netlinkReadMs: number;
+  }>;
   startPass: { readMs: number; totalMs: number; ops: number };
-  flipRuns: Array<{ flip: number; op: string; verdictToAppliedMs: number; applyMs: number; passMs: number; inKernel: boolean }>;
+  flipRuns: FlipRun[];
+  netlinkStartPass: { readMs: number; totalMs: number; ops: number };
+  netlinkFlipRuns: FlipRun[];
   spawnIpvsadmMs: number[]; spawnTrueMs: number[]; errors: string[];
 }
 
@@ -103,35 +111,53 @@ async function main(): Promise<void> {
   const tandemApply = stats(r.applyRuns.map((x) => x.tandemApplyMs));
   const tandemPass = stats(r.applyRuns.map((x) => x.tandemPassMs));
   const restore = stats(r.applyRuns.map((x) => x.restoreMs));
+  const netlinkApply = stats(r.applyRuns.map((x) => x.netlinkApplyMs));
+  const netlinkPass = stats(r.applyRuns.map((x) => x.netlinkPassMs));
   const verdict = stats(r.flipRuns.map((x) => x.verdictToAppliedMs));
   const flipApply = stats(r.flipRuns.map((x) => x.applyMs));
   const flipPass = stats(r.flipRuns.map((x) => x.passMs));
+  const netlinkVerdict = stats(r.netlinkFlipRuns.map((x) => x.verdictToAppliedMs));
+  const netlinkFlipApply = stats(r.netlinkFlipRuns.map((x) => x.applyMs));
+  const netlinkFlipPass = stats(r.netlinkFlipRuns.map((x) => x.passMs));
   const spawnIpvsadm = stats(r.spawnIpvsadmMs);
   const spawnTrue = stats(r.spawnTrueMs);
   const ratios = {
     applyVsRestore: ratio(tandemApply?.median, restore?.median),
     passVsRestore: ratio(tandemPass?.median, restore?.median),
+    netlinkApplyVsRestore: ratio(netlinkApply?.median, restore?.median),
+    netlinkPassVsRestore: ratio(netlinkPass?.median, restore?.median),
+    netlinkVsIpvsadmApply: ratio(netlinkApply?.median, tandemApply?.median),
+    netlinkVsIpvsadmVerdict: ratio(netlinkVerdict?.median, verdict?.median),
     /** Share of the verdict -> kernel median that a bare `ipvsadm -v` spawn accounts for. */
     spawnShareOfVerdict: ratio(spawnIpvsadm?.median, verdict?.median),
   };
 
   console.log(`\nVM: ${r.kernel}, ${r.cpus} vCPUs, QEMU TCG (software emulation) on ${cpus()[0]?.model ?? '?'}; ${r.ipvsadm}`);
   console.log(`boot ${run.bootMs} ms, whole run ${run.totalMs} ms\n`);
-  printTable(`1. apply ${r.ops} ops (100 services x 100 real servers) from empty, ${args.runs} runs each, alternating`, [
+  printTable(`1. apply ${r.ops} ops (100 services x 100 real servers) from empty, ${args.runs} runs each, rotating the order`, [
     ['tandem: IpvsadmBackend.apply (render + ipvsadm -R)', tandemApply],
     ['tandem: whole reconciler pass (read+diff+apply)', tandemPass],
+    ['tandem: NetlinkIpvsBackend.apply (genetlink)', netlinkApply],
+    ['tandem: whole reconciler pass, netlink', netlinkPass],
     ['ipvsadm-restore (same lines)', restore],
   ]);
-  console.log(`ratio tandem/ipvsadm-restore (medians): apply ${fmt(ratios.applyVsRestore, 3)}, whole pass ${fmt(ratios.passVsRestore, 3)}  (target <= 1.2)\n`);
-  printTable(`2. verdict -> kernel with 10,000 real servers in the table: ${args.flips} flips (down = delete_dest, up = add_dest)`, [
-    ['trigger([service]) -> pass applied', verdict],
+  console.log(`ratio tandem/ipvsadm-restore (medians): ipvsadm backend apply ${fmt(ratios.applyVsRestore, 3)}, whole pass ${fmt(ratios.passVsRestore, 3)}; ` +
+    `netlink backend apply ${fmt(ratios.netlinkApplyVsRestore, 3)}, whole pass ${fmt(ratios.netlinkPassVsRestore, 3)}  (target <= 1.2)`);
+  console.log(`ratio netlink/ipvsadm backend (medians): apply ${fmt(ratios.netlinkVsIpvsadmApply, 3)}\n`);
+  printTable(`2. verdict -> kernel with 10,000 real servers in the table: ${args.flips} flips per backend (down = delete_dest, up = add_dest)`, [
+    ['ipvsadm: trigger([service]) -> pass applied', verdict],
     ['  the pass (desired+diff+apply)', flipPass],
     ['  its IpvsadmBackend.apply (ipvsadm -R)', flipApply],
+    ['netlink: trigger([service]) -> pass applied', netlinkVerdict],
+    ['  the pass (desired+diff+apply)', netlinkFlipPass],
+    ['  its NetlinkIpvsBackend.apply', netlinkFlipApply],
     ['no-op spawn: ipvsadm -v', spawnIpvsadm],
     ['no-op spawn: /bin/true', spawnTrue],
   ]);
-  console.log(`a bare ipvsadm spawn is ${fmt((ratios.spawnShareOfVerdict ?? NaN) * 100, 0)}% of the verdict -> kernel median (target < 5 ms)`);
-  console.log(`start pass of the running reconciler (reads 10,000 entries): read ${fmt(r.startPass.readMs, 0)} ms, total ${fmt(r.startPass.totalMs, 0)} ms, ${r.startPass.ops} ops`);
+  console.log(`a bare ipvsadm spawn is ${fmt((ratios.spawnShareOfVerdict ?? NaN) * 100, 0)}% of the ipvsadm backend's verdict -> kernel median; ` +
+    `netlink/ipvsadm verdict -> kernel (medians) ${fmt(ratios.netlinkVsIpvsadmVerdict, 3)} (target < 5 ms)`);
+  console.log(`start pass of the running reconciler (reads 10,000 entries): ipvsadm read ${fmt(r.startPass.readMs, 0)} ms, total ${fmt(r.startPass.totalMs, 0)} ms, ${r.startPass.ops} ops; ` +
+    `netlink read ${fmt(r.netlinkStartPass.readMs, 0)} ms, total ${fmt(r.netlinkStartPass.totalMs, 0)} ms, ${r.netlinkStartPass.ops} ops`);
   for (const e of r.errors) console.log(`ERROR ${e}`);
 
   if (args.out) {
@@ -143,8 +169,14 @@ async function main(): Promise<void> {
       vm: { kernel: r.kernel, cpus: r.cpus, accel: 'tcg', ipvsadm: r.ipvsadm, bootMs: run.bootMs, totalMs: run.totalMs },
       runsRequested: args.runs, flipsRequested: args.flips,
       ops: r.ops, batchBytes: r.batchBytes,
-      summary: { tandemApply, tandemPass, restore, verdict, flipPass, flipApply, spawnIpvsadm, spawnTrue, ratios },
-      raw: { applyRuns: r.applyRuns, startPass: r.startPass, flipRuns: r.flipRuns, spawnIpvsadmMs: r.spawnIpvsadmMs, spawnTrueMs: r.spawnTrueMs },
+      summary: {
+        tandemApply, tandemPass, netlinkApply, netlinkPass, restore, verdict, flipPass, flipApply,
+        netlinkVerdict, netlinkFlipPass, netlinkFlipApply, spawnIpvsadm, spawnTrue, ratios,
+      },
+      raw: {
+        applyRuns: r.applyRuns, startPass: r.startPass, flipRuns: r.flipRuns, netlinkStartPass: r.netlinkStartPass,
+        netlinkFlipRuns: r.netlinkFlipRuns, spawnIpvsadmMs: r.spawnIpvsadmMs, spawnTrueMs: r.spawnTrueMs,
+      },
       errors: r.errors,
     }, null, 2) + '\n');
     console.log(`\nresults written to ${args.out}`);

@@ -6,6 +6,7 @@ namespace tandem {
 Napi::Function InitVrrpSocket(Napi::Env env);
 Napi::Function InitPacketSocket(Napi::Env env);
 Napi::Function InitIcmpSocket(Napi::Env env);
+Napi::Function InitGenlSocket(Napi::Env env);
 Napi::Function InitTcpProber(Napi::Env env);
 void InitRtnetlink(Napi::Env env, Napi::Object exports);
 }  // namespace tandem
@@ -14,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("VrrpSocket", tandem::InitVrrpSocket(env));
   exports.Set("PacketSocket", tandem::InitPacketSocket(env));
   exports.Set("IcmpSocket", tandem::InitIcmpSocket(env));
+  exports.Set("GenlSocket", tandem::InitGenlSocket(env));
   exports.Set("TcpProber", tandem::InitTcpProber(env));
   tandem::InitRtnetlink(env, exports);
   return exports;

@@ -19,7 +19,8 @@ export type IpvsBackendErrorCode =
   | 'spawn_failed' // ipvsadm missing or not executable
   | 'timeout' // ipvsadm did not finish within timeoutMs (killed)
   | 'exit_status' // ipvsadm -S failed (e.g. "Protocol not available": no IPVS in the kernel)
-  | 'output_too_large';
+  | 'output_too_large'
+  | 'netlink_failed'; // NetlinkIpvsBackend: no IPVS family, or the socket exchange itself failed
 
 export class IpvsBackendError extends Error {
   constructor(readonly code: IpvsBackendErrorCode, message: string, readonly stderr = '') {
@@ -65,6 +66,8 @@ export interface IpvsBackendOptions {
 export interface LbBackend {
   readTable(): Promise<LbTable>;
   apply(ops: readonly TableOp[]): Promise<ApplyResult>;
+  /** Releases what the backend holds open (the netlink socket); a later call reopens it. */
+  close?(): void;
 }
 
 const MAX_OUTPUT_BYTES = 256 << 20;

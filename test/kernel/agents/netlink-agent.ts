@@ -1,0 +1,263 @@
+// Runs inside the kernel-tier VM (test/kernel/ipvs-netlink.test.ts): drives NetlinkIpvsBackend
+// against the VM's real IPVS table, with the real ipvsadm as the judge, and prints one JSON line
+// (`AGENT-RESULT {...}`) with what it saw; the host-side test asserts on it. The script that
+// starts it has added a foreign service by hand (ipvsadm), loaded ip_vs_pe_sip, and given the
+// real servers' documentation subnets a route through a dummy interface (IPVS refuses a real
+// server it has no route to).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { RealServerConfig, VirtualServerConfig } from '../../../src/config/lbModel.js';
+import { realServerId } from '../../../src/config/lbModel.js';
+import { desiredTable, type RealServerHealth } from '../../../src/lb/desired.js';
+import { NetlinkIpvsBackend } from '../../../src/lb/ipvs/netlinkBackend.js';
+import type { DecodeProblem } from '../../../src/lb/ipvs/netlinkCodec.js';
+import { parseIpvsSave } from '../../../src/lb/ipvs/parse.js';
+import {
+  destKey, serviceKey, type Forwarding, type LbTable, type RealServer, type ServiceAddress, type VirtualService,
+} from '../../../src/lb/model.js';
+import { describeOp, reconcile, type TableOp } from '../../../src/lb/reconcile.js';
+import { Reconciler, type PassReport } from '../../../src/lb/reconciler.js';
+
+const fixture = (f: string): string => readFileSync(new URL(`../../../../test/fixtures/ipvs/${f}`, import.meta.url), 'utf8');
+const saveText = (): string => execFileSync('ipvsadm', ['-S', '-n'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+const ipvsadm = (...args: string[]): void => { execFileSync('ipvsadm', args, { stdio: 'inherit' }); };
+const ipvsadmRestore = (batch: string): void => { execFileSync('ipvsadm', ['-R'], { input: batch, stdio: ['pipe', 'inherit', 'inherit'] }); };
+
+/** A table as plain JSON: entries sorted by key, real servers sorted by key. */
+function plain(t: LbTable): unknown {
+  return [...t.entries()].sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, e]) => ({ k, service: e.service, dests: [...e.dests.entries()].sort(([a], [b]) => (a < b ? -1 : 1)) }));
+}
+
+function describeRefusals(r: { refused: Array<{ op: TableOp; reason: string; message?: string; errno?: number }> }) {
+  return r.refused.map((x) => ({ op: describeOp(x.op), reason: x.reason, message: x.reason === 'unrenderable' ? '' : x.message, errno: x.errno }));
+}
+
+function vs(id: ServiceAddress, scheduler: string, dests: Array<{ address: string; port: number; weight: number; fwd: Forwarding }>): VirtualServerConfig {
+  const key = serviceKey(id);
+  const realServers: RealServerConfig[] = dests.map((d) => {
+    const dest = { family: 4 as const, address: d.address, port: d.port, forwarding: d.fwd, weight: d.weight, tunnel: null };
+    return { id: realServerId(key, destKey(dest)), dest, inhibitOnFailure: false, checks: [] };
+  });
+  return {
+    key, family: 4, service: { id, scheduler, persistence: null, pe: null, ops: false, schedFlags: [] },
+    quorum: 1, hysteresis: 0, sorryServer: null, realServers,
+  };
+}
+
+/** Services and real servers in /proc/net/ip_vs, keyed by the kernel's hex spelling. */
+function procTable(): { dests: number; has: (svc: string, dest: string) => boolean } {
+  const entries = new Set<string>();
+  let dests = 0;
+  let current = '';
+  for (const line of readFileSync('/proc/net/ip_vs', 'utf8').split('\n')) {
+    const s = /^(TCP|UDP|SCTP)\s+([0-9A-F]+:[0-9A-F]+)\s/.exec(line);
+    if (s) { current = s[2]!; continue; }
+    const d = /^\s+->\s+([0-9A-F]+:[0-9A-F]+)\s/.exec(line);
+    if (d) { dests++; entries.add(`${current} ${d[1]}`); }
+  }
+  return { dests, has: (svc, dest) => entries.has(`${svc} ${dest}`) };
+}
+
+function procAddr(address: string, port: number): string {
+  const hex = address.split('.').map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0')).join('');
+  return `${hex}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function main(): Promise<void> {
+  const out: Record<string, unknown> = {};
+  const problems: DecodeProblem[] = [];
+  const backend = new NetlinkIpvsBackend({ onDecodeProblems: (p) => problems.push(...p) });
+  const foreignSave = saveText();
+  out.foreignSave = foreignSave;
+
+  // 1. The golden table (every kind of entry ipvsadm made in the fixture capture) applied from
+  // empty through netlink; ipvsadm must then save exactly the golden file (plus the foreign).
+  const golden = parseIpvsSave(fixture('rules.save')).table;
+  const fromEmpty = reconcile(golden, new Map(), new Set());
+  const r1 = await backend.apply(fromEmpty);
+  out.golden = {
+    ops: fromEmpty.length, sent: r1.sent, applied: r1.applied, refused: describeRefusals(r1), ms: r1.durationMs,
+    save: saveText(), expected: fixture('rules.save'),
+  };
+
+  // 2. Read back by netlink = ipvsadm -S -n parsed, whole table with the foreign service.
+  const t0 = performance.now();
+  const readBack = await backend.readTable();
+  const readMs = performance.now() - t0;
+  out.readGolden = { netlink: plain(readBack), ipvsadm: plain(parseIpvsSave(saveText()).table), ms: readMs };
+
+  // 3. Entries made and changed by ipvsadm (-E/-e/-d/-D on top, and a foreign service with a
+  // netmask no prefix describes) read back the same both ways; both report the odd one.
+  ipvsadmRestore(fixture('edits.restore'));
+  ipvsadm('-A', '-t', '203.0.113.60:80', '-s', 'rr', '-p', '60', '-M', '255.0.255.0');
+  ipvsadm('-a', '-t', '203.0.113.60:80', '-r', '198.51.100.201:80', '-m', '-w', '1');
+  problems.length = 0;
+  const afterEdits = await backend.readTable();
+  const parsedEdits = parseIpvsSave(saveText());
+  out.readEdits = {
+    netlink: plain(afterEdits), ipvsadm: plain(parsedEdits.table),
+    netlinkProblems: [...problems], parseProblems: parsedEdits.problems.map((p) => p.reason),
+  };
+  ipvsadm('-D', '-t', '203.0.113.60:80');
+
+  // 4. Back to the golden table and then to the edited one, both through netlink: SET_SERVICE,
+  // SET_DEST, DEL_DEST, DEL_SERVICE as reconcile() plans them.
+  const owned = new Set(golden.keys());
+  const back = reconcile(golden, await backend.readTable(), owned);
+  const r2 = await backend.apply(back);
+  const editsTable = parseIpvsSave(fixture('edits.save')).table;
+  const toEdits = reconcile(editsTable, await backend.readTable(), owned);
+  const r3 = await backend.apply(toEdits);
+  out.edits = {
+    backOps: back.map(describeOp), backRefused: describeRefusals(r2),
+    toEditsOps: toEdits.map(describeOp), toEditsRefused: describeRefusals(r3), save: saveText(), expected: fixture('edits.save'),
+  };
+  ipvsadm('-C');
+  ipvsadmRestore(foreignSave);
+
+  // 5. Refusals are exact, and the batch goes on past each.
+  const svc = (address: string, scheduler: string): VirtualService =>
+    ({ id: { kind: 'inet', family: 4, protocol: 'TCP', address, port: 80 }, scheduler, persistence: null, pe: null, ops: false, schedFlags: [] });
+  const rsv = (n: number, o: Partial<RealServer> = {}): RealServer => ({ family: 4, address: `198.51.100.${n}`, port: 80, forwarding: 'NAT', weight: 1, tunnel: null, ...o });
+  const bad = svc('192.0.2.200', 'twos'); // not built in Debian 12's 6.1 kernel
+  const good = svc('192.0.2.201', 'rr');
+  const missing = svc('192.0.2.202', 'rr');
+  const refusal = await backend.apply([
+    { op: 'add_service', service: bad, reason: 'missing' },
+    { op: 'add_service', service: good, reason: 'missing' },
+    { op: 'add_dest', service: bad.id, dest: rsv(61), reason: 'missing' },
+    { op: 'add_dest', service: good.id, dest: rsv(62), reason: 'missing' },
+    { op: 'delete_dest', service: good.id, dest: rsv(69), reason: 'not_desired' },
+    { op: 'add_dest', service: good.id, dest: rsv(62, { weight: 5 }), reason: 'missing' },
+    { op: 'edit_dest', service: good.id, dest: rsv(68), was: rsv(68), reason: 'differs' },
+    { op: 'edit_service', service: missing, was: missing, reason: 'differs' },
+    { op: 'delete_service', service: missing, reason: 'not_desired' },
+    { op: 'add_service', service: good, reason: 'missing' },
+    { op: 'add_dest', service: good.id, dest: rsv(63, { weight: -1 }), reason: 'missing' },
+    { op: 'add_dest', service: good.id, dest: rsv(64, { weight: 7 }), reason: 'missing' },
+  ]);
+  out.refusal = { sent: refusal.sent, applied: refusal.applied, refused: describeRefusals(refusal), save: saveText() };
+  ipvsadm('-D', '-t', '192.0.2.201:80');
+
+  // 6. The reconciler with the netlink backend: from empty, drift by hand undone in one pass,
+  // and by the running loop within one interval.
+  const web: ServiceAddress = { kind: 'inet', family: 4, protocol: 'TCP', address: '192.0.2.100', port: 80 };
+  const config: VirtualServerConfig[] = [
+    vs(web, 'wrr', [11, 12, 13].map((n) => ({ address: `198.51.100.${n}`, port: 8080, weight: n - 10, fwd: 'NAT' as const }))),
+    vs({ kind: 'fwmark', family: 4, fwmark: 7 }, 'sh', [31].map((n) => ({ address: `198.51.100.${n}`, port: 0, weight: 5, fwd: 'DR' as const }))),
+  ];
+  const passes: PassReport[] = [];
+  const errors: string[] = [];
+  const rec = new Reconciler({
+    backend, intervalMs: 1000, desired: () => desiredTable(config, new Map(), new Map()).table,
+    onPass: (p) => passes.push(p), onError: (e) => errors.push(String(e.error)),
+  });
+  const first = await rec.passNow();
+  if ('error' in first) throw first.error;
+  const afterFirst = saveText();
+  ipvsadm('-d', '-t', '192.0.2.100:80', '-r', '198.51.100.11:8080');
+  ipvsadm('-e', '-t', '192.0.2.100:80', '-r', '198.51.100.12:8080', '-m', '-w', '9');
+  ipvsadm('-a', '-t', '192.0.2.100:80', '-r', '198.51.100.19:8080', '-m', '-w', '1');
+  const drifted = saveText();
+  const fix = await rec.passNow();
+  if ('error' in fix) throw fix.error;
+  const afterFix = saveText();
+  rec.start();
+  await waitFor(() => passes.length >= 3, 10_000, 'start pass');
+  const mark = passes.length;
+  ipvsadm('-e', '-t', '192.0.2.100:80', '-r', '198.51.100.13:8080', '-m', '-w', '42');
+  const tl = performance.now();
+  await waitFor(() => passes.slice(mark).some((p) => p.ops.length > 0), 5000, 'drift undone by the loop');
+  const loopDriftMs = performance.now() - tl;
+  await rec.stop();
+  out.reconciler = {
+    firstOps: first.ops.map(describeOp), firstRefused: describeRefusals(first.result ?? { refused: [] }), afterFirst, drifted,
+    fixOps: fix.ops.map(describeOp), afterFix, loopDriftMs, loopOps: passes.slice(mark).flatMap((p) => p.ops.map(describeOp)),
+    afterLoop: saveText(), errors,
+  };
+  for (const e of config) ipvsadm('-D', ...(e.service.id.kind === 'fwmark' ? ['-f', '7'] : ['-t', '192.0.2.100:80']));
+
+  // 7. Scale: 100 services x 100 real servers from empty in one pass, then verdict -> kernel.
+  const big: VirtualServerConfig[] = [];
+  for (let s = 0; s < 100; s++) {
+    const id: ServiceAddress = { kind: 'inet', family: 4, protocol: 'TCP', address: `192.0.2.${s + 1}`, port: 80 };
+    big.push(vs(id, 'wlc', Array.from({ length: 100 }, (_, j) => ({ address: `198.51.100.${j + 1}`, port: 10000 + s, weight: 1, fwd: 'NAT' as const }))));
+  }
+  const health = new Map<string, RealServerHealth>();
+  const bigPasses: PassReport[] = [];
+  const bigErrors: string[] = [];
+  let passed: (() => void) | null = null;
+  const bigRec = new Reconciler({
+    backend, intervalMs: 600_000,
+    desired: (scope) => desiredTable(scope ? big.filter((v) => scope.has(v.key)) : big, health, new Map()).table,
+    onPass: (p) => { bigPasses.push(p); passed?.(); }, onError: (e) => bigErrors.push(String(e.error)),
+  });
+  const scalePass = await bigRec.passNow();
+  if ('error' in scalePass) throw scalePass.error;
+  const procAfter = procTable().dests;
+  const tr = performance.now();
+  const full = await backend.readTable();
+  const readFullMs = performance.now() - tr;
+  let readDests = 0;
+  for (const e of full.values()) if (e.service.scheduler === 'wlc') readDests += e.dests.size;
+  const tp = performance.now();
+  const parsedFull = parseIpvsSave(saveText()).table;
+  const ipvsadmReadMs = performance.now() - tp;
+  const sameAsIpvsadm = JSON.stringify(plain(full)) === JSON.stringify(plain(parsedFull));
+
+  bigRec.start();
+  await waitFor(() => bigPasses.length >= 1, 120_000, 'start pass');
+  const flips: Array<{ op: string; verdictToAppliedMs: number; applyMs: number; passMs: number; visibleMs: number; inKernel: boolean; read: boolean; cause: string }> = [];
+  for (let i = 0; i < 20; i++) {
+    const v = big[(Math.floor(i / 2) * 37) % 100]!;
+    const r = v.realServers[(Math.floor(i / 2) * 53) % 100]!;
+    const up = i % 2 === 1;
+    const markB = bigPasses.length;
+    const done = new Promise<void>((resolve) => { passed = resolve; });
+    const t1 = performance.now();
+    health.set(r.id, { up, weight: r.dest.weight });
+    bigRec.trigger([v.key]);
+    await done;
+    const applied = performance.now() - t1;
+    passed = null;
+    const present = procTable().has(procAddr(v.service.id.kind === 'inet' ? v.service.id.address : '', 80), procAddr(r.dest.address, r.dest.port));
+    const visible = performance.now() - t1;
+    const p = bigPasses[markB]!;
+    flips.push({ op: p.ops.map(describeOp).join('; '), verdictToAppliedMs: applied, applyMs: p.result?.durationMs ?? NaN, passMs: p.totalMs, visibleMs: visible, inKernel: present === up, read: p.read, cause: p.cause });
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  await bigRec.stop();
+  out.scale = {
+    ops: scalePass.ops.length, applyMs: scalePass.result?.durationMs ?? NaN, passMs: scalePass.totalMs,
+    refused: scalePass.result?.refused.length ?? -1, procDests: procAfter, readFullMs, readDests, services: full.size,
+    ipvsadmReadMs, sameAsIpvsadm, flips, errors: bigErrors,
+    medians: {
+      verdictToAppliedMs: median(flips.map((f) => f.verdictToAppliedMs)),
+      applyMs: median(flips.map((f) => f.applyMs)),
+      passMs: median(flips.map((f) => f.passMs)),
+      verdictToVisibleMs: median(flips.map((f) => f.visibleMs)),
+    },
+  };
+  out.foreignAtEnd = saveText().split('\n').filter((l) => l.includes('203.0.113.50'));
+  backend.close();
+  console.log(`AGENT-RESULT ${JSON.stringify(out)}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(`AGENT-FAILED ${e instanceof Error ? e.stack : String(e)}`);
+  process.exitCode = 1;
+});
