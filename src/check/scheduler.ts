@@ -9,7 +9,7 @@
 // to the second (keepalived's own checker timers are no finer), so libuv's millisecond rounding
 // and epoll's 0.1% slack do not matter here, and 10,000 servers must not spin.
 import type { CheckConfig, RealServerConfig } from '../config/lbModel.js';
-import type { RealServerHealth } from '../lb/desired.js';
+import type { HealthMap, RealServerHealth } from '../lb/desired.js';
 import { DeadlineQueue, type DeadlineOwner } from './deadlines.js';
 import { runProbe as defaultRunProbe, type RunProbeOptions } from './probes/index.js';
 import {
@@ -172,7 +172,9 @@ export class CheckScheduler {
   }
 
   /** The current verdict of every server, keyed by RealServerConfig.id (a desired.ts HealthMap). */
-  health(): Map<string, RealServerHealth> {
-    return new Map([...this.drivers].map(([id, d]) => [id, d.health()]));
+  /** A live view of every real server's health (looked up per id, nothing copied: a pass for one
+   *  service must not copy 10,000 entries). */
+  health(): HealthMap {
+    return { get: (id) => this.drivers.get(id)?.health() };
   }
 }

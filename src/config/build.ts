@@ -8,7 +8,7 @@ import { crossCheckVirtualServers, toVirtualServerModel } from './virtualServers
 export function toModel(raw: RawConfig, file: string, hostname: string): Config {
   return {
     file,
-    global: { routerId: raw.global?.router_id ?? hostname },
+    global: { routerId: raw.global?.router_id ?? hostname, ipvsBackend: raw.global?.ipvs_backend ?? 'netlink' },
     vrrpInstances: (raw.vrrp_instances ?? []).map(instanceModel),
     virtualServers: toVirtualServerModel(raw.virtual_servers ?? []),
   };

@@ -51,6 +51,8 @@ export interface VrrpInstanceConfig {
 
 export interface GlobalConfig {
   routerId: string;
+  /** How the IPVS table is read and changed: generic netlink (default) or ipvsadm processes. */
+  ipvsBackend: 'netlink' | 'ipvsadm';
 }
 
 export interface Config {

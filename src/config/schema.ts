@@ -50,6 +50,9 @@ export const vrrpInstanceShape = object({
 
 export const globalShape = object({
   router_id: field(string({ pattern: /^[A-Za-z0-9_.:-]+$/, what: 'a router id' })),
+  // Not a keepalived keyword (keepalived always speaks netlink): how tandem talks to IPVS.
+  // netlink is the default: docs/benchmarks.md (bench:table) has the numbers behind the choice.
+  ipvs_backend: field(oneOf(['netlink', 'ipvsadm'] as const), { default: 'netlink' as const }),
 });
 
 export const configShape = object({

@@ -1,11 +1,12 @@
 // Composes the load-balancing part of the daemon: health checks (check/scheduler.ts) feed the
 // desired table (lb/desired.ts), and the reconciler (lb/reconciler.ts) keeps the kernel's IPVS
-// table equal to it through the ipvsadm backend, restoring drift every delay_loop.
+// table equal to it through the configured backend (generic netlink or ipvsadm), restoring drift
+// every delay_loop.
 import type { VirtualServerConfig } from '../config/lbModel.js';
 import type { Logger } from '../log.js';
 import { CheckScheduler, type SchedulerEvent } from '../check/scheduler.js';
 import { desiredTable, type ServicePlan } from '../lb/desired.js';
-import { IpvsadmBackend, type LbBackend } from '../lb/ipvs/backend.js';
+import type { LbBackend } from '../lb/ipvs/backend.js';
 import type { LbTable } from '../lb/model.js';
 import { describeOp } from '../lb/reconcile.js';
 import { Reconciler } from '../lb/reconciler.js';
@@ -15,8 +16,11 @@ import { monotonicNow } from './preciseTimer.js';
 export class LbService {
   private readonly scheduler: CheckScheduler;
   private readonly reconciler: Reconciler;
-  private quorum = new Map<string, boolean>();
-  private lastPlan: ServicePlan[] = [];
+  private readonly quorum = new Map<string, boolean>();
+  /** Each service's plan from the last pass that covered it (a triggered pass covers only the
+   *  services whose health changed). */
+  private readonly lastPlan = new Map<string, ServicePlan>();
+  private readonly vsByKey = new Map<string, VirtualServerConfig>();
   private readonly serviceOf = new Map<string, string>();
   private readonly errors: RateLimitedLog;
   private passes = 0;
@@ -24,16 +28,20 @@ export class LbService {
 
   constructor(
     private readonly vss: readonly VirtualServerConfig[], private readonly log: Logger,
-    private readonly changed: (urgent: boolean) => void, backend: LbBackend = new IpvsadmBackend(),
+    private readonly changed: (urgent: boolean) => void, private readonly backend: LbBackend,
+    private readonly backendName: string,
   ) {
     this.errors = new RateLimitedLog(log, monotonicNow, 30_000);
-    for (const vs of vss) for (const rs of vs.realServers) this.serviceOf.set(rs.id, vs.key);
+    for (const vs of vss) {
+      this.vsByKey.set(vs.key, vs);
+      for (const rs of vs.realServers) this.serviceOf.set(rs.id, vs.key);
+    }
     this.scheduler = new CheckScheduler({ servers: vss.flatMap((vs) => vs.realServers), onEvent: (e) => this.onCheckEvent(e) });
     // Drift is looked for as often as the most frequent checker runs (keepalived: delay_loop).
     const delayLoops = vss.flatMap((vs) => vs.realServers.flatMap((rs) => rs.checks.map((c) => c.delayLoopMs)));
     this.reconciler = new Reconciler({
       backend,
-      desired: () => this.desired(),
+      desired: (scope) => this.desired(scope),
       intervalMs: Math.max(1000, Math.min(60_000, ...delayLoops)),
       onPass: (r) => {
         this.passes++;
@@ -52,7 +60,7 @@ export class LbService {
 
   start(): void {
     const n = this.vss.reduce((s, vs) => s + vs.realServers.length, 0);
-    this.log.info(`${this.vss.length} virtual server(s), ${n} real server(s); backend ipvsadm`);
+    this.log.info(`${this.vss.length} virtual server(s), ${n} real server(s); ipvs backend ${this.backendName}`);
     this.reconciler.start();
     this.scheduler.start();
   }
@@ -62,24 +70,28 @@ export class LbService {
     // restarted daemon adopts it.
     this.scheduler.stop();
     await this.reconciler.stop();
+    this.backend.close?.();
   }
 
   /** From the plan of the last reconcile pass (every health change triggers one), so a state file
    *  write does not recompute the whole table (10-30 ms at 10,000 real servers). */
   snapshot() {
     return {
-      backend: { passes: this.passes, last_error: this.lastError },
-      virtual_servers: this.lastPlan.map((p) => ({
+      backend: { kind: this.backendName, passes: this.passes, last_error: this.lastError },
+      virtual_servers: this.vss.flatMap((vs) => this.lastPlan.get(vs.key) ?? []).map((p) => ({
         key: p.key, quorum_up: p.quorumUp, sorry_active: p.sorryActive, weight_sum: p.weightSum,
         real_servers: Object.fromEntries(p.roles),
       })),
     };
   }
 
-  private desired(): LbTable {
-    const r = desiredTable(this.vss, this.scheduler.health(), this.quorum);
-    this.quorum = r.quorum;
-    this.lastPlan = r.services;
+  /** The desired table of every service, or of `scope`'s only: a verdict's pass computes its own
+   *  service (100 real servers), not all 10,000. */
+  private desired(scope?: ReadonlySet<string>): LbTable {
+    const vss = scope ? [...scope].flatMap((k) => this.vsByKey.get(k) ?? []) : this.vss;
+    const r = desiredTable(vss, this.scheduler.health(), this.quorum);
+    for (const [k, up] of r.quorum) this.quorum.set(k, up);
+    for (const p of r.services) this.lastPlan.set(p.key, p);
     for (const q of r.quorumChanges) {
       const msg = `${q.service}: quorum ${q.up ? 'gained' : 'lost'} (${q.reason}: live weight ${q.weightSum}, threshold ${q.threshold})`;
       if (q.up) this.log.info(msg); else this.log.warn(msg);

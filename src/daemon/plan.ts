@@ -3,13 +3,22 @@
 // their initial verdict (up, unless a check has `alpha`): a dry run has no health history.
 import type { Config } from '../config/model.js';
 import { desiredTable } from '../lb/desired.js';
-import { IpvsadmBackend, type LbBackend } from '../lb/ipvs/backend.js';
+import type { LbBackend } from '../lb/ipvs/backend.js';
+import { ipvsBackendFor } from '../lb/ipvs/select.js';
 import { renderOp } from '../lb/ipvs/render.js';
 import { describeOp, reconcile } from '../lb/reconcile.js';
 
 export async function planTable(
-  config: Config, backend: LbBackend = new IpvsadmBackend(), out: (s: string) => void = (s) => process.stdout.write(s),
+  config: Config, backend: LbBackend = ipvsBackendFor(config.global.ipvsBackend), out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<number> {
+  try {
+    return await plan(config, backend, out);
+  } finally {
+    backend.close?.();
+  }
+}
+
+async function plan(config: Config, backend: LbBackend, out: (s: string) => void): Promise<number> {
   let actual;
   try {
     actual = await backend.readTable();

@@ -6,6 +6,7 @@ import { loadConfigFile } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
 import { createStateFileWriter } from './stateFile.js';
 import { VrrpService, VrrpStartError } from './vrrpService.js';
+import { ipvsBackendFor } from '../lb/ipvs/select.js';
 import { LbService } from './lbService.js';
 import { VERSION } from '../version.js';
 
@@ -38,7 +39,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     transition: () => undefined,
   });
   if (config.virtualServers.length) {
-    lb = new LbService(config.virtualServers, log.child('lb'), (urgent) => state.changed(urgent));
+    lb = new LbService(config.virtualServers, log.child('lb'), (urgent) => state.changed(urgent),
+      ipvsBackendFor(config.global.ipvsBackend), config.global.ipvsBackend);
   }
   log.info(`tandem ${VERSION} starting: router_id ${config.global.routerId}, ${config.vrrpInstances.length} VRRP instance(s), ` +
     `${config.virtualServers.length} virtual server(s) from ${opts.configFile}`);

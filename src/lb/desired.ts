@@ -19,7 +19,8 @@ export interface RealServerHealth {
 
 /** Keyed by RealServerConfig.id. A server with no entry yet has its initial verdict: up unless
  *  one of its checks has alpha, with its configured weight. */
-export type HealthMap = ReadonlyMap<string, RealServerHealth>;
+/** Real server id -> its health (a Map, or a view that looks it up on demand). */
+export interface HealthMap { get(id: string): RealServerHealth | undefined }
 
 /** Keyed by VirtualServerConfig.key: whether quorum was up at the last computation. */
 export type QuorumMap = ReadonlyMap<string, boolean>;

@@ -445,6 +445,8 @@ describe('tandem run with virtual_servers on a real IPVS kernel (NAT, DR, quorum
     const exit = get('term-exit');
     assert.match(exit, /^rc=0 /, `SIGTERM: ${exit}`);
     const log = section(run!.stdout, 'daemon-log');
+    // The config names no ipvs_backend: the default (generic netlink) made every change above.
+    assert.match(log, /ipvs backend netlink/, `the daemon did not say it uses the netlink backend:\n${log.slice(0, 2000)}`);
     assert.match(log, /real server .*198\.51\.100\.11:80.* down \(.+\)/, `no down line for 198.51.100.11:\n${log.slice(-3000)}`);
     assert.match(log, /real server .*198\.51\.100\.11:80.* up \(.+\)/, `no up line for 198.51.100.11:\n${log.slice(-3000)}`);
     const left = section(run!.stdout, 'table after-stop');

@@ -55,6 +55,17 @@ describe('config load', () => {
     assert.equal(r.config.vrrpInstances[0]!.vips[0]!.address, '2001:db8::100');
     assert.equal(r.config.vrrpInstances[1]!.version, 2);
   });
+  it('global.ipvs_backend: netlink by default, ipvsadm when asked, anything else located', () => {
+    const dflt = loadConfigText(good, 'lb1.yaml', { hostname: 'h' });
+    assert.ok(dflt.ok);
+    assert.equal(dflt.config.global.ipvsBackend, 'netlink');
+    const asked = loadConfigText(good.replace('  router_id: lb1', '  router_id: lb1\n  ipvs_backend: ipvsadm'), 'lb1.yaml', { hostname: 'h' });
+    assert.ok(asked.ok);
+    assert.equal(asked.config.global.ipvsBackend, 'ipvsadm');
+    const errs = errorsOf(good.replace('  router_id: lb1', '  router_id: lb1\n  ipvs_backend: nft'));
+    assert.equal(errs.length, 1);
+    assert.match(errs[0]!, /^lb1\.yaml:3:17 global\.ipvs_backend: .*netlink.*ipvsadm/);
+  });
   it('points at line:col and the key path of a bad value', () => {
     const errs = errorsOf(good.replace('priority: 150', 'priority: 300'));
     assert.deepEqual(errs, ['lb1.yaml:8:15 vrrp_instances[0].priority: expected an integer 1..255, got 300']);
