@@ -18,10 +18,10 @@
 // Everything runs inside a network namespace the bench creates and deletes (`tCk<pid>`), so the
 // namespace's own TCP counters see only the benchmark. Checks per second = TCP ActiveOpens
 // (/proc/net/snmp: connect() calls that sent a SYN; only the checker opens connections) per
-// second. Neither accepted connections nor PassiveOpens count HAProxy's checks: its plain TCP
-// check answers the SYN-ACK with a RST without completing the handshake, so the server never
-// accepts it (tandem completes the handshake, then resets). Accepts and tandem's own probe
-// counter are reported next to it as cross-checks.
+// second. Neither accepted connections nor PassiveOpens count the TCP checks: both HAProxy's and
+// tandem's answer the SYN-ACK with a RST without completing the handshake, so the server never
+// accepts them. Accepts (HTTP) and tandem's own probe counter are reported next to it as
+// cross-checks.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -130,7 +130,9 @@ function runTandem(mode: Mode, n: number): void {
   sched.start();
   setInterval(() => {
     const loopDelayMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
-    process.stdout.write(JSON.stringify({ probes, ok, failed, failReasons, downEvents, loopDelayMs }) + '\n');
+    const m = process.memoryUsage();
+    const memMB = { heapUsed: m.heapUsed / 1e6, heapTotal: m.heapTotal / 1e6, external: m.external / 1e6, arrayBuffers: m.arrayBuffers / 1e6 };
+    process.stdout.write(JSON.stringify({ probes, ok, failed, failReasons, downEvents, loopDelayMs, memMB }) + '\n');
   }, 250);
   process.on('SIGTERM', () => { sched.stop(); process.exit(0); });
 }

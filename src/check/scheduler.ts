@@ -171,9 +171,8 @@ export class CheckScheduler {
     this.deadlines.clear();
   }
 
-  /** The current verdict of every server, keyed by RealServerConfig.id (a desired.ts HealthMap). */
-  /** A live view of every real server's health (looked up per id, nothing copied: a pass for one
-   *  service must not copy 10,000 entries). */
+  /** The current verdict of every server, keyed by RealServerConfig.id: a live view, looked up
+   *  per id, nothing copied (a pass for one service must not copy 10,000 entries). */
   health(): HealthMap {
     return { get: (id) => this.drivers.get(id)?.health() };
   }

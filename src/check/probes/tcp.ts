@@ -1,7 +1,6 @@
 // TCP_CHECK: up when a TCP connection to the target completes (keepalived check_tcp.c).
 // Also the connection step of the plain-text stream probes (HTTP_GET, SMTP_CHECK), all through
 // the addon's shared prober (src/net/tcpProber.ts) rather than one net.Socket per probe.
-import { isIPv6 } from 'node:net';
 import type { CheckCommon } from '../../config/lbModel.js';
 import { openProbeConnection, type ProbeConnection } from '../../net/tcpProber.js';
 import type { ProbeResult } from '../verdict.js';
@@ -46,7 +45,8 @@ export function openTcp(target: ProbeTarget, scope: ProbeScope, h: TcpStreamHand
   let conn: ProbeConnection;
   try {
     conn = openProbeConnection({
-      family: isIPv6(target.connectIp) ? 6 : 4,
+      // The config holds validated addresses: a colon means IPv6 (no regex per probe).
+      family: target.connectIp.includes(':') ? 6 : 4,
       address: target.connectIp,
       port: target.connectPort,
       bindAddress: target.bindTo,
