@@ -3,6 +3,7 @@ import { isMap, isSeq, type Node } from 'yaml';
 import { nodeOf, report, type Ctx } from './fields.js';
 import type { Config, VrrpInstanceConfig } from './model.js';
 import type { RawConfig, RawInstance } from './schema.js';
+import { crossCheckSyncGroups, syncGroupModel } from './syncGroups.js';
 import { crossCheckVirtualServers, toVirtualServerModel } from './virtualServers.js';
 
 export function toModel(raw: RawConfig, file: string, hostname: string): Config {
@@ -10,6 +11,7 @@ export function toModel(raw: RawConfig, file: string, hostname: string): Config 
     file,
     global: { routerId: raw.global?.router_id ?? hostname, ipvsBackend: raw.global?.ipvs_backend ?? 'netlink' },
     vrrpInstances: (raw.vrrp_instances ?? []).map(instanceModel),
+    vrrpSyncGroups: (raw.vrrp_sync_groups ?? []).map(syncGroupModel),
     virtualServers: toVirtualServerModel(raw.virtual_servers ?? []),
   };
 }
@@ -46,6 +48,7 @@ function instanceModel(r: RawInstance): VrrpInstanceConfig {
 /** Checks that span keys or instances; errors point at the offending key's value. */
 export function crossCheck(config: Config, root: Node, ctx: Ctx): void {
   crossCheckVirtualServers(config.virtualServers, root, ctx);
+  crossCheckSyncGroups(config.vrrpSyncGroups, config.vrrpInstances, root, ctx);
   const instNodes = nodeOf(root, 'vrrp_instances');
   const items = isSeq(instNodes) ? (instNodes.items as Node[]) : [];
   const names = new Map<string, number>();

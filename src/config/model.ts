@@ -1,3 +1,4 @@
+import type { SyncGroupConfig } from './syncGroups.js';
 import type { VirtualServerConfig } from './lbModel.js';
 
 // The typed, frozen configuration that the rest of tandem consumes. Units are explicit in names
@@ -59,6 +60,8 @@ export interface Config {
   file: string;
   global: GlobalConfig;
   vrrpInstances: VrrpInstanceConfig[];
+  /** vrrp_sync_groups (src/config/syncGroups.ts). */
+  vrrpSyncGroups: SyncGroupConfig[];
   /** IPVS virtual services with their real servers and checks (src/config/virtualServers.ts). */
   virtualServers: VirtualServerConfig[];
 }

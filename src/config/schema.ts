@@ -4,6 +4,7 @@ import { isScalar } from 'yaml';
 import {
   boolean, cidr, field, integer, ipAddress, list, number, object, oneOf, string, type Validator,
 } from './fields.js';
+import { syncGroupShape } from './syncGroups.js';
 import { virtualServersField } from './virtualServers.js';
 
 const ifname = string({ pattern: /^[A-Za-z0-9_.:@-]{1,15}$/, what: 'an interface name (1..15 characters)' });
@@ -58,6 +59,7 @@ export const globalShape = object({
 export const configShape = object({
   global: field(globalShape),
   vrrp_instances: field(list(vrrpInstanceShape), { default: [] }),
+  vrrp_sync_groups: field(list(syncGroupShape), { default: [] }),
   virtual_servers: virtualServersField,
 });
 

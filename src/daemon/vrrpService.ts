@@ -10,7 +10,8 @@ import { watchNetlink, type NetEvent } from '../net/netlinkWatch.js';
 import { openVrrpSocket, type ReceivedPacket, type VrrpSocket } from '../net/vrrpSocket.js';
 import { VrrpInstanceDriver } from '../vrrp/instance.js';
 import { VRRP_GROUP4, VRRP_GROUP6 } from '../vrrp/ip.js';
-import type { MachineConfig, VrrpState } from '../vrrp/machine.js';
+import type { MachineConfig, TransitionReason, VrrpState } from '../vrrp/machine.js';
+import { groupFault, groupHolds, groupState, syncOrders, type GroupState, type MemberView } from '../vrrp/syncGroup.js';
 import { AUTH_NONE, AUTH_PASS, encodeAdvert, type Advert } from '../vrrp/packet.js';
 import { validateAdvert, type InstanceRx } from '../vrrp/validate.js';
 import { createPreciseTimer, monotonicNow, type OneShotTimer } from './preciseTimer.js';
@@ -25,12 +26,24 @@ interface RunningInstance {
   srcIp: string;
   rx: InstanceRx;
   log: Logger;
+  /** Whether the instance's own inputs (its interface, tracked interfaces) say FAULT; its sync
+   *  group, if any, may add the other members' faults. */
+  ownFault: boolean;
+  group: RunningGroup | null;
 }
 
 export interface VrrpServiceEvents {
   /** Something worth persisting changed; `urgent` for transitions. */
   changed(urgent: boolean): void;
   transition(name: string, from: VrrpState, to: VrrpState, reason: string, priority: number): void;
+  /** A vrrp_sync_group's own state changed (all members MASTER, all BACKUP, or any FAULT). */
+  groupTransition?(name: string, from: GroupState | null, to: GroupState): void;
+}
+
+interface RunningGroup {
+  name: string;
+  members: RunningInstance[];
+  state: GroupState | null;
 }
 
 export class VrrpStartError extends Error {}
@@ -66,10 +79,15 @@ export class VrrpService {
       if (!this.byVrid.has(key)) this.byVrid.set(key, new Map());
       this.byVrid.get(key)!.set(cfg.vrid, r);
     }
-    for (const r of this.instances) {
-      this.refreshHealth(r);
-      r.driver.start();
+    for (const g of this.config.vrrpSyncGroups) {
+      const members = g.members.map((m) => this.instances.find((r) => r.cfg.name === m)!);
+      const group: RunningGroup = { name: g.name, members, state: null };
+      for (const r of members) r.group = group;
+      this.log.info(`sync group ${g.name}: ${g.members.join(', ')}`);
     }
+    // Every member's own fault first, so a sync group's combined fault is right at start.
+    for (const r of this.instances) this.refreshHealth(r);
+    for (const r of this.instances) r.driver.start();
   }
 
   /** Graceful stop: masters send priority 0 and remove their VIPs (RFC 5798 §6.4.3 Shutdown). */
@@ -96,6 +114,7 @@ export class VrrpService {
           src_ip: r.srcIp,
         };
       }),
+      sync_groups: this.snapshotGroups(),
       rx: this.stats,
     };
   }
@@ -178,7 +197,9 @@ export class VrrpService {
       onTransition: (t) => {
         this.events.transition(cfg.name, t.from, t.to, t.reason, t.priority);
         this.events.changed(true);
+        this.onMemberTransition(cfg.name, t.to, t.reason);
       },
+      onStep: () => this.onMemberStep(cfg.name),
       log,
     });
     const rx: InstanceRx = {
@@ -196,7 +217,7 @@ export class VrrpService {
     if (cfg.unicastPeers.length === 0) socket.joinMulticast();
     log.info(`VRRPv${cfg.version} IPv${cfg.family} vrid ${cfg.vrid} on ${cfg.interface} from ${srcIp} to ${dsts.join(', ')}, ` +
       `priority ${cfg.priority}, advert_int ${cfg.advertIntCs / 100}s, ${cfg.preempt ? 'preempt' : 'nopreempt'}`);
-    return { cfg, driver, timer, socket, announcer, srcIp, rx, log };
+    return { cfg, driver, timer, socket, announcer, srcIp, rx, log, ownFault: false, group: null };
   }
 
   /** keepalived's choice: the interface's first IPv4 address that is not a VIP; for IPv6 the link-local. */
@@ -283,6 +304,66 @@ export class VrrpService {
     }
   }
 
+  private groupOfInstance(name: string): RunningGroup | null {
+    return this.instances.find((r) => r.cfg.name === name)?.group ?? null;
+  }
+
+  private static view(r: RunningInstance): MemberView {
+    const s = r.driver.snapshot();
+    return { name: r.cfg.name, state: s.state, masterIp: s.masterIp };
+  }
+
+  /** A member changed state: siblings follow it (after this transition's own wire effects, which
+   *  the driver has already sent), and the group's own state may change. */
+  private onMemberTransition(name: string, to: VrrpState, reason: TransitionReason): void {
+    const g = this.groupOfInstance(name);
+    if (!g) return;
+    const orders = syncOrders(g.members.map(VrrpService.view), name, to, reason);
+    queueMicrotask(() => {
+      for (const o of orders) {
+        const m = g.members.find((x) => x.cfg.name === o.member)!;
+        m.log.info(`sync group ${g.name}: following ${name} to ${o.to}`);
+        m.driver.syncTo(o.to);
+      }
+      this.refreshGroupState(g);
+    });
+  }
+
+  /** After any step of a member: re-decide which members may not become master on their own. */
+  private onMemberStep(name: string): void {
+    const g = this.groupOfInstance(name);
+    if (!g) return;
+    const holds = groupHolds(g.members.map(VrrpService.view));
+    for (const m of g.members) m.driver.setGroupHold(holds.get(m.cfg.name) ?? false);
+  }
+
+  private refreshGroupState(g: RunningGroup): void {
+    const next = groupState(g.members.map((m) => m.driver.snapshot().state), g.state);
+    if (next === null || next === g.state) return;
+    const from = g.state;
+    g.state = next;
+    this.log.info(`sync group ${g.name}: ${from ?? 'INIT'} -> ${next}`);
+    this.events.groupTransition?.(g.name, from, next);
+    this.events.changed(true);
+  }
+
+  /** Feeds the instance its fault: its own, or, in a sync group, any member's (keepalived
+   *  vrrp_sync_fault: one faulty member takes the whole group to FAULT). */
+  private applyFault(r: RunningInstance, ownFault: boolean): void {
+    r.ownFault = ownFault;
+    if (!r.group) {
+      r.driver.setFault(ownFault);
+      return;
+    }
+    const fault = groupFault(r.group.members.map((m) => m.ownFault));
+    for (const m of r.group.members) m.driver.setFault(fault);
+  }
+
+  snapshotGroups() {
+    const groups = new Set(this.instances.flatMap((r) => (r.group ? [r.group] : [])));
+    return [...groups].map((g) => ({ name: g.name, state: g.state, members: g.members.map((m) => m.cfg.name) }));
+  }
+
   /** Own interface down, or a weight-0 tracked interface down: FAULT. Other weights move the priority. */
   private refreshHealth(r: RunningInstance): void {
     const up = (n: string) => this.linkUp.get(n) ?? false;
@@ -294,7 +375,7 @@ export class VrrpService {
       if (t.weight < 0 && !up(t.interface)) prio += t.weight;
     }
     r.driver.setEffectivePriority(prio);
-    r.driver.setFault(faulty);
+    this.applyFault(r, faulty);
     this.events.changed(true);
   }
 }

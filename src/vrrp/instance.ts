@@ -17,6 +17,8 @@ export interface InstancePorts {
   announce(repeat: number): void;
   /** Called after every transition, with the new state. */
   onTransition(t: { from: VrrpState; to: VrrpState; reason: TransitionReason; priority: number }): void;
+  /** After every event the machine handled (sync groups watch their members' masters). */
+  onStep?(): void;
   log: Logger;
 }
 
@@ -60,6 +62,11 @@ export class VrrpInstanceDriver {
     if (p !== this.st.effectivePriority) this.dispatch({ type: 'priority', effective: p });
   }
   vipsMissing(): void { this.dispatch({ type: 'vips_missing' }); }
+  /** Follow a sync group sibling's transition. */
+  syncTo(to: 'MASTER' | 'BACKUP'): void { this.dispatch({ type: 'sync', to }); }
+  setGroupHold(hold: boolean): void {
+    if (hold !== this.st.groupHold) this.dispatch({ type: 'group_hold', hold });
+  }
 
   snapshot(): InstanceSnapshot {
     const s = this.st;
@@ -77,6 +84,7 @@ export class VrrpInstanceDriver {
     for (const a of r.actions) if (a.type !== 'transition') this.perform(a);
     for (const a of r.actions) if (a.type === 'transition') this.perform(a);
     this.ports.armTimer(nextDeadline(this.st), () => this.dispatch({ type: 'timer' }));
+    this.ports.onStep?.();
   }
 
   private perform(a: Action): void {

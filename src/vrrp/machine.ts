@@ -15,6 +15,7 @@ export type TransitionReason =
   | 'equal_priority_higher_ip' // MASTER -> BACKUP, tie-break on primary address (§6.4.3)
   | 'fault' // any -> FAULT (tracked interface down)
   | 'fault_cleared' // FAULT -> BACKUP
+  | 'sync_group' // forced by another member of a vrrp_sync_group (keepalived vrrp_sync.c)
   | 'shutdown'; // any -> INIT (§6.4.2/§6.4.3 Shutdown event)
 
 export type AnnounceReason = 'become_master' | 'garp_master_delay' | 'garp_master_refresh' | 'lower_priority_advert';
@@ -33,7 +34,13 @@ export type MachineEvent =
   | { type: 'priority'; effective: number }
   | { type: 'fault'; faulty: boolean }
   | { type: 'stop' }
-  | { type: 'vips_missing' };
+  | { type: 'vips_missing' }
+  /** Another member of this instance's sync group changed state: follow it (BACKUP <-> MASTER). */
+  | { type: 'sync'; to: 'MASTER' | 'BACKUP' }
+  /** Sync group: another member is a backup that hears a live master, so this one must not
+   *  become master on its own Master_Down_Timer (keepalived: "only sync to master if everyone
+   *  wants to", vrrp_sync_can_goto_master). */
+  | { type: 'group_hold'; hold: boolean };
 
 export interface MachineConfig {
   version: 2 | 3;
@@ -64,6 +71,8 @@ export interface MachineState {
   preemptAt: number | null; // preempt_delay: no preemption before this time
   garpDelayAt: number | null; // second GARP burst after garp_master_delay
   garpRefreshAt: number | null; // periodic GARP refresh
+  /** Sync group hold (see the group_hold event). */
+  groupHold: boolean;
   transitions: number;
 }
 
@@ -79,6 +88,7 @@ export function initialMachineState(cfg: MachineConfig): MachineState {
     preemptAt: null,
     garpDelayAt: null,
     garpRefreshAt: null,
+    groupHold: false,
     transitions: 0,
   };
 }
@@ -162,6 +172,13 @@ export function step(cfg: MachineConfig, st0: MachineState, ev: MachineEvent, no
     }
     case 'timer': {
       if (st.state === 'BACKUP' && st.masterDownAt !== null && st.masterDownAt <= now) {
+        if (st.groupHold) {
+          // The master we heard is gone, but a sync group sibling still hears one: stay BACKUP
+          // and look again after another Master_Down_Interval.
+          st.masterIp = null;
+          st.masterDownAt = now + masterDownMs(cfg, st);
+          break;
+        }
         becomeMaster('master_down_timer'); // §6.4.2 Master_Down_Timer fires
         break;
       }
@@ -225,6 +242,15 @@ export function step(cfg: MachineConfig, st0: MachineState, ev: MachineEvent, no
       clearTimers();
       st.preemptAt = null;
       go('INIT', 'shutdown');
+      break;
+    }
+    case 'sync': {
+      if (ev.to === 'MASTER' && st.state === 'BACKUP') becomeMaster('sync_group');
+      else if (ev.to === 'BACKUP' && st.state === 'MASTER') becomeBackup('sync_group', null, cfg.advertIntCs);
+      break;
+    }
+    case 'group_hold': {
+      st.groupHold = ev.hold;
       break;
     }
     case 'vips_missing': {

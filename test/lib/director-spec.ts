@@ -35,4 +35,6 @@ export interface VrrpInstanceSpec {
 export interface DirectorSpec {
   routerId: string;
   instances: VrrpInstanceSpec[];
+  /** vrrp_sync_groups (tandem only so far). */
+  syncGroups?: Array<{ name: string; members: string[] }>;
 }

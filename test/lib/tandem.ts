@@ -69,6 +69,7 @@ export function renderTandemConfig(spec: DirectorSpec): string {
       if (i.garpMasterRefresh !== undefined) o.garp_master_refresh = i.garpMasterRefresh;
       return o;
     }),
+    ...(spec.syncGroups ? { vrrp_sync_groups: spec.syncGroups.map((g) => ({ name: g.name, group: g.members })) } : {}),
   };
   return stringify(doc);
 }
