@@ -55,6 +55,27 @@ describe('config load', () => {
     assert.equal(r.config.vrrpInstances[0]!.vips[0]!.address, '2001:db8::100');
     assert.equal(r.config.vrrpInstances[1]!.version, 2);
   });
+  it('YAML anchors and aliases are validated as the node they name; an alias bomb is refused', () => {
+    const r = loadConfigText(`vrrp_instances:
+  - { name: A, interface: eth0, virtual_router_id: 1, priority: &p 120, virtual_ipaddresses: &v [192.0.2.10/24] }
+  - { name: B, interface: eth1, virtual_router_id: 1, priority: *p, virtual_ipaddresses: [192.0.2.11/24] }
+`, 'a.yaml', { hostname: 'h' });
+    assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
+    assert.equal(r.config.vrrpInstances[1]!.priority, 120);
+    const bad = errorsOf(`vrrp_instances:
+  - { name: A, interface: eth0, virtual_router_id: 1, priority: &p 300, virtual_ipaddresses: [192.0.2.10/24] }
+  - { name: B, interface: eth1, virtual_router_id: 2, priority: *p, virtual_ipaddresses: [192.0.2.11/24] }
+`);
+    // Both uses of the bad anchor are reported, each at the anchored value.
+    assert.deepEqual(bad, [
+      'lb1.yaml:2:68 vrrp_instances[0].priority: expected an integer 1..255, got 300',
+      'lb1.yaml:2:68 vrrp_instances[1].priority: expected an integer 1..255, got 300',
+    ]);
+    const levels = ['a: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i <= 8; i++) levels.push(`${String.fromCharCode(97 + i)}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    const bomb = errorsOf(`${levels.join('\n')}\n`);
+    assert.deepEqual(bomb, ['lb1.yaml:1:1 the document expands to more than 2000000 nodes through YAML aliases: refusing (alias bomb?)']);
+  });
   it('global.ipvs_backend: netlink by default, ipvsadm when asked, anything else located', () => {
     const dflt = loadConfigText(good, 'lb1.yaml', { hostname: 'h' });
     assert.ok(dflt.ok);
