@@ -4,19 +4,27 @@ import { nodeOf, report, type Ctx } from './fields.js';
 import type { Config, VrrpInstanceConfig } from './model.js';
 import type { RawConfig, RawInstance } from './schema.js';
 import { crossCheckSyncGroups, syncGroupModel } from './syncGroups.js';
+import { crossCheckTrackers, instanceTrackRefs, trackersModel } from './trackers.js';
 import { crossCheckVirtualServers, toVirtualServerModel } from './virtualServers.js';
+import { crossCheckNetAlerts, netAlertsModel } from './netAlerts.js';
+import { crossCheckNotifyScripts, notifyGlobalModel, stateNotifyModel } from './notifyScripts.js';
 
 export function toModel(raw: RawConfig, file: string, hostname: string): Config {
+  const alerts = netAlertsModel(raw.global, hostname);
+  const trackers = trackersModel(raw);
   return {
     file,
-    global: { routerId: raw.global?.router_id ?? hostname, ipvsBackend: raw.global?.ipvs_backend ?? 'netlink' },
-    vrrpInstances: (raw.vrrp_instances ?? []).map(instanceModel),
-    vrrpSyncGroups: (raw.vrrp_sync_groups ?? []).map(syncGroupModel),
-    virtualServers: toVirtualServerModel(raw.virtual_servers ?? []),
+    global: { routerId: raw.global?.router_id ?? hostname, ipvsBackend: raw.global?.ipvs_backend ?? 'netlink',
+      mail: alerts.mail, webhooks: alerts.webhooks, ...notifyGlobalModel(raw.global) },
+    vrrpInstances: (raw.vrrp_instances ?? []).map((r) => ({ ...instanceModel(r, alerts.smtpAlertDefaults.vrrp), ...instanceTrackRefs(r, trackers) })),
+    vrrpSyncGroups: (raw.vrrp_sync_groups ?? []).map((g) => syncGroupModel(g, alerts.smtpAlertDefaults.vrrp)),
+    ...trackers,
+    virtualServers: toVirtualServerModel(raw.virtual_servers ?? [], alerts.smtpAlertDefaults),
   };
 }
 
-function instanceModel(r: RawInstance): VrrpInstanceConfig {
+/** Everything but the track_* lists, which need the trackers (instanceTrackRefs). */
+function instanceModel(r: RawInstance, smtpAlertDefault: boolean): Omit<VrrpInstanceConfig, 'trackScripts' | 'trackFiles' | 'trackProcesses'> {
   const family = r.virtual_ipaddresses[0]?.family ?? 4;
   const version = (r.version ?? (family === 6 ? 3 : 2)) as 2 | 3;
   const garpMasterRepeat = r.garp_master_repeat ?? 5;
@@ -42,13 +50,18 @@ function instanceModel(r: RawInstance): VrrpInstanceConfig {
     garpMasterRefreshMs: Math.round((r.garp_master_refresh ?? 0) * 1000),
     garpMasterRefreshRepeat: r.garp_master_refresh_repeat ?? 1,
     garpLowerPrioRepeat: r.garp_lower_prio_repeat ?? garpMasterRepeat,
+    smtpAlert: r.smtp_alert ?? smtpAlertDefault,
+    notify: stateNotifyModel(r),
   };
 }
 
 /** Checks that span keys or instances; errors point at the offending key's value. */
 export function crossCheck(config: Config, root: Node, ctx: Ctx): void {
   crossCheckVirtualServers(config.virtualServers, root, ctx);
+  crossCheckNetAlerts(root, ctx);
   crossCheckSyncGroups(config.vrrpSyncGroups, config.vrrpInstances, root, ctx);
+  crossCheckTrackers(config, root, ctx);
+  crossCheckNotifyScripts(config, root, ctx);
   const instNodes = nodeOf(root, 'vrrp_instances');
   const items = isSeq(instNodes) ? (instNodes.items as Node[]) : [];
   const names = new Map<string, number>();

@@ -84,6 +84,12 @@ export interface RealServerConfig {
   dest: RealServer;
   inhibitOnFailure: boolean;
   checks: CheckConfig[];
+  /** keepalived smtp_alert for this server's up/down, resolved by the loader. Optional only so
+   *  hand-built models need not set it; absent means keepalived's default (on). */
+  smtpAlert?: boolean;
+  /** keepalived notify_up / notify_down: argv run without a shell (src/config/notifyScripts.ts). */
+  notifyUp?: readonly string[];
+  notifyDown?: readonly string[];
 }
 
 export interface SorryServerConfig {
@@ -103,6 +109,11 @@ export interface VirtualServerConfig {
   hysteresis: number;
   sorryServer: SorryServerConfig | null;
   realServers: RealServerConfig[];
+  /** keepalived smtp_alert for quorum changes, resolved by the loader; absent means off. */
+  smtpAlert?: boolean;
+  /** keepalived quorum_up / quorum_down: argv run without a shell (src/config/notifyScripts.ts). */
+  quorumUp?: readonly string[];
+  quorumDown?: readonly string[];
 }
 
 /** `<service key> -> <dest key>`: one real server of one virtual service. */

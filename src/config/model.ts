@@ -1,5 +1,9 @@
 import type { SyncGroupConfig } from './syncGroups.js';
+import type { TrackFileConfig, TrackProcessConfig, TrackRef, VrrpScriptConfig } from './trackers.js';
 import type { VirtualServerConfig } from './lbModel.js';
+import type { MailConfig, WebhookConfig } from './netAlerts.js';
+import type { NotifyGlobalConfig } from './notifyScripts.js';
+import type { StateNotifyScripts } from '../alert/events.js';
 
 // The typed, frozen configuration that the rest of tandem consumes. Units are explicit in names
 // (Cs = centiseconds, Ms = milliseconds) because VRRP mixes seconds (v2) and centiseconds (v3).
@@ -43,17 +47,30 @@ export interface VrrpInstanceConfig {
   vips: Vip[];
   vipsExcluded: Vip[];
   trackInterfaces: TrackInterface[];
+  /** track_scripts / track_files / track_processes, with the weight in force here (src/config/trackers.ts). */
+  trackScripts: TrackRef[];
+  trackFiles: TrackRef[];
+  trackProcesses: TrackRef[];
   garpMasterRepeat: number;
   garpMasterDelayMs: number;
   garpMasterRefreshMs: number;
   garpMasterRefreshRepeat: number;
   garpLowerPrioRepeat: number;
+  /** keepalived smtp_alert, resolved: mail this instance's transitions (when mail is configured). */
+  smtpAlert: boolean;
+  /** notify_master / notify_backup / notify_fault / notify_stop / notify (src/config/notifyScripts.ts). */
+  notify: StateNotifyScripts;
 }
 
-export interface GlobalConfig {
+/** notify_fifo, script_user, enable_script_security, notify_script_timeout: NotifyGlobalConfig. */
+export interface GlobalConfig extends NotifyGlobalConfig {
   routerId: string;
   /** How the IPVS table is read and changed: generic netlink (default) or ipvsadm processes. */
   ipvsBackend: 'netlink' | 'ipvsadm';
+  /** smtp_alert mail (src/alert/mail.ts); undefined unless smtp_server and notification_email are set. */
+  mail: MailConfig | undefined;
+  /** Webhooks (src/alert/webhook.ts). */
+  webhooks: WebhookConfig[];
 }
 
 export interface Config {
@@ -62,6 +79,10 @@ export interface Config {
   vrrpInstances: VrrpInstanceConfig[];
   /** vrrp_sync_groups (src/config/syncGroups.ts). */
   vrrpSyncGroups: SyncGroupConfig[];
+  /** vrrp_scripts, vrrp_track_files, vrrp_track_processes (src/config/trackers.ts). */
+  vrrpScripts: VrrpScriptConfig[];
+  trackFiles: TrackFileConfig[];
+  trackProcesses: TrackProcessConfig[];
   /** IPVS virtual services with their real servers and checks (src/config/virtualServers.ts). */
   virtualServers: VirtualServerConfig[];
 }

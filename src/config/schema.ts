@@ -5,7 +5,10 @@ import {
   boolean, cidr, field, integer, ipAddress, list, number, object, oneOf, string, type Validator,
 } from './fields.js';
 import { syncGroupShape } from './syncGroups.js';
+import { trackFileShape, trackProcessShape, trackRefsField, vrrpScriptShape } from './trackers.js';
 import { virtualServersField } from './virtualServers.js';
+import { netAlertGlobalFields } from './netAlerts.js';
+import { notifyGlobalFields, stateNotifyFields } from './notifyScripts.js';
 
 const ifname = string({ pattern: /^[A-Za-z0-9_.:@-]{1,15}$/, what: 'an interface name (1..15 characters)' });
 const instanceName = string({ pattern: /^[A-Za-z0-9_.-]+$/, what: 'a name of letters, digits, _ . -' });
@@ -42,11 +45,18 @@ export const vrrpInstanceShape = object({
   virtual_ipaddresses: field(list(cidr, { min: 1 }), { required: true }),
   virtual_ipaddresses_excluded: field(list(cidr), { default: [] }),
   track_interfaces: field(list(trackInterface), { default: [] }),
+  track_scripts: trackRefsField,
+  track_files: trackRefsField,
+  track_processes: trackRefsField,
   garp_master_repeat: field(integer(1, 255), { default: 5 }),
   garp_master_delay: field(number(0, 3600, ' seconds'), { default: 5 }),
   garp_master_refresh: field(number(0, 86400, ' seconds'), { default: 0 }),
   garp_master_refresh_repeat: field(integer(1, 255), { default: 1 }),
   garp_lower_prio_repeat: field(integer(0, 255)),
+  // keepalived: mail this instance's transitions (default: global smtp_alert_vrrp / smtp_alert, else off).
+  smtp_alert: field(boolean),
+  // notify_master, notify_backup, notify_fault, notify_stop, notify: src/config/notifyScripts.ts.
+  ...stateNotifyFields,
 });
 
 export const globalShape = object({
@@ -54,12 +64,19 @@ export const globalShape = object({
   // Not a keepalived keyword (keepalived always speaks netlink): how tandem talks to IPVS.
   // netlink is the default: docs/benchmarks.md (bench:table) has the numbers behind the choice.
   ipvs_backend: field(oneOf(['netlink', 'ipvsadm'] as const), { default: 'netlink' as const }),
+  // E-mail (keepalived's smtp_alert keywords) and webhooks: src/config/netAlerts.ts.
+  ...netAlertGlobalFields,
+  // notify_fifo, script_user, enable_script_security, notify_script_timeout: src/config/notifyScripts.ts.
+  ...notifyGlobalFields,
 });
 
 export const configShape = object({
   global: field(globalShape),
   vrrp_instances: field(list(vrrpInstanceShape), { default: [] }),
   vrrp_sync_groups: field(list(syncGroupShape), { default: [] }),
+  vrrp_scripts: field(list(vrrpScriptShape), { default: [] }),
+  vrrp_track_files: field(list(trackFileShape), { default: [] }),
+  vrrp_track_processes: field(list(trackProcessShape), { default: [] }),
   virtual_servers: virtualServersField,
 });
 

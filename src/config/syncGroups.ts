@@ -4,14 +4,19 @@
 // so the file says what runs), and a group has at least two members (keepalived drops a group of
 // one: "Sync group %s has only %d virtual router(s) - removing").
 import { isSeq, type Node } from 'yaml';
-import { field, list, nodeOf, object, report, string, type Ctx } from './fields.js';
+import type { StateNotifyScripts } from '../alert/events.js';
+import { boolean, field, list, nodeOf, object, report, string, type Ctx } from './fields.js';
 import type { VrrpInstanceConfig } from './model.js';
+import { stateNotifyFields, stateNotifyModel } from './notifyScripts.js';
 
 const name = string({ pattern: /^[A-Za-z0-9_.-]+$/, what: 'a name of letters, digits, _ . -' });
 
 export const syncGroupShape = object({
   name: field(name, { required: true }),
   group: field(list(name, { min: 1 }), { required: true }),
+  // notify_master / _backup / _fault / _stop and notify (GROUP <name> <state> 0), as for instances.
+  ...stateNotifyFields,
+  smtp_alert: field(boolean),
 });
 
 export type RawSyncGroup = NonNullable<ReturnType<typeof syncGroupShape>>;
@@ -20,10 +25,13 @@ export interface SyncGroupConfig {
   name: string;
   /** Member instance names, in the config's order. */
   members: string[];
+  notify: StateNotifyScripts;
+  /** keepalived smtp_alert on the group (default: global smtp_alert_vrrp / smtp_alert). */
+  smtpAlert: boolean;
 }
 
-export function syncGroupModel(r: RawSyncGroup): SyncGroupConfig {
-  return { name: r.name, members: r.group };
+export function syncGroupModel(r: RawSyncGroup, smtpAlertDefault: boolean): SyncGroupConfig {
+  return { name: r.name, members: r.group, notify: stateNotifyModel(r), smtpAlert: r.smtp_alert ?? smtpAlertDefault };
 }
 
 export function crossCheckSyncGroups(groups: readonly SyncGroupConfig[], instances: readonly VrrpInstanceConfig[], root: Node, ctx: Ctx): void {

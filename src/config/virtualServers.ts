@@ -10,6 +10,7 @@ import {
   boolean, field, integer, ipAddress, list, nodeOf, number, object, oneOf, report, string, type Ctx, type Validator,
 } from './fields.js';
 import { suggest } from './suggest.js';
+import { notifyScript } from './notifyScripts.js';
 import {
   CHECK_KINDS, DNS_TYPES, realServerId, type CheckConfig, type CheckKind, type HttpUrl, type RealServerConfig,
   type VirtualServerConfig,
@@ -222,6 +223,11 @@ const realServerObject = object({
   inhibit_on_failure: field(boolean, { default: false }),
   lb_kind: field(lbKind),
   checks: field(list(check), { default: [] }),
+  // keepalived: mail this server's up/down (default: global smtp_alert_checker / smtp_alert, else ON).
+  smtp_alert: field(boolean),
+  // keepalived notify_up / notify_down (src/config/notifyScripts.ts).
+  notify_up: field(notifyScript),
+  notify_down: field(notifyScript),
   ...timingFields,
 });
 
@@ -250,6 +256,11 @@ const virtualServerObject = object({
   hysteresis: field(integer(0, 0x7fffffff), { default: 0 }),
   sorry_server: field(sorryServerObject),
   real_servers: field(list(realServerObject), { default: [] }),
+  // keepalived: mail quorum changes (default: global smtp_alert_checker / smtp_alert, else off).
+  smtp_alert: field(boolean),
+  // keepalived quorum_up / quorum_down (src/config/notifyScripts.ts).
+  quorum_up: field(notifyScript),
+  quorum_down: field(notifyScript),
   ...timingFields,
 });
 
@@ -295,7 +306,10 @@ const ms = (s: number) => Math.round(s * 1000);
 
 /** Validated raw values -> the resolved model. Total: cross-field problems are reported by
  *  crossCheckVirtualServers, not thrown here. */
-export function toVirtualServerModel(raws: readonly RawVirtualServer[]): VirtualServerConfig[] {
+export function toVirtualServerModel(
+  raws: readonly RawVirtualServer[],
+  smtpAlertDefaults: { virtualServer: boolean; realServer: boolean } = { virtualServer: false, realServer: true },
+): VirtualServerConfig[] {
   return raws.map((r) => {
     const family = serviceFamily(r);
     const id: ServiceAddress = r.fwmark !== undefined
@@ -325,6 +339,9 @@ export function toVirtualServerModel(raws: readonly RawVirtualServer[]): Virtual
         dest: d,
         inhibitOnFailure: rs.inhibit_on_failure ?? false,
         checks: (rs.checks ?? []).map((c) => checkModel(c, inherited, d)),
+        smtpAlert: rs.smtp_alert ?? smtpAlertDefaults.realServer,
+        ...(rs.notify_up ? { notifyUp: rs.notify_up } : {}),
+        ...(rs.notify_down ? { notifyDown: rs.notify_down } : {}),
       };
     });
     const sorry = r.sorry_server;
@@ -343,6 +360,9 @@ export function toVirtualServerModel(raws: readonly RawVirtualServer[]): Virtual
       hysteresis: r.hysteresis ?? 0,
       sorryServer: sorry ? { dest: dest(sorry), inhibit: sorry.inhibit_on_failure ?? false } : null,
       realServers,
+      smtpAlert: r.smtp_alert ?? smtpAlertDefaults.virtualServer,
+      ...(r.quorum_up ? { quorumUp: r.quorum_up } : {}),
+      ...(r.quorum_down ? { quorumDown: r.quorum_down } : {}),
     };
   });
 }

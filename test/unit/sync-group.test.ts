@@ -163,9 +163,13 @@ describe('vrrp_sync_groups config', () => {
     `  - { name: ${name}, interface: eth0, virtual_router_id: ${vrid}, virtual_ipaddresses: [192.0.2.${vrid}/24] }\n`;
   const text = (groups: string) => `vrrp_instances:\n${inst('VI_1', 1)}${inst('VI_2', 2)}${inst('VI_3', 3)}vrrp_sync_groups:\n${groups}`;
   it('builds the groups', () => {
-    const r = loadConfigText(text('  - { name: G1, group: [VI_1, VI_2] }\n'), 'lb.yaml', { hostname: 'h' });
+    const r = loadConfigText(text('  - { name: G1, group: [VI_1, VI_2], notify: "/usr/local/bin/group-hook \'a b\'", smtp_alert: true }\n'),
+      'lb.yaml', { hostname: 'h' });
     assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
-    assert.deepEqual(r.config.vrrpSyncGroups, [{ name: 'G1', members: ['VI_1', 'VI_2'] }]);
+    assert.deepEqual(r.config.vrrpSyncGroups, [{
+      name: 'G1', members: ['VI_1', 'VI_2'], smtpAlert: true,
+      notify: { master: undefined, backup: undefined, fault: undefined, stop: undefined, notify: ['/usr/local/bin/group-hook', 'a b'] },
+    }]);
   });
   it('unknown members, a second membership, a group of one and a duplicate name are located errors', () => {
     const r = loadConfigText(text(

@@ -1,0 +1,215 @@
+// The config of notify scripts and the notify FIFO (issue 4 §1), keepalived's keywords:
+//
+//   global:
+//     notify_fifo: /run/tandem/notify.fifo     # keepalived's line format (src/alert/fifo.ts)
+//     script_user: keepalived_script           # `user` or `user group`; default: tandem's own user
+//     enable_script_security: true             # refuse scripts a non-root user could change
+//     notify_script_timeout: 30                # tandem extension, seconds (keepalived has none)
+//   vrrp_instances:
+//     - notify_master: /etc/tandem/master.sh            # a string: keepalived's quoting rules
+//       notify_backup: "/etc/tandem/to.sh backup 'VI 1'"
+//       notify: [/usr/bin/logger, -t, tandem]           # a list: the argv as given
+//   virtual_servers:
+//     - quorum_up: ... quorum_down: ...
+//       real_servers:
+//         - notify_up: ... notify_down: ...
+//
+// A string is split into words by keepalived's rules (src/alert/argv.ts); a list is the argv. The
+// program must be an absolute path (keepalived searches PATH and warns; tandem refuses, so what
+// runs as root is never decided by PATH). With enable_script_security, every script is checked
+// at load (src/alert/security.ts): a script that is missing, not executable, or changeable by a
+// non-root user while it would run as root is a config error at its key (keepalived disables it
+// and `keepalived -t` exits 6).
+import { isScalar, isSeq, type Node } from 'yaml';
+import { splitScriptString } from '../alert/argv.js';
+import { checkScriptSecurity, type RunAs } from '../alert/security.js';
+import type { Argv, StateNotifyScripts } from '../alert/events.js';
+import { resolveScriptUser, systemUserDb, type ResolvedUser } from '../alert/users.js';
+import { boolean, field, nodeOf, number, report, type Ctx, type Validator } from './fields.js';
+
+/** script_user, resolved at load: names as written, ids as looked up. */
+export type ScriptUser = ResolvedUser;
+
+export const NOTIFY_DEFAULTS = {
+  /** tandem's own; keepalived lets notify scripts run for ever. */
+  notifyScriptTimeoutS: 30,
+} as const;
+
+function describe(node: Node | null | undefined): string {
+  if (node === null || node === undefined) return 'nothing';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) return node.value === null ? 'null' : typeof node.value === 'string' ? JSON.stringify(node.value) : String(node.value);
+  return 'a mapping';
+}
+
+/** A notify script: `"/path/prog arg 'two words'"` or `[/path/prog, arg, two words]`. */
+export const notifyScript: Validator<Argv> = (at, ctx) => {
+  let argv: string[];
+  if (isSeq(at.node)) {
+    argv = [];
+    let ok = at.node.items.length > 0;
+    if (!ok) report(ctx, at.node, at.path, 'expected a program and its arguments, got an empty list');
+    at.node.items.forEach((n, i) => {
+      const v = isScalar(n) ? n.value : undefined;
+      // Numbers are arguments too (`[/usr/bin/x, --port, 80]`); YAML reads 80 as a number.
+      if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) argv.push(String(v));
+      else {
+        report(ctx, (n as Node | null) ?? at.node, `${at.path}[${i}]`, `expected an argument (text), got ${describe(n as Node | null)}`);
+        ok = false;
+      }
+    });
+    if (!ok) return undefined;
+  } else {
+    const v = isScalar(at.node) ? at.node.value : undefined;
+    if (typeof v !== 'string') {
+      report(ctx, at.node, at.path, `expected a program path and its arguments (text or a list), got ${describe(at.node)}`);
+      return undefined;
+    }
+    const r = splitScriptString(v);
+    if (!r.ok) {
+      report(ctx, at.node, at.path, `cannot split into arguments: ${r.message}`);
+      return undefined;
+    }
+    argv = r.argv;
+  }
+  const program = argv[0] ?? '';
+  if (!program.startsWith('/')) {
+    report(ctx, at.node, at.path, `expected an absolute program path, got ${JSON.stringify(program)} (tandem does not search PATH)`);
+    return undefined;
+  }
+  if (argv.some((a) => a.includes('\0'))) {
+    report(ctx, at.node, at.path, 'an argument contains a NUL character');
+    return undefined;
+  }
+  return argv;
+};
+
+/** The five notify keys of a VRRP instance (and of a sync group: spread this into its shape). */
+export const stateNotifyFields = {
+  notify_master: field(notifyScript),
+  notify_backup: field(notifyScript),
+  notify_fault: field(notifyScript),
+  notify_stop: field(notifyScript),
+  notify: field(notifyScript),
+};
+
+type RawStateNotify = { [K in keyof typeof stateNotifyFields]?: Argv | undefined };
+
+export function stateNotifyModel(r: RawStateNotify): StateNotifyScripts {
+  return { master: r.notify_master, backup: r.notify_backup, fault: r.notify_fault, stop: r.notify_stop, notify: r.notify };
+}
+
+/** An absolute path for the FIFO. */
+const fifoPath: Validator<string> = (at, ctx) => {
+  const v = isScalar(at.node) ? at.node.value : undefined;
+  if (typeof v !== 'string' || !v.startsWith('/') || v.endsWith('/') || v.includes('\0')) {
+    report(ctx, at.node, at.path, `expected an absolute file path, got ${describe(at.node)}`);
+    return undefined;
+  }
+  return v;
+};
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
+
+/** keepalived's `script_user <user> [<group>]`, resolved to uid/gid now. */
+const scriptUser: Validator<ScriptUser> = (at, ctx) => {
+  const v = isScalar(at.node) ? at.node.value : undefined;
+  const words = typeof v === 'string' ? v.trim().split(/\s+/) : [];
+  if (words.length < 1 || words.length > 2 || !words.every((w) => NAME.test(w))) {
+    report(ctx, at.node, at.path, `expected "user" or "user group", got ${describe(at.node)}`);
+    return undefined;
+  }
+  const r = resolveScriptUser(words[0]!, words[1], systemUserDb());
+  if (!r.ok) {
+    report(ctx, at.node, at.path, r.message);
+    return undefined;
+  }
+  return r.value;
+};
+
+/** Keys of `global`. */
+export const notifyGlobalFields = {
+  notify_fifo: field(fifoPath),
+  script_user: field(scriptUser),
+  enable_script_security: field(boolean, { default: false }),
+  // tandem extension: scripts of one instance run in order, so a hung one must end.
+  notify_script_timeout: field(number(0.1, 3600, ' seconds'), { default: NOTIFY_DEFAULTS.notifyScriptTimeoutS }),
+};
+
+type RawNotifyGlobal = { [K in keyof typeof notifyGlobalFields]?: ReturnType<(typeof notifyGlobalFields)[K]['validate']> };
+
+export interface NotifyGlobalConfig {
+  notifyFifo: string | undefined;
+  /** undefined: scripts run as tandem's own user. */
+  scriptUser: ScriptUser | undefined;
+  enableScriptSecurity: boolean;
+  notifyScriptTimeoutMs: number;
+}
+
+export function notifyGlobalModel(g: RawNotifyGlobal | undefined): NotifyGlobalConfig {
+  return {
+    notifyFifo: g?.notify_fifo,
+    scriptUser: g?.script_user,
+    enableScriptSecurity: g?.enable_script_security ?? false,
+    notifyScriptTimeoutMs: Math.round((g?.notify_script_timeout ?? NOTIFY_DEFAULTS.notifyScriptTimeoutS) * 1000),
+  };
+}
+
+/** The keys of the model crossCheckNotifyScripts reads (tandem's Config has them). */
+export interface NotifyCheckView {
+  global: { scriptUser: ScriptUser | undefined; enableScriptSecurity: boolean };
+  vrrpInstances: ReadonlyArray<{ notify: StateNotifyScripts }>;
+  vrrpSyncGroups?: ReadonlyArray<{ name: string; notify?: StateNotifyScripts | undefined }>;
+  virtualServers: ReadonlyArray<{
+    quorumUp?: Argv | undefined; quorumDown?: Argv | undefined;
+    realServers: ReadonlyArray<{ notifyUp?: Argv | undefined; notifyDown?: Argv | undefined }>;
+  }>;
+}
+
+const STATE_KEYS: Array<[keyof StateNotifyScripts, string]> = [
+  ['master', 'notify_master'], ['backup', 'notify_backup'], ['fault', 'notify_fault'], ['stop', 'notify_stop'], ['notify', 'notify'],
+];
+
+/**
+ * enable_script_security: check every configured script for the user it runs as (script_user,
+ * else tandem's own). `euid`/`egid` are tandem's (injectable for tests).
+ */
+export function crossCheckNotifyScripts(
+  config: NotifyCheckView, root: Node, ctx: Ctx,
+  self: RunAs = { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 },
+): void {
+  if (!config.global.enableScriptSecurity) return;
+  const runAs: RunAs = config.global.scriptUser
+    ? { uid: config.global.scriptUser.uid, gid: config.global.scriptUser.gid }
+    : self;
+  const check = (argv: Argv | undefined, node: Node | undefined, path: string) => {
+    if (!argv) return;
+    const r = checkScriptSecurity(argv[0]!, runAs);
+    if (!r.ok) report(ctx, node, path, `enable_script_security: refused (${r.reason}): ${r.message}`);
+  };
+  const items = (parent: Node | undefined, key: string): Array<Node | undefined> => {
+    const l = nodeOf(parent, key);
+    return isSeq(l) ? (l.items as Node[]) : [];
+  };
+  const at = (node: Node | undefined, key: string) => nodeOf(node, key) ?? node;
+  const instNodes = items(root, 'vrrp_instances');
+  config.vrrpInstances.forEach((inst, i) => {
+    for (const [k, key] of STATE_KEYS) check(inst.notify[k], at(instNodes[i], key), `vrrp_instances[${i}].${key}`);
+  });
+  const groupNodes = items(root, 'vrrp_sync_groups');
+  (config.vrrpSyncGroups ?? []).forEach((g, i) => {
+    if (!g.notify) return;
+    for (const [k, key] of STATE_KEYS) check(g.notify[k], at(groupNodes[i], key), `vrrp_sync_groups[${i}].${key}`);
+  });
+  const vsNodes = items(root, 'virtual_servers');
+  config.virtualServers.forEach((vs, i) => {
+    const p = `virtual_servers[${i}]`;
+    check(vs.quorumUp, at(vsNodes[i], 'quorum_up'), `${p}.quorum_up`);
+    check(vs.quorumDown, at(vsNodes[i], 'quorum_down'), `${p}.quorum_down`);
+    const rsNodes = items(vsNodes[i], 'real_servers');
+    vs.realServers.forEach((rs, j) => {
+      check(rs.notifyUp, at(rsNodes[j], 'notify_up'), `${p}.real_servers[${j}].notify_up`);
+      check(rs.notifyDown, at(rsNodes[j], 'notify_down'), `${p}.real_servers[${j}].notify_down`);
+    });
+  });
+}

@@ -1,0 +1,129 @@
+// The per-key ordered runner: one key's jobs run one at a time in enqueue order; keys run side by
+// side; enqueue never runs a job itself; a full key drops its OLDEST pending job (the latest event
+// always runs); close() drops what has not started.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { OrderedRunner } from '../../src/alert/orderedRunner.js';
+
+/** A job that finishes when the test says so. */
+function gate() {
+  let open!: () => void;
+  const p = new Promise<void>((r) => { open = r; });
+  return { p, open };
+}
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('alert ordered runner', () => {
+  it('runs one key strictly in order, one job at a time', async () => {
+    const log: string[] = [];
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    const r = new OrderedRunner<number>(async (_k, n) => {
+      concurrent++;
+      maxConcurrent = Math.max(maxConcurrent, concurrent);
+      log.push(`start ${n}`);
+      // Later jobs finish faster: an unordered runner would interleave them.
+      await new Promise((res) => setTimeout(res, (10 - n) * 2));
+      log.push(`end ${n}`);
+      concurrent--;
+    });
+    for (let n = 0; n < 10; n++) r.enqueue('instance VI_1', n);
+    await r.idle();
+    assert.equal(maxConcurrent, 1);
+    assert.deepEqual(log, Array.from({ length: 10 }, (_, n) => [`start ${n}`, `end ${n}`]).flat());
+    assert.deepEqual(r.stats(), { keys: 0, pending: 0, running: 0, dropped: 0 });
+  });
+
+  it('different keys run concurrently: a stuck key does not hold back another', async () => {
+    const stuck = gate();
+    const done: string[] = [];
+    const r = new OrderedRunner<string>(async (k, v) => {
+      if (k === 'a' && v === 'a1') await stuck.p;
+      done.push(v);
+    });
+    r.enqueue('a', 'a1');
+    r.enqueue('a', 'a2');
+    r.enqueue('b', 'b1');
+    r.enqueue('b', 'b2');
+    for (let i = 0; i < 10 && done.length < 2; i++) await tick();
+    assert.deepEqual(done, ['b1', 'b2'], 'key b ran while key a was stuck');
+    assert.deepEqual(r.stats(), { keys: 1, pending: 1, running: 1, dropped: 0 });
+    stuck.open();
+    await r.idle();
+    assert.deepEqual(done, ['b1', 'b2', 'a1', 'a2']);
+  });
+
+  it('enqueue returns before any job starts (the caller is never blocked)', async () => {
+    const started: number[] = [];
+    const r = new OrderedRunner<number>(async (_k, n) => { started.push(n); });
+    r.enqueue('k', 1);
+    assert.deepEqual(started, [], 'nothing ran inside enqueue');
+    await r.idle();
+    assert.deepEqual(started, [1]);
+  });
+
+  it('a full key drops its oldest pending job, keeps the newest, and reports each drop', async () => {
+    const stuck = gate();
+    const ran: number[] = [];
+    const drops: Array<[string, number, string]> = [];
+    const r = new OrderedRunner<number>(async (_k, n) => {
+      if (n === 0) await stuck.p;
+      ran.push(n);
+    }, { capacityPerKey: 4, onDrop: (k, n, cause) => drops.push([k, n, cause]) });
+    r.enqueue('k', 0);
+    await tick(); // job 0 starts and blocks
+    for (let n = 1; n <= 10; n++) r.enqueue('k', n);
+    assert.equal(r.stats().pending, 4);
+    assert.equal(r.stats().dropped, 6);
+    stuck.open();
+    await r.idle();
+    assert.deepEqual(ran, [0, 7, 8, 9, 10], 'the running job, then the 4 newest, in order');
+    assert.deepEqual(drops, [1, 2, 3, 4, 5, 6].map((n) => ['k', n, 'overflow']));
+  });
+
+  it('a job that throws is reported and the key goes on', async () => {
+    const errors: string[] = [];
+    const ran: number[] = [];
+    const r = new OrderedRunner<number>(async (_k, n) => {
+      if (n === 1) throw new Error('boom');
+      ran.push(n);
+    }, { onError: (_k, n, e) => errors.push(`${n}: ${(e as Error).message}`) });
+    [1, 2].forEach((n) => r.enqueue('k', n));
+    await r.idle();
+    assert.deepEqual(ran, [2]);
+    assert.deepEqual(errors, ['1: boom']);
+  });
+
+  it('close drops pending jobs, lets the running one finish, and refuses new ones', async () => {
+    const stuck = gate();
+    const ran: number[] = [];
+    const drops: Array<[number, string]> = [];
+    const r = new OrderedRunner<number>(async (_k, n) => {
+      if (n === 0) await stuck.p;
+      ran.push(n);
+    }, { onDrop: (_k, n, cause) => drops.push([n, cause]) });
+    r.enqueue('k', 0);
+    await tick();
+    r.enqueue('k', 1);
+    r.enqueue('j', 2);
+    assert.equal(r.close(), 2);
+    assert.equal(r.enqueue('k', 3), false);
+    stuck.open();
+    await r.idle();
+    assert.deepEqual(ran, [0]);
+    assert.deepEqual(drops.sort(), [[1, 'closed'], [2, 'closed'], [3, 'closed']]);
+  });
+
+  it('enqueue is O(1): 100,000 jobs on 1,000 keys queue quickly', async () => {
+    const r = new OrderedRunner<number>(async () => {}, { capacityPerKey: 64 });
+    const t0 = performance.now();
+    for (let n = 0; n < 100_000; n++) r.enqueue(`k${n % 1000}`, n);
+    const ms = performance.now() - t0;
+    // ~10 ms here; a generous bound for a loaded 2-core machine.
+    assert.ok(ms < 1000, `${ms.toFixed(1)} ms`);
+    assert.equal(r.stats().pending, 64_000);
+    assert.equal(r.stats().dropped, 36_000);
+    r.close();
+    await r.idle();
+  });
+});
