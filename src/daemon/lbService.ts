@@ -3,6 +3,7 @@
 // table equal to it through the configured backend (generic netlink or ipvsadm), restoring drift
 // every delay_loop.
 import type { VirtualServerConfig } from '../config/lbModel.js';
+import type { AlertEvent } from '../alert/events.js';
 import type { Logger } from '../log.js';
 import { CheckScheduler, type SchedulerEvent } from '../check/scheduler.js';
 import { desiredTable, type ServicePlan } from '../lb/desired.js';
@@ -30,6 +31,8 @@ export class LbService {
     private readonly vss: readonly VirtualServerConfig[], private readonly log: Logger,
     private readonly changed: (urgent: boolean) => void, private readonly backend: LbBackend,
     private readonly backendName: string,
+    /** Real server up/down and quorum changes, for notify scripts, the FIFO, webhooks, mail. */
+    private readonly alert: (e: AlertEvent) => void = () => undefined,
   ) {
     this.errors = new RateLimitedLog(log, monotonicNow, 30_000);
     for (const vs of vss) {
@@ -95,6 +98,12 @@ export class LbService {
     for (const q of r.quorumChanges) {
       const msg = `${q.service}: quorum ${q.up ? 'gained' : 'lost'} (${q.reason}: live weight ${q.weightSum}, threshold ${q.threshold})`;
       if (q.up) this.log.info(msg); else this.log.warn(msg);
+      const vs = this.vsByKey.get(q.service);
+      // keepalived runs quorum_up / quorum_down on changes, not for a service that starts without
+      // quorum (set_quorum_states() at start is silent).
+      if (vs && q.reason !== 'starting_down') {
+        this.alert({ type: 'quorum', virtualServer: vs.key, service: vs.service.id, up: q.up, reason: q.reason, time: Date.now() });
+      }
     }
     return r.table;
   }
@@ -105,10 +114,21 @@ export class LbService {
       const why = e.up ? e.reason : `${e.reason}: check ${e.check}${e.probe ? ` ${e.probe}` : ''}${e.detail ? ` (${e.detail})` : ''}`;
       const line = `real server ${e.server} ${e.up ? 'up' : 'down'} (${why})`;
       if (e.up) this.log.info(line); else this.log.warn(line);
+      const vs = this.vsByKey.get(this.serviceOf.get(e.server) ?? '');
+      const rs = vs?.realServers.find((x) => x.id === e.server);
+      if (vs && rs) {
+        this.alert({
+          type: 'real_server', virtualServer: vs.key, realServer: rs.id, service: vs.service.id,
+          dest: { address: rs.dest.address, port: rs.dest.port }, up: e.up, reason: e.up ? e.reason : (e.probe ?? e.reason), time: Date.now(),
+        });
+      }
     } else {
       this.log.info(`real server ${e.server} weight ${e.from} -> ${e.to} (${e.reason})`);
     }
     const svc = this.serviceOf.get(e.server);
+    // Quorum is decided here, not only in the reconciler's pass: its hooks (quorum_up/down) must
+    // not wait for a backend that is failing and backing off. The pass recomputes the same state.
+    if (svc) this.desired(new Set([svc]));
     this.reconciler.trigger(svc ? [svc] : undefined);
     this.changed(true);
   }

@@ -1,5 +1,6 @@
-// `tandem run`: load the config (refuse it whole if invalid), start VRRP, handle signals.
-// SIGTERM/SIGINT: graceful stop (priority 0 adverts, VIPs removed), exit 0.
+// `tandem run`: load the config (refuse it whole if invalid), start trackers, VRRP, checkers and
+// alert hooks, handle signals. SIGTERM/SIGINT: graceful stop (priority 0 adverts, VIPs removed,
+// STOP notifications given a few seconds to run), exit 0.
 import { hostname } from 'node:os';
 import { formatConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
@@ -9,6 +10,9 @@ import { VrrpService, VrrpStartError } from './vrrpService.js';
 import { ipvsBackendFor } from '../lb/ipvs/select.js';
 import { LbService } from './lbService.js';
 import { VERSION } from '../version.js';
+import { AlertDispatcher } from '../alert/dispatcher.js';
+import type { NotifyState } from '../alert/events.js';
+import { Trackers } from '../track/trackers.js';
 
 export interface RunOptions {
   configFile: string;
@@ -28,28 +32,46 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const startedAt = new Date().toISOString();
   let service: VrrpService | undefined;
   let lb: LbService | undefined;
+  const alerts = new AlertDispatcher(config, log.child('alert'));
+  const trackers = new Trackers(config, log, (name) => service?.trackerChanged(name));
   const state = createStateFileWriter(opts.stateFile, () => ({
     pid: process.pid, version: VERSION, router_id: config.global.routerId, hostname: hostname(),
     started_at: startedAt, ...(service?.snapshot() ?? { instances: [], rx: {} }),
     lb: lb?.snapshot() ?? null,
+    trackers: trackers.snapshot(),
+    alerts: alerts.snapshot(),
   }), (e) => log.warn(`state file: ${e.message}`));
 
   service = new VrrpService(config, log, {
     changed: (urgent) => state.changed(urgent),
-    transition: () => undefined,
-  });
+    transition: (name, from, to, reason, priority) => {
+      // keepalived's notify states; a stop (-> INIT) is notify_stop / STOP.
+      const s: NotifyState | null = to === 'INIT' ? (reason === 'shutdown' ? 'STOP' : null) : to;
+      if (s) alerts.handle({ type: 'vrrp_instance', instance: name, state: s, previous: from, priority, reason, time: Date.now() });
+    },
+    groupTransition: (name, from, to, reason) => {
+      alerts.handle({ type: 'vrrp_group', group: name, state: to, previous: from, reason, time: Date.now() });
+    },
+  }, trackers);
   if (config.virtualServers.length) {
     lb = new LbService(config.virtualServers, log.child('lb'), (urgent) => state.changed(urgent),
-      ipvsBackendFor(config.global.ipvsBackend), config.global.ipvsBackend);
+      ipvsBackendFor(config.global.ipvsBackend), config.global.ipvsBackend, (e) => alerts.handle(e));
   }
   log.info(`tandem ${VERSION} starting: router_id ${config.global.routerId}, ${config.vrrpInstances.length} VRRP instance(s), ` +
     `${config.virtualServers.length} virtual server(s) from ${opts.configFile}`);
+  alerts.start();
+  trackers.start();
+  // keepalived holds an instance whose script has not reported yet; starting after the first
+  // results avoids a FAULT at startup that only means "not run yet" (bounded wait).
+  await trackers.ready(10_000);
   try {
     if (config.vrrpInstances.length) service.start();
   } catch (e) {
     if (e instanceof VrrpStartError) {
       log.error(`cannot start: ${e.message}`);
       service.stop();
+      trackers.stop();
+      await alerts.stop(0);
       return 1;
     }
     throw e;
@@ -65,7 +87,16 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       log.info(`${sig}: stopping (priority 0 adverts, removing VIPs)`);
       // VRRP first: the priority 0 advert must not wait for in-flight health checks.
       service!.stop();
-      void (lb?.stop() ?? Promise.resolve()).catch((e: Error) => log.error(`lb stop: ${e.message}`)).finally(() => {
+      // keepalived notify_shutdown(): every instance (above, through its transition), then every
+      // sync group, gets STOP.
+      for (const g of config.vrrpSyncGroups) {
+        alerts.handle({ type: 'vrrp_group', group: g.name, state: 'STOP', previous: null, reason: 'shutdown', time: Date.now() });
+      }
+      trackers.stop();
+      void Promise.all([
+        (lb?.stop() ?? Promise.resolve()).catch((e: Error) => log.error(`lb stop: ${e.message}`)),
+        alerts.stop().catch((e: Error) => log.error(`alert stop: ${e.message}`)),
+      ]).finally(() => {
         state.flush();
         state.close();
         process.off('SIGTERM', onTerm);

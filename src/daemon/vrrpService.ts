@@ -14,6 +14,7 @@ import type { MachineConfig, TransitionReason, VrrpState } from '../vrrp/machine
 import { groupFault, groupHolds, groupState, syncOrders, type GroupState, type MemberView } from '../vrrp/syncGroup.js';
 import { AUTH_NONE, AUTH_PASS, encodeAdvert, type Advert } from '../vrrp/packet.js';
 import { validateAdvert, type InstanceRx } from '../vrrp/validate.js';
+import { computePriority, type TrackerState } from '../track/priority.js';
 import { createPreciseTimer, monotonicNow, type OneShotTimer } from './preciseTimer.js';
 import { newRxStats, type RxStats } from './stats.js';
 
@@ -35,9 +36,9 @@ interface RunningInstance {
 export interface VrrpServiceEvents {
   /** Something worth persisting changed; `urgent` for transitions. */
   changed(urgent: boolean): void;
-  transition(name: string, from: VrrpState, to: VrrpState, reason: string, priority: number): void;
+  transition(name: string, from: VrrpState, to: VrrpState, reason: TransitionReason, priority: number): void;
   /** A vrrp_sync_group's own state changed (all members MASTER, all BACKUP, or any FAULT). */
-  groupTransition?(name: string, from: GroupState | null, to: GroupState): void;
+  groupTransition?(name: string, from: GroupState | null, to: GroupState, reason: TransitionReason): void;
 }
 
 interface RunningGroup {
@@ -59,7 +60,12 @@ export class VrrpService {
   private watcher: { close(): void } | undefined;
   private readonly drops: RateLimitedLog;
 
-  constructor(private readonly config: Config, private readonly log: Logger, private readonly events: VrrpServiceEvents) {
+  /** `trackers`: vrrp_scripts, track_files and track_processes (started by the caller, before
+   *  start(), so every instance starts with its trackers' first results). */
+  constructor(
+    private readonly config: Config, private readonly log: Logger, private readonly events: VrrpServiceEvents,
+    private readonly trackers?: { stateFor(instance: string): TrackerState[] },
+  ) {
     this.drops = new RateLimitedLog(log.child('rx'), monotonicNow);
   }
 
@@ -304,6 +310,16 @@ export class VrrpService {
     }
   }
 
+  /** A tracker (script, file, process) of `name` changed: recompute its priority and fault. */
+  trackerChanged(name: string): void {
+    const r = this.instances.find((x) => x.cfg.name === name);
+    if (!r) return;
+    const before = r.driver.snapshot().effectivePriority;
+    this.refreshHealth(r);
+    const after = r.driver.snapshot().effectivePriority;
+    if (after !== before) r.log.info(`tracker change: effective priority ${before} -> ${after}`);
+  }
+
   private groupOfInstance(name: string): RunningGroup | null {
     return this.instances.find((r) => r.cfg.name === name)?.group ?? null;
   }
@@ -325,7 +341,7 @@ export class VrrpService {
         m.log.info(`sync group ${g.name}: following ${name} to ${o.to}`);
         m.driver.syncTo(o.to);
       }
-      this.refreshGroupState(g);
+      this.refreshGroupState(g, reason);
     });
   }
 
@@ -337,13 +353,13 @@ export class VrrpService {
     for (const m of g.members) m.driver.setGroupHold(holds.get(m.cfg.name) ?? false);
   }
 
-  private refreshGroupState(g: RunningGroup): void {
+  private refreshGroupState(g: RunningGroup, reason: TransitionReason): void {
     const next = groupState(g.members.map((m) => m.driver.snapshot().state), g.state);
     if (next === null || next === g.state) return;
     const from = g.state;
     g.state = next;
     this.log.info(`sync group ${g.name}: ${from ?? 'INIT'} -> ${next}`);
-    this.events.groupTransition?.(g.name, from, next);
+    this.events.groupTransition?.(g.name, from, next, reason);
     this.events.changed(true);
   }
 
@@ -364,18 +380,18 @@ export class VrrpService {
     return [...groups].map((g) => ({ name: g.name, state: g.state, members: g.members.map((m) => m.cfg.name) }));
   }
 
-  /** Own interface down, or a weight-0 tracked interface down: FAULT. Other weights move the priority. */
+  /** Own interface down, or a weight-0 tracked interface down: FAULT. Other weights move the priority (track/priority.ts). */
   private refreshHealth(r: RunningInstance): void {
     const up = (n: string) => this.linkUp.get(n) ?? false;
-    const faulty = !up(r.cfg.interface) || r.cfg.trackInterfaces.some((t) => t.weight === 0 && !up(t.interface));
-    // keepalived: a positive weight is added while the interface is up, a negative one while it is down.
-    let prio = r.cfg.priority;
-    for (const t of r.cfg.trackInterfaces) {
-      if (t.weight > 0 && up(t.interface)) prio += t.weight;
-      if (t.weight < 0 && !up(t.interface)) prio += t.weight;
-    }
-    r.driver.setEffectivePriority(prio);
-    this.applyFault(r, faulty);
+    // keepalived tracks the instance's own interface with weight 0 (unless dont_track_primary).
+    const trackers: TrackerState[] = [
+      { kind: 'interface', name: r.cfg.interface, weight: 0, up: up(r.cfg.interface) },
+      ...r.cfg.trackInterfaces.map((t): TrackerState => ({ kind: 'interface', name: t.interface, weight: t.weight, up: up(t.interface) })),
+      ...(this.trackers?.stateFor(r.cfg.name) ?? []),
+    ];
+    const health = computePriority(r.cfg.priority, trackers);
+    r.driver.setEffectivePriority(health.effective);
+    this.applyFault(r, health.fault);
     this.events.changed(true);
   }
 }

@@ -30,6 +30,8 @@ export interface VrrpInstanceSpec {
   garpMasterRepeat?: number;
   garpMasterDelay?: number;
   garpMasterRefresh?: number;
+  /** tandem only: more keys for this instance (track_scripts, notify, ...), as written in YAML. */
+  tandemExtra?: Record<string, unknown>;
 }
 
 export interface DirectorSpec {
@@ -37,4 +39,6 @@ export interface DirectorSpec {
   instances: VrrpInstanceSpec[];
   /** vrrp_sync_groups (tandem only so far). */
   syncGroups?: Array<{ name: string; members: string[] }>;
+  /** tandem only: more top-level keys (vrrp_scripts, ...); `global` is merged with router_id. */
+  tandemTop?: Record<string, unknown>;
 }

@@ -44,7 +44,6 @@ export interface TandemStateFile {
 /** tandem's YAML config for a director (keys are keepalived keywords in snake_case). */
 export function renderTandemConfig(spec: DirectorSpec): string {
   const doc = {
-    global: { router_id: spec.routerId },
     vrrp_instances: spec.instances.map((i) => {
       const o: Record<string, unknown> = {
         name: i.name,
@@ -67,9 +66,11 @@ export function renderTandemConfig(spec: DirectorSpec): string {
       if (i.garpMasterRepeat !== undefined) o.garp_master_repeat = i.garpMasterRepeat;
       if (i.garpMasterDelay !== undefined) o.garp_master_delay = i.garpMasterDelay;
       if (i.garpMasterRefresh !== undefined) o.garp_master_refresh = i.garpMasterRefresh;
-      return o;
+      return { ...o, ...i.tandemExtra };
     }),
     ...(spec.syncGroups ? { vrrp_sync_groups: spec.syncGroups.map((g) => ({ name: g.name, group: g.members })) } : {}),
+    ...spec.tandemTop,
+    global: { router_id: spec.routerId, ...(spec.tandemTop?.global as Record<string, unknown> | undefined) },
   };
   return stringify(doc);
 }
