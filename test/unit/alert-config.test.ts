@@ -4,10 +4,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync } from 'node:fs';
-import { loadConfigText } from '../../src/config/load.js';
-import { formatConfigError } from '../../src/config/errors.js';
+import { configErrors, loadOk } from '../lib/config.js';
 import type { Config } from '../../src/config/model.js';
 import { ScriptDir } from '../lib/scripts.js';
+
+const load = (text: string): Config => loadOk(text);
+const errorsOf = (text: string): string[] => configErrors(text);
 
 const instance = (extra: string) => `vrrp_instances:
   - name: VI_1
@@ -16,16 +18,6 @@ const instance = (extra: string) => `vrrp_instances:
     virtual_ipaddresses: [192.0.2.100/24]
 ${extra}`;
 
-function load(text: string): Config {
-  const r = loadConfigText(text, 'lb.yaml', { hostname: 'h' });
-  assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
-  return r.config;
-}
-function errorsOf(text: string): string[] {
-  const r = loadConfigText(text, 'lb.yaml', { hostname: 'h' });
-  assert.equal(r.ok, false, 'config should be invalid');
-  return r.ok ? [] : r.errors.map(formatConfigError);
-}
 
 describe('alert config: notify scripts', () => {
   it('defaults: no scripts, no FIFO, tandem\'s own user, no script security, 30 s timeout', () => {

@@ -2,12 +2,14 @@
 // smtp_alert inheritance rules, and located errors for bad addresses, URLs and combinations.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfigText } from '../../src/config/load.js';
-import { formatConfigError } from '../../src/config/errors.js';
+import { configErrors, loadOk } from '../lib/config.js';
 import type { Config } from '../../src/config/model.js';
 import { MailNotifier, mailNotifierFor, smtpAlertFilter } from '../../src/alert/mail.js';
 import { createLogger } from '../../src/log.js';
 import type { AlertEvent } from '../../src/alert/events.js';
+
+const ok = (text: string): Config => loadOk(text, { file: 'lb1.yaml', hostname: 'h1.example.com' });
+const errorsOf = (text: string): string[] => configErrors(text, { file: 'lb1.yaml', hostname: 'h1.example.com' });
 
 const instance = `vrrp_instances:
   - name: VI_1
@@ -23,16 +25,6 @@ const vs = `virtual_servers:
       - { address: 198.51.100.12, port: 80, smtp_alert: false }
 `;
 
-function ok(text: string): Config {
-  const r = loadConfigText(text, 'lb1.yaml', { hostname: 'h1.example.com' });
-  assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
-  return r.config;
-}
-function errorsOf(text: string): string[] {
-  const r = loadConfigText(text, 'lb1.yaml', { hostname: 'h1.example.com' });
-  assert.equal(r.ok, false, 'config should be invalid');
-  return r.ok ? [] : r.errors.map(formatConfigError);
-}
 
 describe('alert config: mail', () => {
   it('keepalived defaults: port 25, 30 s, HELO and From from the host name; nothing without mail keys', () => {

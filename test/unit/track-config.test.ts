@@ -3,9 +3,11 @@
 // error located at file:line:col with its key path.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfigText } from '../../src/config/load.js';
-import { formatConfigError } from '../../src/config/errors.js';
+import { configErrors, loadOk } from '../lib/config.js';
 import type { Config } from '../../src/config/model.js';
+
+const ok = (text: string): Config => loadOk(text);
+const errorsOf = (text: string): string[] => configErrors(text);
 
 const base = `vrrp_scripts:
   - name: chk_haproxy
@@ -67,16 +69,6 @@ vrrp_instances:
     track_scripts: [chk_web]
 `;
 
-function ok(text: string): Config {
-  const r = loadConfigText(text, 'lb.yaml', { hostname: 'h' });
-  assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
-  return r.config;
-}
-function errorsOf(text: string): string[] {
-  const r = loadConfigText(text, 'lb.yaml', { hostname: 'h' });
-  assert.equal(r.ok, false, 'config should be invalid');
-  return r.ok ? [] : r.errors.map(formatConfigError);
-}
 const instanceWith = (lines: string, prio = 100) => `vrrp_scripts:
   - name: chk
     script: /bin/true
