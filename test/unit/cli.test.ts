@@ -21,6 +21,11 @@ describe('tandem CLI', () => {
       assert.match(r.stdout, /OK \(2 VRRP instances, 0 virtual servers\)/);
     }
   });
+  it('check accepts the trackers, sync group and alert hooks example', () => {
+    const r = tandem('check', '-f', 'conf/director-hooks.yaml');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /OK \(2 VRRP instances, 0 virtual servers\)/);
+  });
   it('check accepts the LVS-NAT example with virtual servers', () => {
     const r = tandem('check', '-f', 'conf/lvs-nat.yaml');
     assert.equal(r.status, 0, r.stderr);
