@@ -4,6 +4,7 @@
 // asymmetric pair (the peer wins one member on priority) settles with both VIPs on the peer and
 // no flapping.
 import { test } from 'node:test';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import type { DirectorSpec } from '../lib/director-spec.js';
 import { sleep, waitFor, type LabNode } from '../lib/netns.js';
@@ -14,7 +15,7 @@ const TIMEOUT = { timeout: 120_000 };
 const VIP1 = '192.0.2.100';
 const VIP2 = '192.0.2.101';
 
-function spec(node: LabNode, prio1: number, prio2: number, trackEth1 = false): DirectorSpec {
+function spec(node: LabNode, prio1: number, prio2: number, trackEth1 = false, groupExtra: Record<string, unknown> = {}): DirectorSpec {
   const common = { version: 3 as const, advertInt: 0.5 };
   return {
     routerId: node.name,
@@ -23,7 +24,7 @@ function spec(node: LabNode, prio1: number, prio2: number, trackEth1 = false): D
       { name: 'VI_2', vrid: 52, priority: prio2, vips: [`${VIP2}/24`], ...common,
         ...(trackEth1 ? { trackInterfaces: [{ interface: 'eth1', weight: 0 }] } : {}) },
     ],
-    syncGroups: [{ name: 'G1', members: ['VI_1', 'VI_2'] }],
+    syncGroups: [{ name: 'G1', members: ['VI_1', 'VI_2'], tandemExtra: groupExtra }],
   };
 }
 
@@ -45,7 +46,12 @@ test('sync group: a tracked link down on one member takes both instances to FAUL
   const pair = await Pair.create(V3_IPV4);
   try {
     await pair.lab.addLocalLink(pair.lb1, 'eth1');
-    const d1 = await Tandem.start(pair.lab, pair.lb1, spec(pair.lb1, 150, 150, true));
+    // The group's generic notify script records its argv (GROUP <name> <state> 0).
+    const log = pair.lab.path('group-notify.log');
+    const script = pair.lab.path('group-notify.sh');
+    writeFileSync(script, `#!/bin/sh\necho "$*" >> ${log}\n`);
+    chmodSync(script, 0o755);
+    const d1 = await Tandem.start(pair.lab, pair.lb1, spec(pair.lb1, 150, 150, true, { notify: script }));
     await d1.waitForState('VI_1', 'MASTER', 5000);
     await d1.waitForState('VI_2', 'MASTER', 5000);
     const d2 = await Tandem.start(pair.lab, pair.lb2, spec(pair.lb2, 100, 100));
@@ -72,6 +78,14 @@ test('sync group: a tracked link down on one member takes both instances to FAUL
     await d2.waitForState('VI_1', 'BACKUP', 5000);
     await d2.waitForState('VI_2', 'BACKUP', 5000);
     await vipsOn(pair, pair.lb1, 'eth1 up again');
+    assert.equal(await d1.stop(), 0);
+    const expected = ['GROUP G1 BACKUP 0', 'GROUP G1 MASTER 0', 'GROUP G1 FAULT 0', 'GROUP G1 BACKUP 0', 'GROUP G1 MASTER 0', 'GROUP G1 STOP 0'];
+    let lines: string[] = [];
+    await waitFor(() => {
+      lines = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
+      return lines.length >= expected.length;
+    }, { timeoutMs: 5000, what: 'group notify lines' }).catch(() => undefined);
+    assert.deepEqual(lines, expected);
   } finally {
     await pair.destroy();
   }

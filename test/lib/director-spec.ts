@@ -38,7 +38,7 @@ export interface DirectorSpec {
   routerId: string;
   instances: VrrpInstanceSpec[];
   /** vrrp_sync_groups (tandem only so far). */
-  syncGroups?: Array<{ name: string; members: string[] }>;
+  syncGroups?: Array<{ name: string; members: string[]; tandemExtra?: Record<string, unknown> }>;
   /** tandem only: more top-level keys (vrrp_scripts, ...); `global` is merged with router_id. */
   tandemTop?: Record<string, unknown>;
 }

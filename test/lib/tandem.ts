@@ -68,7 +68,7 @@ export function renderTandemConfig(spec: DirectorSpec): string {
       if (i.garpMasterRefresh !== undefined) o.garp_master_refresh = i.garpMasterRefresh;
       return { ...o, ...i.tandemExtra };
     }),
-    ...(spec.syncGroups ? { vrrp_sync_groups: spec.syncGroups.map((g) => ({ name: g.name, group: g.members })) } : {}),
+    ...(spec.syncGroups ? { vrrp_sync_groups: spec.syncGroups.map((g) => ({ name: g.name, group: g.members, ...g.tandemExtra })) } : {}),
     ...spec.tandemTop,
     global: { router_id: spec.routerId, ...(spec.tandemTop?.global as Record<string, unknown> | undefined) },
   };
