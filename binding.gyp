@@ -9,7 +9,8 @@
         "src/native/rtnetlink.cc",
         "src/native/icmp_socket.cc",
         "src/native/genetlink.cc",
-        "src/native/tcp_prober.cc"
+        "src/native/tcp_prober.cc",
+        "src/native/sd_notify.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api"

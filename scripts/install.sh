@@ -18,10 +18,11 @@ apt-get -o DPkg::Lock::Timeout=600 update -qq
 # tcpdump: wire timestamps; iputils-arping/ping: the client side of failover tests;
 # python3: crafting malformed VRRP packets; make/g++/python3: node-gyp for the addon;
 # python3-aiosmtpd: a real SMTP server for SMTP_CHECK; openssl: test certificates for SSL_GET;
-# haproxy: the baseline of bench:checks (its own service is disabled below).
+# haproxy: the baseline of bench:checks (its own service is disabled below); systemd: its
+# systemd-analyze checks the unit file (verify, security).
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
   iproute2 keepalived tcpdump iputils-arping iputils-ping python3 make g++ procps \
-  python3-aiosmtpd openssl haproxy >/dev/null
+  python3-aiosmtpd openssl haproxy systemd >/dev/null
 # keepalived is only a test peer here: never let the package's service grab the machine.
 systemctl disable --now keepalived haproxy >/dev/null 2>&1 || true
 

@@ -13,6 +13,7 @@ import { VERSION } from '../version.js';
 import { AlertDispatcher } from '../alert/dispatcher.js';
 import type { NotifyState } from '../alert/events.js';
 import { Trackers } from '../track/trackers.js';
+import { createSystemdNotifier, vrrpStatusLine } from './sdNotify.js';
 
 export interface RunOptions {
   configFile: string;
@@ -33,6 +34,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   let service: VrrpService | undefined;
   let lb: LbService | undefined;
   const alerts = new AlertDispatcher(config, log.child('alert'));
+  const systemd = createSystemdNotifier(log.child('systemd'));
   const trackers = new Trackers(config, log, (name) => service?.trackerChanged(name));
   const state = createStateFileWriter(opts.stateFile, () => ({
     pid: process.pid, version: VERSION, router_id: config.global.routerId, hostname: hostname(),
@@ -43,7 +45,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   }), (e) => log.warn(`state file: ${e.message}`));
 
   service = new VrrpService(config, log, {
-    changed: (urgent) => state.changed(urgent),
+    changed: (urgent) => { state.changed(urgent); if (urgent) systemd.status(vrrpStatusLine(service!.snapshot().instances)); },
     transition: (name, from, to, reason, priority) => {
       // keepalived's notify states; a stop (-> INIT) is notify_stop / STOP.
       const s: NotifyState | null = to === 'INIT' ? (reason === 'shutdown' ? 'STOP' : null) : to;
@@ -78,12 +80,15 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   }
   lb?.start();
   state.flush();
+  // Type=notify: sockets open, instances started, state file written.
+  systemd.ready(vrrpStatusLine(service.snapshot().instances));
 
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (sig: string) => {
       if (stopping) return;
       stopping = true;
+      systemd.stopping('stopping: priority 0 adverts, removing VIPs');
       log.info(`${sig}: stopping (priority 0 adverts, removing VIPs)`);
       // VRRP first: the priority 0 advert must not wait for in-flight health checks.
       service!.stop();
@@ -101,6 +106,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         state.close();
         process.off('SIGTERM', onTerm);
         process.off('SIGINT', onInt);
+        process.off('SIGHUP', onHup);
         log.info('stopped');
         resolve(0);
       });
@@ -109,5 +115,10 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     const onInt = () => stop('SIGINT');
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
+    // Reload (validate, diff, apply) is not built yet. Until it is, SIGHUP (`systemctl reload`)
+    // must not do Node's default, which ends the process without a priority 0 advert and
+    // leaves the VIPs behind: say so and keep running the config we have.
+    const onHup = () => log.warn('SIGHUP: reload is not supported yet; still running the config loaded at start (restart to change it)');
+    process.on('SIGHUP', onHup);
   });
 }

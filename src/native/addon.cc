@@ -9,6 +9,7 @@ Napi::Function InitIcmpSocket(Napi::Env env);
 Napi::Function InitGenlSocket(Napi::Env env);
 Napi::Function InitTcpProber(Napi::Env env);
 void InitRtnetlink(Napi::Env env, Napi::Object exports);
+void InitSdNotify(Napi::Env env, Napi::Object exports);
 }  // namespace tandem
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -18,6 +19,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("GenlSocket", tandem::InitGenlSocket(env));
   exports.Set("TcpProber", tandem::InitTcpProber(env));
   tandem::InitRtnetlink(env, exports);
+  tandem::InitSdNotify(env, exports);
   return exports;
 }
 

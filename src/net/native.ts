@@ -77,6 +77,8 @@ export interface NativeAddon {
   addrList(ifname: string): NativeAddr[];
   linkGet(ifname: string): NativeLink | undefined;
   NetlinkWatch: new (onEvent: (e: NativeNetEvent) => void, onError: (e: SystemError) => void) => NativeNetlinkWatch;
+  /** sd_notify(3) to $NOTIFY_SOCKET: false when unset, true when sent; throws errno errors. */
+  sdNotify(state: string): boolean;
 }
 
 const ADDON_FILE = join('build', 'Release', 'tandem_net.node');

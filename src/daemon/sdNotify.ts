@@ -1,0 +1,77 @@
+// systemd readiness protocol (sd_notify(3)) for `Type=notify`: READY=1 once the VRRP sockets are
+// open and the instances started, STOPPING=1 when a graceful stop begins, STATUS=<one line> for
+// `systemctl status`. Outside systemd (NOTIFY_SOCKET unset) every call is a no-op.
+//
+// Notifications are best effort: a failed send is logged (once per distinct error) and never
+// thrown, because nothing about VRRP may wait for or fail on the service manager (DESIGN.md:
+// hooks never block VRRP). If READY=1 is lost systemd's TimeoutStartSec fails the start, which
+// is the loud outcome we want.
+import type { Logger } from '../log.js';
+import { nativeAddon } from '../net/native.js';
+
+export interface SystemdNotifier {
+  /** READY=1 (with a STATUS= line when given). */
+  ready(status?: string): void;
+  /** STOPPING=1: systemd shows "deactivating" while the priority 0 adverts and hooks run. */
+  stopping(status?: string): void;
+  /** STATUS=<text>; repeated identical lines are not re-sent. */
+  status(text: string): void;
+}
+
+/** Sends one datagram; false when not under systemd. Throws when the send fails. */
+export type SdSend = (state: string) => boolean;
+
+export function createSystemdNotifier(log: Logger, send: SdSend = defaultSend): SystemdNotifier {
+  let lastStatus: string | undefined;
+  const reported = new Set<string>();
+  const notify = (fields: string[]) => {
+    try {
+      send(fields.join('\n'));
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (!reported.has(msg)) {
+        reported.add(msg);
+        log.warn(`sd_notify ${fields[0]!.split('=')[0]}: ${msg}`);
+      }
+    }
+  };
+  const withStatus = (first: string, status: string | undefined) => {
+    if (status !== undefined) lastStatus = status;
+    notify(status === undefined ? [first] : [first, `STATUS=${oneLine(status)}`]);
+  };
+  return {
+    ready: (status) => withStatus('READY=1', status),
+    stopping: (status) => withStatus('STOPPING=1', status),
+    status(text) {
+      if (text === lastStatus) return;
+      lastStatus = text;
+      notify([`STATUS=${oneLine(text)}`]);
+    },
+  };
+}
+
+// The addon is only loaded under systemd, so a run without NOTIFY_SOCKET never depends on it here.
+function defaultSend(state: string): boolean {
+  if (!process.env.NOTIFY_SOCKET) return false;
+  return nativeAddon().sdNotify(state);
+}
+
+// A newline would start a new "KEY=value" assignment in the datagram (sd_notify(3)).
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ');
+}
+
+/**
+ * The STATUS= line for `systemctl status`: e.g. "2 VRRP instances: 1 MASTER, 1 BACKUP".
+ * States are listed in a fixed order so that the line only changes when a count does.
+ */
+export function vrrpStatusLine(instances: ReadonlyArray<{ state: string }>): string {
+  const n = instances.length;
+  const head = `${n} VRRP instance${n === 1 ? '' : 's'}`;
+  if (n === 0) return head;
+  const counts = new Map<string, number>();
+  for (const i of instances) counts.set(i.state, (counts.get(i.state) ?? 0) + 1);
+  const order = ['MASTER', 'BACKUP', 'FAULT', 'INIT'];
+  const keys = [...order.filter((s) => counts.has(s)), ...[...counts.keys()].filter((s) => !order.includes(s)).sort()];
+  return `${head}: ${keys.map((s) => `${counts.get(s)} ${s}`).join(', ')}`;
+}
