@@ -11,6 +11,7 @@ Usage:
   tandem run -f FILE [--state-file PATH]   run in the foreground (logs to stdout / journald)
   tandem check -f FILE                     validate a config: exit 0 if valid, 2 with every error
   tandem plan -f FILE                      print the IPVS changes applying FILE would make now
+  tandem import KEEPALIVED_CONF            convert a keepalived.conf to tandem YAML on stdout
   tandem --help | --version
 
 Options:
@@ -43,6 +44,11 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = positionals[0];
   if (values.help || cmd === 'help') { process.stdout.write(USAGE); return 0; }
   if (!cmd) { process.stderr.write(USAGE); return 2; }
+  if (cmd === 'import') {
+    // `tandem import FILE`: YAML on stdout, what was not converted on stderr (src/config/import/).
+    const { runImport } = await import('./config/import/cli.js');
+    return runImport(values.config !== undefined ? [values.config, ...positionals.slice(1)] : positionals.slice(1));
+  }
   if (positionals.length > 1) { process.stderr.write(`tandem: unexpected argument ${positionals[1]}\n`); return 2; }
   const needConfig = (): string | undefined => {
     if (!values.config) process.stderr.write(`tandem ${cmd}: -f FILE is required\n`);

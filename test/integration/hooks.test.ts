@@ -68,7 +68,9 @@ test('a hung notify script, a down webhook receiver and a down SMTP server at on
   const pair = await Pair.create(V3_IPV4);
   try {
     await pair.lab.addLocalLink(pair.lb1, 'eth1');
-    const advertInt = 0.2;
+    // 0.5 s: 10 % is 50 ms, far above what the daemon itself adds (2-3 ms measured on a quiet
+    // host), so only a real stall of the advert path can fail this on a loaded CI machine.
+    const advertInt = 0.5;
     const hung = ['/bin/sleep', '30'];
     const spec: DirectorSpec = {
       routerId: 'lb1',
@@ -111,7 +113,7 @@ test('a hung notify script, a down webhook receiver and a down SMTP server at on
     const st = d1.readState() as unknown as { alerts: { events: number; scripts: { run: number; running: number }; webhooks: Array<{ failed: number; retried: number }>; mail: { failed: number } | null } };
     console.log(`# ${gapsMs.length} advert intervals while VI_2 flapped ${toggles} times: median ${median(gapsMs).toFixed(2)} ms, ` +
       `worst deviation ${worst.toFixed(2)} ms (limit ${(advertInt * 100).toFixed(0)} ms); alerts ${JSON.stringify(st.alerts)}`);
-    assert.ok(gapsMs.length >= 40, `VI_1 advertised ${adverts.length} times in 10 s`);
+    assert.ok(gapsMs.length >= 16, `VI_1 advertised ${adverts.length} times in 10 s`);
     assert.ok(worst <= advertInt * 1000 * 0.1, `an advert interval deviated ${worst.toFixed(2)} ms from ${advertInt * 1000} ms: ${gapsMs.map((g) => g.toFixed(1)).join(' ')}`);
     // The hooks really were in trouble during the measurement.
     assert.ok(st.alerts.events >= 10, 'VI_2 produced alert events');
