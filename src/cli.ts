@@ -12,11 +12,14 @@ Usage:
   tandem check -f FILE                     validate a config: exit 0 if valid, 2 with every error
   tandem plan -f FILE                      print the IPVS changes applying FILE would make now
   tandem import KEEPALIVED_CONF            convert a keepalived.conf to tandem YAML on stdout
+  tandem status [--socket PATH] [--json]   ask the running daemon: instances, servers, trackers, alerts
   tandem --help | --version
 
 Options:
   -f, --config FILE     the YAML config (keys are keepalived's keywords in snake_case)
   --state-file PATH     keep a JSON snapshot of the state and counters at PATH
+  --socket PATH         status: the daemon's status socket (default /run/tandem/tandem.sock)
+  --json                status: print the daemon's JSON instead of a table
   -h, --help            this text
   -V, --version         print the version
 
@@ -31,6 +34,8 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'f' },
         'state-file': { type: 'string' },
+        socket: { type: 'string' },
+        json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -79,6 +84,11 @@ export async function main(argv: string[]): Promise<number> {
       }
       const { planTable } = await import('./daemon/plan.js');
       return planTable(r.config);
+    }
+    case 'status': {
+      // src/api/statusCli.ts: exit 1 with one line when no daemon answers.
+      const { runStatus } = await import('./api/statusCli.js');
+      return runStatus({ socket: values.socket, json: values.json });
     }
     case 'run': {
       const file = needConfig();

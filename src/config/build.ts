@@ -8,6 +8,7 @@ import { crossCheckTrackers, instanceTrackRefs, trackersModel } from './trackers
 import { crossCheckVirtualServers, toVirtualServerModel } from './virtualServers.js';
 import { crossCheckNetAlerts, netAlertsModel } from './netAlerts.js';
 import { crossCheckNotifyScripts, notifyGlobalModel, stateNotifyModel } from './notifyScripts.js';
+import { statusApiModel } from './statusApi.js';
 
 export function toModel(raw: RawConfig, file: string, hostname: string): Config {
   const alerts = netAlertsModel(raw.global, hostname);
@@ -15,7 +16,7 @@ export function toModel(raw: RawConfig, file: string, hostname: string): Config 
   return {
     file,
     global: { routerId: raw.global?.router_id ?? hostname, ipvsBackend: raw.global?.ipvs_backend ?? 'netlink',
-      mail: alerts.mail, webhooks: alerts.webhooks, ...notifyGlobalModel(raw.global) },
+      mail: alerts.mail, webhooks: alerts.webhooks, ...notifyGlobalModel(raw.global), ...statusApiModel(raw.global) },
     vrrpInstances: (raw.vrrp_instances ?? []).map((r) => ({ ...instanceModel(r, alerts.smtpAlertDefaults.vrrp), ...instanceTrackRefs(r, trackers) })),
     vrrpSyncGroups: (raw.vrrp_sync_groups ?? []).map((g) => syncGroupModel(g, alerts.smtpAlertDefaults.vrrp)),
     ...trackers,

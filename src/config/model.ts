@@ -4,6 +4,7 @@ import type { VirtualServerConfig } from './lbModel.js';
 import type { MailConfig, WebhookConfig } from './netAlerts.js';
 import type { NotifyGlobalConfig } from './notifyScripts.js';
 import type { StateNotifyScripts } from '../alert/events.js';
+import type { StatusApiGlobalConfig } from './statusApi.js';
 
 // The typed, frozen configuration that the rest of tandem consumes. Units are explicit in names
 // (Cs = centiseconds, Ms = milliseconds) because VRRP mixes seconds (v2) and centiseconds (v3).
@@ -63,7 +64,7 @@ export interface VrrpInstanceConfig {
 }
 
 /** notify_fifo, script_user, enable_script_security, notify_script_timeout: NotifyGlobalConfig. */
-export interface GlobalConfig extends NotifyGlobalConfig {
+export interface GlobalConfig extends NotifyGlobalConfig, StatusApiGlobalConfig {
   routerId: string;
   /** How the IPVS table is read and changed: generic netlink (default) or ipvsadm processes. */
   ipvsBackend: 'netlink' | 'ipvsadm';

@@ -9,6 +9,7 @@ import { trackFileShape, trackProcessShape, trackRefsField, vrrpScriptShape } fr
 import { virtualServersField } from './virtualServers.js';
 import { netAlertGlobalFields } from './netAlerts.js';
 import { notifyGlobalFields, stateNotifyFields } from './notifyScripts.js';
+import { statusApiGlobalFields } from './statusApi.js';
 
 const ifname = string({ pattern: /^[A-Za-z0-9_.:@-]{1,15}$/, what: 'an interface name (1..15 characters)' });
 const instanceName = string({ pattern: /^[A-Za-z0-9_.-]+$/, what: 'a name of letters, digits, _ . -' });
@@ -68,6 +69,8 @@ export const globalShape = object({
   ...netAlertGlobalFields,
   // notify_fifo, script_user, enable_script_security, notify_script_timeout: src/config/notifyScripts.ts.
   ...notifyGlobalFields,
+  // status_socket, metrics_listen (issue 5 §2): src/config/statusApi.ts.
+  ...statusApiGlobalFields,
 });
 
 export const configShape = object({

@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import { CheckScheduler, type SchedulerEvent } from '../check/scheduler.js';
 import { desiredTable, type ServicePlan } from '../lb/desired.js';
 import type { LbBackend } from '../lb/ipvs/backend.js';
-import type { LbTable } from '../lb/model.js';
+import { destKey, type LbTable } from '../lb/model.js';
 import { describeOp } from '../lb/reconcile.js';
 import { Reconciler } from '../lb/reconciler.js';
 import { RateLimitedLog } from '../log.js';
@@ -79,11 +79,14 @@ export class LbService {
   /** From the plan of the last reconcile pass (every health change triggers one), so a state file
    *  write does not recompute the whole table (10-30 ms at 10,000 real servers). */
   snapshot() {
+    const health = this.scheduler.health();
     return {
       backend: { kind: this.backendName, passes: this.passes, last_error: this.lastError },
       virtual_servers: this.vss.flatMap((vs) => this.lastPlan.get(vs.key) ?? []).map((p) => ({
         key: p.key, quorum_up: p.quorumUp, sorry_active: p.sorryActive, weight_sum: p.weightSum,
         real_servers: Object.fromEntries(p.roles),
+        // Each real server's weight now (a checker may change it: MISC_CHECK's misc_dynamic).
+        weights: Object.fromEntries((this.vsByKey.get(p.key)?.realServers ?? []).map((rs) => [destKey(rs.dest), health.get(rs.id)?.weight ?? rs.dest.weight])),
       })),
     };
   }

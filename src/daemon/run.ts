@@ -14,6 +14,8 @@ import { AlertDispatcher } from '../alert/dispatcher.js';
 import type { NotifyState } from '../alert/events.js';
 import { Trackers } from '../track/trackers.js';
 import { createSystemdNotifier, vrrpStatusLine } from './sdNotify.js';
+import { StatusServer } from '../api/statusServer.js';
+import type { DaemonStatus } from '../api/status.js';
 
 export interface RunOptions {
   configFile: string;
@@ -36,13 +38,18 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const alerts = new AlertDispatcher(config, log.child('alert'));
   const systemd = createSystemdNotifier(log.child('systemd'));
   const trackers = new Trackers(config, log, (name) => service?.trackerChanged(name));
-  const state = createStateFileWriter(opts.stateFile, () => ({
+  // One snapshot for the state file and the status API (src/api/status.ts declares its shape).
+  const snapshot = (): DaemonStatus => ({
     pid: process.pid, version: VERSION, router_id: config.global.routerId, hostname: hostname(),
-    started_at: startedAt, ...(service?.snapshot() ?? { instances: [], rx: {} }),
+    started_at: startedAt, ...(service?.snapshot() ?? { instances: [], rx: { accepted: 0, drops: {} } }),
     lb: lb?.snapshot() ?? null,
     trackers: trackers.snapshot(),
     alerts: alerts.snapshot(),
-  }), (e) => log.warn(`state file: ${e.message}`));
+  });
+  const state = createStateFileWriter(opts.stateFile, snapshot, (e) => log.warn(`state file: ${e.message}`));
+  const statusApi = new StatusServer({
+    socketPath: config.global.statusSocket, metricsListen: config.global.metricsListen, snapshot, log: log.child('api'),
+  });
 
   service = new VrrpService(config, log, {
     changed: (urgent) => { state.changed(urgent); if (urgent) systemd.status(vrrpStatusLine(service!.snapshot().instances)); },
@@ -80,6 +87,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   }
   lb?.start();
   state.flush();
+  // After VRRP has started, and never fatal: a socket that cannot be bound is logged (statusServer.ts).
+  await statusApi.start();
   // Type=notify: sockets open, instances started, state file written.
   systemd.ready(vrrpStatusLine(service.snapshot().instances));
 
@@ -99,6 +108,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       }
       trackers.stop();
       void Promise.all([
+        statusApi.stop().catch((e: Error) => log.error(`status API stop: ${e.message}`)),
         (lb?.stop() ?? Promise.resolve()).catch((e: Error) => log.error(`lb stop: ${e.message}`)),
         alerts.stop().catch((e: Error) => log.error(`alert stop: ${e.message}`)),
       ]).finally(() => {

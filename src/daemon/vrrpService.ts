@@ -59,6 +59,8 @@ export class VrrpService {
   private readonly linkUp = new Map<string, boolean>();
   private watcher: { close(): void } | undefined;
   private readonly drops: RateLimitedLog;
+  /** Each instance's last transition, for the status API (wall-clock time: operators read it). */
+  private readonly lastTransitions = new Map<string, { from: VrrpState; to: VrrpState; reason: TransitionReason; at: string }>();
 
   /** `trackers`: vrrp_scripts, track_files and track_processes (started by the caller, before
    *  start(), so every instance starts with its trackers' first results). */
@@ -117,7 +119,7 @@ export class VrrpService {
           name: r.cfg.name, vrid: r.cfg.vrid, family: r.cfg.family, interface: r.cfg.interface, version: r.cfg.version,
           state: s.state, priority: r.cfg.priority, effective_priority: s.effectivePriority,
           master_ip: s.masterIp, master_adver_int: s.masterAdverIntCs / 100, transitions: s.transitions,
-          src_ip: r.srcIp,
+          src_ip: r.srcIp, last_transition: this.lastTransitions.get(r.cfg.name) ?? null,
         };
       }),
       sync_groups: this.snapshotGroups(),
@@ -201,6 +203,7 @@ export class VrrpService {
         }
       },
       onTransition: (t) => {
+        this.lastTransitions.set(cfg.name, { from: t.from, to: t.to, reason: t.reason, at: new Date().toISOString() });
         this.events.transition(cfg.name, t.from, t.to, t.reason, t.priority);
         this.events.changed(true);
         this.onMemberTransition(cfg.name, t.to, t.reason);

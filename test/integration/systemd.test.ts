@@ -28,6 +28,7 @@ test('Type=notify: READY=1 after the instance is up, STATUS follows state, STOPP
     writeFileSync(configPath, renderTandemConfig({
       routerId: 'lb1',
       instances: [{ name: 'VI_1', vrid: 51, version: 3, priority: 100, advertInt, vips: ['192.0.2.100/24'] }],
+      tandemTop: { global: { status_socket: lab.path('tandem.sock') } },
     }));
     // A path socket: unlike abstract ones, it is reachable from the daemon's network namespace.
     listener = await NotifyListener.start(lab.path('notify.sock'), { statePath });

@@ -101,6 +101,10 @@ export class Tandem {
     const stamp = `${tag}-${Date.now()}`;
     const configPath = lab.path(`tandem-${stamp}.yaml`);
     const statePath = lab.path(`tandem-${stamp}.state.json`);
+    // Each daemon gets a status socket in the lab's directory (removed with the lab), not the
+    // default /run/tandem/tandem.sock that a kill -9 would leave behind on the host.
+    const top = spec.tandemTop ?? {};
+    spec = { ...spec, tandemTop: { ...top, global: { status_socket: lab.path(`tandem-${stamp}.sock`), ...(top.global as object | undefined) } } };
     writeFileSync(configPath, renderTandemConfig(spec));
     const proc = lab.spawn(node, [process.execPath, TANDEM_BIN, 'run', '-f', configPath, '--state-file', statePath], {
       logPath: lab.path(`tandem-${stamp}.log`),

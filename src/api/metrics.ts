@@ -1,0 +1,97 @@
+// Prometheus text exposition format 0.0.4, rendered by hand from the daemon's status snapshot
+// (pure: no clock, no I/O; the caller passes the process metrics). Format:
+// https://prometheus.io/docs/instrumenting/exposition_formats/ (HELP and TYPE before the samples
+// of a family; label values escape \ " and newline; HELP text escapes \ and newline).
+//
+// Check latency histograms are not exported: the status snapshot carries no check latencies yet
+// (the check scheduler keeps only each real server's up/weight).
+import type { DaemonStatus } from './status.js';
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export interface ProcessMetrics {
+  cpuSeconds: number;
+  residentBytes: number;
+  startTimeSeconds: number;
+  /** null when /proc/self/fd cannot be read. */
+  openFds: number | null;
+}
+
+const VRRP_STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT'] as const;
+
+export function escapeLabelValue(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** Go's strconv formatting, which Prometheus parses: integers plain, NaN/Inf spelled out. */
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+type Labels = Record<string, string>;
+
+class Exposition {
+  private readonly lines: string[] = [];
+  family(name: string, type: 'gauge' | 'counter', help: string, samples: Array<[Labels, number]>): void {
+    this.lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) {
+      const l = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',');
+      this.lines.push(`${name}${l ? `{${l}}` : ''} ${formatValue(value)}`);
+    }
+  }
+  text(): string {
+    return this.lines.join('\n') + '\n';
+  }
+}
+
+export function renderMetrics(s: DaemonStatus, proc: ProcessMetrics): string {
+  const e = new Exposition();
+  const inst = s.instances;
+  e.family('tandem_vrrp_state', 'gauge', 'VRRP instance state: 1 for the current state, 0 for the others.',
+    inst.flatMap((i) => VRRP_STATES.map((st): [Labels, number] => [{ instance: i.name, state: st }, i.state === st ? 1 : 0])));
+  e.family('tandem_vrrp_priority', 'gauge', 'Configured VRRP priority.',
+    inst.map((i) => [{ instance: i.name }, i.priority]));
+  e.family('tandem_vrrp_effective_priority', 'gauge', 'VRRP priority in force after tracker weights.',
+    inst.map((i) => [{ instance: i.name }, i.effective_priority]));
+  e.family('tandem_vrrp_transitions_total', 'counter', 'VRRP state transitions since start.',
+    inst.map((i) => [{ instance: i.name }, i.transitions]));
+  e.family('tandem_vrrp_adverts_accepted_total', 'counter', 'VRRP adverts that passed validation (all instances).',
+    [[{}, s.rx.accepted]]);
+  e.family('tandem_vrrp_adverts_dropped_total', 'counter', 'VRRP packets dropped, by reason (RFC 5798 section 7.1 checks).',
+    Object.entries(s.rx.drops).map(([reason, n]) => [{ reason }, n]));
+
+  const vss = s.lb?.virtual_servers ?? [];
+  e.family('tandem_virtual_server_quorum_up', 'gauge', 'Whether the virtual server has quorum (1) or not (0).',
+    vss.map((v) => [{ virtual_server: v.key }, v.quorum_up ? 1 : 0]));
+  e.family('tandem_virtual_server_weight_sum', 'gauge', 'Sum of the weights of the live real servers.',
+    vss.map((v) => [{ virtual_server: v.key }, v.weight_sum]));
+  const rs = vss.flatMap((v) => Object.entries(v.real_servers).map(([real, role]) => ({ vs: v.key, real, role, weight: v.weights?.[real] })));
+  e.family('tandem_real_server_up', 'gauge', 'Whether the real server (or an active sorry server) is in service (1) or not (0).',
+    rs.map((r) => [{ virtual_server: r.vs, real_server: r.real }, r.role === 'up' || r.role === 'sorry_active' ? 1 : 0]));
+  e.family('tandem_real_server_weight', 'gauge', 'The real server\'s current weight (whether in service or not).',
+    rs.filter((r) => r.weight !== undefined).map((r) => [{ virtual_server: r.vs, real_server: r.real }, r.weight!]));
+
+  const sc = s.alerts.scripts;
+  e.family('tandem_alert_scripts_total', 'counter', 'Notify scripts by result: started, failed (of those started), timed_out, dropped (never run).',
+    [[{ result: 'started' }, sc.run], [{ result: 'failed' }, sc.failed], [{ result: 'timed_out' }, sc.timed_out], [{ result: 'dropped' }, sc.dropped]]);
+  e.family('tandem_alert_scripts_queued', 'gauge', 'Notify script events waiting to run.', [[{}, sc.pending]]);
+  e.family('tandem_alert_scripts_running', 'gauge', 'Notify scripts running now.', [[{}, sc.running]]);
+  const wh = s.alerts.webhooks;
+  e.family('tandem_webhook_deliveries_total', 'counter', 'Webhook deliveries by result.',
+    wh.flatMap((w) => (['delivered', 'failed', 'retried', 'dropped'] as const).map((r): [Labels, number] => [{ webhook: w.webhook, result: r }, w[r]])));
+  e.family('tandem_webhook_queue_pending', 'gauge', 'Webhook events waiting to be sent.',
+    wh.map((w) => [{ webhook: w.webhook }, w.pending]));
+
+  e.family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', [[{}, proc.cpuSeconds]]);
+  e.family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', [[{}, proc.residentBytes]]);
+  e.family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.', [[{}, proc.startTimeSeconds]]);
+  if (proc.openFds !== null) e.family('process_open_fds', 'gauge', 'Number of open file descriptors.', [[{}, proc.openFds]]);
+  return e.text();
+}

@@ -1,0 +1,58 @@
+// The daemon's status document: what `GET /status` returns and the --state-file holds (the same
+// snapshot, composed in src/daemon/run.ts from VrrpService, LbService, Trackers and
+// AlertDispatcher). Declared here for the readers (metrics, `tandem status`); run.ts's snapshot
+// is checked against it by the compiler. Fields a reader does not need stay `unknown`.
+
+export interface StatusInstance {
+  name: string;
+  vrid: number;
+  family: 4 | 6;
+  interface: string;
+  version: 2 | 3;
+  state: 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
+  priority: number;
+  effective_priority: number;
+  master_ip: string | null;
+  transitions: number;
+  src_ip: string;
+  last_transition: { from: string; to: string; reason: string; at: string } | null;
+}
+
+export interface StatusVirtualServer {
+  key: string;
+  quorum_up: boolean;
+  sorry_active: boolean;
+  weight_sum: number;
+  /** Dest key -> role (src/lb/desired.ts DestRole: up, inhibited, down, replaced_by_sorry, ...). */
+  real_servers: Record<string, string>;
+  /** Dest key -> weight now. */
+  weights: Record<string, number>;
+}
+
+export interface StatusTrackers {
+  scripts: Array<{ name: string; status: string; runs: number; last: { verdict: string; detail: string } | null; trackedBy: string[] }>;
+  files: Array<{ name: string; path: string; value: number | null; trackedBy: string[] }>;
+  processes: Array<{ name: string; process: string; count: number; up: boolean | null; trackedBy: string[] }>;
+}
+
+export interface StatusAlerts {
+  scripts: { run: number; failed: number; timed_out: number; dropped: number; keys: number; pending: number; running: number };
+  notify_fifo: { path: string; written: number; dropped: number; backlog: number } | null;
+  webhooks: Array<{ webhook: string; queued: number; delivered: number; failed: number; retried: number; dropped: number; pending: number }>;
+  mail: unknown;
+  events?: unknown;
+}
+
+export interface DaemonStatus {
+  pid: number;
+  version: string;
+  router_id: string;
+  hostname: string;
+  started_at: string;
+  instances: StatusInstance[];
+  sync_groups?: unknown;
+  rx: { accepted: number; drops: Record<string, number>; notes?: Record<string, number | undefined> };
+  lb: { backend: { kind: string; passes: number; last_error: string | null }; virtual_servers: StatusVirtualServer[] } | null;
+  trackers: StatusTrackers;
+  alerts: StatusAlerts;
+}

@@ -1,0 +1,116 @@
+// `tandem status [--socket PATH] [--json]`: asks the daemon's status API (statusServer.ts) and
+// prints its JSON or a table an operator can read at a glance. Exit 1 with one clear line when
+// there is no daemon to ask.
+import { request } from 'node:http';
+import { DEFAULT_STATUS_SOCKET } from '../config/statusApi.js';
+import type { DaemonStatus } from './status.js';
+
+export class StatusQueryError extends Error {}
+
+/** GET `path` over the unix socket; rejects with a StatusQueryError saying what to do. */
+export function fetchFromSocket(socketPath: string, path: string, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET', timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode !== 200) reject(new StatusQueryError(`${socketPath}: HTTP ${res.statusCode}: ${body.trim()}`));
+        else resolve(body);
+      });
+      res.on('error', (e) => reject(new StatusQueryError(`${socketPath}: ${e.message}`)));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      const msg = e.code === 'ENOENT' ? `no status socket at ${socketPath}: is tandem running? (see global.status_socket, or pass --socket PATH)`
+        : e.code === 'ECONNREFUSED' ? `nothing listens on ${socketPath}: tandem is not running (the socket file is stale)`
+        : e.code === 'EACCES' || e.code === 'EPERM' ? `permission denied on ${socketPath}: the status socket is mode 0600; run as the daemon's user (root)`
+        : `${socketPath}: ${e.message}`;
+      reject(new StatusQueryError(msg));
+    });
+    req.end();
+  });
+}
+
+/** "42s", "3m12s", "2h05m", "4d03h". */
+export function formatAgo(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d${String(Math.floor(s / 3600) % 24).padStart(2, '0')}h`;
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].map((l) => `  ${l}`);
+}
+
+/** The readable form of a status document (pure: `nowMs` is the wall clock to measure "ago" from). */
+export function renderStatusTable(s: DaemonStatus, nowMs: number): string {
+  const out: string[] = [];
+  out.push(`tandem ${s.version} on ${s.hostname} (router_id ${s.router_id}, pid ${s.pid}, up ${formatAgo(nowMs - Date.parse(s.started_at))})`);
+  out.push('', `VRRP instances (${s.instances.length})`);
+  if (s.instances.length) {
+    out.push(...table(['NAME', 'STATE', 'PRIO/EFF', 'VRID', 'INTERFACE', 'MASTER', 'LAST CHANGE'], s.instances.map((i) => [
+      i.name, i.state, `${i.priority}/${i.effective_priority}`, String(i.vrid), i.interface, i.master_ip ?? '-',
+      i.last_transition
+        ? `${formatAgo(nowMs - Date.parse(i.last_transition.at))} ago, ${i.last_transition.from} -> ${i.last_transition.to} (${i.last_transition.reason})`
+        : '-',
+    ])));
+  }
+  const drops = Object.entries(s.rx.drops).filter(([, n]) => n > 0);
+  out.push(`  adverts accepted ${s.rx.accepted}, dropped ${drops.length ? drops.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}`);
+
+  const vss = s.lb?.virtual_servers ?? [];
+  if (s.lb) {
+    out.push('', `Virtual servers (${vss.length}; ipvs backend ${s.lb.backend.kind}${s.lb.backend.last_error ? `, last error: ${s.lb.backend.last_error}` : ''})`);
+    for (const v of vss) {
+      out.push(`  ${v.key}  quorum ${v.quorum_up ? 'up' : 'DOWN'}, live weight ${v.weight_sum}${v.sorry_active ? ', SORRY SERVER ACTIVE' : ''}`);
+      out.push(...table(['REAL SERVER', 'STATE', 'WEIGHT'], Object.entries(v.real_servers).map(([rs, role]) => [
+        rs, role, v.weights?.[rs] !== undefined ? String(v.weights[rs]) : '-',
+      ])).map((l) => `  ${l}`));
+    }
+  }
+
+  const t = s.trackers;
+  if (t.scripts.length + t.files.length + t.processes.length) {
+    out.push('', 'Trackers');
+    const by = (u: string[]) => (u.length ? u.join(',') : '-');
+    out.push(...table(['KIND', 'NAME', 'STATE', 'TRACKED BY', 'DETAIL'], [
+      ...t.scripts.map((x) => ['script', x.name, x.status, by(x.trackedBy), x.last ? `${x.last.verdict}${x.last.detail ? `: ${x.last.detail}` : ''}` : 'not run yet']),
+      ...t.files.map((x) => ['file', x.name, `value ${x.value}`, by(x.trackedBy), x.path]),
+      ...t.processes.map((x) => ['process', x.name, x.up === null ? 'init' : x.up ? 'up' : 'down', by(x.trackedBy), `${x.count} running (${x.process})`]),
+    ]));
+  }
+
+  const a = s.alerts;
+  out.push('', 'Alerts');
+  out.push(`  notify scripts: ${a.scripts.run} run, ${a.scripts.failed} failed, ${a.scripts.timed_out} timed out, ${a.scripts.dropped} dropped; ` +
+    `queue ${a.scripts.pending} pending, ${a.scripts.running} running`);
+  if (a.notify_fifo) out.push(`  notify_fifo ${a.notify_fifo.path}: ${a.notify_fifo.written} written, ${a.notify_fifo.dropped} dropped, ${a.notify_fifo.backlog} waiting`);
+  for (const w of a.webhooks) {
+    out.push(`  ${w.webhook}: ${w.delivered} delivered, ${w.failed} failed, ${w.retried} retried, ${w.dropped} dropped, ${w.pending} pending`);
+  }
+  return out.join('\n') + '\n';
+}
+
+export async function runStatus(opts: { socket?: string | undefined; json?: boolean | undefined }): Promise<number> {
+  const socketPath = opts.socket ?? DEFAULT_STATUS_SOCKET;
+  let body: string;
+  try {
+    body = await fetchFromSocket(socketPath, '/status');
+  } catch (e) {
+    process.stderr.write(`tandem status: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (opts.json) { process.stdout.write(body); return 0; }
+  let doc: DaemonStatus;
+  try { doc = JSON.parse(body) as DaemonStatus; } catch (e) {
+    process.stderr.write(`tandem status: the daemon answered something that is not JSON: ${(e as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(renderStatusTable(doc, Date.now()));
+  return 0;
+}
