@@ -1,6 +1,7 @@
 // The status API (issue 5 §2): HTTP over a unix socket (mode 0600: the status shows addresses and
-// script results, and only root/the daemon's user should read it), plus the optional Prometheus
-// listener on TCP. Both serve snapshots taken at request time; nothing here touches VRRP, and a
+// script results, and only root/the daemon's user should read it), plus the optional TCP listener
+// (Prometheus /metrics, the status page at / and its /status.json). Both serve snapshots taken at
+// request time; nothing here touches VRRP, and a
 // listener that cannot be opened is logged and left off (the daemon keeps running).
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -9,6 +10,7 @@ import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
 import type { ListenAddress } from '../config/statusApi.js';
 import { METRICS_CONTENT_TYPE, renderMetrics, type ProcessMetrics } from './metrics.js';
+import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './page.js';
 import type { DaemonStatus } from './status.js';
 
 export interface StatusServerOptions {
@@ -138,10 +140,19 @@ export class StatusServer {
       } else if (path === '/metrics') {
         res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(renderMetrics(this.opts.snapshot(), processMetrics()));
       } else if (unix && path === '/status') {
-        // The full status only on the 0600 socket: the TCP listener may be reachable by more people.
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.opts.snapshot(), null, 2) + '\n');
+      } else if (!unix && path === '/status.json') {
+        // The same document for the status page. The TCP listener is opt-in and meant for loopback
+        // or a management address (README: it shows addresses, check and script results).
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+          .end(JSON.stringify(this.opts.snapshot()) + '\n');
+      } else if (!unix && path === '/') {
+        res.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff',
+          'content-security-policy': STATUS_PAGE_CSP, 'referrer-policy': 'no-referrer',
+        }).end(STATUS_PAGE_HTML);
       } else {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end(unix ? 'try GET /status or /metrics\n' : 'try GET /metrics\n');
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(unix ? 'try GET /status or /metrics\n' : 'try GET / (status page), /status.json or /metrics\n');
       }
     } catch (e) {
       this.opts.log.warn(`status API ${path}: ${(e as Error).message}`);
