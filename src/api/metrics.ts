@@ -3,8 +3,8 @@
 // https://prometheus.io/docs/instrumenting/exposition_formats/ (HELP and TYPE before the samples
 // of a family; label values escape \ " and newline; HELP text escapes \ and newline).
 //
-// Check latency histograms are not exported: the status snapshot carries no check latencies yet
-// (the check scheduler keeps only each real server's up/weight).
+// Probe durations come from the check scheduler's per-kind histogram (src/check/scheduler.ts
+// CHECK_LATENCY_BUCKETS), carried in the snapshot as non-cumulative counts.
 import type { DaemonStatus } from './status.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -46,6 +46,22 @@ class Exposition {
       this.lines.push(`${name}${l ? `{${l}}` : ''} ${formatValue(value)}`);
     }
   }
+  /** A histogram from per-bucket (non-cumulative) counts: `_bucket{le}` is cumulative, as the
+   *  exposition format wants, with the +Inf bucket equal to `_count`. */
+  histogram(name: string, help: string, series: Array<[Labels, { le: number[]; counts: number[]; sum: number; count: number }]>): void {
+    this.lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} histogram`);
+    for (const [labels, h] of series) {
+      const l = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
+      let cum = 0;
+      h.le.forEach((le, i) => {
+        cum += h.counts[i] ?? 0;
+        this.lines.push(`${name}_bucket{${[...l, `le="${formatValue(le)}"`].join(',')}} ${cum}`);
+      });
+      this.lines.push(`${name}_bucket{${[...l, 'le="+Inf"'].join(',')}} ${h.count}`);
+      const tail = l.length ? `{${l.join(',')}}` : '';
+      this.lines.push(`${name}_sum${tail} ${formatValue(h.sum)}`, `${name}_count${tail} ${h.count}`);
+    }
+  }
   text(): string {
     return this.lines.join('\n') + '\n';
   }
@@ -77,6 +93,8 @@ export function renderMetrics(s: DaemonStatus, proc: ProcessMetrics): string {
     rs.map((r) => [{ virtual_server: r.vs, real_server: r.real }, r.role === 'up' || r.role === 'sorry_active' ? 1 : 0]));
   e.family('tandem_real_server_weight', 'gauge', 'The real server\'s current weight (whether in service or not).',
     rs.filter((r) => r.weight !== undefined).map((r) => [{ virtual_server: r.vs, real_server: r.real }, r.weight!]));
+  e.histogram('tandem_check_duration_seconds', 'Duration of health check probes (connect to verdict), by check kind.',
+    Object.entries(s.lb?.check_latency ?? {}).map(([kind, h]) => [{ kind }, h]));
 
   const sc = s.alerts.scripts;
   e.family('tandem_alert_scripts_total', 'counter', 'Notify scripts by result: started, failed (of those started), timed_out, dropped (never run).',

@@ -6,6 +6,7 @@
 // script's output) is always text, never markup. The Content-Security-Policy sent with the page
 // (statusServer.ts) allows exactly this script, by hash, and connections to the same origin only.
 import { createHash } from 'node:crypto';
+import type { StatusLastCheck } from './status.js';
 
 // Pure helpers shared by the browser script (injected with Function.prototype.toString, so they
 // must stay self-contained: no imports, no closures) and the unit tests.
@@ -24,6 +25,16 @@ export function realServerClass(role: string): string {
 }
 
 /** "42s", "3m12s", "2h05m", "4d03h" (the same form as `tandem status`). */
+/** `tcp_check ok 0.4 ms`, `http_get http_status (got 503) 12 ms`: each check's last probe. */
+export function lastChecksText(checks: ReadonlyArray<StatusLastCheck | null> | undefined): string {
+  if (!checks || checks.length === 0) return '-';
+  return checks.map((c) => {
+    if (c === null) return 'not run yet';
+    const ms = c.latency_ms < 10 ? c.latency_ms.toFixed(1) : String(Math.round(c.latency_ms));
+    return c.ok ? `${c.kind} ok ${ms} ms` : `${c.kind} ${c.reason}${c.detail ? ` (${c.detail})` : ''} ${ms} ms`;
+  }).join('; ');
+}
+
 export function agoText(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   if (s < 60) return s + 's';
@@ -86,6 +97,7 @@ const SCRIPT = `'use strict';
 ${vrrpStateClass.toString()}
 ${realServerClass.toString()}
 ${agoText.toString()}
+${lastChecksText.toString()}
 ${el.toString()}
 const REFRESH_MS = 2000;
 let skewMs = 0; // server clock minus browser clock, from the Date header: "ago" is measured on the daemon's clock
@@ -125,13 +137,14 @@ function render(s) {
     for (const v of vss) {
       const rows = Object.entries(v.real_servers).map(([rs, role]) => E('tr', { 'data-rs': rs, 'data-vs': v.key, class: 'rs ' + realServerClass(role) },
         td(rs), td(role === 'up' ? 'UP' : role === 'down' ? 'DOWN' : role, 'role'),
-        td(v.weights && v.weights[rs] !== undefined ? v.weights[rs] : '-', 'num')));
+        td(v.weights && v.weights[rs] !== undefined ? v.weights[rs] : '-', 'num'),
+        td(lastChecksText(v.last_checks && v.last_checks[rs]), 'checks')));
       parts.push(E('div', { 'data-vs': v.key },
         E('h3', null, v.key + ' \\u2014 quorum ',
           E('span', { class: v.quorum_up ? 'good' : 'bad' }, v.quorum_up ? 'up' : 'DOWN'),
           ', live weight ' + v.weight_sum,
           v.sorry_active ? E('span', { class: 'bad' }, ', sorry server active') : null),
-        table(['real server', 'state', 'weight'], rows)));
+        table(['real server', 'state', 'weight', 'last checks'], rows)));
     }
     out.push(section('Virtual servers (' + vss.length + ')', ...parts));
   }

@@ -27,6 +27,26 @@ export interface StatusVirtualServer {
   real_servers: Record<string, string>;
   /** Dest key -> weight now. */
   weights: Record<string, number>;
+  /** Dest key -> each check's last probe (null until it has run once). */
+  last_checks?: Record<string, Array<StatusLastCheck | null>>;
+}
+
+export interface StatusLastCheck {
+  kind: string;
+  ok: boolean;
+  reason: string | null;
+  detail: string | null;
+  latency_ms: number;
+  at: string;
+}
+
+/** Probe durations of one check kind: `counts[i]` probes took at most `le[i]` seconds and more
+ *  than `le[i-1]`; the last count is over the last bound (+Inf). */
+export interface StatusLatencyHistogram {
+  le: number[];
+  counts: number[];
+  sum: number;
+  count: number;
 }
 
 export interface StatusTrackers {
@@ -52,7 +72,11 @@ export interface DaemonStatus {
   instances: StatusInstance[];
   sync_groups?: unknown;
   rx: { accepted: number; drops: Record<string, number>; notes?: Record<string, number | undefined> };
-  lb: { backend: { kind: string; passes: number; last_error: string | null }; virtual_servers: StatusVirtualServer[] } | null;
+  lb: {
+    backend: { kind: string; passes: number; last_error: string | null };
+    virtual_servers: StatusVirtualServer[];
+    check_latency?: Record<string, StatusLatencyHistogram>;
+  } | null;
   trackers: StatusTrackers;
   alerts: StatusAlerts;
 }

@@ -4,6 +4,7 @@
 import { request } from 'node:http';
 import { DEFAULT_STATUS_SOCKET } from '../config/statusApi.js';
 import type { DaemonStatus } from './status.js';
+import { lastChecksText } from './page.js';
 
 export class StatusQueryError extends Error {}
 
@@ -68,8 +69,8 @@ export function renderStatusTable(s: DaemonStatus, nowMs: number): string {
     out.push('', `Virtual servers (${vss.length}; ipvs backend ${s.lb.backend.kind}${s.lb.backend.last_error ? `, last error: ${s.lb.backend.last_error}` : ''})`);
     for (const v of vss) {
       out.push(`  ${v.key}  quorum ${v.quorum_up ? 'up' : 'DOWN'}, live weight ${v.weight_sum}${v.sorry_active ? ', SORRY SERVER ACTIVE' : ''}`);
-      out.push(...table(['REAL SERVER', 'STATE', 'WEIGHT'], Object.entries(v.real_servers).map(([rs, role]) => [
-        rs, role, v.weights?.[rs] !== undefined ? String(v.weights[rs]) : '-',
+      out.push(...table(['REAL SERVER', 'STATE', 'WEIGHT', 'LAST CHECKS'], Object.entries(v.real_servers).map(([rs, role]) => [
+        rs, role, v.weights?.[rs] !== undefined ? String(v.weights[rs]) : '-', lastChecksText(v.last_checks?.[rs]),
       ])).map((l) => `  ${l}`));
     }
   }
@@ -114,3 +115,4 @@ export async function runStatus(opts: { socket?: string | undefined; json?: bool
   process.stdout.write(renderStatusTable(doc, Date.now()));
   return 0;
 }
+

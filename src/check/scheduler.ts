@@ -45,7 +45,33 @@ export function checkTiming(c: CheckConfig): CheckTiming {
   };
 }
 
-type DriverOptions = Required<Omit<CheckSchedulerOptions, 'servers'>> & { deadlines: DeadlineQueue<ServerDriver> };
+type DriverOptions = Required<Omit<CheckSchedulerOptions, 'servers'>> & {
+  deadlines: DeadlineQueue<ServerDriver>;
+  /** Every probe's duration, by check kind (the latency histogram). */
+  observe(kind: CheckConfig['kind'], seconds: number): void;
+};
+
+/** One check's last probe, for "why is this server down?" in the status. */
+export interface LastCheck {
+  kind: CheckConfig['kind'];
+  ok: boolean;
+  reason: ProbeFailReason | null;
+  detail: string | null;
+  latencyMs: number;
+  /** Wall-clock time of the result, epoch ms (a number: formatting a date per probe, 10,000 a
+   *  second, would be garbage the checker pays for; the status formats it). */
+  at: number;
+}
+
+/** Upper bounds (seconds) of the probe duration histogram's buckets, Prometheus style. */
+export const CHECK_LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+
+export interface LatencyHistogram {
+  /** Count per bucket of CHECK_LATENCY_BUCKETS (not cumulative), then the +Inf overflow. */
+  counts: number[];
+  sum: number;
+  count: number;
+}
 
 const TIMER: VerdictEvent = Object.freeze({ type: 'timer' });
 
@@ -59,11 +85,14 @@ class ServerDriver implements DeadlineOwner {
   private abort = new AbortController();
   /** Last failure detail per check, so a server_changed event can say exactly why. */
   private readonly lastDetail: Array<string | undefined>;
+  /** Each check's last probe (null until one has reported). */
+  readonly lastChecks: Array<LastCheck | null>;
 
   constructor(readonly rs: RealServerConfig, private readonly opts: DriverOptions) {
     this.cfg = { weight: rs.dest.weight, checks: rs.checks.map(checkTiming) };
     this.st = initialVerdictState(this.cfg);
     this.lastDetail = rs.checks.map(() => undefined);
+    this.lastChecks = rs.checks.map(() => null);
   }
 
   health(): RealServerHealth {
@@ -116,6 +145,7 @@ class ServerDriver implements DeadlineOwner {
 
   private launch(check: number, seq: number, timeoutMs: number): void {
     const signal = this.abort.signal;
+    const started = this.opts.now();
     let probe: Promise<ProbeResult>;
     try {
       probe = this.opts.runProbe(this.rs.checks[check]!, { timeoutMs, signal });
@@ -126,10 +156,24 @@ class ServerDriver implements DeadlineOwner {
       // Aborted by stop(): the machine is stopped and would drop it anyway; do not feed it.
       if (signal.aborted) return;
       if (!result.ok) this.lastDetail[check] = result.detail ?? result.reason;
+      this.record(check, result, this.opts.now() - started);
       this.dispatch({ type: 'result', check, seq, result });
     }, (e: unknown) => {
       if (!signal.aborted) this.dispatch({ type: 'result', check, seq, result: { ok: false, reason: 'no_result', detail: String(e) } });
     });
+  }
+
+  private record(check: number, r: ProbeResult, ms: number): void {
+    const kind = this.rs.checks[check]!.kind;
+    // Updated in place: a new object per probe would live until the next probe (about a second),
+    // long enough to be promoted, and at 10,000 probes a second that is old-generation garbage.
+    const last = this.lastChecks[check] ??= { kind, ok: true, reason: null, detail: null, latencyMs: 0, at: 0 };
+    last.ok = r.ok;
+    last.reason = r.ok ? null : r.reason;
+    last.detail = r.ok ? null : r.detail ?? null;
+    last.latencyMs = ms;
+    last.at = Date.now();
+    this.opts.observe(kind, ms / 1000);
   }
 
   private emit(e: SchedulerEvent): void {
@@ -144,6 +188,7 @@ export class CheckScheduler {
   private readonly drivers: Map<string, ServerDriver>;
   private readonly deadlines: DeadlineQueue<ServerDriver>;
   private running = false;
+  private readonly latency = new Map<CheckConfig['kind'], LatencyHistogram>();
 
   constructor(opts: CheckSchedulerOptions) {
     const now = opts.now ?? (() => performance.now());
@@ -153,6 +198,7 @@ export class CheckScheduler {
       random: opts.random ?? Math.random,
       runProbe: opts.runProbe ?? defaultRunProbe,
       deadlines: new DeadlineQueue<ServerDriver>(now),
+      observe: (kind, seconds) => this.observe(kind, seconds),
     };
     this.deadlines = o.deadlines;
     this.drivers = new Map(opts.servers.map((rs) => [rs.id, new ServerDriver(rs, o)]));
@@ -169,6 +215,26 @@ export class CheckScheduler {
     this.running = false;
     for (const d of this.drivers.values()) d.stop();
     this.deadlines.clear();
+  }
+
+  /** Each check's last probe of a real server (by RealServerConfig.id), in config order. */
+  lastChecks(id: string): ReadonlyArray<LastCheck | null> {
+    return this.drivers.get(id)?.lastChecks ?? [];
+  }
+
+  /** Probe durations by check kind since start. */
+  latencyHistograms(): ReadonlyMap<CheckConfig['kind'], LatencyHistogram> {
+    return this.latency;
+  }
+
+  private observe(kind: CheckConfig['kind'], seconds: number): void {
+    let h = this.latency.get(kind);
+    if (!h) { h = { counts: new Array<number>(CHECK_LATENCY_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }; this.latency.set(kind, h); }
+    let i = 0;
+    while (i < CHECK_LATENCY_BUCKETS.length && seconds > CHECK_LATENCY_BUCKETS[i]!) i++;
+    h.counts[i]!++;
+    h.sum += seconds;
+    h.count++;
   }
 
   /** The current verdict of every server, keyed by RealServerConfig.id: a live view, looked up

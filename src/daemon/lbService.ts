@@ -5,7 +5,7 @@
 import type { VirtualServerConfig } from '../config/lbModel.js';
 import type { AlertEvent } from '../alert/events.js';
 import type { Logger } from '../log.js';
-import { CheckScheduler, type SchedulerEvent } from '../check/scheduler.js';
+import { CHECK_LATENCY_BUCKETS, CheckScheduler, type SchedulerEvent } from '../check/scheduler.js';
 import { desiredTable, type ServicePlan } from '../lb/desired.js';
 import type { LbBackend } from '../lb/ipvs/backend.js';
 import { destKey, type LbTable } from '../lb/model.js';
@@ -87,7 +87,15 @@ export class LbService {
         real_servers: Object.fromEntries(p.roles),
         // Each real server's weight now (a checker may change it: MISC_CHECK's misc_dynamic).
         weights: Object.fromEntries((this.vsByKey.get(p.key)?.realServers ?? []).map((rs) => [destKey(rs.dest), health.get(rs.id)?.weight ?? rs.dest.weight])),
+        // Each real server's checks' last probes: what failed, how, how long it took, when.
+        last_checks: Object.fromEntries((this.vsByKey.get(p.key)?.realServers ?? []).map((rs) => [destKey(rs.dest),
+          this.scheduler.lastChecks(rs.id).map((c) => (c === null ? null : {
+            kind: c.kind, ok: c.ok, reason: c.reason, detail: c.detail,
+            latency_ms: Math.round(c.latencyMs * 1000) / 1000, at: new Date(c.at).toISOString(),
+          }))])),
       })),
+      check_latency: Object.fromEntries([...this.scheduler.latencyHistograms()].map(([kind, h]) =>
+        [kind, { le: [...CHECK_LATENCY_BUCKETS], counts: [...h.counts], sum: h.sum, count: h.count }])),
     };
   }
 

@@ -220,3 +220,41 @@ describe('check scheduler', () => {
     sched.stop();
   });
 });
+
+describe('last check and latency', () => {
+  test('each check keeps its last probe (result, reason, latency) and every probe lands in the kind\'s histogram', async () => {
+    const flappy = new Flappy();
+    await flappy.up();
+    const rs = realServer(31, [tcpCheck(flappy.port)]);
+    const sched = new CheckScheduler({ servers: [rs], onEvent: () => undefined });
+    try {
+      assert.deepEqual([...sched.lastChecks(rs.id)], [null], 'nothing before the first probe');
+      sched.start();
+      const until = async (pred: () => boolean, what: string) => {
+        const t0 = Date.now();
+        while (!pred()) {
+          if (Date.now() - t0 > 5000) assert.fail(`not within 5 s: ${what}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      await until(() => sched.lastChecks(rs.id)[0]?.ok === true, 'a successful probe');
+      const ok = sched.lastChecks(rs.id)[0]!;
+      assert.equal(ok.kind, 'tcp_check');
+      assert.equal(ok.reason, null);
+      assert.ok(ok.latencyMs >= 0 && ok.latencyMs < TIMING.timeoutMs, `latency ${ok.latencyMs} ms`);
+      assert.ok(Math.abs(ok.at - Date.now()) < 5000);
+      await flappy.down();
+      await until(() => sched.lastChecks(rs.id)[0]?.ok === false, 'a failed probe');
+      const failed = sched.lastChecks(rs.id)[0]!;
+      assert.equal(failed.reason, 'refused');
+      assert.match(failed.detail ?? '', /ECONNREFUSED/);
+      const h = sched.latencyHistograms().get('tcp_check')!;
+      assert.ok(h.count >= 2, `${h.count} probes counted`);
+      assert.equal(h.counts.reduce((a, b) => a + b, 0), h.count, 'every probe is in exactly one bucket');
+      assert.ok(h.sum > 0 && h.sum < h.count * TIMING.timeoutMs / 1000);
+    } finally {
+      sched.stop();
+      await flappy.down();
+    }
+  });
+});

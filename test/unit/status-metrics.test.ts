@@ -25,7 +25,15 @@ function fixture(): DaemonStatus {
         key: 'TCP 192.0.2.100:80', quorum_up: true, sorry_active: false, weight_sum: 3,
         real_servers: { '198.51.100.11:80': 'up', '198.51.100.12:80': 'down' },
         weights: { '198.51.100.11:80': 3, '198.51.100.12:80': 1 },
+        last_checks: {
+          '198.51.100.11:80': [{ kind: 'tcp_check', ok: true, reason: null, detail: null, latency_ms: 0.42, at: '2026-11-27T10:00:00.000Z' }],
+          '198.51.100.12:80': [{ kind: 'tcp_check', ok: false, reason: 'refused', detail: 'connect ECONNREFUSED', latency_ms: 0.31, at: '2026-11-27T10:00:00.000Z' }],
+        },
       }],
+      // Probes of 0.42 ms and 0.31 ms (both <= 1 ms) and one of 30 ms (<= 50 ms).
+      check_latency: {
+        tcp_check: { le: [0.001, 0.005, 0.01, 0.025, 0.05], counts: [2, 0, 0, 0, 1, 0], sum: 0.03073, count: 3 },
+      },
     },
     trackers: {
       scripts: [{ name: 'chk_nginx', status: 'ok', runs: 9, last: { verdict: 'ok', detail: 'exit 0' }, trackedBy: ['VI_1'] }],
@@ -78,6 +86,16 @@ tandem_real_server_up{virtual_server="TCP 192.0.2.100:80",real_server="198.51.10
 # TYPE tandem_real_server_weight gauge
 tandem_real_server_weight{virtual_server="TCP 192.0.2.100:80",real_server="198.51.100.11:80"} 3
 tandem_real_server_weight{virtual_server="TCP 192.0.2.100:80",real_server="198.51.100.12:80"} 1
+# HELP tandem_check_duration_seconds Duration of health check probes (connect to verdict), by check kind.
+# TYPE tandem_check_duration_seconds histogram
+tandem_check_duration_seconds_bucket{kind="tcp_check",le="0.001"} 2
+tandem_check_duration_seconds_bucket{kind="tcp_check",le="0.005"} 2
+tandem_check_duration_seconds_bucket{kind="tcp_check",le="0.01"} 2
+tandem_check_duration_seconds_bucket{kind="tcp_check",le="0.025"} 2
+tandem_check_duration_seconds_bucket{kind="tcp_check",le="0.05"} 3
+tandem_check_duration_seconds_bucket{kind="tcp_check",le="+Inf"} 3
+tandem_check_duration_seconds_sum{kind="tcp_check"} 0.03073
+tandem_check_duration_seconds_count{kind="tcp_check"} 3
 # HELP tandem_alert_scripts_total Notify scripts by result: started, failed (of those started), timed_out, dropped (never run).
 # TYPE tandem_alert_scripts_total counter
 tandem_alert_scripts_total{result="started"} 5
@@ -155,8 +173,8 @@ describe('tandem status table', () => {
   it('shows virtual and real servers, trackers and the alert queue', () => {
     const text = renderStatusTable(fixture(), NOW);
     assert.match(text, /TCP 192\.0\.2\.100:80 {2}quorum up, live weight 3/);
-    assert.match(text, /198\.51\.100\.11:80 +up +3\n/);
-    assert.match(text, /198\.51\.100\.12:80 +down +1\n/);
+    assert.match(text, /198\.51\.100\.11:80 +up +3 +tcp_check ok 0\.4 ms\n/);
+    assert.match(text, /198\.51\.100\.12:80 +down +1 +tcp_check refused \(connect ECONNREFUSED\) 0\.3 ms\n/);
     assert.match(text, /script +chk_nginx +ok +VI_1 +ok: exit 0/);
     assert.match(text, /notify scripts: 5 run, 1 failed, 0 timed out, 2 dropped; queue 1 pending, 0 running/);
     assert.match(text, /webhooks\[0\] <https:\/\/hooks\.example\.com:443>: 2 delivered, 1 failed, 4 retried/);
