@@ -52,7 +52,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   });
 
   service = new VrrpService(config, log, {
-    changed: (urgent) => { state.changed(urgent); if (urgent) systemd.status(vrrpStatusLine(service!.snapshot().instances)); },
+    changed: (urgent) => { state.changed(urgent); if (urgent) systemd.status(() => vrrpStatusLine(service!.snapshot().instances)); },
     transition: (name, from, to, reason, priority) => {
       // keepalived's notify states; a stop (-> INIT) is notify_stop / STOP.
       const s: NotifyState | null = to === 'INIT' ? (reason === 'shutdown' ? 'STOP' : null) : to;

@@ -14,8 +14,9 @@ export interface SystemdNotifier {
   ready(status?: string): void;
   /** STOPPING=1: systemd shows "deactivating" while the priority 0 adverts and hooks run. */
   stopping(status?: string): void;
-  /** STATUS=<text>; repeated identical lines are not re-sent. */
-  status(text: string): void;
+  /** STATUS=<text>; repeated identical lines are not re-sent. A function is called only under
+   *  systemd, so a caller on the transition path builds the line only when someone reads it. */
+  status(text: string | (() => string)): void;
 }
 
 /** Sends one datagram; false when not under systemd. Throws when the send fails. */
@@ -42,7 +43,9 @@ export function createSystemdNotifier(log: Logger, send: SdSend = defaultSend): 
   return {
     ready: (status) => withStatus('READY=1', status),
     stopping: (status) => withStatus('STOPPING=1', status),
-    status(text) {
+    status(textOrBuild) {
+      if (typeof textOrBuild === 'function' && send === defaultSend && !process.env.NOTIFY_SOCKET) return;
+      const text = typeof textOrBuild === 'function' ? textOrBuild() : textOrBuild;
       if (text === lastStatus) return;
       lastStatus = text;
       notify([`STATUS=${oneLine(text)}`]);

@@ -52,6 +52,8 @@ export class VrrpStartError extends Error {}
 export class VrrpService {
   readonly stats: RxStats = newRxStats();
   private readonly instances: RunningInstance[] = [];
+  /** Instance name -> instance: sync group and tracker lookups run on every machine step. */
+  private readonly byName = new Map<string, RunningInstance>();
   /** Receive demux, built once: socket key (`ifname/family`) -> VRID -> instance. */
   private readonly byVrid = new Map<string, Map<number, RunningInstance>>();
   private readonly sockets = new Map<string, VrrpSocket>();
@@ -83,12 +85,13 @@ export class VrrpService {
     for (const cfg of insts) {
       const r = this.buildInstance(cfg);
       this.instances.push(r);
+      this.byName.set(cfg.name, r);
       const key = `${cfg.interface}/${cfg.family}`;
       if (!this.byVrid.has(key)) this.byVrid.set(key, new Map());
       this.byVrid.get(key)!.set(cfg.vrid, r);
     }
     for (const g of this.config.vrrpSyncGroups) {
-      const members = g.members.map((m) => this.instances.find((r) => r.cfg.name === m)!);
+      const members = g.members.map((m) => this.byName.get(m)!);
       const group: RunningGroup = { name: g.name, members, state: null };
       for (const r of members) r.group = group;
       this.log.info(`sync group ${g.name}: ${g.members.join(', ')}`);
@@ -315,7 +318,7 @@ export class VrrpService {
 
   /** A tracker (script, file, process) of `name` changed: recompute its priority and fault. */
   trackerChanged(name: string): void {
-    const r = this.instances.find((x) => x.cfg.name === name);
+    const r = this.byName.get(name);
     if (!r) return;
     const before = r.driver.snapshot().effectivePriority;
     this.refreshHealth(r);
@@ -324,7 +327,7 @@ export class VrrpService {
   }
 
   private groupOfInstance(name: string): RunningGroup | null {
-    return this.instances.find((r) => r.cfg.name === name)?.group ?? null;
+    return this.byName.get(name)?.group ?? null;
   }
 
   private static view(r: RunningInstance): MemberView {

@@ -4,29 +4,17 @@
 // starts it has already added a foreign service by hand and a dummy interface that routes the
 // real servers' documentation subnet (IPVS refuses a real server it has no route to).
 import { execFileSync } from 'node:child_process';
-import type { RealServerConfig, VirtualServerConfig } from '../../../src/config/lbModel.js';
-import { realServerId } from '../../../src/config/lbModel.js';
+import type { VirtualServerConfig } from '../../../src/config/lbModel.js';
 import { desiredTable, type RealServerHealth } from '../../../src/lb/desired.js';
 import { IpvsadmBackend } from '../../../src/lb/ipvs/backend.js';
 import { parseIpvsSave } from '../../../src/lb/ipvs/parse.js';
 import { renderOps } from '../../../src/lb/ipvs/render.js';
 import {
-  destKey, serviceKey, type Forwarding, type LbTable, type RealServer, type ServiceAddress, type VirtualService,
+  type LbTable, type RealServer, type ServiceAddress, type VirtualService,
 } from '../../../src/lb/model.js';
 import { describeOp } from '../../../src/lb/reconcile.js';
 import { Reconciler, type PassReport } from '../../../src/lb/reconciler.js';
-
-function vs(id: ServiceAddress, scheduler: string, dests: Array<{ address: string; port: number; weight: number; fwd: Forwarding }>): VirtualServerConfig {
-  const key = serviceKey(id);
-  const realServers: RealServerConfig[] = dests.map((d) => {
-    const dest = { family: 4 as const, address: d.address, port: d.port, forwarding: d.fwd, weight: d.weight, tunnel: null };
-    return { id: realServerId(key, destKey(dest)), dest, inhibitOnFailure: false, checks: [] };
-  });
-  return {
-    key, family: 4, service: { id, scheduler, persistence: null, pe: null, ops: false, schedFlags: [] },
-    quorum: 1, hysteresis: 0, sorryServer: null, realServers,
-  };
-}
+import { vs } from './virtualServer.js';
 
 const saveText = (): string => execFileSync('ipvsadm', ['-S', '-n'], { encoding: 'utf8' });
 const ipvsadm = (...args: string[]): void => { execFileSync('ipvsadm', args, { stdio: 'inherit' }); };

@@ -6,17 +6,17 @@
 // server it has no route to).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { RealServerConfig, VirtualServerConfig } from '../../../src/config/lbModel.js';
-import { realServerId } from '../../../src/config/lbModel.js';
+import type { VirtualServerConfig } from '../../../src/config/lbModel.js';
 import { desiredTable, type RealServerHealth } from '../../../src/lb/desired.js';
 import { NetlinkIpvsBackend } from '../../../src/lb/ipvs/netlinkBackend.js';
 import type { DecodeProblem } from '../../../src/lb/ipvs/netlinkCodec.js';
 import { parseIpvsSave } from '../../../src/lb/ipvs/parse.js';
 import {
-  destKey, serviceKey, type Forwarding, type LbTable, type RealServer, type ServiceAddress, type VirtualService,
+  type LbTable, type RealServer, type ServiceAddress, type VirtualService,
 } from '../../../src/lb/model.js';
 import { describeOp, reconcile, type TableOp } from '../../../src/lb/reconcile.js';
 import { Reconciler, type PassReport } from '../../../src/lb/reconciler.js';
+import { vs } from './virtualServer.js';
 
 const fixture = (f: string): string => readFileSync(new URL(`../../../../test/fixtures/ipvs/${f}`, import.meta.url), 'utf8');
 const saveText = (): string => execFileSync('ipvsadm', ['-S', '-n'], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -31,18 +31,6 @@ function plain(t: LbTable): unknown {
 
 function describeRefusals(r: { refused: Array<{ op: TableOp; reason: string; message?: string; errno?: number }> }) {
   return r.refused.map((x) => ({ op: describeOp(x.op), reason: x.reason, message: x.reason === 'unrenderable' ? '' : x.message, errno: x.errno }));
-}
-
-function vs(id: ServiceAddress, scheduler: string, dests: Array<{ address: string; port: number; weight: number; fwd: Forwarding }>): VirtualServerConfig {
-  const key = serviceKey(id);
-  const realServers: RealServerConfig[] = dests.map((d) => {
-    const dest = { family: 4 as const, address: d.address, port: d.port, forwarding: d.fwd, weight: d.weight, tunnel: null };
-    return { id: realServerId(key, destKey(dest)), dest, inhibitOnFailure: false, checks: [] };
-  });
-  return {
-    key, family: 4, service: { id, scheduler, persistence: null, pe: null, ops: false, schedFlags: [] },
-    quorum: 1, hysteresis: 0, sorryServer: null, realServers,
-  };
 }
 
 /** Services and real servers in /proc/net/ip_vs, keyed by the kernel's hex spelling. */

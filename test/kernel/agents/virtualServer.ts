@@ -1,0 +1,17 @@
+// A virtual server config built in code for the kernel-tier agents: IPv4, no checks (the agents
+// drive health themselves), keepalived's quorum defaults.
+import type { RealServerConfig, VirtualServerConfig } from '../../../src/config/lbModel.js';
+import { realServerId } from '../../../src/config/lbModel.js';
+import { destKey, serviceKey, type Forwarding, type ServiceAddress } from '../../../src/lb/model.js';
+
+export function vs(id: ServiceAddress, scheduler: string, dests: Array<{ address: string; port: number; weight: number; fwd: Forwarding }>): VirtualServerConfig {
+  const key = serviceKey(id);
+  const realServers: RealServerConfig[] = dests.map((d) => {
+    const dest = { family: 4 as const, address: d.address, port: d.port, forwarding: d.fwd, weight: d.weight, tunnel: null };
+    return { id: realServerId(key, destKey(dest)), dest, inhibitOnFailure: false, checks: [] };
+  });
+  return {
+    key, family: 4, service: { id, scheduler, persistence: null, pe: null, ops: false, schedFlags: [] },
+    quorum: 1, hysteresis: 0, sorryServer: null, realServers,
+  };
+}
