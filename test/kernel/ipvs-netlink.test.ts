@@ -4,7 +4,7 @@
 // reports what it saw as one JSON line; the assertions are here.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { killAllVmsNow, runInVm, vmAvailable } from './vm.js';
+import { killAllVmsNow, runAgentInVm } from './vm.js';
 
 after(() => killAllVmsNow());
 
@@ -54,13 +54,7 @@ describe('netlink IPVS backend on a real IPVS kernel', () => {
   let r: AgentResult | undefined;
 
   test('runs the agent in the VM', async () => {
-    const a = vmAvailable();
-    if (!a.ok) throw new Error(`kernel test tier cannot run: ${a.why}`);
-    const run = await runInVm(SCRIPT, { timeoutMs: 600_000, env: { AGENT } });
-    const m = /^AGENT-RESULT (.*)$/m.exec(run.stdout);
-    assert.ok(run.code === 0 && m, `exit ${run.code}\nstdout:\n${run.stdout.slice(-4000)}\nstderr:\n${run.stderr.slice(-4000)}`);
-    r = JSON.parse(m[1]!) as AgentResult;
-    console.log(`# VM boot ${run.bootMs} ms, whole run ${run.totalMs} ms`);
+    r = await runAgentInVm<AgentResult>(SCRIPT, { timeoutMs: 600_000, env: { AGENT } });
   });
 
   function result(): AgentResult {

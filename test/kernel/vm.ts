@@ -527,3 +527,19 @@ export async function runInVm(script: string, opts: VmRunOptions = {}): Promise<
   }
   return { code: Number(rcText), stdout, stderr, bootMs, totalMs, console: consoleText };
 }
+
+/**
+ * Boots the VM, runs `script` (which starts an agent printing one `AGENT-RESULT {json}` line) and
+ * returns the parsed result; fails loudly when the tier cannot run or the agent did not report.
+ */
+export async function runAgentInVm<T>(script: string, opts: VmRunOptions): Promise<T> {
+  const a = vmAvailable();
+  if (!a.ok) throw new Error(`kernel test tier cannot run: ${a.why}`);
+  const run = await runInVm(script, opts);
+  const m = /^AGENT-RESULT (.*)$/m.exec(run.stdout);
+  if (run.code !== 0 || !m) {
+    throw new Error(`exit ${run.code}\nstdout:\n${run.stdout.slice(-4000)}\nstderr:\n${run.stderr.slice(-4000)}`);
+  }
+  console.log(`# VM boot ${run.bootMs} ms, whole run ${run.totalMs} ms`);
+  return JSON.parse(m[1]!) as T;
+}
