@@ -20,10 +20,11 @@ apt-get -o DPkg::Lock::Timeout=600 update -qq
 # python3-aiosmtpd: a real SMTP server for SMTP_CHECK; openssl: test certificates for SSL_GET;
 # haproxy: the baseline of bench:checks (its own service is disabled below); systemd: its
 # systemd-analyze checks the unit file (verify, security); chromium: the headless browser that
-# playwright-core drives in the status page test (test/integration/status-page.test.ts).
+# playwright-core drives in the status page test (test/integration/status-page.test.ts);
+# nftables: nft, the load-balancing backend where the kernel has no IPVS (docs/nft-backend.md).
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
   iproute2 keepalived tcpdump iputils-arping iputils-ping python3 make g++ procps \
-  python3-aiosmtpd openssl haproxy systemd chromium >/dev/null
+  python3-aiosmtpd openssl haproxy systemd chromium nftables >/dev/null
 # keepalived is only a test peer here: never let the package's service grab the machine.
 systemctl disable --now keepalived haproxy >/dev/null 2>&1 || true
 

@@ -9,13 +9,14 @@ import { crossCheckVirtualServers, toVirtualServerModel } from './virtualServers
 import { crossCheckNetAlerts, netAlertsModel } from './netAlerts.js';
 import { crossCheckNotifyScripts, notifyGlobalModel, stateNotifyModel } from './notifyScripts.js';
 import { statusApiModel } from './statusApi.js';
+import { crossCheckLbBackend } from './lbBackend.js';
 
 export function toModel(raw: RawConfig, file: string, hostname: string): Config {
   const alerts = netAlertsModel(raw.global, hostname);
   const trackers = trackersModel(raw);
   return {
     file,
-    global: { routerId: raw.global?.router_id ?? hostname, ipvsBackend: raw.global?.ipvs_backend ?? 'netlink',
+    global: { routerId: raw.global?.router_id ?? hostname, ipvsBackend: raw.global?.ipvs_backend ?? 'netlink', backend: raw.global?.backend ?? 'auto',
       mail: alerts.mail, webhooks: alerts.webhooks, ...notifyGlobalModel(raw.global), ...statusApiModel(raw.global) },
     vrrpInstances: (raw.vrrp_instances ?? []).map((r) => ({ ...instanceModel(r, alerts.smtpAlertDefaults.vrrp), ...instanceTrackRefs(r, trackers) })),
     vrrpSyncGroups: (raw.vrrp_sync_groups ?? []).map((g) => syncGroupModel(g, alerts.smtpAlertDefaults.vrrp)),
@@ -59,6 +60,7 @@ function instanceModel(r: RawInstance, smtpAlertDefault: boolean): Omit<VrrpInst
 /** Checks that span keys or instances; errors point at the offending key's value. */
 export function crossCheck(config: Config, root: Node, ctx: Ctx): void {
   crossCheckVirtualServers(config.virtualServers, root, ctx);
+  crossCheckLbBackend(config, root, ctx);
   crossCheckNetAlerts(root, ctx);
   crossCheckSyncGroups(config.vrrpSyncGroups, config.vrrpInstances, root, ctx);
   crossCheckTrackers(config, root, ctx);

@@ -68,6 +68,8 @@ export interface GlobalConfig extends NotifyGlobalConfig, StatusApiGlobalConfig 
   routerId: string;
   /** How the IPVS table is read and changed: generic netlink (default) or ipvsadm processes. */
   ipvsBackend: 'netlink' | 'ipvsadm';
+  /** Load-balancing backend: IPVS, nftables, or IPVS when the kernel has it (src/lb/select.ts). */
+  backend: 'ipvs' | 'nft' | 'auto';
   /** smtp_alert mail (src/alert/mail.ts); undefined unless smtp_server and notification_email are set. */
   mail: MailConfig | undefined;
   /** Webhooks (src/alert/webhook.ts). */

@@ -65,6 +65,9 @@ export const globalShape = object({
   // Not a keepalived keyword (keepalived always speaks netlink): how tandem talks to IPVS.
   // netlink is the default: docs/benchmarks.md (bench:table) has the numbers behind the choice.
   ipvs_backend: field(oneOf(['netlink', 'ipvsadm'] as const), { default: 'netlink' as const }),
+  // Not a keepalived keyword: which load-balancing backend (src/lb/select.ts). auto = IPVS when
+  // the kernel has it, else nftables (docs/nft-backend.md).
+  backend: field(oneOf(['ipvs', 'nft', 'auto'] as const), { default: 'auto' as const }),
   // E-mail (keepalived's smtp_alert keywords) and webhooks: src/config/netAlerts.ts.
   ...netAlertGlobalFields,
   // notify_fifo, script_user, enable_script_security, notify_script_timeout: src/config/notifyScripts.ts.

@@ -252,6 +252,9 @@ const virtualServerObject = object({
   persistence_granularity: field(granularity),
   persistence_engine: field(oneOf(['sip'] as const)),
   ops: field(boolean, { default: false }),
+  // tandem-only, nft backend only: masquerade (SNAT) connections to the real servers, like LVS
+  // FULLNAT, so real servers need no route back through the director (docs/nft-backend.md).
+  nft_masquerade: field(boolean, { default: false }),
   quorum: field(integer(1, 0x7fffffff), { default: 1 }),
   hysteresis: field(integer(0, 0x7fffffff), { default: 0 }),
   sorry_server: field(sorryServerObject),
@@ -355,6 +358,7 @@ export function toVirtualServerModel(
         pe: r.persistence_engine ?? null,
         ops: r.ops ?? false,
         schedFlags: [],
+        ...(r.nft_masquerade ? { masquerade: true } : {}),
       },
       quorum: r.quorum ?? 1,
       hysteresis: r.hysteresis ?? 0,

@@ -4,12 +4,13 @@
 import type { Config } from '../config/model.js';
 import { desiredTable } from '../lb/desired.js';
 import type { LbBackend } from '../lb/ipvs/backend.js';
-import { ipvsBackendFor } from '../lb/ipvs/select.js';
+import { lbBackendFor } from '../lb/select.js';
+import { NftBackend } from '../lb/nft/backend.js';
 import { renderOp } from '../lb/ipvs/render.js';
 import { describeOp, reconcile } from '../lb/reconcile.js';
 
 export async function planTable(
-  config: Config, backend: LbBackend = ipvsBackendFor(config.global.ipvsBackend), out: (s: string) => void = (s) => process.stdout.write(s),
+  config: Config, backend: LbBackend = lbBackendFor(config.global).backend, out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<number> {
   try {
     return await plan(config, backend, out);
@@ -31,6 +32,14 @@ async function plan(config: Config, backend: LbBackend, out: (s: string) => void
   const ops = reconcile(desired, actual, new Set(desired.keys()));
   if (ops.length === 0) {
     out(`# no changes: the IPVS table already matches ${config.file} (${desired.size} virtual service(s))\n`);
+    return 0;
+  }
+  if (backend instanceof NftBackend) {
+    // One nft transaction over tandem's tables (docs/nft-backend.md).
+    const { script, refused } = await backend.planScript(ops);
+    out(`# ${ops.length} change(s) to apply ${config.file}:\n${ops.map((op) => `#   ${describeOp(op)}\n`).join('')}`);
+    for (const r of refused) out(`# refused: ${describeOp(r.op)}: ${r.message ?? r.reason}\n`);
+    out(`# as one nft -f transaction:\n${script}`);
     return 0;
   }
   out(`# ${ops.length} change(s) to apply ${config.file}; as an ipvsadm -R batch:\n`);

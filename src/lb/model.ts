@@ -39,6 +39,9 @@ export interface VirtualService {
   ops: boolean;
   /** Scheduler flags (ipvsadm -b), sorted: sh-fallback, sh-port, mh-fallback, mh-port, flag-N. */
   schedFlags: readonly string[];
+  /** tandem-only, nft backend only (`nft_masquerade`): also SNAT (masquerade) the client's
+   *  connections to the real servers, like LVS FULLNAT. Absent = false. */
+  masquerade?: boolean;
 }
 
 export type TunnelCsum = 'nocsum' | 'csum' | 'remcsum';
@@ -112,7 +115,7 @@ export function sameService(a: VirtualService, b: VirtualService): boolean {
     (a.persistence === null ? b.persistence === null
       : b.persistence !== null && a.persistence.timeoutS === b.persistence.timeoutS &&
         a.persistence.netmaskPrefix === b.persistence.netmaskPrefix) &&
-    a.pe === b.pe && a.ops === b.ops &&
+    a.pe === b.pe && a.ops === b.ops && (a.masquerade ?? false) === (b.masquerade ?? false) &&
     a.schedFlags.length === b.schedFlags.length && a.schedFlags.every((f, i) => f === b.schedFlags[i]);
 }
 

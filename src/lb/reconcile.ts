@@ -81,42 +81,53 @@ export class TableOpError extends Error {
  * `table` is not changed.
  */
 export function applyOps(table: LbTable, ops: readonly TableOp[]): LbTable {
+  const out = copyTable(table);
+  for (const op of ops) applyOpTo(out, op);
+  return out;
+}
+
+/** A copy of `table` whose maps applyOpTo() may change (the entries' values are shared). */
+export function copyTable(table: LbTable): Map<string, ServiceEntry> {
   const out = new Map<string, ServiceEntry>();
   for (const [k, e] of table) out.set(k, { service: e.service, dests: new Map(e.dests) });
-  for (const op of ops) {
-    const key = serviceKey(opServiceId(op));
-    const entry = out.get(key);
-    switch (op.op) {
-      case 'add_service':
-        if (entry) throw new TableOpError(op, 'service already exists');
-        out.set(key, { service: op.service, dests: new Map() });
-        break;
-      case 'edit_service':
-        if (!entry) throw new TableOpError(op, 'no such service');
-        out.set(key, { service: op.service, dests: entry.dests });
-        break;
-      case 'delete_service':
-        if (!entry) throw new TableOpError(op, 'no such service');
-        out.delete(key);
-        break;
-      default: {
-        if (!entry) throw new TableOpError(op, 'service not defined');
-        const dests = entry.dests as Map<string, RealServer>;
-        const dk = destKey(op.dest);
-        if (op.op === 'add_dest') {
-          if (dests.has(dk)) throw new TableOpError(op, 'destination already exists');
-          dests.set(dk, op.dest);
-        } else if (op.op === 'edit_dest') {
-          if (!dests.has(dk)) throw new TableOpError(op, 'no such destination');
-          dests.set(dk, op.dest);
-        } else {
-          if (!dests.has(dk)) throw new TableOpError(op, 'no such destination');
-          dests.delete(dk);
-        }
+  return out;
+}
+
+/** Applies one op to a table from copyTable(), in place; throws TableOpError (changing nothing)
+ *  when the op does not fit the table. One copy for a batch, not one per op: a backend that
+ *  checks ops one by one (nft/backend.ts) would otherwise copy 10,000 entries 10,000 times. */
+export function applyOpTo(out: Map<string, ServiceEntry>, op: TableOp): void {
+  const key = serviceKey(opServiceId(op));
+  const entry = out.get(key);
+  switch (op.op) {
+    case 'add_service':
+      if (entry) throw new TableOpError(op, 'service already exists');
+      out.set(key, { service: op.service, dests: new Map() });
+      break;
+    case 'edit_service':
+      if (!entry) throw new TableOpError(op, 'no such service');
+      out.set(key, { service: op.service, dests: entry.dests });
+      break;
+    case 'delete_service':
+      if (!entry) throw new TableOpError(op, 'no such service');
+      out.delete(key);
+      break;
+    default: {
+      if (!entry) throw new TableOpError(op, 'service not defined');
+      const dests = entry.dests as Map<string, RealServer>;
+      const dk = destKey(op.dest);
+      if (op.op === 'add_dest') {
+        if (dests.has(dk)) throw new TableOpError(op, 'destination already exists');
+        dests.set(dk, op.dest);
+      } else if (op.op === 'edit_dest') {
+        if (!dests.has(dk)) throw new TableOpError(op, 'no such destination');
+        dests.set(dk, op.dest);
+      } else {
+        if (!dests.has(dk)) throw new TableOpError(op, 'no such destination');
+        dests.delete(dk);
       }
     }
   }
-  return out;
 }
 
 /** The service an operation is about. */

@@ -1,0 +1,96 @@
+// What each load-balancing backend can express, checked against the virtual servers with every
+// error located at file:line:col (DESIGN.md principle 6). With `global.backend: nft` (or `ipvs`)
+// the errors are config errors at load. With `auto` the backend is known only at start (it
+// depends on the kernel), so the errors for both are computed at load, kept beside the config,
+// and backendConfigErrors(config, resolved) hands the daemon the ones for the backend it got:
+// it refuses to start with the same located messages.
+import { isScalar, isSeq, type Node } from 'yaml';
+import type { ConfigError } from './errors.js';
+import { nodeOf, report, type Ctx } from './fields.js';
+import type { Config } from './model.js';
+import type { RealServer } from '../lb/model.js';
+import { NFT_SCHEDULERS } from '../lb/nft/render.js';
+
+export type ResolvedBackend = 'ipvs' | 'nft';
+
+/** Errors per backend, for configs whose backend is `auto` (keyed by the frozen Config object). */
+const deferred = new WeakMap<Config, Record<ResolvedBackend, ConfigError[]>>();
+
+/** Called from crossCheck(): reports the chosen backend's limits, or keeps both for `auto`. */
+export function crossCheckLbBackend(config: Config, root: Node, ctx: Ctx): void {
+  const per = {} as Record<ResolvedBackend, ConfigError[]>;
+  for (const b of ['ipvs', 'nft'] as const) {
+    const sub: Ctx = { file: ctx.file, lineCounter: ctx.lineCounter, errors: [] };
+    checkBackend(config, root, sub, b);
+    per[b] = sub.errors;
+  }
+  if (config.global.backend === 'auto') deferred.set(config, per);
+  else ctx.errors.push(...per[config.global.backend]);
+}
+
+/**
+ * The config errors `config` has with the backend it resolved to (empty when it fits). For a
+ * config loaded with an explicit backend they were fatal at load already, so this is empty.
+ */
+export function backendConfigErrors(config: Config, resolved: ResolvedBackend): ConfigError[] {
+  const per = deferred.get(config);
+  if (per) return per[resolved];
+  if (config.global.backend !== 'auto') return [];
+  // A config built without the loader: check the model, unlocated.
+  const sub: Ctx = { file: config.file, lineCounter: { linePos: () => ({ line: 1, col: 1 }) } as unknown as Ctx['lineCounter'], errors: [] };
+  checkBackend(config, null, sub, resolved);
+  return sub.errors;
+}
+
+function checkBackend(config: Config, root: Node | null, ctx: Ctx, backend: ResolvedBackend): void {
+  const listNode = nodeOf(root, 'virtual_servers');
+  const vsNodes = isSeq(listNode) ? (listNode.items as Node[]) : [];
+  config.virtualServers.forEach((vs, i) => {
+    const vsNode = vsNodes[i];
+    const p = `virtual_servers[${i}]`;
+    const at = (node: Node | undefined, key: string): Node | undefined => nodeOf(node, key) ?? node;
+    const s = vs.service;
+    if (backend === 'ipvs') {
+      if (s.masquerade) {
+        report(ctx, at(vsNode, 'nft_masquerade'), `${p}.nft_masquerade`,
+          'only the nft backend can masquerade (global.backend: nft); IPVS NAT needs the real servers to route replies through the director');
+      }
+      return;
+    }
+    const nft = 'the nft backend';
+    if (!(NFT_SCHEDULERS as readonly string[]).includes(s.scheduler)) {
+      report(ctx, at(vsNode, 'lb_algo'), `${p}.lb_algo`,
+        `${nft} cannot express ${s.scheduler} (it can: ${NFT_SCHEDULERS.join(', ')})`);
+    }
+    if (s.pe !== null) report(ctx, at(vsNode, 'persistence_engine'), `${p}.persistence_engine`, `${nft} has no persistence engine (${s.pe})`);
+    if (s.ops) report(ctx, at(vsNode, 'ops'), `${p}.ops`, `${nft} cannot do one-packet scheduling: conntrack NAT schedules per flow`);
+    if (s.persistence && vs.family === 6 && s.persistence.netmaskPrefix !== 128) {
+      report(ctx, at(vsNode, 'persistence_granularity'), `${p}.persistence_granularity`,
+        `${nft} cannot mask IPv6 persistence keys (nft 1.0.6 aborts on it): use 128 or leave it out`);
+    }
+    const rsNodes = (() => { const n = nodeOf(vsNode, 'real_servers'); return isSeq(n) ? (n.items as Node[]) : []; })();
+    // DR/TUN given on the virtual server is reported there once; a real server's own lb_kind there.
+    const vsKind = nodeOf(vsNode, 'lb_kind');
+    const vsKindValue = isScalar(vsKind) ? String(vsKind.value) : 'NAT';
+    if (vsKindValue !== 'NAT') {
+      report(ctx, vsKind, `${p}.lb_kind`, `${nft} forwards by NAT (DNAT) only, not ${vsKindValue} (use lb_kind NAT, or global.backend: ipvs)`);
+    }
+    const checkDest = (d: RealServer, node: Node | undefined, path: string) => {
+      const own = nodeOf(node, 'lb_kind');
+      if (d.forwarding !== 'NAT' && own) {
+        report(ctx, own, `${path}.lb_kind`, `${nft} forwards by NAT (DNAT) only, not ${d.forwarding} (use lb_kind NAT, or global.backend: ipvs)`);
+      } else if (d.forwarding !== 'NAT' && vsKindValue === 'NAT') {
+        report(ctx, node, `${path}.lb_kind`, `${nft} forwards by NAT (DNAT) only, not ${d.forwarding}`);
+      }
+      if (s.id.kind === 'fwmark' && d.port !== 0) {
+        report(ctx, at(node, 'port'), `${path}.port`, `${nft} keeps the packet's port for a fwmark virtual server: leave port out`);
+      }
+      if (s.id.kind === 'inet' && vs.family === 6 && s.persistence && d.port !== s.id.port) {
+        report(ctx, at(node, 'port'), `${path}.port`,
+          `${nft} keeps only the address for IPv6 persistence (nft 1.0.6): the port must be ${s.id.port} like the virtual server`);
+      }
+    };
+    vs.realServers.forEach((rs, j) => checkDest(rs.dest, rsNodes[j], `${p}.real_servers[${j}]`));
+    if (vs.sorryServer) checkDest(vs.sorryServer.dest, nodeOf(vsNode, 'sorry_server'), `${p}.sorry_server`);
+  });
+}

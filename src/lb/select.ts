@@ -1,0 +1,46 @@
+// The load-balancing backend a config asks for (`global.backend`, `global.ipvs_backend`):
+// ipvs = IPVS through generic netlink or ipvsadm (lb/ipvs/select.ts); nft = tandem's nftables
+// tables (lb/nft/backend.ts); auto = IPVS when this kernel has it, else nft.
+import { existsSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import type { GlobalConfig } from '../config/model.js';
+import type { LbBackend } from './ipvs/backend.js';
+import { ipvsBackendFor } from './ipvs/select.js';
+import { NftBackend } from './nft/backend.js';
+
+export type LbBackendName = 'netlink' | 'ipvsadm' | 'nft';
+
+export interface SelectedBackend {
+  backend: LbBackend;
+  /** For logs and the API: the IPVS mechanism (netlink, ipvsadm) or nft. */
+  name: LbBackendName;
+  kind: 'ipvs' | 'nft';
+}
+
+/** Whether the kernel has IPVS: loaded (/proc/net/ip_vs), or a module it can load on demand. */
+export function kernelHasIpvs(probe: { exists(p: string): boolean; read(p: string): string | undefined } = realProbe): boolean {
+  if (probe.exists('/proc/net/ip_vs') || probe.exists('/sys/module/ip_vs')) return true;
+  // Not loaded yet: the generic netlink request (or ipvsadm) autoloads ip_vs when the module exists.
+  const dep = probe.read(`/lib/modules/${release()}/modules.dep`);
+  if (dep !== undefined && /(^|\/)ip_vs\.ko(\.[a-z]+)?:/m.test(dep)) return true;
+  // Built in (CONFIG_IP_VS=y) without /proc mounted the usual way: modules.builtin lists it.
+  const builtin = probe.read(`/lib/modules/${release()}/modules.builtin`);
+  return builtin !== undefined && /(^|\/)ip_vs\.ko$/m.test(builtin);
+}
+
+const realProbe = {
+  exists: (p: string) => existsSync(p),
+  read: (p: string) => { try { return readFileSync(p, 'utf8'); } catch { return undefined; } },
+};
+
+/** Which backend kind `global.backend` resolves to on this machine. */
+export function resolveBackendKind(g: Pick<GlobalConfig, 'backend'>, hasIpvs: () => boolean = () => kernelHasIpvs()): 'ipvs' | 'nft' {
+  if (g.backend === 'ipvs' || g.backend === 'nft') return g.backend;
+  return hasIpvs() ? 'ipvs' : 'nft';
+}
+
+export function lbBackendFor(g: Pick<GlobalConfig, 'backend' | 'ipvsBackend'>, hasIpvs?: () => boolean): SelectedBackend {
+  const kind = resolveBackendKind(g, hasIpvs);
+  if (kind === 'nft') return { backend: new NftBackend(), name: 'nft', kind };
+  return { backend: ipvsBackendFor(g.ipvsBackend), name: g.ipvsBackend, kind };
+}
