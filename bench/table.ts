@@ -10,13 +10,17 @@
 //   3. a no-op process spawn in the same VM (`ipvsadm -v`, /bin/true), the part of (2) the
 //      netlink backend does not pay.
 //
-//   npm run bench:table -- [--out table.json] [--runs K] [--flips M] [--timeout S]
+//   npm run bench:table -- [--out table.json] [--runs K] [--flips M] [--timeout S] [--backend ipvs|nft|all]
 //   (env RUNS=K, FLIPS=M also work; defaults 5 and 20)
+// --backend nft (or all, the default) also runs the nftables backend on the host (bench/tableNft.ts:
+// NftBackend vs `nft -f`, K apply runs and M weight changes per side); with `all`, its JSON goes
+// next to --out's with `-nft` before the extension (docs/bench-table.json -> docs/bench-table-nft.json).
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { runInVm, vmAvailable } from '../test/kernel/vm.js';
 import { stats, type Stats } from './lib/common.js';
+import { runNftTableBench } from './tableNft.js';
 
 const AGENT = new URL('./agents/table-agent.js', import.meta.url).pathname;
 
@@ -29,13 +33,14 @@ ip link set tTbd up
 node "$AGENT"
 `;
 
-interface Args { out: string | null; runs: number; flips: number; timeoutS: number }
+interface Args { out: string | null; runs: number; flips: number; timeoutS: number; backend: 'ipvs' | 'nft' | 'all' }
 
 function parseArgs(argv: string[]): Args {
   let out: string | null = null;
   let runs = Number(process.env.RUNS ?? 5);
   let flips = Number(process.env.FLIPS ?? 20);
   let timeoutS = 900;
+  let backend: Args['backend'] = 'all';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -47,15 +52,20 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--runs') runs = Number(next());
     else if (a === '--flips') flips = Number(next());
     else if (a === '--timeout') timeoutS = Number(next());
+    else if (a === '--backend') {
+      const b = next();
+      if (b !== 'ipvs' && b !== 'nft' && b !== 'all') throw new Error(`--backend must be ipvs, nft or all, got ${b}`);
+      backend = b;
+    }
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/table.js [--out FILE.json] [--runs K] [--flips M] [--timeout S]  (env RUNS=K FLIPS=M)');
+      console.log('usage: node dist/bench/table.js [--out FILE.json] [--runs K] [--flips M] [--timeout S] [--backend ipvs|nft|all]  (env RUNS=K FLIPS=M)');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
   for (const [name, v, max] of [['runs', runs, 100], ['flips', flips, 1000], ['timeout', timeoutS, 7200]] as const) {
     if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`${name} must be an integer 1..${max}, got ${v}`);
   }
-  return { out, runs, flips, timeoutS };
+  return { out, runs, flips, timeoutS, backend };
 }
 
 
@@ -94,6 +104,13 @@ function printTable(title: string, rows: Array<[string, Stats | null]>): void {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.backend !== 'ipvs') {
+    const nftOut = args.out === null || args.backend === 'nft' ? args.out : args.out.replace(/(\.json)?$/, '-nft$1');
+    const nftErrors = await runNftTableBench({ out: nftOut, runs: args.runs, changes: args.flips, timeoutS: args.timeoutS });
+    if (nftErrors > 0) process.exitCode = 1;
+    if (args.backend === 'nft') return;
+    console.log('');
+  }
   const a = vmAvailable();
   if (!a.ok) throw new Error(`the table benchmark needs the kernel-tier VM: ${a.why}`);
   const started = new Date();
