@@ -14,10 +14,27 @@ export interface Logger {
 const SYSLOG: Record<Level, number> = { debug: 7, info: 6, warn: 4, error: 3 };
 const ORDER: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
+let stdoutGuarded = false;
+
+/**
+ * Lines to stdout. A reader that goes away (a broken journal stream, `tandem run | head`) makes
+ * the pipe fail with EPIPE, which Node raises as an 'error' event on process.stdout: unhandled,
+ * that would end the daemon and leave VIPs behind without a priority 0 advert. Logging is not
+ * worth that: the error is swallowed and later lines are dropped.
+ */
+function stdoutWriter(): (line: string) => void {
+  if (!stdoutGuarded) {
+    stdoutGuarded = true;
+    process.stdout.on('error', () => { stdoutBroken = true; });
+  }
+  return (l) => { if (!stdoutBroken) process.stdout.write(l + '\n'); };
+}
+let stdoutBroken = false;
+
 export function createLogger(opts: {
   write?: (line: string) => void; level?: Level; journald?: boolean; scope?: string; wallClock?: () => Date;
 } = {}): Logger {
-  const write = opts.write ?? ((l: string) => process.stdout.write(l + '\n'));
+  const write = opts.write ?? stdoutWriter();
   const min = ORDER[opts.level ?? 'info'];
   const wall = opts.wallClock ?? (() => new Date());
   const journald = opts.journald ?? Boolean(process.env.JOURNAL_STREAM);
