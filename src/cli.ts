@@ -13,17 +13,26 @@ Usage:
   tandem plan -f FILE                      print the IPVS changes applying FILE would make now
   tandem import KEEPALIVED_CONF            convert a keepalived.conf to tandem YAML on stdout
   tandem status [--socket PATH] [--json]   ask the running daemon: instances, servers, trackers, alerts
+  tandem reload [--socket PATH] [--json]   make the running daemon re-read its config file (as SIGHUP):
+                                           exit 0 applied, 2 refused (every error printed, nothing changed)
+  tandem lab [--non-interactive] [--json] [--keep] [--no-host-link]
+                                           (root) two directors, three real servers and a client in
+                                           network namespaces: failover, a real server down and back
   tandem --help | --version
 
 Options:
   -f, --config FILE     the YAML config (keys are keepalived's keywords in snake_case)
   --state-file PATH     keep a JSON snapshot of the state and counters at PATH
   --socket PATH         status: the daemon's status socket (default /run/tandem/tandem.sock)
-  --json                status: print the daemon's JSON instead of a table
+  --json                status: print the daemon's JSON instead of a table; lab: print the report as JSON
+  --non-interactive     lab: run every step without waiting for Enter
+  --keep                lab: keep the lab up after the last step until Ctrl-C
+  --no-host-link        lab: do not connect the lab's management network (status pages) to this host
   -h, --help            this text
   -V, --version         print the version
 
 Signals (run): SIGTERM or SIGINT stops gracefully: masters send priority 0 and remove VIPs.
+SIGHUP reloads the config file, like tandem reload.
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -36,6 +45,9 @@ export async function main(argv: string[]): Promise<number> {
         'state-file': { type: 'string' },
         socket: { type: 'string' },
         json: { type: 'boolean' },
+        'non-interactive': { type: 'boolean' },
+        keep: { type: 'boolean' },
+        'no-host-link': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -89,6 +101,19 @@ export async function main(argv: string[]): Promise<number> {
       // src/api/statusCli.ts: exit 1 with one line when no daemon answers.
       const { runStatus } = await import('./api/statusCli.js');
       return runStatus({ socket: values.socket, json: values.json });
+    }
+    case 'reload': {
+      const { runReload } = await import('./api/statusCli.js');
+      return runReload({ socket: values.socket, json: values.json });
+    }
+    case 'lab': {
+      // src/lab/: builds, narrates and removes the namespace lab; --json prints only the report.
+      const { runLab } = await import('./lab/main.js');
+      const json = values.json === true;
+      return runLab({
+        json, keep: values.keep === true, hostLink: values['no-host-link'] !== true,
+        interactive: !json && values['non-interactive'] !== true && !!process.stdin.isTTY && !!process.stdout.isTTY,
+      });
     }
     case 'run': {
       const file = needConfig();

@@ -5,12 +5,13 @@
 // script, a dead webhook receiver or an SMTP server that does not answer can never delay a VRRP
 // advert (DESIGN.md principle 7). A channel that throws is contained and logged; the others
 // still get the event.
+import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/model.js';
 import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log.js';
 import { describeEvent, type AlertEvent } from './events.js';
 import { NotifyFifo } from './fifo.js';
-import { mailNotifierFor, type MailNotifier } from './mail.js';
+import { mailNotifierFor, smtpAlertFilter, type MailNotifier } from './mail.js';
 import { ScriptNotifier } from './scriptNotifier.js';
 import { WebhookNotifier } from './webhook.js';
 
@@ -22,45 +23,80 @@ interface Channel {
 export class AlertDispatcher {
   private readonly scripts: ScriptNotifier;
   private fifo: NotifyFifo | undefined;
-  private readonly webhooks: WebhookNotifier | undefined;
-  private readonly mail: MailNotifier | undefined;
-  private readonly channels: Channel[] = [];
+  private webhooks: WebhookNotifier | undefined;
+  private mail: MailNotifier | undefined;
+  private channels: Channel[] = [];
   private readonly failures: RateLimitedLog;
   private events = 0;
 
   /** Does no I/O: start() opens the FIFO and starts the senders. */
-  constructor(private readonly config: Config, private readonly log: Logger) {
+  constructor(private config: Config, private readonly log: Logger) {
     this.failures = new RateLimitedLog(log, () => performance.now(), 10_000);
     this.scripts = new ScriptNotifier(config, log.child('notify'));
-    this.webhooks = config.global.webhooks.length > 0
-      ? new WebhookNotifier({ routerId: config.global.routerId, webhooks: config.global.webhooks, log: log.child('webhook') })
-      : undefined;
+    this.webhooks = this.webhooksFor(config);
     this.mail = mailNotifierFor(config, log.child('mail'));
   }
 
+  private webhooksFor(config: Config): WebhookNotifier | undefined {
+    return config.global.webhooks.length > 0
+      ? new WebhookNotifier({ routerId: config.global.routerId, webhooks: config.global.webhooks, log: this.log.child('webhook') })
+      : undefined;
+  }
+
   start(): void {
-    this.channels.push({ name: 'scripts', handle: (e) => this.scripts.handle(e) });
+    this.openFifo();
+    this.webhooks?.start();
+    this.mail?.start();
+    this.rebuildChannels();
+  }
+
+  private openFifo(): void {
     const path = this.config.global.notifyFifo;
-    if (path !== undefined) {
-      const r = NotifyFifo.open(path, this.log.child('notify_fifo'));
-      if (r.ok) {
-        this.fifo = r.fifo;
-        this.channels.push({ name: 'notify_fifo', handle: (e) => r.fifo.handle(e) });
-      } else {
-        // A FIFO that cannot be opened is reported, not fatal: failover matters more than its log.
-        this.log.error(`notify_fifo ${r.path}: ${r.reason}: ${r.message}; FIFO lines will not be written`);
-      }
+    if (path === undefined) return;
+    const r = NotifyFifo.open(path, this.log.child('notify_fifo'));
+    if (r.ok) this.fifo = r.fifo;
+    // A FIFO that cannot be opened is reported, not fatal: failover matters more than its log.
+    else this.log.error(`notify_fifo ${r.path}: ${r.reason}: ${r.message}; FIFO lines will not be written`);
+  }
+
+  private rebuildChannels(): void {
+    const { fifo, webhooks: w, mail: m } = this;
+    this.channels = [
+      { name: 'scripts', handle: (e) => this.scripts.handle(e) },
+      ...(fifo ? [{ name: 'notify_fifo', handle: (e: AlertEvent) => fifo.handle(e) }] : []),
+      ...(w ? [{ name: 'webhooks', handle: (e: AlertEvent) => w.handle(e) }] : []),
+      ...(m ? [{ name: 'mail', handle: (e: AlertEvent) => m.handle(e) }] : []),
+    ];
+  }
+
+  /**
+   * A reload: later events use the new config's scripts (queued ones keep their argv) and mail
+   * filter. A channel whose own settings are unchanged carries on with its queue; one whose
+   * settings changed is replaced, and the old one is stopped in the background (its queued
+   * deliveries are dropped, and counted there, rather than sent with stale settings).
+   */
+  reconfigure(next: Config): void {
+    const prev = this.config;
+    this.config = next;
+    this.scripts.setConfig(next);
+    if (prev.global.notifyFifo !== next.global.notifyFifo) {
+      this.fifo?.close();
+      this.fifo = undefined;
+      this.openFifo();
     }
-    if (this.webhooks) {
-      this.webhooks.start();
-      const w = this.webhooks;
-      this.channels.push({ name: 'webhooks', handle: (e) => w.handle(e) });
+    if (!isDeepStrictEqual(prev.global.webhooks, next.global.webhooks) || prev.global.routerId !== next.global.routerId) {
+      void this.webhooks?.stop();
+      this.webhooks = this.webhooksFor(next);
+      this.webhooks?.start();
     }
-    if (this.mail) {
-      this.mail.start();
-      const m = this.mail;
-      this.channels.push({ name: 'mail', handle: (e) => m.handle(e) });
+    if (!isDeepStrictEqual(prev.global.mail, next.global.mail) || prev.global.routerId !== next.global.routerId) {
+      void this.mail?.stop();
+      this.mail = mailNotifierFor(next, this.log.child('mail'));
+      this.mail?.start();
+    } else {
+      this.mail?.setFilter(smtpAlertFilter(next));
     }
+    this.rebuildChannels();
   }
 
   handle(e: AlertEvent): void {
@@ -83,7 +119,7 @@ export class AlertDispatcher {
       this.mail?.stop(),
     ]);
     this.fifo?.close();
-    this.channels.length = 0;
+    this.channels = [];
   }
 
   snapshot() {

@@ -152,6 +152,12 @@ export class MailNotifier {
     await this.settled;
   }
 
+  /** A reload changed which instances, groups and servers mail (their smtp_alert flags); queued
+   *  mails are kept. */
+  setFilter(wants: (event: AlertEvent) => boolean): void {
+    this.opts.wants = wants;
+  }
+
   counters(): MailCounters {
     return { ...this.n, dropped: this.queue.dropped, pending: this.queue.size, inFlight: this.busy, lastError: this.lastError };
   }

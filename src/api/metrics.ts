@@ -107,6 +107,16 @@ export function renderMetrics(s: DaemonStatus, proc: ProcessMetrics): string {
   e.family('tandem_webhook_queue_pending', 'gauge', 'Webhook events waiting to be sent.',
     wh.map((w) => [{ webhook: w.webhook }, w.pending]));
 
+  if (s.config) {
+    const c = s.config;
+    e.family('tandem_config_reloads_total', 'counter', 'Config reloads (SIGHUP, tandem reload) by result: applied or refused.',
+      [[{ result: 'applied' }, c.reloads.ok], [{ result: 'refused' }, c.reloads.refused]]);
+    e.family('tandem_config_last_reload_successful', 'gauge', '1 when the last reload was applied (or none was asked for), 0 when it was refused.',
+      [[{}, c.last_reload === null || c.last_reload.ok ? 1 : 0]]);
+    e.family('tandem_config_loaded_timestamp_seconds', 'gauge', 'When the running config was loaded, seconds since the epoch.',
+      [[{}, Date.parse(c.loaded_at) / 1000]]);
+  }
+
   e.family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', [[{}, proc.cpuSeconds]]);
   e.family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', [[{}, proc.residentBytes]]);
   e.family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.', [[{}, proc.startTimeSeconds]]);

@@ -63,12 +63,22 @@ export interface StatusAlerts {
   events?: unknown;
 }
 
+/** The config in force and the last reload (issue 5 §1): "is the file I edited what runs?" */
+export interface StatusConfig {
+  file: string;
+  /** When the running config was loaded (start or the last successful reload). */
+  loaded_at: string;
+  reloads: { ok: number; refused: number };
+  last_reload: { at: string; ok: boolean; changes: string[]; errors: string[] } | null;
+}
+
 export interface DaemonStatus {
   pid: number;
   version: string;
   router_id: string;
   hostname: string;
   started_at: string;
+  config?: StatusConfig;
   instances: StatusInstance[];
   sync_groups?: unknown;
   rx: { accepted: number; drops: Record<string, number>; notes?: Record<string, number | undefined> };

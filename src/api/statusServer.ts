@@ -12,12 +12,16 @@ import type { ListenAddress } from '../config/statusApi.js';
 import { METRICS_CONTENT_TYPE, renderMetrics, type ProcessMetrics } from './metrics.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './page.js';
 import type { DaemonStatus } from './status.js';
+import type { ReloadOutcome } from '../daemon/reload.js';
 
 export interface StatusServerOptions {
   socketPath: string;
   metricsListen: ListenAddress | undefined;
   snapshot: () => DaemonStatus;
   log: Logger;
+  /** `POST /reload` on the unix socket (`tandem reload`): re-reads the config file; the outcome
+   *  (applied changes, or every error and nothing changed) is the response body. */
+  reload?: () => Promise<ReloadOutcome>;
 }
 
 export function processMetrics(): ProcessMetrics {
@@ -135,6 +139,20 @@ export class StatusServer {
   private handle(req: IncomingMessage, res: ServerResponse, unix: boolean): void {
     const path = (req.url ?? '/').split('?')[0];
     try {
+      if (unix && path === '/reload' && this.opts.reload) {
+        if (req.method !== 'POST') {
+          res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('POST /reload\n');
+          return;
+        }
+        req.resume();
+        this.opts.reload().then((o) => {
+          res.writeHead(o.ok ? 200 : 422, { 'content-type': 'application/json' }).end(JSON.stringify(o, null, 2) + '\n');
+        }, (e: Error) => {
+          this.opts.log.error(`reload failed: ${e.stack ?? e.message}`);
+          res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, errors: [`reload failed: ${e.message}`] }) + '\n');
+        });
+        return;
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       } else if (path === '/metrics') {

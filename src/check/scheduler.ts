@@ -8,6 +8,7 @@
 // timer per server. Why not daemon/preciseTimer.ts: check deadlines are seconds apart and judged
 // to the second (keepalived's own checker timers are no finer), so libuv's millisecond rounding
 // and epoll's 0.1% slack do not matter here, and 10,000 servers must not spin.
+import { isDeepStrictEqual } from 'node:util';
 import type { CheckConfig, RealServerConfig } from '../config/lbModel.js';
 import type { HealthMap, RealServerHealth } from '../lb/desired.js';
 import { DeadlineQueue, type DeadlineOwner } from './deadlines.js';
@@ -78,7 +79,7 @@ const TIMER: VerdictEvent = Object.freeze({ type: 'timer' });
 class ServerDriver implements DeadlineOwner {
   dueAt: number | null = null;
   private st: ServerVerdictState;
-  private readonly cfg: ServerVerdictConfig;
+  private cfg: ServerVerdictConfig;
   /** Aborts this server's in-flight probes at stop(). One per run, not one per probe: at
    *  10,000 servers probed every second, a controller per probe was a visible share of the
    *  checker's CPU (allocation and GC). */
@@ -88,11 +89,18 @@ class ServerDriver implements DeadlineOwner {
   /** Each check's last probe (null until one has reported). */
   readonly lastChecks: Array<LastCheck | null>;
 
-  constructor(readonly rs: RealServerConfig, private readonly opts: DriverOptions) {
+  constructor(public rs: RealServerConfig, private readonly opts: DriverOptions) {
     this.cfg = { weight: rs.dest.weight, checks: rs.checks.map(checkTiming) };
     this.st = initialVerdictState(this.cfg);
     this.lastDetail = rs.checks.map(() => undefined);
     this.lastChecks = rs.checks.map(() => null);
+  }
+
+  /** A reload kept this server's checks as they were: the verdict and its timers carry on, and
+   *  the new weight (or inhibit flag, notify scripts ...) applies from now. */
+  update(rs: RealServerConfig): void {
+    this.rs = rs;
+    this.cfg = { ...this.cfg, weight: rs.dest.weight };
   }
 
   health(): RealServerHealth {
@@ -187,6 +195,7 @@ class ServerDriver implements DeadlineOwner {
 export class CheckScheduler {
   private readonly drivers: Map<string, ServerDriver>;
   private readonly deadlines: DeadlineQueue<ServerDriver>;
+  private readonly driverOptions: DriverOptions;
   private running = false;
   private readonly latency = new Map<CheckConfig['kind'], LatencyHistogram>();
 
@@ -201,6 +210,7 @@ export class CheckScheduler {
       observe: (kind, seconds) => this.observe(kind, seconds),
     };
     this.deadlines = o.deadlines;
+    this.driverOptions = o;
     this.drivers = new Map(opts.servers.map((rs) => [rs.id, new ServerDriver(rs, o)]));
   }
 
@@ -215,6 +225,41 @@ export class CheckScheduler {
     this.running = false;
     for (const d of this.drivers.values()) d.stop();
     this.deadlines.clear();
+  }
+
+  /**
+   * A reload: `servers` is the new set. A server with the same id and the same checks keeps its
+   * driver (verdict, retries, timers, last probes) and takes the new config; one whose checks
+   * changed gets a fresh driver (a new verdict, as keepalived starts a changed checker); a server
+   * no longer configured is stopped. Returns the ids whose drivers were (re)created.
+   */
+  reconfigure(servers: readonly RealServerConfig[]): { kept: string[]; started: string[]; stopped: string[] } {
+    const out = { kept: [] as string[], started: [] as string[], stopped: [] as string[] };
+    const wanted = new Set(servers.map((rs) => rs.id));
+    for (const [id, d] of this.drivers) {
+      if (wanted.has(id)) continue;
+      if (this.running) d.stop();
+      this.deadlines.set(d, null);
+      this.drivers.delete(id);
+      out.stopped.push(id);
+    }
+    for (const rs of servers) {
+      const d = this.drivers.get(rs.id);
+      if (d && isDeepStrictEqual(d.rs.checks, rs.checks)) {
+        d.update(rs);
+        out.kept.push(rs.id);
+        continue;
+      }
+      if (d) {
+        if (this.running) d.stop();
+        this.deadlines.set(d, null);
+      }
+      const fresh = new ServerDriver(rs, this.driverOptions);
+      this.drivers.set(rs.id, fresh);
+      if (this.running) fresh.start();
+      out.started.push(rs.id);
+    }
+    return out;
   }
 
   /** Each check's last probe of a real server (by RealServerConfig.id), in config order. */

@@ -56,7 +56,7 @@ export function loadConfigText(text: string, file: string, defaults = { hostname
   return { ok: true, config: deepFreeze(config) };
 }
 
-function displayName(file: string): string {
+export function displayName(file: string): string {
   // Errors name the file as the operator gave it; tests pass bare names.
   return file.includes('/') && process.cwd() !== '/' && file.startsWith(process.cwd() + '/')
     ? file.slice(process.cwd().length + 1)

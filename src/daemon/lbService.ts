@@ -1,7 +1,7 @@
 // Composes the load-balancing part of the daemon: health checks (check/scheduler.ts) feed the
-// desired table (lb/desired.ts), and the reconciler (lb/reconciler.ts) keeps the kernel's IPVS
-// table equal to it through the configured backend (generic netlink or ipvsadm), restoring drift
-// every delay_loop.
+// desired table (lb/desired.ts), and the reconciler (lb/reconciler.ts) keeps the kernel's table
+// equal to it through the configured backend (IPVS by generic netlink or ipvsadm, or nftables),
+// restoring drift every delay_loop.
 import type { VirtualServerConfig } from '../config/lbModel.js';
 import type { AlertEvent } from '../alert/events.js';
 import type { Logger } from '../log.js';
@@ -11,6 +11,7 @@ import type { LbBackend } from '../lb/ipvs/backend.js';
 import { destKey, type LbTable } from '../lb/model.js';
 import { describeOp } from '../lb/reconcile.js';
 import { Reconciler } from '../lb/reconciler.js';
+import type { LbPlan } from './reloadPlan.js';
 import { RateLimitedLog } from '../log.js';
 import { monotonicNow } from './preciseTimer.js';
 
@@ -25,20 +26,20 @@ export class LbService {
   private readonly serviceOf = new Map<string, string>();
   private readonly errors: RateLimitedLog;
   private passes = 0;
+  /** The log prefix of table changes: `ipvs` or `nft`. */
+  private readonly table: string;
   private lastError: string | null = null;
 
   constructor(
-    private readonly vss: readonly VirtualServerConfig[], private readonly log: Logger,
+    private vss: readonly VirtualServerConfig[], private readonly log: Logger,
     private readonly changed: (urgent: boolean) => void, private readonly backend: LbBackend,
     private readonly backendName: string,
     /** Real server up/down and quorum changes, for notify scripts, the FIFO, webhooks, mail. */
     private readonly alert: (e: AlertEvent) => void = () => undefined,
   ) {
     this.errors = new RateLimitedLog(log, monotonicNow, 30_000);
-    for (const vs of vss) {
-      this.vsByKey.set(vs.key, vs);
-      for (const rs of vs.realServers) this.serviceOf.set(rs.id, vs.key);
-    }
+    this.table = backendName === 'nft' ? 'nft' : 'ipvs';
+    this.index(vss);
     this.scheduler = new CheckScheduler({ servers: vss.flatMap((vs) => vs.realServers), onEvent: (e) => this.onCheckEvent(e) });
     // Drift is looked for as often as the most frequent checker runs (keepalived: delay_loop).
     const delayLoops = vss.flatMap((vs) => vs.realServers.flatMap((rs) => rs.checks.map((c) => c.delayLoopMs)));
@@ -49,21 +50,53 @@ export class LbService {
       onPass: (r) => {
         this.passes++;
         this.lastError = null;
-        for (const op of r.ops) this.log.info(`ipvs: ${describeOp(op)} (${r.cause})`);
-        for (const ref of r.result?.refused ?? []) this.log.warn(`ipvs: refused ${describeOp(ref.op)}: ${ref.reason}${ref.message ? ` (${ref.message})` : ''}`);
+        for (const op of r.ops) this.log.info(`${this.table}: ${describeOp(op)} (${r.cause})`);
+        for (const ref of r.result?.refused ?? []) this.log.warn(`${this.table}: refused ${describeOp(ref.op)}: ${ref.reason}${ref.message ? ` (${ref.message})` : ''}`);
         if (r.ops.length) this.changed(false);
       },
       onError: (e) => {
         this.lastError = ((e.error as Error)?.message ?? String(e.error)).trim().replace(/\s*\n\s*/g, ' | ');
-        this.errors.warn('backend', `ipvs backend failed (${e.failures} in a row, retry in ${e.retryInMs} ms): ${this.lastError}`);
+        this.errors.warn('backend', `${this.table} backend failed (${e.failures} in a row, retry in ${e.retryInMs} ms): ${this.lastError}`);
         this.changed(false);
       },
     });
   }
 
+  private index(vss: readonly VirtualServerConfig[]): void {
+    this.vss = vss;
+    this.vsByKey.clear();
+    this.serviceOf.clear();
+    for (const vs of vss) {
+      this.vsByKey.set(vs.key, vs);
+      for (const rs of vs.realServers) this.serviceOf.set(rs.id, vs.key);
+    }
+  }
+
+  /**
+   * A reload (daemon/reloadPlan.ts planLb): checkers of real servers whose checks are unchanged
+   * keep their verdicts; the reconciler's next pass covers only the services that changed or went
+   * away, against the table it already knows, so an unchanged entry is not touched and one changed
+   * weight is one kernel operation. A removed service is deleted from the kernel (tandem owns it).
+   */
+  reconfigure(vss: readonly VirtualServerConfig[], plan: LbPlan): void {
+    this.index(vss);
+    const checkers = this.scheduler.reconfigure(vss.flatMap((vs) => vs.realServers));
+    for (const k of [...this.quorum.keys()]) if (!this.vsByKey.has(k)) this.quorum.delete(k);
+    for (const k of [...this.lastPlan.keys()]) if (!this.vsByKey.has(k)) this.lastPlan.delete(k);
+    this.log.info(`reload: ${vss.length} virtual server(s); checkers kept ${checkers.kept.length}, started ${checkers.started.length}, stopped ${checkers.stopped.length}`);
+    const scope = [...plan.addedServices, ...plan.removedServices, ...plan.changedServices];
+    if (scope.length) {
+      // Quorum (and its hooks) first, as for a verdict; then one pass over those services.
+      const live = scope.filter((k) => this.vsByKey.has(k));
+      if (live.length) this.desired(new Set(live));
+      this.reconciler.trigger(scope);
+    }
+    this.changed(true);
+  }
+
   start(): void {
     const n = this.vss.reduce((s, vs) => s + vs.realServers.length, 0);
-    this.log.info(`${this.vss.length} virtual server(s), ${n} real server(s); ipvs backend ${this.backendName}`);
+    this.log.info(`${this.vss.length} virtual server(s), ${n} real server(s); ${this.backendName === 'nft' ? 'nftables backend (table ip/ip6 tandem)' : `ipvs backend ${this.backendName}`}`);
     this.reconciler.start();
     this.scheduler.start();
   }

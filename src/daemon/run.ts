@@ -1,13 +1,15 @@
 // `tandem run`: load the config (refuse it whole if invalid), start trackers, VRRP, checkers and
 // alert hooks, handle signals. SIGTERM/SIGINT: graceful stop (priority 0 adverts, VIPs removed,
-// STOP notifications given a few seconds to run), exit 0.
+// STOP notifications given a few seconds to run), exit 0. SIGHUP or `tandem reload` (POST /reload
+// on the status socket): reload the file, applying only the difference (reload.ts).
 import { hostname } from 'node:os';
 import { formatConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
 import { createStateFileWriter } from './stateFile.js';
 import { VrrpService, VrrpStartError } from './vrrpService.js';
-import { ipvsBackendFor } from '../lb/ipvs/select.js';
+import { lbBackendFor, resolveBackendKind } from '../lb/select.js';
+import { backendConfigErrors } from '../config/lbBackend.js';
 import { LbService } from './lbService.js';
 import { VERSION } from '../version.js';
 import { AlertDispatcher } from '../alert/dispatcher.js';
@@ -15,7 +17,8 @@ import type { NotifyState } from '../alert/events.js';
 import { Trackers } from '../track/trackers.js';
 import { createSystemdNotifier, vrrpStatusLine } from './sdNotify.js';
 import { StatusServer } from '../api/statusServer.js';
-import type { DaemonStatus } from '../api/status.js';
+import type { DaemonStatus, StatusConfig } from '../api/status.js';
+import { reloadConfig, type ReloadOutcome } from './reload.js';
 
 export interface RunOptions {
   configFile: string;
@@ -31,8 +34,18 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     log.error(`refusing to start: ${loaded.errors.length} config error(s)`);
     return 2;
   }
-  const config = loaded.config;
+  let config = loaded.config;
+  // global.backend auto: the kernel decides, once; what that backend cannot express is fatal here
+  // and refuses a reload (src/config/lbBackend.ts).
+  const backendKind = resolveBackendKind(config.global);
+  const unfit = (c: typeof config) => (c.virtualServers.length ? backendConfigErrors(c, backendKind) : []);
+  if (unfit(config).length) {
+    for (const e of unfit(config)) log.error(formatConfigError(e));
+    log.error(`refusing to start: ${unfit(config).length} config error(s) for the ${backendKind} backend (global.backend: ${config.global.backend})`);
+    return 2;
+  }
   const startedAt = new Date().toISOString();
+  const configStatus: StatusConfig = { file: opts.configFile, loaded_at: startedAt, reloads: { ok: 0, refused: 0 }, last_reload: null };
   let service: VrrpService | undefined;
   let lb: LbService | undefined;
   const alerts = new AlertDispatcher(config, log.child('alert'));
@@ -41,15 +54,55 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   // One snapshot for the state file and the status API (src/api/status.ts declares its shape).
   const snapshot = (): DaemonStatus => ({
     pid: process.pid, version: VERSION, router_id: config.global.routerId, hostname: hostname(),
-    started_at: startedAt, ...(service?.snapshot() ?? { instances: [], rx: { accepted: 0, drops: {} } }),
+    started_at: startedAt, config: configStatus, ...(service?.snapshot() ?? { instances: [], rx: { accepted: 0, drops: {} } }),
     lb: lb?.snapshot() ?? null,
     trackers: trackers.snapshot(),
     alerts: alerts.snapshot(),
   });
   const state = createStateFileWriter(opts.stateFile, snapshot, (e) => log.warn(`state file: ${e.message}`));
-  const statusApi = new StatusServer({
+  // Reloads run one at a time (a SIGHUP during a `tandem reload` waits for it).
+  let reloads: Promise<unknown> = Promise.resolve();
+  let stopping = false;
+  const reload = (via: string): Promise<ReloadOutcome> => {
+    const r = reloads.then((): ReloadOutcome => {
+      if (stopping) return { ok: false, file: opts.configFile, errors: ['tandem is stopping; not reloading'] };
+      log.info(`${via}: reloading ${opts.configFile}`);
+      systemd.reloading(`reloading ${opts.configFile}`);
+      let listenersChanged = false;
+      try {
+        const o = reloadConfig(opts.configFile, {
+          current: () => config,
+          commit: (next, plan) => { config = next; listenersChanged = plan.statusApiChanged; },
+          vrrp: service!, trackers, alerts, lb: () => lb, startLb, backendErrors: unfit,
+          log: log.child('reload'),
+        });
+        const at = new Date().toISOString();
+        configStatus.last_reload = { at, ok: o.ok, changes: o.ok ? o.changes : [], errors: o.ok ? [] : o.errors };
+        if (o.ok) { configStatus.reloads.ok++; configStatus.loaded_at = at; } else configStatus.reloads.refused++;
+        return o;
+      } finally {
+        systemd.ready(vrrpStatusLine(service!.snapshot().instances));
+        state.changed(true);
+        if (listenersChanged) {
+          // After the answer to `tandem reload` has left through the old socket.
+          setTimeout(() => void restartStatusApi(), 100);
+        }
+      }
+    });
+    reloads = r.catch(() => undefined);
+    return r;
+  };
+  const newStatusApi = () => new StatusServer({
     socketPath: config.global.statusSocket, metricsListen: config.global.metricsListen, snapshot, log: log.child('api'),
+    reload: () => reload('tandem reload'),
   });
+  let statusApi = newStatusApi();
+  const restartStatusApi = async () => {
+    if (stopping) return;
+    await statusApi.stop();
+    statusApi = newStatusApi();
+    await statusApi.start();
+  };
 
   service = new VrrpService(config, log, {
     changed: (urgent) => { state.changed(urgent); if (urgent) systemd.status(() => vrrpStatusLine(service!.snapshot().instances)); },
@@ -62,10 +115,11 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       alerts.handle({ type: 'vrrp_group', group: name, state: to, previous: from, reason, time: Date.now() });
     },
   }, trackers);
-  if (config.virtualServers.length) {
-    lb = new LbService(config.virtualServers, log.child('lb'), (urgent) => state.changed(urgent),
-      ipvsBackendFor(config.global.ipvsBackend), config.global.ipvsBackend, (e) => alerts.handle(e));
-  }
+  const newLb = (c: typeof config) => new LbService(c.virtualServers, log.child('lb'), (urgent) => state.changed(urgent),
+    ...((sel) => [sel.backend, sel.name] as const)(lbBackendFor(c.global)), (e) => alerts.handle(e));
+  // The first virtual servers may come with a reload: created then.
+  const startLb = (c: typeof config) => { lb = newLb(c); lb.start(); };
+  if (config.virtualServers.length) lb = newLb(config);
   log.info(`tandem ${VERSION} starting: router_id ${config.global.routerId}, ${config.vrrpInstances.length} VRRP instance(s), ` +
     `${config.virtualServers.length} virtual server(s) from ${opts.configFile}`);
   alerts.start();
@@ -93,7 +147,6 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   systemd.ready(vrrpStatusLine(service.snapshot().instances));
 
   return await new Promise<number>((resolve) => {
-    let stopping = false;
     const stop = (sig: string) => {
       if (stopping) return;
       stopping = true;
@@ -125,10 +178,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     const onInt = () => stop('SIGINT');
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
-    // Reload (validate, diff, apply) is not built yet. Until it is, SIGHUP (`systemctl reload`)
-    // must not do Node's default, which ends the process without a priority 0 advert and
-    // leaves the VIPs behind: say so and keep running the config we have.
-    const onHup = () => log.warn('SIGHUP: reload is not supported yet; still running the config loaded at start (restart to change it)');
+    // `systemctl reload` (ExecReload) sends SIGHUP. The outcome is logged by reload.ts.
+    const onHup = () => { void reload('SIGHUP'); };
     process.on('SIGHUP', onHup);
   });
 }

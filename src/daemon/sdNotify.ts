@@ -12,6 +12,8 @@ import { nativeAddon } from '../net/native.js';
 export interface SystemdNotifier {
   /** READY=1 (with a STATUS= line when given). */
   ready(status?: string): void;
+  /** RELOADING=1 with MONOTONIC_USEC (systemd's reload protocol, sd_notify(3)); READY=1 ends it. */
+  reloading(status?: string): void;
   /** STOPPING=1: systemd shows "deactivating" while the priority 0 adverts and hooks run. */
   stopping(status?: string): void;
   /** STATUS=<text>; repeated identical lines are not re-sent. A function is called only under
@@ -43,6 +45,8 @@ export function createSystemdNotifier(log: Logger, send: SdSend = defaultSend): 
   return {
     ready: (status) => withStatus('READY=1', status),
     stopping: (status) => withStatus('STOPPING=1', status),
+    // CLOCK_MONOTONIC in microseconds: process.hrtime is CLOCK_MONOTONIC on Linux.
+    reloading: (status) => withStatus(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`, status),
     status(textOrBuild) {
       if (typeof textOrBuild === 'function' && send === defaultSend && !process.env.NOTIFY_SOCKET) return;
       const text = typeof textOrBuild === 'function' ? textOrBuild() : textOrBuild;

@@ -1,7 +1,7 @@
 // Composes the VRRP part of the daemon: one raw socket per (interface, family), one driver per
 // instance, the receive path (validate -> count -> machine), VIPs, GARP/NA, and link/address
 // events. This is the only VRRP code that touches real adapters.
-import type { Config, VrrpInstanceConfig } from '../config/model.js';
+import type { Config, Vip, VrrpInstanceConfig } from '../config/model.js';
 import { createLogger, RateLimitedLog, type Logger } from '../log.js';
 import { buildGarp, buildUnsolicitedNa } from '../net/announce.js';
 import { openAnnouncer, type Announcer } from '../net/announcer.js';
@@ -15,10 +15,12 @@ import { groupFault, groupHolds, groupState, syncOrders, type GroupState, type M
 import { AUTH_NONE, AUTH_PASS, encodeAdvert, type Advert } from '../vrrp/packet.js';
 import { validateAdvert, type InstanceRx } from '../vrrp/validate.js';
 import { computePriority, type TrackerState } from '../track/priority.js';
+import { instanceKeyword, type VrrpPlan } from './reloadPlan.js';
 import { createPreciseTimer, monotonicNow, type OneShotTimer } from './preciseTimer.js';
 import { newRxStats, type RxStats } from './stats.js';
 
 interface RunningInstance {
+  /** Replaced by a reload that keeps the instance (same identity: reloadPlan.ts). */
   cfg: VrrpInstanceConfig;
   driver: VrrpInstanceDriver;
   timer: OneShotTimer;
@@ -26,11 +28,22 @@ interface RunningInstance {
   announcer: Announcer;
   srcIp: string;
   rx: InstanceRx;
+  /** What the send path needs, derived from cfg and srcIp (rebuilt with them). */
+  wire: InstanceWire;
   log: Logger;
+  /** Send, address and announce failures, rate-limited per kind. */
+  sendFail: RateLimitedLog;
   /** Whether the instance's own inputs (its interface, tracked interfaces) say FAULT; its sync
    *  group, if any, may add the other members' faults. */
   ownFault: boolean;
   group: RunningGroup | null;
+}
+
+interface InstanceWire {
+  advertBase: Omit<Advert, 'priority'>;
+  dsts: string[];
+  /** virtual_ipaddresses and virtual_ipaddresses_excluded: what a master holds. */
+  allVips: Vip[];
 }
 
 export interface VrrpServiceEvents {
@@ -67,7 +80,7 @@ export class VrrpService {
   /** `trackers`: vrrp_scripts, track_files and track_processes (started by the caller, before
    *  start(), so every instance starts with its trackers' first results). */
   constructor(
-    private readonly config: Config, private readonly log: Logger, private readonly events: VrrpServiceEvents,
+    private config: Config, private readonly log: Logger, private readonly events: VrrpServiceEvents,
     private readonly trackers?: { stateFor(instance: string): TrackerState[] },
   ) {
     this.drops = new RateLimitedLog(log.child('rx'), monotonicNow);
@@ -82,23 +95,127 @@ export class VrrpService {
       this.linkUp.set(name, linkInfo(name)?.up ?? false);
     }
     this.watcher = watchNetlink((e) => this.onNetEvent(e), (e) => this.onWatchError(e));
-    for (const cfg of insts) {
-      const r = this.buildInstance(cfg);
-      this.instances.push(r);
-      this.byName.set(cfg.name, r);
-      const key = `${cfg.interface}/${cfg.family}`;
-      if (!this.byVrid.has(key)) this.byVrid.set(key, new Map());
-      this.byVrid.get(key)!.set(cfg.vrid, r);
-    }
-    for (const g of this.config.vrrpSyncGroups) {
-      const members = g.members.map((m) => this.byName.get(m)!);
-      const group: RunningGroup = { name: g.name, members, state: null };
-      for (const r of members) r.group = group;
-      this.log.info(`sync group ${g.name}: ${g.members.join(', ')}`);
-    }
+    for (const cfg of insts) this.register(this.buildInstance(cfg));
+    this.buildGroups(new Map());
     // Every member's own fault first, so a sync group's combined fault is right at start.
     for (const r of this.instances) this.refreshHealth(r);
     for (const r of this.instances) r.driver.start();
+  }
+
+  private register(r: RunningInstance): void {
+    this.instances.push(r);
+    this.byName.set(r.cfg.name, r);
+    const key = `${r.cfg.interface}/${r.cfg.family}`;
+    if (!this.byVrid.has(key)) this.byVrid.set(key, new Map());
+    this.byVrid.get(key)!.set(r.cfg.vrid, r);
+  }
+
+  /** (Re)builds the sync groups from the config; a group that existed before under the same name
+   *  with the same members keeps its state (`previous`). */
+  private buildGroups(previous: ReadonlyMap<string, RunningGroup>): void {
+    for (const r of this.instances) r.group = null;
+    for (const g of this.config.vrrpSyncGroups) {
+      const members = g.members.map((m) => this.byName.get(m)!);
+      const old = previous.get(g.name);
+      const same = old !== undefined && old.members.length === members.length && old.members.every((m, i) => m === members[i]);
+      const group: RunningGroup = { name: g.name, members, state: same ? old.state : null };
+      for (const r of members) r.group = group;
+      if (!same) this.log.info(`sync group ${g.name}: ${g.members.join(', ')}`);
+    }
+  }
+
+  /** Throws VrrpStartError when `next` cannot run here (a missing interface, no address to send
+   *  from); changes nothing. */
+  checkReconfigure(next: Config, plan: VrrpPlan): void {
+    const missing = [...new Set(plan.added.map((i) => i.interface))].filter((n) => !linkInfo(n));
+    if (missing.length) throw new VrrpStartError(`interface ${missing.join(', ')} does not exist`);
+    const prev = this.config;
+    this.config = next; // primaryAddress() leaves out every VIP of the new config
+    try {
+      for (const cfg of [...plan.added, ...plan.kept.map((k) => k.next)]) this.sourceAddress(cfg);
+    } finally {
+      this.config = prev;
+    }
+  }
+
+  /**
+   * A reload (daemon/reloadPlan.ts): instances with the same identity keep their machine and state
+   * and take the new settings; removed ones stop as at shutdown; added ones start. Throws
+   * VrrpStartError before changing anything when an added instance cannot run here (its
+   * interface is missing, it has no address to send from), so a reload is all or nothing.
+   */
+  reconfigure(next: Config, plan: VrrpPlan): void {
+    this.checkReconfigure(next, plan);
+    this.config = next;
+    if (next.vrrpInstances.length) this.watcher ??= watchNetlink((e) => this.onNetEvent(e), (e) => this.onWatchError(e));
+    for (const name of new Set(next.vrrpInstances.flatMap((i) => [i.interface, ...i.trackInterfaces.map((t) => t.interface)]))) {
+      if (!this.linkUp.has(name)) this.linkUp.set(name, linkInfo(name)?.up ?? false);
+    }
+    const byOldName = new Map(this.instances.map((r) => [r.cfg.name, r]));
+    const previousGroups = new Map(this.instances.flatMap((r) => (r.group ? [[r.group.name, r.group] as const] : [])));
+    // Removed routers first: their priority 0 advert and VIP removal happen before an added
+    // router on the same interface could claim an address they held.
+    for (const o of plan.removed) {
+      const r = byOldName.get(o.name)!;
+      r.log.info('removed by reload: stopping (priority 0 advert if master, VIPs removed)');
+      r.driver.stop();
+      r.timer.cancel();
+    }
+    const kept = plan.kept.map((k) => {
+      const r = byOldName.get(k.old.name)!;
+      if (k.changed.length) this.reconfigureInstance(r, k.next, k.changed);
+      return r;
+    });
+    const added = plan.added.map((cfg) => this.buildInstance(cfg));
+    this.instances.length = 0;
+    this.byName.clear();
+    this.byVrid.clear();
+    for (const r of [...kept, ...added]) this.register(r);
+    for (const o of plan.removed) if (!this.byName.has(o.name)) this.lastTransitions.delete(o.name);
+    for (const k of plan.kept) {
+      if (k.old.name === k.next.name) continue;
+      const t = this.lastTransitions.get(k.old.name);
+      this.lastTransitions.delete(k.old.name);
+      if (t) this.lastTransitions.set(k.next.name, t);
+    }
+    this.buildGroups(previousGroups);
+    this.closeUnusedSockets();
+    // Priorities (a new base priority, new tracker weights) and faults, then the new routers.
+    for (const r of this.instances) this.refreshHealth(r);
+    for (const r of added) r.driver.start();
+  }
+
+  /** Same router, new settings: the send path, the receive checks, the machine's config; a
+   *  master's VIPs are changed in place (the added ones announced, the others left alone). */
+  private reconfigureInstance(r: RunningInstance, cfg: VrrpInstanceConfig, changed: readonly string[]): void {
+    const oldVips = r.wire.allVips;
+    if (r.cfg.name !== cfg.name) r.log = this.log.child(`vrrp[${cfg.name}]`);
+    r.cfg = cfg;
+    r.srcIp = this.sourceAddress(cfg);
+    r.wire = VrrpService.wireFor(cfg);
+    r.rx = VrrpService.rxFor(cfg, r.srcIp);
+    r.driver.reconfigure(VrrpService.machineConfigFor(cfg, r.srcIp));
+    r.log.info(`reloaded: ${changed.map(instanceKeyword).join(', ')} changed; state ${r.driver.snapshot().state} kept`);
+    if (r.driver.snapshot().state !== 'MASTER') return;
+    const key = (v: Vip) => `${v.address}/${v.prefixLen}`;
+    const now = new Set(r.wire.allVips.map(key));
+    const before = new Set(oldVips.map(key));
+    const gone = oldVips.filter((v) => !now.has(key(v)));
+    const fresh = r.wire.allVips.filter((v) => !before.has(key(v)));
+    const removed = this.removeVips(r, gone, r.sendFail);
+    const added = this.addVips(r, fresh, r.sendFail);
+    // New addresses are announced like a takeover's (garp_master_repeat); the others are not
+    // re-announced, so the neighbours' caches see nothing happen.
+    this.announce(r, fresh, cfg.garpMasterRepeat, r.sendFail);
+    if (removed.length) r.log.info(`removed ${removed.join(', ')} from ${cfg.interface} (reload)`);
+    if (added.length) r.log.info(`added ${added.join(', ')} on ${cfg.interface} (reload)`);
+  }
+
+  private closeUnusedSockets(): void {
+    const used = new Set(this.instances.map((r) => `${r.cfg.interface}/${r.cfg.family}`));
+    for (const [key, s] of this.sockets) if (!used.has(key)) { s.close(); this.sockets.delete(key); }
+    const ifaces = new Set(this.instances.map((r) => r.cfg.interface));
+    for (const [name, a] of this.announcers) if (!ifaces.has(name)) { a.close(); this.announcers.delete(name); }
   }
 
   /** Graceful stop: masters send priority 0 and remove their VIPs (RFC 5798 §6.4.3 Shutdown). */
@@ -132,104 +249,137 @@ export class VrrpService {
 
   private buildInstance(cfg: VrrpInstanceConfig): RunningInstance {
     const log = this.log.child(`vrrp[${cfg.name}]`);
-    const srcIp = cfg.unicastSrcIp ?? this.primaryAddress(cfg);
-    if (!srcIp) {
-      throw new VrrpStartError(`${cfg.name}: ${cfg.interface} has no ${cfg.family === 4 ? 'IPv4' : 'IPv6 link-local'} address to send from (set unicast_src_ip or add one)`);
-    }
-    const socket = this.socketFor(cfg);
-    const announcer = this.announcerFor(cfg.interface);
-    const machineConfig: MachineConfig = {
-      version: cfg.version, priority: cfg.priority, advertIntCs: cfg.advertIntCs, preempt: cfg.preempt,
-      preemptDelayMs: cfg.preemptDelayMs, initialState: cfg.initialState, localIp: srcIp,
-      garpMasterRepeat: cfg.garpMasterRepeat, garpMasterDelayMs: cfg.garpMasterDelayMs,
-      garpMasterRefreshMs: cfg.garpMasterRefreshMs, garpMasterRefreshRepeat: cfg.garpMasterRefreshRepeat,
-      garpLowerPrioRepeat: cfg.garpLowerPrioRepeat,
-    };
+    const srcIp = this.sourceAddress(cfg);
     const timer = createPreciseTimer(monotonicNow);
-    const advertBase: Omit<Advert, 'priority'> = {
-      version: cfg.version, type: 1, vrid: cfg.vrid, advertIntCs: cfg.advertIntCs,
-      addresses: cfg.vips.map((v) => v.address),
-      authType: cfg.auth ? AUTH_PASS : AUTH_NONE, authPass: cfg.auth?.pass ?? '',
-    };
-    const dsts = cfg.unicastPeers.length ? cfg.unicastPeers : [cfg.family === 4 ? VRRP_GROUP4 : VRRP_GROUP6];
-    const allVips = [...cfg.vips, ...cfg.vipsExcluded];
     // Send and address failures repeat with every advert or takeover: log each kind rate-limited.
     const sendFail = new RateLimitedLog(log, monotonicNow);
-    const driver = new VrrpInstanceDriver(cfg.name, machineConfig, {
+    // The ports read the instance's fields at call time (`r.cfg`, `r.wire`), not values captured
+    // here: a reload that keeps the instance replaces them (reconfigureInstance).
+    const r = { cfg, timer, srcIp, log, sendFail, ownFault: false, group: null, wire: VrrpService.wireFor(cfg),
+      rx: VrrpService.rxFor(cfg, srcIp), socket: this.socketFor(cfg), announcer: this.announcerFor(cfg.interface) } as Omit<RunningInstance, 'driver'> as RunningInstance;
+    const driver = new VrrpInstanceDriver(cfg.name, VrrpService.machineConfigFor(cfg, srcIp), {
       now: monotonicNow,
       armTimer: (at, fire) => timer.arm(at, fire),
       sendAdvert: (priority) => {
+        const { advertBase, dsts } = r.wire;
         for (const dst of dsts) {
           try {
-            socket.send(encodeAdvert({ ...advertBase, priority }, { family: cfg.family, src: srcIp, dst }), dst, srcIp);
+            r.socket.send(encodeAdvert({ ...advertBase, priority }, { family: r.cfg.family, src: r.srcIp, dst }), dst, r.srcIp);
           } catch (e) {
             sendFail.warn(`send:${dst}`, `advert to ${dst} failed: ${(e as Error).message}`);
           }
         }
       },
       addVips: (reason) => {
-        const added: string[] = [];
-        for (const v of allVips) {
-          // One VIP that cannot be added (EPERM, a bad prefix) must not keep the others away.
-          try {
-            if (addAddress(cfg.interface, v.address, v.prefixLen) === 'added') added.push(`${v.address}/${v.prefixLen}`);
-          } catch (e) {
-            sendFail.warn(`add:${v.address}`, `adding ${v.address}/${v.prefixLen} to ${cfg.interface} failed: ${(e as Error).message}`);
-          }
-        }
+        const added = this.addVips(r, r.wire.allVips, sendFail);
         // Logged after the current dispatch (microtask): writing a line to a pipe measured
         // 0.3-1.8 ms here, and the advert and GARPs that follow must not wait for it.
         if (reason === 'vip_missing' && added.length) {
-          queueMicrotask(() => log.warn(`VIP ${added.join(', ')} was deleted from ${cfg.interface} by someone else while MASTER; re-added`));
-        } else if (added.length) queueMicrotask(() => log.info(`added ${added.join(', ')} on ${cfg.interface}`));
+          queueMicrotask(() => r.log.warn(`VIP ${added.join(', ')} was deleted from ${r.cfg.interface} by someone else while MASTER; re-added`));
+        } else if (added.length) queueMicrotask(() => r.log.info(`added ${added.join(', ')} on ${r.cfg.interface}`));
       },
       removeVips: () => {
-        const removed = allVips.filter((v) => {
-          try {
-            return deleteAddress(cfg.interface, v.address, v.prefixLen) === 'deleted';
-          } catch (e) {
-            sendFail.warn(`del:${v.address}`, `removing ${v.address}/${v.prefixLen} from ${cfg.interface} failed: ${(e as Error).message}`);
-            return false;
-          }
-        });
-        if (removed.length) queueMicrotask(() => log.info(`removed ${removed.map((v) => `${v.address}/${v.prefixLen}`).join(', ')} from ${cfg.interface}`));
+        const removed = this.removeVips(r, r.wire.allVips, sendFail);
+        if (removed.length) queueMicrotask(() => r.log.info(`removed ${removed.join(', ')} from ${r.cfg.interface}`));
       },
-      announce: (repeat) => {
-        for (let i = 0; i < repeat; i++) {
-          for (const v of allVips) {
-            try {
-              if (v.family === 4) announcer.garp(v.address); else announcer.unsolicitedNa(v.address);
-            } catch (e) {
-              sendFail.warn(`announce:${v.address}`, `announcing ${v.address} failed: ${(e as Error).message}`);
-            }
-          }
-        }
-      },
+      announce: (repeat) => this.announce(r, r.wire.allVips, repeat, sendFail),
       onTransition: (t) => {
-        this.lastTransitions.set(cfg.name, { from: t.from, to: t.to, reason: t.reason, at: new Date().toISOString() });
-        this.events.transition(cfg.name, t.from, t.to, t.reason, t.priority);
+        this.lastTransitions.set(r.cfg.name, { from: t.from, to: t.to, reason: t.reason, at: new Date().toISOString() });
+        this.events.transition(r.cfg.name, t.from, t.to, t.reason, t.priority);
         this.events.changed(true);
-        this.onMemberTransition(cfg.name, t.to, t.reason);
+        this.onMemberTransition(r.cfg.name, t.to, t.reason);
       },
-      onStep: () => this.onMemberStep(cfg.name),
-      log,
+      onStep: () => this.onMemberStep(r.cfg.name),
+      // A getter: a reload that renames the instance gives it a new logger.
+      get log() { return r.log; },
     });
-    const rx: InstanceRx = {
-      version: cfg.version, authType: cfg.auth ? AUTH_PASS : AUTH_NONE, authPass: cfg.auth?.pass ?? '',
-      advertIntCs: cfg.advertIntCs, addresses: cfg.vips.map((v) => v.address),
-      unicastPeers: cfg.unicastPeers, ownAddresses: [srcIp],
-    };
+    r.driver = driver;
     // Run the takeover path's JS once now (machine, advert encoding, frame building, log
     // formatting) so that a failover is not its first run: V8 compiles lazily, and cold this path
     // cost ~3 ms against ~0.15 ms warm (see VrrpInstanceDriver.warmUp).
     driver.warmUp();
-    encodeAdvert({ ...advertBase, priority: cfg.priority }, { family: cfg.family, src: srcIp, dst: dsts[0]! });
-    for (const v of allVips) (v.family === 4 ? buildGarp : buildUnsolicitedNa)(new Uint8Array(6), v.address);
+    encodeAdvert({ ...r.wire.advertBase, priority: cfg.priority }, { family: cfg.family, src: srcIp, dst: r.wire.dsts[0]! });
+    for (const v of r.wire.allVips) (v.family === 4 ? buildGarp : buildUnsolicitedNa)(new Uint8Array(6), v.address);
     createLogger({ write: () => undefined }).child(cfg.name).info(`BACKUP -> MASTER (warm-up) priority=${cfg.priority}`);
-    if (cfg.unicastPeers.length === 0) socket.joinMulticast();
-    log.info(`VRRPv${cfg.version} IPv${cfg.family} vrid ${cfg.vrid} on ${cfg.interface} from ${srcIp} to ${dsts.join(', ')}, ` +
+    if (cfg.unicastPeers.length === 0) r.socket.joinMulticast();
+    log.info(`VRRPv${cfg.version} IPv${cfg.family} vrid ${cfg.vrid} on ${cfg.interface} from ${srcIp} to ${r.wire.dsts.join(', ')}, ` +
       `priority ${cfg.priority}, advert_int ${cfg.advertIntCs / 100}s, ${cfg.preempt ? 'preempt' : 'nopreempt'}`);
-    return { cfg, driver, timer, socket, announcer, srcIp, rx, log, ownFault: false, group: null };
+    return r;
+  }
+
+  private sourceAddress(cfg: VrrpInstanceConfig): string {
+    const srcIp = cfg.unicastSrcIp ?? this.primaryAddress(cfg);
+    if (!srcIp) {
+      throw new VrrpStartError(`${cfg.name}: ${cfg.interface} has no ${cfg.family === 4 ? 'IPv4' : 'IPv6 link-local'} address to send from (set unicast_src_ip or add one)`);
+    }
+    return srcIp;
+  }
+
+  private static machineConfigFor(cfg: VrrpInstanceConfig, srcIp: string): MachineConfig {
+    return {
+      version: cfg.version, priority: cfg.priority, advertIntCs: cfg.advertIntCs, preempt: cfg.preempt,
+      preemptDelayMs: cfg.preemptDelayMs, initialState: cfg.initialState, localIp: srcIp,
+      garpMasterRepeat: cfg.garpMasterRepeat, garpMasterDelayMs: cfg.garpMasterDelayMs,
+      garpMasterRefreshMs: cfg.garpMasterRefreshMs, garpMasterRefreshRepeat: cfg.garpMasterRefreshRepeat,
+      garpLowerPrioRepeat: cfg.garpLowerPrioRepeat,
+    };
+  }
+
+  private static wireFor(cfg: VrrpInstanceConfig): InstanceWire {
+    return {
+      advertBase: {
+        version: cfg.version, type: 1, vrid: cfg.vrid, advertIntCs: cfg.advertIntCs,
+        addresses: cfg.vips.map((v) => v.address),
+        authType: cfg.auth ? AUTH_PASS : AUTH_NONE, authPass: cfg.auth?.pass ?? '',
+      },
+      dsts: cfg.unicastPeers.length ? cfg.unicastPeers : [cfg.family === 4 ? VRRP_GROUP4 : VRRP_GROUP6],
+      allVips: [...cfg.vips, ...cfg.vipsExcluded],
+    };
+  }
+
+  private static rxFor(cfg: VrrpInstanceConfig, srcIp: string): InstanceRx {
+    return {
+      version: cfg.version, authType: cfg.auth ? AUTH_PASS : AUTH_NONE, authPass: cfg.auth?.pass ?? '',
+      advertIntCs: cfg.advertIntCs, addresses: cfg.vips.map((v) => v.address),
+      unicastPeers: cfg.unicastPeers, ownAddresses: [srcIp],
+    };
+  }
+
+  /** Adds `vips` to the instance's interface; returns the ones that were not there. One VIP that
+   *  cannot be added (EPERM, a bad prefix) must not keep the others away. */
+  private addVips(r: RunningInstance, vips: readonly Vip[], fail: RateLimitedLog): string[] {
+    const added: string[] = [];
+    for (const v of vips) {
+      try {
+        if (addAddress(r.cfg.interface, v.address, v.prefixLen) === 'added') added.push(`${v.address}/${v.prefixLen}`);
+      } catch (e) {
+        fail.warn(`add:${v.address}`, `adding ${v.address}/${v.prefixLen} to ${r.cfg.interface} failed: ${(e as Error).message}`);
+      }
+    }
+    return added;
+  }
+
+  private removeVips(r: RunningInstance, vips: readonly Vip[], fail: RateLimitedLog): string[] {
+    return vips.filter((v) => {
+      try {
+        return deleteAddress(r.cfg.interface, v.address, v.prefixLen) === 'deleted';
+      } catch (e) {
+        fail.warn(`del:${v.address}`, `removing ${v.address}/${v.prefixLen} from ${r.cfg.interface} failed: ${(e as Error).message}`);
+        return false;
+      }
+    }).map((v) => `${v.address}/${v.prefixLen}`);
+  }
+
+  private announce(r: RunningInstance, vips: readonly Vip[], repeat: number, fail: RateLimitedLog): void {
+    for (let i = 0; i < repeat; i++) {
+      for (const v of vips) {
+        try {
+          if (v.family === 4) r.announcer.garp(v.address); else r.announcer.unsolicitedNa(v.address);
+        } catch (e) {
+          fail.warn(`announce:${v.address}`, `announcing ${v.address} failed: ${(e as Error).message}`);
+        }
+      }
+    }
   }
 
   /** keepalived's choice: the interface's first IPv4 address that is not a VIP; for IPv6 the link-local. */

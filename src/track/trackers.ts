@@ -7,7 +7,9 @@
 // The VRRP side asks stateFor(instance) on every onChange(instance) and feeds the list, with the
 // instance's interfaces, to computePriority() (track/priority.ts).
 import { resolveScriptUser } from '../alert/users.js';
+import { isDeepStrictEqual } from 'node:util';
 import type { Config, VrrpInstanceConfig } from '../config/model.js';
+import type { TrackFileConfig, TrackProcessConfig, VrrpScriptConfig } from '../config/trackers.js';
 import type { Logger } from '../log.js';
 import { FileTracker, type FileSnapshot } from './fileTracker.js';
 import type { TrackerState } from './priority.js';
@@ -49,48 +51,99 @@ export class Trackers {
   private starting = false;
 
   constructor(
-    private readonly config: Config,
+    private config: Config,
     private readonly log: Logger,
     private readonly onChange: (instanceName: string) => void,
     private readonly opts: TrackersOptions = {},
   ) {
-    const run = opts.runScript ?? defaultRunScript;
-    for (const s of config.vrrpScripts) {
-      if (this.users('trackScripts', s.name).length === 0) continue;
-      const tlog = log.child(`track[script ${s.name}]`);
-      this.scripts.set(s.name, new ScriptTracker(
-        { name: s.name, argv: s.argv, intervalMs: s.intervalMs, timeoutMs: s.timeoutMs, rise: s.rise, fall: s.fall, initFail: s.initFail },
-        {
-          log: tlog,
-          onChange: () => this.notify('trackScripts', s.name),
-          ...(opts.ticker ? { ticker: opts.ticker } : {}),
-          run: (argv, o) => {
-            const ids = this.scriptIds.get(s.name);
-            if (ids && 'error' in ids) return Promise.resolve({ kind: 'spawn_error', detail: ids.error });
-            return run(argv, { ...o, uid: ids?.uid, gid: ids?.gid });
-          },
+    for (const s of config.vrrpScripts) if (this.users('trackScripts', s.name).length) this.scripts.set(s.name, this.scriptTracker(s));
+    for (const f of config.trackFiles) if (this.users('trackFiles', f.name).length) this.files.set(f.name, this.fileTracker(f));
+    for (const p of config.trackProcesses) if (this.users('trackProcesses', p.name).length) this.processes.set(p.name, this.processTracker(p));
+  }
+
+  private scriptTracker(s: VrrpScriptConfig): ScriptTracker {
+    const run = this.opts.runScript ?? defaultRunScript;
+    return new ScriptTracker(
+      { name: s.name, argv: s.argv, intervalMs: s.intervalMs, timeoutMs: s.timeoutMs, rise: s.rise, fall: s.fall, initFail: s.initFail },
+      {
+        log: this.log.child(`track[script ${s.name}]`),
+        onChange: () => this.notify('trackScripts', s.name),
+        ...(this.opts.ticker ? { ticker: this.opts.ticker } : {}),
+        run: (argv, o) => {
+          const ids = this.scriptIds.get(s.name);
+          if (ids && 'error' in ids) return Promise.resolve({ kind: 'spawn_error', detail: ids.error });
+          return run(argv, { ...o, uid: ids?.uid, gid: ids?.gid });
         },
-      ));
+      },
+    );
+  }
+
+  private fileTracker(f: TrackFileConfig): FileTracker {
+    return new FileTracker({ name: f.name, path: f.path, init: f.init }, {
+      log: this.log.child(`track[file ${f.name}]`),
+      onChange: () => this.notify('trackFiles', f.name),
+      ...(this.opts.filePollMs !== undefined ? { pollMs: this.opts.filePollMs } : {}),
+    });
+  }
+
+  private processTracker(p: TrackProcessConfig): ProcessTracker {
+    return new ProcessTracker(
+      { ...p, quorumMax: p.quorumMax ?? Infinity },
+      {
+        log: this.log.child(`track[process ${p.name}]`),
+        onChange: () => this.notify('trackProcesses', p.name),
+        ...(this.opts.usageSampleMs !== undefined ? { usageSampleMs: this.opts.usageSampleMs } : {}),
+      },
+    );
+  }
+
+  /**
+   * A reload: a tracker whose definition is unchanged (and that some instance still tracks) keeps
+   * running with its state (a script that is failing stays failed: no new init_fail or rise);
+   * a changed one is replaced by a fresh tracker; an unused one stops. New trackers start at
+   * once, files and processes read synchronously as at start. The caller re-reads stateFor()
+   * for every instance afterwards (instances' weights may have changed too).
+   */
+  reconfigure(next: Config): void {
+    const prev = this.config;
+    this.config = next;
+    const sync = <C extends { name: string }, T extends { stop(): void }>(
+      map: Map<string, T>, before: readonly C[], after: readonly C[], key: RefKey, make: (c: C) => T,
+    ): T[] => {
+      const old = new Map(before.map((c) => [c.name, c]));
+      const wanted = new Set<string>();
+      const fresh: T[] = [];
+      for (const c of after) {
+        if (this.users(key, c.name).length === 0) continue;
+        wanted.add(c.name);
+        const running = map.get(c.name);
+        if (running && isDeepStrictEqual(old.get(c.name), c)) continue;
+        running?.stop();
+        const t = make(c);
+        map.set(c.name, t);
+        fresh.push(t);
+      }
+      for (const [name, t] of map) if (!wanted.has(name)) { t.stop(); map.delete(name); }
+      return fresh;
+    };
+    const scripts = sync(this.scripts, prev.vrrpScripts, next.vrrpScripts, 'trackScripts', (c) => this.scriptTracker(c));
+    const files = sync(this.files, prev.trackFiles, next.trackFiles, 'trackFiles', (c) => this.fileTracker(c));
+    const procs = sync(this.processes, prev.trackProcesses, next.trackProcesses, 'trackProcesses', (c) => this.processTracker(c));
+    if (!this.running) return;
+    this.starting = true;
+    try {
+      this.resolveScriptUsers();
+      for (const f of files) f.start();
+      if (procs.length) {
+        const all = readProcs(this.procReadOpts());
+        for (const p of procs) p.update(all);
+      }
+      if (this.processes.size > 0 && !this.scanTimer) this.scanTimer = setInterval(() => this.scan(), this.opts.processScanMs ?? 1000);
+      if (this.processes.size === 0 && this.scanTimer) { clearInterval(this.scanTimer); this.scanTimer = null; }
+    } finally {
+      this.starting = false;
     }
-    for (const f of config.trackFiles) {
-      if (this.users('trackFiles', f.name).length === 0) continue;
-      this.files.set(f.name, new FileTracker({ name: f.name, path: f.path, init: f.init }, {
-        log: log.child(`track[file ${f.name}]`),
-        onChange: () => this.notify('trackFiles', f.name),
-        ...(opts.filePollMs !== undefined ? { pollMs: opts.filePollMs } : {}),
-      }));
-    }
-    for (const p of config.trackProcesses) {
-      if (this.users('trackProcesses', p.name).length === 0) continue;
-      this.processes.set(p.name, new ProcessTracker(
-        { ...p, quorumMax: p.quorumMax ?? Infinity },
-        {
-          log: log.child(`track[process ${p.name}]`),
-          onChange: () => this.notify('trackProcesses', p.name),
-          ...(opts.usageSampleMs !== undefined ? { usageSampleMs: opts.usageSampleMs } : {}),
-        },
-      ));
-    }
+    for (const s of scripts) s.start();
   }
 
   /**
@@ -197,6 +250,7 @@ export class Trackers {
 
   /** keepalived `user USER [GROUP]`: the user's uid and primary group, or the named group (src/alert/users.ts). */
   private resolveScriptUsers(): void {
+    this.scriptIds.clear();
     for (const s of this.config.vrrpScripts) {
       if (!this.scripts.has(s.name) || s.user === undefined) continue;
       const r = resolveScriptUser(s.user, s.group);

@@ -32,8 +32,16 @@ export interface InstanceSnapshot {
 
 export class VrrpInstanceDriver {
   private st: MachineState;
-  constructor(readonly name: string, readonly machineConfig: MachineConfig, private readonly ports: InstancePorts) {
+  constructor(readonly name: string, private machineConfig: MachineConfig, private readonly ports: InstancePorts) {
     this.st = initialMachineState(machineConfig);
+  }
+
+  /** A reload kept this instance (same VRID, family, interface, unicast/multicast): later events
+   *  use the new settings and the state carries on. A new base priority reaches the machine
+   *  through setEffectivePriority (the daemon recomputes it with the trackers); a new advert_int
+   *  is used from the next advert a master sends. */
+  reconfigure(cfg: MachineConfig): void {
+    this.machineConfig = cfg;
   }
 
   /**

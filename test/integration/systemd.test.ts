@@ -55,10 +55,19 @@ test('Type=notify: READY=1 after the instance is up, STATUS follows state, STOPP
     await listener.waitFor((m) => m.fields.STATUS === '1 VRRP instance: 1 MASTER', 20_000, 'STATUS MASTER')
       .catch((e: Error) => { throw new Error(e.message + ctx()); });
 
-    // `systemctl reload` (SIGHUP) before reload exists: logged, the daemon keeps running as MASTER.
+    // `systemctl reload` (SIGHUP): RELOADING=1 with MONOTONIC_USEC, the file is re-read (unchanged:
+    // nothing to apply), then READY=1 again; the daemon keeps running as MASTER.
+    const beforeHup = listener.messages.length;
     proc.signal('SIGHUP');
-    await waitFor(() => /SIGHUP: reload is not supported yet/.test(proc.tail(20)), { timeoutMs: 5000, what: 'the SIGHUP log line' })
+    const reloading = await listener.waitFor((m) => m.fields.RELOADING === '1', 10_000, 'RELOADING=1', beforeHup)
       .catch((e: Error) => { throw new Error(e.message + ctx()); });
+    assert.match(listener.messages[reloading]!.fields.MONOTONIC_USEC ?? '', /^[1-9]\d*$/, ctx());
+    const readyAgain = await listener.waitFor((m) => m.fields.READY === '1', 10_000, 'READY=1 after the reload', reloading)
+      .catch((e: Error) => { throw new Error(e.message + ctx()); });
+    assert.ok(readyAgain > reloading);
+    await waitFor(() => /reloaded .* in [\d.]+ ms/.test(proc.tail(20)), { timeoutMs: 5000, what: 'the reload log line' })
+      .catch((e: Error) => { throw new Error(e.message + ctx()); });
+    assert.match(proc.tail(20), /no changes/, ctx());
     assert.ok(proc.running, `SIGHUP ended the daemon${ctx()}`);
     assert.equal(listener.messages.filter((m) => 'STOPPING' in m.fields).length, 0, `SIGHUP started a stop${ctx()}`);
 
@@ -69,7 +78,7 @@ test('Type=notify: READY=1 after the instance is up, STATUS follows state, STOPP
     assert.ok(stopping > ready);
     assert.ok(await proc.waitExit(15_000), `tandem did not exit after SIGTERM${ctx()}`);
     assert.equal(proc.exitCode, 0, ctx());
-    assert.equal(listener.messages.filter((m) => 'READY' in m.fields).length, 1, ctx());
+    assert.equal(listener.messages.filter((m) => 'READY' in m.fields).length, 2, `READY=1 at start and after the reload only${ctx()}`);
   } finally {
     listener?.close();
     await lab.destroy();

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { DirectorSpec } from './director-spec.js';
 import type { Lab, LabNode, NsProcess } from './netns.js';
-import { waitFor } from './netns.js';
+import { run, waitFor } from './netns.js';
 
 /** The repository root (this file runs from dist/test/lib/). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -90,7 +90,24 @@ export class Tandem {
     readonly proc: NsProcess,
     readonly configPath: string,
     readonly statePath: string,
+    /** The status socket the config names (reload and status go through it). */
+    readonly socketPath: string,
   ) {}
+
+  /** Rewrites the daemon's config file from `spec` (same status socket); a reload picks it up. */
+  writeConfig(spec: DirectorSpec | string): void {
+    if (typeof spec === 'string') { writeFileSync(this.configPath, spec); return; }
+    const top = spec.tandemTop ?? {};
+    writeFileSync(this.configPath, renderTandemConfig({
+      ...spec, tandemTop: { ...top, global: { status_socket: this.socketPath, ...(top.global as object | undefined) } },
+    }));
+  }
+
+  /** `tandem reload --socket ...`: exit code and output. */
+  reload(json = false): Promise<{ code: number; stdout: string; stderr: string }> {
+    return run([process.execPath, TANDEM_BIN, 'reload', '--socket', this.socketPath, ...(json ? ['--json'] : [])],
+      { allowFail: true, timeoutMs: 60_000 });
+  }
 
   /**
    * Runs `node bin/tandem run -f CONFIG --state-file STATE` in the node's namespace and waits
@@ -104,13 +121,14 @@ export class Tandem {
     // Each daemon gets a status socket in the lab's directory (removed with the lab), not the
     // default /run/tandem/tandem.sock that a kill -9 would leave behind on the host.
     const top = spec.tandemTop ?? {};
-    spec = { ...spec, tandemTop: { ...top, global: { status_socket: lab.path(`tandem-${stamp}.sock`), ...(top.global as object | undefined) } } };
+    const socketPath = ((top.global as { status_socket?: string } | undefined)?.status_socket) ?? lab.path(`tandem-${stamp}.sock`);
+    spec = { ...spec, tandemTop: { ...top, global: { status_socket: socketPath, ...(top.global as object | undefined) } } };
     writeFileSync(configPath, renderTandemConfig(spec));
     const proc = lab.spawn(node, [process.execPath, TANDEM_BIN, 'run', '-f', configPath, '--state-file', statePath], {
       logPath: lab.path(`tandem-${stamp}.log`),
       cwd: REPO_ROOT,
     });
-    const t = new Tandem(lab, node, proc, configPath, statePath);
+    const t = new Tandem(lab, node, proc, configPath, statePath, socketPath);
     try {
       await waitFor(() => {
         if (!proc.running) throw new Error(`exited with ${proc.exitCode ?? proc.exitSignal}`);

@@ -1,0 +1,85 @@
+// Reload (issue 5 §1), on SIGHUP or `tandem reload`: read and validate the file again; if anything
+// is wrong, change nothing (the running config stays, every error is logged and returned); else
+// apply the difference (reloadPlan.ts) service by service. All checks that can refuse a reload run
+// before the first change, so a reload is applied whole or not at all.
+import { formatConfigError, type ConfigError } from '../config/errors.js';
+import { loadConfigFile } from '../config/load.js';
+import { locateKey } from '../config/locate.js';
+import type { Config } from '../config/model.js';
+import type { Logger } from '../log.js';
+import type { AlertDispatcher } from '../alert/dispatcher.js';
+import type { Trackers } from '../track/trackers.js';
+import type { LbService } from './lbService.js';
+import { describePlan, planReload, restartOnlyChanges, type ReloadPlan } from './reloadPlan.js';
+import { VrrpStartError, type VrrpService } from './vrrpService.js';
+
+export type ReloadOutcome =
+  | { ok: true; file: string; changes: string[]; durationMs: number }
+  | { ok: false; file: string; errors: string[] };
+
+export interface ReloadTargets {
+  /** The config running now. */
+  current(): Config;
+  /** Makes `next` the running config (the daemon's snapshot and shutdown read it). */
+  commit(next: Config, plan: ReloadPlan): void;
+  vrrp: VrrpService;
+  trackers: Trackers;
+  alerts: AlertDispatcher;
+  /** The running LB service, or undefined when the config had no virtual servers so far. */
+  lb(): LbService | undefined;
+  /** Creates and starts the LB service (the first virtual servers arrive with a reload). */
+  startLb(next: Config): void;
+  /** What the running LB backend cannot express in `next` (located). */
+  backendErrors(next: Config): ConfigError[];
+  log: Logger;
+}
+
+export function reloadConfig(file: string, t: ReloadTargets): ReloadOutcome {
+  const t0 = performance.now();
+  const log = t.log;
+  const refuse = (errors: string[]): ReloadOutcome => {
+    for (const e of errors) log.error(e);
+    log.error(`reload refused: ${errors.length} error(s); still running the previous config`);
+    return { ok: false, file, errors };
+  };
+  const loaded = loadConfigFile(file);
+  if (!loaded.ok) return refuse(loaded.errors.map(formatConfigError));
+  const old = t.current();
+  const next = loaded.config;
+  const restart = restartOnlyChanges(old, next);
+  if (restart.length) {
+    return refuse(restart.map((r): string => formatConfigError(locatedOr(file, ['global', r.key], {
+      file, line: 1, col: 1, path: `global.${r.key}`,
+      message: `changed from ${String(r.from)} to ${String(r.to)}: this needs a restart (systemctl restart tandem); nothing was reloaded`,
+    }))));
+  }
+  const unfit = t.backendErrors(next);
+  if (unfit.length) return refuse(unfit.map(formatConfigError));
+  const plan = planReload(old, next);
+  try {
+    t.vrrp.checkReconfigure(next, plan.vrrp);
+  } catch (e) {
+    if (e instanceof VrrpStartError) return refuse([`${file}: ${e.message}`]);
+    throw e;
+  }
+  const changes = describePlan(plan);
+  log.info(`reloading ${file}: ${changes.length ? `${changes.length} change(s)` : 'no changes'}`);
+  for (const c of changes) log.info(`  ${c}`);
+  // Trackers first, so the instances' new priorities are computed with the new trackers; alert
+  // channels before VRRP, so a removed instance's STOP goes through the new scripts' config.
+  t.trackers.reconfigure(next);
+  t.alerts.reconfigure(next);
+  t.commit(next, plan);
+  t.vrrp.reconfigure(next, plan.vrrp);
+  const lb = t.lb();
+  if (lb) lb.reconfigure(next.virtualServers, plan.lb);
+  else if (next.virtualServers.length) t.startLb(next);
+  const durationMs = Math.round((performance.now() - t0) * 10) / 10;
+  log.info(`reloaded ${file} in ${durationMs} ms`);
+  return { ok: true, file, changes, durationMs };
+}
+
+function locatedOr(file: string, path: string[], fallback: ConfigError): ConfigError {
+  const at = locateKey(file, path);
+  return at ? { ...fallback, file: at.file, line: at.line, col: at.col } : fallback;
+}
