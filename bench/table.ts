@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { runInVm, vmAvailable } from '../test/kernel/vm.js';
-import { stats, type Stats } from './lib/common.js';
+import { fmt, printStatsTable, ratio, stats } from './lib/common.js';
 import { runNftTableBench } from './tableNft.js';
 
 const AGENT = new URL('./agents/table-agent.js', import.meta.url).pathname;
@@ -83,24 +83,6 @@ interface AgentResult {
   spawnIpvsadmMs: number[]; spawnTrueMs: number[]; errors: string[];
 }
 
-function fmt(x: number | null | undefined, digits = 1): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits);
-}
-
-function ratio(a: number | undefined, b: number | undefined): number | null {
-  return a === undefined || b === undefined || b === 0 ? null : a / b;
-}
-
-function printTable(title: string, rows: Array<[string, Stats | null]>): void {
-  console.log(title);
-  const header = ['', 'n', 'median ms', 'p95 ms', 'min ms', 'max ms'];
-  const cells = rows.map(([name, s]) => [name, String(s?.n ?? 0), fmt(s?.median), fmt(s?.p95), fmt(s?.min), fmt(s?.max)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]): string => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
-  console.log(line(header));
-  for (const c of cells) console.log(line(c));
-  console.log('');
-}
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -151,7 +133,7 @@ async function main(): Promise<void> {
 
   console.log(`\nVM: ${r.kernel}, ${r.cpus} vCPUs, QEMU TCG (software emulation) on ${cpus()[0]?.model ?? '?'}; ${r.ipvsadm}`);
   console.log(`boot ${run.bootMs} ms, whole run ${run.totalMs} ms\n`);
-  printTable(`1. apply ${r.ops} ops (100 services x 100 real servers) from empty, ${args.runs} runs each, rotating the order`, [
+  printStatsTable(`1. apply ${r.ops} ops (100 services x 100 real servers) from empty, ${args.runs} runs each, rotating the order`, [
     ['tandem: IpvsadmBackend.apply (render + ipvsadm -R)', tandemApply],
     ['tandem: whole reconciler pass (read+diff+apply)', tandemPass],
     ['tandem: NetlinkIpvsBackend.apply (genetlink)', netlinkApply],
@@ -161,7 +143,7 @@ async function main(): Promise<void> {
   console.log(`ratio tandem/ipvsadm-restore (medians): ipvsadm backend apply ${fmt(ratios.applyVsRestore, 3)}, whole pass ${fmt(ratios.passVsRestore, 3)}; ` +
     `netlink backend apply ${fmt(ratios.netlinkApplyVsRestore, 3)}, whole pass ${fmt(ratios.netlinkPassVsRestore, 3)}  (target <= 1.2)`);
   console.log(`ratio netlink/ipvsadm backend (medians): apply ${fmt(ratios.netlinkVsIpvsadmApply, 3)}\n`);
-  printTable(`2. verdict -> kernel with 10,000 real servers in the table: ${args.flips} flips per backend (down = delete_dest, up = add_dest)`, [
+  printStatsTable(`2. verdict -> kernel with 10,000 real servers in the table: ${args.flips} flips per backend (down = delete_dest, up = add_dest)`, [
     ['ipvsadm: trigger([service]) -> pass applied', verdict],
     ['  the pass (desired+diff+apply)', flipPass],
     ['  its IpvsadmBackend.apply (ipvsadm -R)', flipApply],

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Lab, requireLabTools } from '../test/lib/netns.js';
-import { stats, type Stats } from './lib/common.js';
+import { fmt, printStatsTable, ratio, stats } from './lib/common.js';
 
 const AGENT = new URL('./agents/table-nft-agent.js', import.meta.url).pathname;
 
@@ -21,24 +21,6 @@ interface AgentResult {
   errors: string[];
 }
 
-function fmt(x: number | null | undefined, digits = 1): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits);
-}
-
-function ratio(a: number | undefined, b: number | undefined): number | null {
-  return a === undefined || b === undefined || b === 0 ? null : a / b;
-}
-
-function printTable(title: string, rows: Array<[string, Stats | null]>): void {
-  console.log(title);
-  const header = ['', 'n', 'median ms', 'p95 ms', 'min ms', 'max ms'];
-  const cells = rows.map(([name, s]) => [name, String(s?.n ?? 0), fmt(s?.median, 2), fmt(s?.p95, 2), fmt(s?.min, 2), fmt(s?.max, 2)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]): string => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
-  console.log(line(header));
-  for (const c of cells) console.log(line(c));
-  console.log('');
-}
 
 /** Runs the nft benchmark; resolves with the number of errors the agent reported. */
 export async function runNftTableBench(args: NftBenchArgs): Promise<number> {
@@ -76,17 +58,17 @@ export async function runNftTableBench(args: NftBenchArgs): Promise<number> {
   };
 
   console.log(`\nhost: ${r.kernel}, ${r.cpus} CPUs (${cpus()[0]?.model ?? '?'}); ${r.nft}; whole nft run ${fmt(totalMs, 0)} ms\n`);
-  printTable(`nft 1. apply ${r.ops} ops (100 services x 100 real servers, wrr) from empty, ${args.runs} runs each, rotating the order`, [
+  printStatsTable(`nft 1. apply ${r.ops} ops (100 services x 100 real servers, wrr) from empty, ${args.runs} runs each, rotating the order`, [
     ['tandem: NftBackend.apply (the reconcile ops)', tandemApply],
     ['tandem: whole reconciler pass (read+diff+apply)', tandemPass],
     [`nft -f of renderRuleset (${r.scriptLines} lines, ${r.scriptBytes} bytes)`, nftFile],
-  ]);
+  ], 2);
   console.log(`ratio tandem/nft -f (medians): apply ${fmt(ratios.applyVsNftFile, 3)}, whole pass ${fmt(ratios.passVsNftFile, 3)}\n`);
-  printTable(`nft 2. one real server's weight changed, 10,000 in the table: ${args.changes} changes per side`, [
+  printStatsTable(`nft 2. one real server's weight changed, 10,000 in the table: ${args.changes} changes per side`, [
     ['tandem: NftBackend.apply (one edit_dest)', tandemChange],
     ['tandem: diff of the service + apply', tandemChangeDiffApply],
     ['nft -f of the minimal hand-written change', nftChange],
-  ]);
+  ], 2);
   console.log(`ratio tandem/nft -f (medians): apply ${fmt(ratios.changeVsNftFile, 3)}, diff+apply ${fmt(ratios.changeDiffApplyVsNftFile, 3)}`);
   console.log(`reading the 10,000-entry table back (NftBackend.readTable): ${fmt(r.readMs, 0)} ms`);
   for (const e of r.errors) console.log(`ERROR ${e}`);

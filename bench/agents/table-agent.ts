@@ -7,21 +7,18 @@
 //
 // Env: RUNS (apply runs per side, default 5), FLIPS (verdicts, default 20), SPAWNS (no-op spawns
 // timed for comparison, default 20).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import type { RealServerConfig, VirtualServerConfig } from '../../src/config/lbModel.js';
-import { realServerId } from '../../src/config/lbModel.js';
+import type { VirtualServerConfig } from '../../src/config/lbModel.js';
+import { bigConfig, DESTS_PER_SERVICE, SERVICES, timedSpawn } from '../lib/bigTable.js';
 import { desiredTable, type RealServerHealth } from '../../src/lb/desired.js';
 import { IpvsadmBackend, type LbBackend } from '../../src/lb/ipvs/backend.js';
 import { NetlinkIpvsBackend } from '../../src/lb/ipvs/netlinkBackend.js';
 import { renderOps } from '../../src/lb/ipvs/render.js';
-import { destKey, serviceKey, type ServiceAddress } from '../../src/lb/model.js';
 import { reconcile } from '../../src/lb/reconcile.js';
 import { Reconciler, type PassReport } from '../../src/lb/reconciler.js';
 
-const SERVICES = 100;
-const DESTS_PER_SERVICE = 100;
 
 function intEnv(name: string, dflt: number): number {
   const v = Number(process.env[name] ?? dflt);
@@ -29,41 +26,7 @@ function intEnv(name: string, dflt: number): number {
   return v;
 }
 
-/** 100 TCP services 192.0.2.1-100:80 (wlc), each with NAT real servers 198.51.100.1-100:(10000+s). */
-function bigConfig(): VirtualServerConfig[] {
-  const out: VirtualServerConfig[] = [];
-  for (let s = 0; s < SERVICES; s++) {
-    const id: ServiceAddress = { kind: 'inet', family: 4, protocol: 'TCP', address: `192.0.2.${s + 1}`, port: 80 };
-    const key = serviceKey(id);
-    const realServers: RealServerConfig[] = [];
-    for (let j = 0; j < DESTS_PER_SERVICE; j++) {
-      const dest = { family: 4 as const, address: `198.51.100.${j + 1}`, port: 10000 + s, forwarding: 'NAT' as const, weight: 1, tunnel: null };
-      realServers.push({ id: realServerId(key, destKey(dest)), dest, inhibitOnFailure: false, checks: [] });
-    }
-    out.push({
-      key, family: 4, service: { id, scheduler: 'wlc', persistence: null, pe: null, ops: false, schedFlags: [] },
-      quorum: 1, hysteresis: 0, sorryServer: null, realServers,
-    });
-  }
-  return out;
-}
 
-interface SpawnResult { ms: number; code: number | null; stderr: string }
-
-/** Spawns like IpvsadmBackend does (async, piped stdio, input on stdin) and times it to 'close'. */
-function timedSpawn(cmd: string, args: string[], input = ''): Promise<SpawnResult> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const err: Buffer[] = [];
-    child.stdout.resume();
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.stdin.on('error', () => {});
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ ms: performance.now() - t0, code, stderr: Buffer.concat(err).toString('utf8') }));
-    child.stdin.end(input);
-  });
-}
 
 async function ipvsadm(...args: string[]): Promise<void> {
   const r = await timedSpawn('ipvsadm', args);
@@ -151,7 +114,7 @@ async function main(): Promise<void> {
   const runs = intEnv('RUNS', 5);
   const flips = intEnv('FLIPS', 20);
   const spawns = intEnv('SPAWNS', 20);
-  const config = bigConfig();
+  const config = bigConfig('wlc', () => 1);
   const backend = new IpvsadmBackend({ timeoutMs: 300_000 });
   const netlink = new NetlinkIpvsBackend();
   const expectDests = SERVICES * DESTS_PER_SERVICE;

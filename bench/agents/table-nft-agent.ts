@@ -11,62 +11,20 @@
 // After every run and change the kernel's table is read back (untimed) and compared.
 //
 //   node table-nft-agent.js '{"runs":5,"changes":20}'
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RealServerConfig, VirtualServerConfig } from '../../src/config/lbModel.js';
-import { realServerId } from '../../src/config/lbModel.js';
+import { bigConfig, DESTS_PER_SERVICE, SERVICES, timedSpawn, type SpawnResult } from '../lib/bigTable.js';
 import { desiredTable, type RealServerHealth } from '../../src/lb/desired.js';
-import { destKey, sameDest, serviceKey, type LbTable, type ServiceAddress } from '../../src/lb/model.js';
+import { destKey, sameDest, type LbTable } from '../../src/lb/model.js';
 import { NftBackend } from '../../src/lb/nft/backend.js';
 import { renderRuleset } from '../../src/lb/nft/render.js';
 import { reconcile, type TableOp } from '../../src/lb/reconcile.js';
 import { Reconciler } from '../../src/lb/reconciler.js';
 import { minimalWeightChange } from './table-nft-minimal.js';
 
-const SERVICES = 100;
-const DESTS_PER_SERVICE = 100;
 
-/** 100 TCP services 192.0.2.1-100:80 (wrr), each with NAT real servers 198.51.100.1-100:(10000+s),
- *  weights 1, 2, 3 in turn (so the weighted selection has something to weigh). */
-function bigConfig(): VirtualServerConfig[] {
-  const out: VirtualServerConfig[] = [];
-  for (let s = 0; s < SERVICES; s++) {
-    const id: ServiceAddress = { kind: 'inet', family: 4, protocol: 'TCP', address: `192.0.2.${s + 1}`, port: 80 };
-    const key = serviceKey(id);
-    const realServers: RealServerConfig[] = [];
-    for (let j = 0; j < DESTS_PER_SERVICE; j++) {
-      const dest = { family: 4 as const, address: `198.51.100.${j + 1}`, port: 10000 + s, forwarding: 'NAT' as const, weight: 1 + (j % 3), tunnel: null };
-      realServers.push({ id: realServerId(key, destKey(dest)), dest, inhibitOnFailure: false, checks: [] });
-    }
-    out.push({
-      key, family: 4, service: { id, scheduler: 'wrr', persistence: null, pe: null, ops: false, schedFlags: [] },
-      quorum: 1, hysteresis: 0, sorryServer: null, realServers,
-    });
-  }
-  return out;
-}
 
-interface SpawnResult { ms: number; code: number | null; stdout: string; stderr: string }
-
-/** Spawns like a backend does (async, piped stdio) and times it until 'close'. */
-function timedSpawn(cmd: string, args: string[], input = ''): Promise<SpawnResult> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.stdin.on('error', () => {});
-    child.once('error', reject);
-    child.once('close', (code) => resolve({
-      ms: performance.now() - t0, code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'),
-    }));
-    child.stdin.end(input);
-  });
-}
 
 async function nft(...args: string[]): Promise<SpawnResult> {
   const r = await timedSpawn('nft', args);
@@ -104,7 +62,7 @@ async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as { runs?: number; changes?: number };
   const runs = args.runs ?? 5;
   const changes = args.changes ?? 20;
-  const config = bigConfig();
+  const config = bigConfig('wrr', (j) => 1 + (j % 3));
   const backend = new NftBackend({ timeoutMs: 300_000 });
   const errors: string[] = [];
   const health = new Map<string, RealServerHealth>();

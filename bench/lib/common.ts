@@ -22,3 +22,23 @@ export function toolVersion(argv: string[]): string {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
 }
+
+export function fmt(x: number | null | undefined, digits = 1): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits);
+}
+
+export function ratio(a: number | undefined, b: number | undefined): number | null {
+  return a === undefined || b === undefined || b === 0 ? null : a / b;
+}
+
+/** Prints rows of stats (ms) as an aligned table. */
+export function printStatsTable(title: string, rows: Array<[string, Stats | null]>, digits = 1): void {
+  console.log(title);
+  const header = ['', 'n', 'median ms', 'p95 ms', 'min ms', 'max ms'];
+  const cells = rows.map(([name, s]) => [name, String(s?.n ?? 0), fmt(s?.median, digits), fmt(s?.p95, digits), fmt(s?.min, digits), fmt(s?.max, digits)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]): string => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  for (const c of cells) console.log(line(c));
+  console.log('');
+}

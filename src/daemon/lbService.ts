@@ -15,6 +15,9 @@ import type { LbPlan } from './reloadPlan.js';
 import { RateLimitedLog } from '../log.js';
 import { monotonicNow } from './preciseTimer.js';
 
+/** Table operations logged one per line in a pass; the rest are summed up in one line. */
+const OPS_LOGGED_PER_PASS = 50;
+
 export class LbService {
   private readonly scheduler: CheckScheduler;
   private readonly reconciler: Reconciler;
@@ -50,7 +53,14 @@ export class LbService {
       onPass: (r) => {
         this.passes++;
         this.lastError = null;
-        for (const op of r.ops) this.log.info(`${this.table}: ${describeOp(op)} (${r.cause})`);
+        // One line per op, up to a bound: a start with 10,000 real servers would otherwise write
+        // 10,000 lines (and spend the main thread's time on it); the rest are counted by kind.
+        for (const op of r.ops.slice(0, OPS_LOGGED_PER_PASS)) this.log.info(`${this.table}: ${describeOp(op)} (${r.cause})`);
+        if (r.ops.length > OPS_LOGGED_PER_PASS) {
+          const kinds = new Map<string, number>();
+          for (const op of r.ops.slice(OPS_LOGGED_PER_PASS)) kinds.set(op.op, (kinds.get(op.op) ?? 0) + 1);
+          this.log.info(`${this.table}: ... and ${r.ops.length - OPS_LOGGED_PER_PASS} more (${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}) (${r.cause})`);
+        }
         for (const ref of r.result?.refused ?? []) this.log.warn(`${this.table}: refused ${describeOp(ref.op)}: ${ref.reason}${ref.message ? ` (${ref.message})` : ''}`);
         if (r.ops.length) this.changed(false);
       },

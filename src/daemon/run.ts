@@ -64,16 +64,16 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   let reloads: Promise<unknown> = Promise.resolve();
   let stopping = false;
   const reload = (via: string): Promise<ReloadOutcome> => {
-    const r = reloads.then((): ReloadOutcome => {
+    const r = reloads.then(async (): Promise<ReloadOutcome> => {
       if (stopping) return { ok: false, file: opts.configFile, errors: ['tandem is stopping; not reloading'] };
       log.info(`${via}: reloading ${opts.configFile}`);
       systemd.reloading(`reloading ${opts.configFile}`);
       let listenersChanged = false;
       try {
-        const o = reloadConfig(opts.configFile, {
+        const o = await reloadConfig(opts.configFile, {
           current: () => config,
           commit: (next, plan) => { config = next; listenersChanged = plan.statusApiChanged; },
-          vrrp: service!, trackers, alerts, lb: () => lb, startLb, backendErrors: unfit,
+          vrrp: service!, trackers, alerts, lb: () => lb, startLb, backendErrors: unfit, stopping: () => stopping,
           log: log.child('reload'),
         });
         const at = new Date().toISOString();

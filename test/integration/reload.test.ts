@@ -162,3 +162,46 @@ test('reload: unchanged checks keep their verdict, a weight change reaches the s
     await lab.destroy();
   }
 });
+
+test('reload of 10,000 real servers does not hold back the adverts: a backup at advert_int 0.2 s never takes over', TIMEOUT, async () => {
+  const lab = await Lab.create({ prefix: 'tR', nodes: [{ name: 'lb1', ipv4: ['192.0.2.1/24', '198.51.100.254/24'] }, { name: 'lb2', ipv4: ['192.0.2.2/24'] }] });
+  let lb1: Tandem | undefined;
+  let lb2: Tandem | undefined;
+  try {
+    // advert_int 0.2 s: lb2 declares lb1 dead after 3 x 0.2 s + Skew_Time, about 0.64 s without an
+    // advert. Reading and validating 10,000 real servers takes ~1.1 s of CPU here, so the reload
+    // must not do it on the thread that sends the adverts.
+    const vrrp = (p: number) => [vi('VI_1', 61, p, ['192.0.2.100/24'], { advertInt: 0.2 })];
+    lb1 = await Tandem.start(lab, lab.node('lb1'), { routerId: 'lb1', instances: vrrp(150) });
+    lb2 = await Tandem.start(lab, lab.node('lb2'), { routerId: 'lb2', instances: vrrp(100) });
+    const ctx = () => `\n--- lb1 ---\n${lb1!.tail(30)}\n--- lb2 ---\n${lb2!.tail(20)}`;
+    await lb1.waitForState('VI_1', 'MASTER', 20_000);
+    await lb2.waitForState('VI_1', 'BACKUP', 20_000);
+    await new Promise((res) => setTimeout(res, 1000));
+    const before = lb2.instance('VI_1')!.transitions;
+    const services = Array.from({ length: 100 }, (_, s) => ({
+      address: '192.0.2.100', port: 1000 + s, protocol: 'TCP', lb_algo: 'wrr', lb_kind: 'NAT',
+      real_servers: Array.from({ length: 100 }, (_, d) => ({ address: `198.51.100.${d + 1}`, port: 80, weight: 1 })),
+    }));
+    lb1.writeConfig({ routerId: 'lb1', instances: vrrp(150), tandemTop: { virtual_servers: services } });
+    const r = await lb1.reload();
+    assert.equal(r.code, 0, r.stderr + ctx());
+    assert.match(r.stdout, /100 virtual server|virtual server TCP 192\.0\.2\.100:1099: added/, r.stdout);
+    // Until the 10,000 entries are in tandem's nft table, then a little longer.
+    await waitFor(async () => {
+      const t = await lab.exec(lab.node('lb1'), ['nft', 'list', 'table', 'ip', 'tandem'], { allowFail: true });
+      return (t.stdout.match(/198\.51\.100\.\d+ \. 80 : /g) ?? []).length >= 10_000;
+    }, { timeoutMs: 60_000, intervalMs: 500, what: '10,000 real servers in table ip tandem' }).catch((e: Error) => assert.fail(e.message + ctx()));
+    await new Promise((res) => setTimeout(res, 1000));
+    assert.equal(lb2.state('VI_1'), 'BACKUP', ctx());
+    assert.equal(lb2.instance('VI_1')!.transitions, before, `lb2 changed state during lb1's reload${ctx()}`);
+    assert.equal(lb1.state('VI_1'), 'MASTER', ctx());
+    const timing = /reloaded .* \(read and validated in a worker: (\d+) ms; planned and applied on the main thread: (\d+) ms\)/.exec(lb1.tail(200));
+    assert.ok(timing, ctx());
+    console.log(`# 10,000 real servers: read and validated in a worker ${timing[1]} ms, planned and applied on the main thread ${timing[2]} ms`);
+  } finally {
+    await lb1?.stop().catch(() => lb1?.kill9());
+    await lb2?.stop().catch(() => lb2?.kill9());
+    await lab.destroy();
+  }
+});

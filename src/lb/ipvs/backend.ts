@@ -9,7 +9,7 @@
 // effect is missing is reported as refused, with the stderr lines paired in order (ipvsadm
 // processes the lines in order and prints one message per refusal). Kernel refusals are data in
 // ApplyResult; only "could not run ipvsadm at all" rejects, with an IpvsBackendError.
-import { spawn } from 'node:child_process';
+import { runTool, type ToolResult } from '../runTool.js';
 import { destKey, sameDest, sameService, serviceKey, type LbTable } from '../model.js';
 import { opServiceId, type TableOp } from '../reconcile.js';
 import { parseIpvsSave, type ParseProblem } from './parse.js';
@@ -72,8 +72,6 @@ export interface LbBackend {
 
 const MAX_OUTPUT_BYTES = 256 << 20;
 
-interface RunResult { code: number | null; stdout: string; stderr: string }
-
 export class IpvsadmBackend implements LbBackend {
   private readonly bin: string;
   private readonly timeoutMs: number;
@@ -122,58 +120,10 @@ export class IpvsadmBackend implements LbBackend {
     return { sent: sent.length, applied: sent.length - refusedSent, refused, exitStatus: r.code, stderrLines, durationMs: performance.now() - t0 };
   }
 
-  private run(args: string[], input: string | undefined): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      let child;
-      try {
-        child = spawn(this.bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-      } catch (e) {
-        reject(new IpvsBackendError('spawn_failed', `cannot run ${this.bin}: ${(e as Error).message}`));
-        return;
-      }
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      let size = 0;
-      let failure: IpvsBackendError | undefined;
-      // Killed for a timeout or too much output: settle at once and drop the pipes, rather than
-      // wait for 'close', which a grandchild still holding them could postpone indefinitely.
-      const abandon = (f: IpvsBackendError): void => {
-        if (failure) return;
-        failure = f;
-        clearTimeout(timer);
-        child.kill('SIGKILL');
-        child.stdout.destroy();
-        child.stderr.destroy();
-        child.stdin.destroy();
-        reject(new IpvsBackendError(f.code, f.message, Buffer.concat(err).toString('utf8')));
-      };
-      const timer = setTimeout(() => {
-        abandon(new IpvsBackendError('timeout', `${this.bin} ${args.join(' ')} took more than ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
-      const collect = (into: Buffer[]) => (b: Buffer): void => {
-        size += b.length;
-        if (size > MAX_OUTPUT_BYTES) {
-          abandon(new IpvsBackendError('output_too_large', `${this.bin} printed more than ${MAX_OUTPUT_BYTES} bytes`));
-          return;
-        }
-        into.push(b);
-      };
-      child.stdout.on('data', collect(out));
-      child.stderr.on('data', collect(err));
-      // EPIPE when ipvsadm dies before reading its batch: the exit status says what happened.
-      child.stdin.on('error', () => {});
-      child.once('error', (e) => {
-        clearTimeout(timer);
-        if (failure) return;
-        failure = new IpvsBackendError('spawn_failed', `cannot run ${this.bin}: ${e.message}`);
-        reject(failure);
-      });
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        if (failure) return;
-        resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-      });
-      child.stdin.end(input ?? '');
+  private run(args: string[], input: string | undefined): Promise<ToolResult> {
+    return runTool(this.bin, args, input, {
+      timeoutMs: this.timeoutMs, maxOutputBytes: MAX_OUTPUT_BYTES,
+      fail: (code, message, stderr) => new IpvsBackendError(code, message, stderr),
     });
   }
 }

@@ -8,7 +8,7 @@
 // The backend remembers what it last read (plus what it applied since), because the reconciler's
 // triggered passes do not read and a diff needs the objects' current shape. When it has nothing
 // (first use, or after a failure) apply() reads first.
-import { spawn } from 'node:child_process';
+import { runTool, type ToolResult } from '../runTool.js';
 import { destKey, serviceKey, type LbTable, type ServiceEntry } from '../model.js';
 import { applyOpTo, copyTable, opServiceId, TableOpError, type TableOp } from '../reconcile.js';
 import type { ApplyResult, LbBackend, RefusedOp } from '../ipvs/backend.js';
@@ -34,8 +34,6 @@ export interface NftBackendOptions {
 }
 
 const MAX_OUTPUT_BYTES = 256 << 20;
-
-interface RunResult { code: number | null; stdout: string; stderr: string }
 
 interface Known {
   /** The services as recorded in the kernel (no drift marks). */
@@ -84,7 +82,7 @@ export class NftBackend implements LbBackend {
       if (sent.length) this.known = after;
       return { sent: sent.length, applied: sent.length, refused, exitStatus: null, stderrLines: [], durationMs: performance.now() - t0 };
     }
-    let r: RunResult;
+    let r: ToolResult;
     try {
       r = await this.run(['-f', '-'], script);
     } catch (e) {
@@ -153,55 +151,10 @@ export class NftBackend implements LbBackend {
     throw new NftBackendError('exit_status', `${this.bin} -j list table ${family} ${TABLE_NAME} exited ${r.code}: ${r.stderr.trim()}`, r.stderr);
   }
 
-  private run(args: string[], input: string | undefined): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      let child;
-      try {
-        child = spawn(this.bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-      } catch (e) {
-        reject(new NftBackendError('spawn_failed', `cannot run ${this.bin}: ${(e as Error).message}`));
-        return;
-      }
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      let size = 0;
-      let failed = false;
-      const abandon = (f: NftBackendError): void => {
-        if (failed) return;
-        failed = true;
-        clearTimeout(timer);
-        child.kill('SIGKILL');
-        child.stdout.destroy();
-        child.stderr.destroy();
-        child.stdin.destroy();
-        reject(new NftBackendError(f.code, f.message, Buffer.concat(err).toString('utf8')));
-      };
-      const timer = setTimeout(() => {
-        abandon(new NftBackendError('timeout', `${this.bin} ${args.join(' ')} took more than ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
-      const collect = (into: Buffer[]) => (b: Buffer): void => {
-        size += b.length;
-        if (size > MAX_OUTPUT_BYTES) {
-          abandon(new NftBackendError('output_too_large', `${this.bin} printed more than ${MAX_OUTPUT_BYTES} bytes`));
-          return;
-        }
-        into.push(b);
-      };
-      child.stdout.on('data', collect(out));
-      child.stderr.on('data', collect(err));
-      child.stdin.on('error', () => {});
-      child.once('error', (e) => {
-        clearTimeout(timer);
-        if (failed) return;
-        failed = true;
-        reject(new NftBackendError('spawn_failed', `cannot run ${this.bin}: ${e.message}`));
-      });
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        if (failed) return;
-        resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-      });
-      child.stdin.end(input ?? '');
+  private run(args: string[], input: string | undefined): Promise<ToolResult> {
+    return runTool(this.bin, args, input, {
+      timeoutMs: this.timeoutMs, maxOutputBytes: MAX_OUTPUT_BYTES,
+      fail: (code, message, stderr) => new NftBackendError(code, message, stderr),
     });
   }
 }
