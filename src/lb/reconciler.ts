@@ -179,6 +179,7 @@ export class Reconciler {
       const read = mustRead || this.known === null;
       const whole = read ? await this.opts.backend.readTable() : this.known!;
       const actual = pick(whole, scope);
+      if (this.opts.backend.ownsWholeTable) for (const k of actual.keys()) this.owned.add(k);
       const readMs = performance.now() - t0;
       this.known = null;
       const ops = reconcile(desired, actual, this.owned);

@@ -154,6 +154,24 @@ describe('nft backend (real nft in a namespace)', () => {
     await nft('delete', 'table', 'ip', 'other');
   });
 
+  it('a restarted daemon removes a service the config dropped while it was down (tandem owns its tables)', async () => {
+    const want = sampleTable();
+    const first = new Reconciler({ backend: new NftBackend({ nft: nftWrapper }), desired: () => want, intervalMs: 60_000 });
+    await first.passNow();
+    equalTables(await new NftBackend({ nft: nftWrapper }).readTable(), want);
+    // A new process (a new reconciler that never desired it) whose config lacks one service.
+    const fewer = new Map(want);
+    fewer.delete('TCP 192.0.2.10:443');
+    const second = new Reconciler({ backend: new NftBackend({ nft: nftWrapper }), desired: () => fewer, intervalMs: 60_000 });
+    const report = await second.passNow();
+    assert.ok(!('error' in report), String((report as { error?: unknown }).error));
+    assert.deepEqual(report.ops.map((o) => o.op), ['delete_service']);
+    equalTables(await new NftBackend({ nft: nftWrapper }).readTable(), fewer);
+    // Leave the namespace as the previous test did: no tandem tables.
+    const last = new NftBackend({ nft: nftWrapper });
+    await last.apply(reconcile(new Map(), await last.readTable(), new Set(want.keys())));
+  });
+
   it('1,200 real servers apply from empty in one nft transaction and read back equal', async () => {
     const svc = (port: number, scheduler: string): VirtualService => ({
       id: { kind: 'inet', family: 4, protocol: 'TCP', address: '192.0.2.20', port }, scheduler, persistence: null, pe: null, ops: false, schedFlags: [],

@@ -64,6 +64,11 @@ export interface IpvsBackendOptions {
 }
 
 export interface LbBackend {
+  /** Every service the backend reads back is tandem's (nft: tandem's own tables), so a service
+   *  no longer configured is removed even by a daemon that never created it (one restarted after
+   *  the config dropped it). IPVS's table is shared with other tools: there, only what this
+   *  process created or desired is tandem's. */
+  readonly ownsWholeTable?: boolean;
   readTable(): Promise<LbTable>;
   apply(ops: readonly TableOp[]): Promise<ApplyResult>;
   /** Releases what the backend holds open (the netlink socket); a later call reopens it. */

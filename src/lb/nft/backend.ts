@@ -45,6 +45,8 @@ export class NftBackend implements LbBackend {
   private readonly bin: string;
   private readonly timeoutMs: number;
   private known: Known | null = null;
+  /** `table ip tandem` and `table ip6 tandem` hold only what tandem put there. */
+  readonly ownsWholeTable = true;
   /** The last script apply() sent (for `tandem plan` and tests). */
   lastScript = '';
 
