@@ -10,7 +10,7 @@ const USAGE = `tandem ${VERSION}: VRRP high availability for Linux load-balancer
 Usage:
   tandem run -f FILE [--state-file PATH]   run in the foreground (logs to stdout / journald)
   tandem check -f FILE                     validate a config: exit 0 if valid, 2 with every error
-  tandem plan -f FILE                      print the IPVS changes applying FILE would make now
+  tandem plan -f FILE                      print the table changes (IPVS or nft) applying FILE would make now
   tandem import KEEPALIVED_CONF            convert a keepalived.conf to tandem YAML on stdout
   tandem status [--socket PATH] [--json]   ask the running daemon: instances, servers, trackers, alerts
   tandem reload [--socket PATH] [--json]   make the running daemon re-read its config file (as SIGHUP):

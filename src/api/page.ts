@@ -113,6 +113,14 @@ function render(s) {
   document.getElementById('title').textContent = 'tandem ' + s.version + ' on ' + s.hostname;
   document.getElementById('ident').textContent = 'router_id ' + s.router_id + ', pid ' + s.pid + ', up ' + ago(s.started_at).replace(' ago', '');
   const out = [];
+  if (s.config) {
+    // The config in force and the last reload: a refused reload is what an operator must see.
+    const c = s.config, r = c.last_reload;
+    out.push(E('p', { class: 'config' }, 'config ' + c.file + ', loaded ' + ago(c.loaded_at),
+      r === null ? null : r.ok ? '; last reload ' + ago(r.at) + ': ' + r.changes.length + ' change(s) applied'
+        : E('span', { class: 'bad' }, '; LAST RELOAD REFUSED ' + ago(r.at) + ' (' + r.errors.length + ' error(s): ' + (r.errors[0] || '') +
+          '); still running the config loaded before')));
+  }
   const drops = Object.entries(s.rx && s.rx.drops || {}).filter(([, n]) => n > 0);
   out.push(section('VRRP instances (' + s.instances.length + ')',
     table(['name', 'state', 'priority / effective', 'VRID', 'interface', 'master', 'transitions', 'last transition', 'reason', 'when'],
@@ -132,7 +140,7 @@ function render(s) {
   if (s.lb) {
     const vss = s.lb.virtual_servers || [];
     const be = s.lb.backend;
-    const parts = [E('p', null, 'IPVS backend ' + be.kind + ', ' + be.passes + ' passes',
+    const parts = [E('p', null, (be.kind === 'nft' ? 'nftables backend' : 'IPVS backend ' + be.kind) + ', ' + be.passes + ' passes',
       be.last_error ? E('span', { class: 'bad' }, ', last error: ' + be.last_error) : null)];
     for (const v of vss) {
       const rows = Object.entries(v.real_servers).map(([rs, role]) => E('tr', { 'data-rs': rs, 'data-vs': v.key, class: 'rs ' + realServerClass(role) },

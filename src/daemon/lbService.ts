@@ -15,6 +15,14 @@ import type { LbPlan } from './reloadPlan.js';
 import { RateLimitedLog } from '../log.js';
 import { monotonicNow } from './preciseTimer.js';
 
+/** Drift is looked for as often as the most frequent checker runs (keepalived: delay_loop), at
+ *  least every minute and at most every second. */
+function driftCheckMs(vss: readonly VirtualServerConfig[]): number {
+  let min = 60_000;
+  for (const vs of vss) for (const rs of vs.realServers) for (const c of rs.checks) if (c.delayLoopMs < min) min = c.delayLoopMs;
+  return Math.max(1000, min);
+}
+
 /** Table operations logged one per line in a pass; the rest are summed up in one line. */
 const OPS_LOGGED_PER_PASS = 50;
 
@@ -44,12 +52,10 @@ export class LbService {
     this.table = backendName === 'nft' ? 'nft' : 'ipvs';
     this.index(vss);
     this.scheduler = new CheckScheduler({ servers: vss.flatMap((vs) => vs.realServers), onEvent: (e) => this.onCheckEvent(e) });
-    // Drift is looked for as often as the most frequent checker runs (keepalived: delay_loop).
-    const delayLoops = vss.flatMap((vs) => vs.realServers.flatMap((rs) => rs.checks.map((c) => c.delayLoopMs)));
     this.reconciler = new Reconciler({
       backend,
       desired: (scope) => this.desired(scope),
-      intervalMs: Math.max(1000, Math.min(60_000, ...delayLoops)),
+      intervalMs: driftCheckMs(vss),
       onPass: (r) => {
         this.passes++;
         this.lastError = null;
@@ -91,6 +97,7 @@ export class LbService {
   reconfigure(vss: readonly VirtualServerConfig[], plan: LbPlan): void {
     this.index(vss);
     const checkers = this.scheduler.reconfigure(vss.flatMap((vs) => vs.realServers));
+    this.reconciler.setIntervalMs(driftCheckMs(vss));
     for (const k of [...this.quorum.keys()]) if (!this.vsByKey.has(k)) this.quorum.delete(k);
     for (const k of [...this.lastPlan.keys()]) if (!this.vsByKey.has(k)) this.lastPlan.delete(k);
     this.log.info(`reload: ${vss.length} virtual server(s); checkers kept ${checkers.kept.length}, started ${checkers.started.length}, stopped ${checkers.stopped.length}`);

@@ -64,12 +64,20 @@ export class Reconciler {
   private pendingAll = false;
   private readonly pendingKeys = new Set<string>();
   private failures = 0;
+  /** The drift check period now (a reload may change the delay_loops it comes from). */
+  private intervalMs: number;
   /** The kernel's table after the last successful pass; null = read it next time. */
   private known: LbTable | null = null;
   private lastError: unknown;
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.owned = new Set(opts.initiallyOwned ?? []);
+    this.intervalMs = opts.intervalMs;
+  }
+
+  /** A new drift check period, from the next pass on. */
+  setIntervalMs(ms: number): void {
+    this.intervalMs = ms;
   }
 
   /** Services tandem is responsible for now. */
@@ -154,7 +162,7 @@ export class Reconciler {
     if (!this.running) return;
     if (report) {
       this.failures = 0;
-      this.schedule(this.dirty ? 0 : this.opts.intervalMs);
+      this.schedule(this.dirty ? 0 : this.intervalMs);
       return;
     }
     this.failures++;

@@ -16,6 +16,7 @@ interface Observation {
   instanceState: string | null; instanceClass: string | null; instanceText: string | null;
   rsRole: string | null; rsClass: string | null; updatedMs: number; updatedText: string | null;
   errorShown: boolean; errorText: string | null; hostileNameText: boolean; imgCount: number; xss: unknown;
+  configText: string | null;
 }
 
 // A string expression (the project compiles without the DOM lib, so no typed callbacks here).
@@ -33,6 +34,7 @@ const observeJs = `(() => {
     errorShown: err.className === 'shown' && getComputedStyle(err).display !== 'none', errorText: err.textContent,
     hostileNameText: [...document.querySelectorAll('tr[data-instance] td:first-child')].some((td) => td.textContent === ${JSON.stringify(HOSTILE)}),
     imgCount: document.querySelectorAll('img, b').length, xss: window.__xss,
+    configText: (document.querySelector('p.config') || {}).textContent || null,
   };
 })()`;
 

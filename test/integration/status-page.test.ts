@@ -18,7 +18,7 @@ const BROWSER_SCRIPT = fileURLToPath(new URL('./status-page-browser.js', import.
 interface Observation {
   marker: unknown; instanceState: string | null; instanceClass: string | null; instanceText: string | null;
   rsRole: string | null; rsClass: string | null; updatedMs: number; updatedText: string | null;
-  errorShown: boolean; errorText: string | null; hostileNameText: boolean; imgCount: number; xss: unknown;
+  errorShown: boolean; errorText: string | null; hostileNameText: boolean; imgCount: number; xss: unknown; configText: string | null;
 }
 interface Phase { phase: string; obs: Observation; waitedMs: number; ok: boolean; [k: string]: unknown }
 
@@ -71,6 +71,12 @@ test('status page: MASTER and the real server up, then the real server down with
     assert.equal(before.obs.errorShown, false);
     assert.ok(before.obs.updatedMs > 0, `never updated: ${JSON.stringify(before.obs)}`);
 
+    assert.match(String(before.obs.configText), /^config \S+tandem-\S+\.yaml, loaded \d+s ago$/, JSON.stringify(before.obs));
+    // A broken file: the reload is refused, and the page says so (in red) on its next refresh.
+    tandem.writeConfig('vrrp_instances: [{ name: VI_1, priority: 300 }]\n');
+    const refused = await tandem.reload();
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+
     await server.kill9();
     server = undefined;
     writeFileSync(goFile, 'go\n');
@@ -78,6 +84,7 @@ test('status page: MASTER and the real server up, then the real server down with
     assert.ok(after.ok, `the real server's row never showed DOWN: ${JSON.stringify(after.obs)}${ctx()}`);
     assert.ok(after.waitedMs < 12_000, `DOWN shown only after ${after.waitedMs} ms`);
     assert.match(String(after.obs.rsClass), /\brs-down\b/);
+    assert.match(String(after.obs.configText), /LAST RELOAD REFUSED \d+s ago \(4 error\(s\): \S+\.yaml:1:\d+ vrrp_instances\[0\]\.\w+: .*\); still running the config loaded before/, JSON.stringify(after.obs));
     assert.equal(after.obs.marker, 42, 'the page was reloaded (the marker set after the first load is gone)');
     assert.equal(after.navigations, 1, 'the page navigated again');
     const later = after.later as Observation;
