@@ -81,6 +81,16 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`${file}: ${r.errors.length} error${r.errors.length === 1 ? '' : 's'}\n`);
         return 2;
       }
+      // global.backend auto: check against the backend `tandem run` would pick on this machine.
+      const { backendConfigErrors } = await import('./config/lbBackend.js');
+      const { resolveBackendKind } = await import('./lb/select.js');
+      const kind = resolveBackendKind(r.config.global);
+      const unfit = r.config.virtualServers.length ? backendConfigErrors(r.config, kind) : [];
+      if (unfit.length) {
+        for (const e of unfit) process.stderr.write(formatConfigError(e) + '\n');
+        process.stderr.write(`${file}: ${unfit.length} error${unfit.length === 1 ? '' : 's'} (global.backend: auto is the ${kind} backend on this machine)\n`);
+        return 2;
+      }
       const n = r.config.vrrpInstances.length;
       const v = r.config.virtualServers.length;
       process.stdout.write(`${file}: OK (${n} VRRP instance${n === 1 ? '' : 's'}, ${v} virtual server${v === 1 ? '' : 's'})\n`);

@@ -28,6 +28,16 @@ export function crossCheckLbBackend(config: Config, root: Node, ctx: Ctx): void 
   else ctx.errors.push(...per[config.global.backend]);
 }
 
+/** Both backends' located errors of a config loaded in another thread (config/loadWorker.ts):
+ *  the loader's record of them is per object and does not survive the structured clone. */
+export function deferredBackendErrors(config: Config): Record<ResolvedBackend, ConfigError[]> {
+  return { ipvs: backendConfigErrors(config, 'ipvs'), nft: backendConfigErrors(config, 'nft') };
+}
+
+export function adoptDeferredBackendErrors(config: Config, per: Record<ResolvedBackend, ConfigError[]>): void {
+  if (config.global.backend === 'auto') deferred.set(config, per);
+}
+
 /**
  * The config errors `config` has with the backend it resolved to (empty when it fits). For a
  * config loaded with an explicit backend they were fatal at load already, so this is empty.

@@ -81,6 +81,15 @@ test('reload: same identity keeps state and VIPs, added starts, removed hands ov
     const restart = await lb1.reload();
     assert.equal(restart.code, 2, restart.stdout + restart.stderr);
     assert.match(restart.stderr, /:\d+:\d+ global\.ipvs_backend: changed from netlink to ipvsadm: this needs a restart/, restart.stderr);
+    // A scheduler the running table backend cannot express (this kernel has no IPVS, so auto is
+    // nft): refused, located, though the file itself is valid YAML and valid config.
+    lb1.writeConfig({ routerId: 'lb1', instances: [vi('VI_1', 51, 200, ['192.0.2.100/24'])], tandemTop: { virtual_servers: [{
+      address: '192.0.2.100', port: 80, protocol: 'TCP', lb_algo: 'lc', lb_kind: 'NAT', real_servers: [{ address: '198.51.100.11', port: 80 }],
+    }] } });
+    const unfit = await lb1.reload();
+    assert.equal(unfit.code, 2, unfit.stdout + unfit.stderr);
+    assert.match(unfit.stderr, /:\d+:\d+ virtual_servers\[0\]\.lb_algo: the nft backend cannot express lc/, unfit.stderr);
+    assert.doesNotMatch(unfit.stderr, /:1:1 /, `an error lost its location: ${unfit.stderr}`);
     const unchanged = lb1.readState()!;
     assert.deepEqual(unchanged.instances.map((i) => [i.name, i.state, i.effective_priority]).sort(),
       [['VI_1', 'MASTER', 200], ['VI_2b', 'MASTER', 150], ['VI_3', 'MASTER', 150]], JSON.stringify(unchanged.instances) + ctx());
@@ -89,10 +98,10 @@ test('reload: same identity keeps state and VIPs, added starts, removed hands ov
     await waitFor(() => (lb1!.readState() as unknown as { config?: { last_reload?: { ok: boolean } } }).config?.last_reload?.ok === false,
       { timeoutMs: 5000, what: 'last_reload.ok false in the status' });
     const cfgStatus = (lb1.readState() as unknown as { config: { reloads: { ok: number; refused: number }; last_reload: { errors: string[] } } }).config;
-    assert.deepEqual(cfgStatus.reloads, { ok: 1, refused: 2 });
-    assert.match(cfgStatus.last_reload.errors[0] ?? '', /global\.ipvs_backend: changed from netlink to ipvsadm/);
+    assert.deepEqual(cfgStatus.reloads, { ok: 1, refused: 3 });
+    assert.match(cfgStatus.last_reload.errors[0] ?? '', /lb_algo: the nft backend cannot express lc/);
     const table = await run([process.execPath, TANDEM_BIN, 'status', '--socket', lb1.socketPath], { allowFail: true, timeoutMs: 15_000 });
-    assert.match(table.stdout, /LAST RELOAD REFUSED \d+s ago \(1 error\(s\): .*global\.ipvs_backend/, table.stdout + table.stderr);
+    assert.match(table.stdout, /LAST RELOAD REFUSED \d+s ago \(1 error\(s\): .*lb_algo/, table.stdout + table.stderr);
 
     // SIGHUP with VI_1 removed: lb1 sends priority 0 and removes its VIPs; lb2 takes over after
     // Skew_Time, well before a Master_Down_Interval (3 x 0.5 s + skew).

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kernelHasIpvs } from '../../src/lb/select.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const tandem = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin/tandem'), ...args], { encoding: 'utf8', cwd: root });
@@ -30,6 +31,25 @@ describe('tandem CLI', () => {
     const r = tandem('check', '-f', 'conf/lvs-nat.yaml');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /OK \(1 VRRP instance, 1 virtual server\)/);
+  });
+  it('check with global.backend auto judges the backend tandem run would pick on this machine', () => {
+    const f = join(dir, 'auto.yaml');
+    // keepalived's defaults: lb_algo wlc; DR forwarding. IPVS takes both; nftables neither.
+    writeFileSync(f, 'virtual_servers:\n  - address: 192.0.2.100\n    port: 80\n    protocol: TCP\n    lb_kind: DR\n' +
+      '    real_servers:\n      - { address: 198.51.100.11, port: 80 }\n');
+    const r = tandem('check', '-f', f);
+    if (kernelHasIpvs()) {
+      assert.equal(r.status, 0, r.stderr);
+    } else {
+      assert.equal(r.status, 2, r.stdout);
+      assert.match(r.stderr, /auto\.yaml:2:5 virtual_servers\[0\]\.lb_algo: the nft backend cannot express wlc/);
+      assert.match(r.stderr, /auto\.yaml:5:14 virtual_servers\[0\]\.lb_kind: the nft backend forwards by NAT \(DNAT\) only, not DR/);
+      assert.match(r.stderr, /2 errors \(global\.backend: auto is the nft backend on this machine\)/);
+    }
+    // Saying which backend settles it either way.
+    writeFileSync(f, readFileSync(f, 'utf8') + 'global: { backend: ipvs }\n');
+    const ipvs = tandem('check', '-f', f);
+    assert.equal(ipvs.status, 0, ipvs.stderr);
   });
   it('check exits 2 and prints every located error', () => {
     const f = join(dir, 'bad.yaml');
