@@ -6,10 +6,10 @@
 // Output: narration on stdout; with --json the narration goes to stderr and stdout gets only
 // the JSON report (report.ts LabReport). Exit status: 0 every step passed, 1 a step failed or
 // the lab could not run, 128 + signal number when interrupted.
-import { mkdtempSync, rmSync, readdirSync, readFileSync, lstatSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, rmdirSync, readdirSync, readFileSync, lstatSync, unlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { VERSION } from '../version.js';
 import { labPlan, LabPlanError, type LabPlan } from './labPlan.js';
 import { LabAborted, ProcessRegistry, run } from './proc.js';
@@ -73,6 +73,9 @@ export async function runLab(opts: LabOptions): Promise<number> {
   }
   if (stale.removed.length) say(`removed what a lab that died left behind: ${stale.removed.join(', ')}`);
 
+  // The status sockets' directories (/run/tandem) that do not exist yet: removed again at the
+  // end if they are empty then, so a lab leaves the host as it found it.
+  const socketDirsToRemove = [...new Set(['lb1', 'lb2'].map((d) => dirname(plan.directors[d as 'lb1' | 'lb2'].statusSocket)))].filter((d) => !exists(d));
   const names = labNames(process.pid);
   const workdir = mkdtempSync(join(tmpdir(), `${names.base}-`));
   const created = new Set<string>();
@@ -192,6 +195,7 @@ export async function runLab(opts: LabOptions): Promise<number> {
   const destroyed = await destroyTopology(names, created);
   for (const e of destroyed.errors) say(`  could not delete namespace ${e}`);
   removeSockets(plan);
+  for (const d of socketDirsToRemove) { try { rmdirSync(d); } catch { /* not empty, or already gone */ } }
   rmSync(workdir, { recursive: true, force: true });
   cleanedUp = true;
   const cleanup: CleanupReport = {

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,9 @@ interface LabReport {
   passed: boolean; interrupted: string | null; error: string | null;
   cleanup: { namespacesRemoved: string[]; processesStopped: number; namespacesLeft: string[]; processesLeft: number[]; workdirRemoved: boolean } | null;
 }
+
+/** Whether the status sockets' directory existed before these tests. */
+const RUN_DIR_AT_START = existsSync('/run/tandem');
 
 /** status_socket of conf/lab-lb1.yaml and conf/lab-lb2.yaml. */
 const LAB_SOCKETS = ['/run/tandem/lab-lb1.sock', '/run/tandem/lab-lb2.sock'];
@@ -108,6 +111,8 @@ function forceCleanup(lab: LabRun): void {
   for (const d of readdirSync(tmpdir())) if (d.startsWith(`${lab.prefix}-`)) rmSync(join(tmpdir(), d), { recursive: true, force: true });
   // The lab's daemons' status sockets (one lab at a time, so they were this lab's).
   for (const s of LAB_SOCKETS) rmSync(s, { force: true });
+  // A lab killed outright cannot remove the socket directory it created.
+  if (!RUN_DIR_AT_START) { try { rmdirSync('/run/tandem'); } catch { /* not empty or not there */ } }
 }
 
 function httpGet(url: string): Promise<{ status: number; body: string }> {
@@ -130,6 +135,8 @@ function step(r: LabReport, id: string): StepReport {
 test('tandem lab: every step passes with measured times, the status page is reachable from the host, nothing is left', { timeout: 300_000 }, async () => {
   requireLabTools('nft');
   requireTandemBuilt();
+  // The daemons' socket directory: a lab that had to create it removes it again.
+  const runDirBefore = existsSync('/run/tandem');
   const lab = new LabRun(['--json', '--non-interactive']);
   try {
     // While it runs: lb1's status page and /status.json from the root namespace (the host link).
@@ -178,6 +185,7 @@ test('tandem lab: every step passes with measured times, the status page is reac
     assert.deepEqual(r.cleanup.processesLeft, []);
     assert.equal(r.cleanup.namespacesRemoved.length, 7);
     assertNothingLeft(lab.prefix, r.workdir);
+    if (!runDirBefore) assert.ok(!existsSync('/run/tandem'), 'the lab created /run/tandem and left it');
   } finally {
     forceCleanup(lab);
   }
