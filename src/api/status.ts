@@ -84,6 +84,8 @@ export interface DaemonStatus {
   rx: { accepted: number; drops: Record<string, number>; notes?: Record<string, number | undefined> };
   lb: {
     backend: { kind: string; passes: number; last_error: string | null };
+    /** Service keys tandem owns in the kernel's table (created or configured by it). */
+    owned?: string[];
     virtual_servers: StatusVirtualServer[];
     check_latency?: Record<string, StatusLatencyHistogram>;
   } | null;

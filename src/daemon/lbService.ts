@@ -47,6 +47,8 @@ export class LbService {
     private readonly backendName: string,
     /** Real server up/down and quorum changes, for notify scripts, the FIFO, webhooks, mail. */
     private readonly alert: (e: AlertEvent) => void = () => undefined,
+    /** Services a previous run of tandem owned (its state file): removed if no longer configured. */
+    initiallyOwned: readonly string[] = [],
   ) {
     this.errors = new RateLimitedLog(log, monotonicNow, 30_000);
     this.table = backendName === 'nft' ? 'nft' : 'ipvs';
@@ -55,6 +57,7 @@ export class LbService {
     this.reconciler = new Reconciler({
       backend,
       desired: (scope) => this.desired(scope),
+      initiallyOwned,
       intervalMs: driftCheckMs(vss),
       onPass: (r) => {
         this.passes++;
@@ -132,6 +135,9 @@ export class LbService {
     const health = this.scheduler.health();
     return {
       backend: { kind: this.backendName, passes: this.passes, last_error: this.lastError },
+      // What tandem created or configures in the kernel's table: a restart reads it back from the
+      // state file, so a service dropped from the config while tandem was down is still removed.
+      owned: [...this.reconciler.ownedServices()].sort(),
       virtual_servers: this.vss.flatMap((vs) => this.lastPlan.get(vs.key) ?? []).map((p) => ({
         key: p.key, quorum_up: p.quorumUp, sorry_active: p.sorryActive, weight_sum: p.weightSum,
         real_servers: Object.fromEntries(p.roles),

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { formatConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
-import { createStateFileWriter } from './stateFile.js';
+import { createStateFileWriter, readOwnedServices } from './stateFile.js';
 import { VrrpService, VrrpStartError } from './vrrpService.js';
 import { lbBackendFor, resolveBackendKind } from '../lb/select.js';
 import { backendConfigErrors } from '../config/lbBackend.js';
@@ -115,11 +115,19 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       alerts.handle({ type: 'vrrp_group', group: name, state: to, previous: from, reason, time: Date.now() });
     },
   }, trackers);
-  const newLb = (c: typeof config) => new LbService(c.virtualServers, log.child('lb'), (urgent) => state.changed(urgent),
-    ...((sel) => [sel.backend, sel.name] as const)(lbBackendFor(c.global)), (e) => alerts.handle(e));
+  // The table entries the previous run owned (its state file), before this run overwrites it.
+  const previouslyOwned = readOwnedServices(opts.stateFile);
+  if (previouslyOwned.length) log.info(`${previouslyOwned.length} virtual service(s) owned by the previous run (${opts.stateFile}): removed if no longer configured`);
+  const newLb = (c: typeof config) => {
+    const sel = lbBackendFor(c.global);
+    return new LbService(c.virtualServers, log.child('lb'), (urgent) => state.changed(urgent), sel.backend, sel.name,
+      (e) => alerts.handle(e), previouslyOwned);
+  };
   // The first virtual servers may come with a reload: created then.
   const startLb = (c: typeof config) => { lb = newLb(c); lb.start(); };
-  if (config.virtualServers.length) lb = newLb(config);
+  // With no virtual servers but services left from the previous run, the LB service still runs:
+  // its first pass removes them.
+  if (config.virtualServers.length || previouslyOwned.length) lb = newLb(config);
   log.info(`tandem ${VERSION} starting: router_id ${config.global.routerId}, ${config.vrrpInstances.length} VRRP instance(s), ` +
     `${config.virtualServers.length} virtual server(s) from ${opts.configFile}`);
   alerts.start();

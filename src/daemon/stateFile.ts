@@ -1,7 +1,7 @@
 // The state snapshot file (--state-file): rewritten atomically (write + rename) at once after a
 // state change, and at most every 100 ms for counter changes, so tests and scripts can read the
 // daemon's view without a control socket.
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 export interface StateFileWriter {
   changed(urgent: boolean): void;
@@ -39,4 +39,17 @@ export function createStateFileWriter(path: string | undefined, snapshot: () => 
       soon = undefined;
     },
   };
+}
+
+/** The service keys a previous run recorded as its own (`lb.owned` in its state file); [] when
+ *  there is no file or it says nothing usable (a damaged file must not stop a start). */
+export function readOwnedServices(path: string | undefined): string[] {
+  if (!path) return [];
+  try {
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as { lb?: { owned?: unknown } | null };
+    const owned = doc.lb?.owned;
+    return Array.isArray(owned) ? owned.filter((k): k is string => typeof k === 'string' && k.length < 200) : [];
+  } catch {
+    return [];
+  }
 }

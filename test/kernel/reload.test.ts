@@ -2,7 +2,8 @@
 // daemon with 10,000 real servers (100 services x 100) and a VRRP instance that is MASTER; a reload
 // that changes one real server's weight changes exactly one line of /proc/net/ip_vs, does not
 // touch the VIP (`ip monitor address` sees nothing) and makes no VRRP transition; a reload with a
-// broken file is refused (exit 2) and changes nothing, and so does a SIGHUP with it.
+// broken file is refused (exit 2) and changes nothing, and so does a SIGHUP with it. Then a
+// restart whose config dropped a service removes it (the state file says tandem owned it).
 //
 // The real servers have no checks (keepalived: a real server without a checker is up), so the
 // table is the config's and nothing but the reload can change it: 10,000 probes under TCG would
@@ -42,7 +43,7 @@ write_config() {
     echo "vrrp_instances:"
     echo "  - { name: VI_1, interface: tKv0, virtual_router_id: 51, priority: 150, advert_int: 1, virtual_ipaddresses: [192.0.2.100/24] }"
     echo "virtual_servers:"
-    for s in $(seq 1000 1099); do
+    for s in $(seq 1000 \${2:-1099}); do
       echo "  - { address: 192.0.2.100, port: $s, protocol: TCP, lb_algo: wrr, lb_kind: NAT, real_servers: ["
       for d in $(seq 1 100); do
         w=1; [ "$s" = 1050 ] && [ "$d" = 42 ] && w=$1
@@ -104,6 +105,19 @@ kill $MPID 2>/dev/null; MPID=""
 sed 's/^/MONITOR /' /tmp/monitor.log
 echo "MARK refused count=$(grep -c 'reload refused' /tmp/daemon.log)"
 kill -TERM $DPID; wait $DPID; echo "MARK exit code=$?"; DPID=""
+
+# A restart with service 1099 dropped from the config while tandem was down: the state file says
+# tandem owned it, so the new run removes it (and leaves the other 99 alone).
+write_config 7 1098
+now; T2=$NOW
+node "$TANDEM" run -f /tmp/lb.yaml --state-file /tmp/state.json > /tmp/daemon2.log 2>&1 &
+DPID=$!
+services() { SERVICES=$(grep -c '^TCP ' /proc/net/ip_vs); }
+for i in $(seq 1 600); do services; [ "$SERVICES" = 99 ] && break; nap 0.5; done
+services; dests
+now; echo "MARK restart services=$SERVICES dests=$DESTS ms=$((NOW - T2))"
+grep -c 'owned by the previous run' /tmp/daemon2.log | sed 's/^/MARK previous owned=/'
+kill -TERM $DPID; wait $DPID; DPID=""
 `;
 
 function marks(out: string): Map<string, Record<string, string>> {
@@ -146,5 +160,8 @@ test('10,000 real servers: a reload changing one weight changes one kernel entry
   assert.equal(m.get('vip-after-broken')?.present, '1', ctx);
   assert.ok(Number(m.get('refused')?.count ?? 0) >= 2, `both refusals logged${ctx}`);
   assert.equal(m.get('exit')?.code, '0', ctx);
+  assert.equal(m.get('restart')?.services, '99', `the dropped service was not removed after a restart${ctx}`);
+  assert.equal(m.get('restart')?.dests, '9900', ctx);
+  assert.equal(m.get('previous')?.owned, '1', ctx);
   console.log(`# converged in ${m.get('converged')?.ms} ms; reload answered in ${m.get('reload')?.ms} ms, kernel changed ${m.get('applied')?.ms} ms after it started`);
 });
