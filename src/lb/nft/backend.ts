@@ -12,7 +12,7 @@ import { runTool, type ToolResult } from '../runTool.js';
 import { destKey, serviceKey, type LbTable, type ServiceEntry } from '../model.js';
 import { applyOpTo, copyTable, opServiceId, TableOpError, type TableOp } from '../reconcile.js';
 import type { ApplyResult, LbBackend, RefusedOp } from '../ipvs/backend.js';
-import { diffScript, modelOf, NftRenderError, serviceTag, TABLE_NAME, unrenderableDest, unrenderableService, type NftModel } from './render.js';
+import { diffScript, modelOf, NftRenderError, sameModel, serviceTag, TABLE_NAME, unrenderableDest, unrenderableService, updateModel, type NftModel } from './render.js';
 import { readNftTables } from './parse.js';
 
 export type NftBackendErrorCode = 'spawn_failed' | 'timeout' | 'exit_status' | 'output_too_large' | 'bad_output';
@@ -39,6 +39,9 @@ interface Known {
   /** The services as recorded in the kernel (no drift marks). */
   recorded: LbTable;
   model: NftModel;
+  /** model is exactly modelOf(recorded) (no drift anywhere): a change may then re-render only
+   *  the services it touches (updateModel). */
+  rendered: boolean;
 }
 
 export class NftBackend implements LbBackend {
@@ -63,7 +66,9 @@ export class NftBackend implements LbBackend {
     } catch (e) {
       throw new NftBackendError('bad_output', `cannot parse nft -j output: ${(e as Error).message}`);
     }
-    this.known = { recorded: r.recorded, model: r.model };
+    let rendered = false;
+    try { rendered = sameModel(r.model, modelOf(r.recorded)); } catch (e) { if (!(e instanceof NftRenderError)) throw e; }
+    this.known = { recorded: r.recorded, model: r.model, rendered };
     return r.table;
   }
 
@@ -133,7 +138,8 @@ export class NftBackend implements LbBackend {
     }
     let model: NftModel;
     try {
-      model = modelOf(table);
+      const touched = new Set(sent.map((op) => serviceKey(opServiceId(op))));
+      model = known.rendered ? updateModel(known.model, known.recorded, table, touched) : modelOf(table);
     } catch (e) {
       if (!(e instanceof NftRenderError)) throw e;
       // A recorded service this version cannot render (edited by hand): refuse everything rather
@@ -142,7 +148,7 @@ export class NftBackend implements LbBackend {
       return { script: '', refused, sent: [], after: known };
     }
     const script = diffScript(known.model, model, { flushPersist });
-    return { script, refused, sent, after: { recorded: table, model } };
+    return { script, refused, sent, after: { recorded: table, model, rendered: true } };
   }
 
   /** `nft -j list table <family> tandem`; '' when there is no such table. */
