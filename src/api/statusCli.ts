@@ -9,23 +9,27 @@ import { lastChecksText } from './page.js';
 
 export class StatusQueryError extends Error {}
 
-/** GET `path` over the unix socket; rejects with a StatusQueryError saying what to do. */
-export function fetchFromSocket(socketPath: string, path: string, timeoutMs = 5000): Promise<string> {
+/** One request over the unix socket; resolves with the status code and body whatever the code,
+ *  rejects with a StatusQueryError saying what to do when the socket cannot be reached. */
+function socketRequest(socketPath: string, path: string, method: 'GET' | 'POST', timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'GET', timeout: timeoutMs }, (res) => {
+    const req = request({ socketPath, path, method, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode !== 200) reject(new StatusQueryError(`${socketPath}: HTTP ${res.statusCode}: ${body.trim()}`));
-        else resolve(body);
-      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', (e) => reject(new StatusQueryError(`${socketPath}: ${e.message}`)));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (e: NodeJS.ErrnoException) => reject(new StatusQueryError(socketError(socketPath, e))));
     req.end();
   });
+}
+
+/** GET `path` over the unix socket; anything but 200 rejects with a StatusQueryError. */
+export async function fetchFromSocket(socketPath: string, path: string, timeoutMs = 5000): Promise<string> {
+  const r = await socketRequest(socketPath, path, 'GET', timeoutMs);
+  if (r.status !== 200) throw new StatusQueryError(`${socketPath}: HTTP ${r.status}: ${r.body.trim()}`);
+  return r.body;
 }
 
 /** What to tell an operator when the status socket cannot be reached. */
@@ -127,21 +131,6 @@ export async function runStatus(opts: { socket?: string | undefined; json?: bool
 }
 
 
-/** POST `path` over the unix socket; resolves with the status code and body whatever the code. */
-function postToSocket(socketPath: string, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'POST', timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (e) => reject(new StatusQueryError(`${socketPath}: ${e.message}`)));
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (e: NodeJS.ErrnoException) => reject(new StatusQueryError(socketError(socketPath, e))));
-    req.end();
-  });
-}
-
 /**
  * `tandem reload [--socket PATH] [--json]`: the daemon re-reads its config file and answers with
  * what it changed, or with every error (and nothing changed). Exit 0 applied, 2 refused (the
@@ -152,7 +141,7 @@ export async function runReload(opts: { socket?: string | undefined; json?: bool
   let r: { status: number; body: string };
   try {
     // 10,000 real servers reload in well under a second; a minute covers a loaded machine.
-    r = await postToSocket(socketPath, '/reload', 60_000);
+    r = await socketRequest(socketPath, '/reload', 'POST', 60_000);
   } catch (e) {
     process.stderr.write(`tandem reload: ${(e as Error).message}\n`);
     return 1;

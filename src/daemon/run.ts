@@ -39,9 +39,10 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   // and refuses a reload (src/config/lbBackend.ts).
   const backendKind = resolveBackendKind(config.global);
   const unfit = (c: typeof config) => (c.virtualServers.length ? backendConfigErrors(c, backendKind) : []);
-  if (unfit(config).length) {
-    for (const e of unfit(config)) log.error(formatConfigError(e));
-    log.error(`refusing to start: ${unfit(config).length} config error(s) for the ${backendKind} backend (global.backend: ${config.global.backend})`);
+  const unfitAtStart = unfit(config);
+  if (unfitAtStart.length) {
+    for (const e of unfitAtStart) log.error(formatConfigError(e));
+    log.error(`refusing to start: ${unfitAtStart.length} config error(s) for the ${backendKind} backend (global.backend: ${config.global.backend})`);
     return 2;
   }
   const startedAt = new Date().toISOString();
