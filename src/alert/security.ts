@@ -149,6 +149,15 @@ const WHY: Record<'owner_not_root' | 'group_writable' | 'world_writable', (s: Vi
   world_writable: (v) => `is writable by everyone (mode ${(v.st.mode & 0o7777).toString(8)})`,
 };
 
+/** The first entry of a walk that a non-root user could change (keepalived check_security()). */
+function firstInsecure(visited: readonly Visited[], consequence: string): { ok: false; reason: ScriptSecurityReason; path: string; message: string } | undefined {
+  for (const v of visited) {
+    const why = insecurity(v.st);
+    if (why) return fail(why, v.path, `${v.path} ${WHY[why](v)}, ${consequence}`);
+  }
+  return undefined;
+}
+
 /**
  * Check one script program (argv[0]) for the user it runs as. Refuses a missing, non-regular or
  * non-executable file always, and an unsafe path when the protection applies.
@@ -165,12 +174,8 @@ export function checkScriptSecurity(program: string, runAs: RunAs): ScriptSecuri
     (w.file.uid === 0 && (m & S_IXUSR) !== 0 && (m & S_ISUID) !== 0) ||
     (w.file.gid === 0 && (m & S_IXGRP) !== 0 && (m & S_ISGID) !== 0);
   if (needsProtection) {
-    for (const v of w.visited) {
-      const why = insecurity(v.st);
-      if (why) {
-        return fail(why, v.path, `${v.path} ${WHY[why](v)}, so a non-root user could change what runs as root`);
-      }
-    }
+    const bad = firstInsecure(w.visited, 'so a non-root user could change what runs as root');
+    if (bad) return bad;
   }
   return { ok: true, needsProtection, realPath: w.realPath };
 }

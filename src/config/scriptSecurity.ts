@@ -1,0 +1,139 @@
+// enable_script_security over everything tandem runs.
+//
+// Programs. keepalived checks every script it may run with check_script_secure()
+// (keepalived/core/notify.c; the rule itself is src/alert/security.ts): notify scripts
+// (vrrp/vrrp.c check_vrrp_script_security(), check/check_daemon.c check_check_script_security()),
+// every vrrp_script, tracked or not (vrrp.c check_track_script_secure()), and every MISC_CHECK
+// (check/check_misc.c check_misc_script_security()). Each is checked for the user it runs as:
+// its own `user` if it has one, else script_user (tandem: notify scripts only; a vrrp_script or
+// misc_check without `user` runs as tandem's own user, so that is the user it is checked for).
+// The protection applies only when that user is root (uid or gid 0) or the file is set-uid/gid
+// root; a script run as nobody only has to exist and be executable by nobody.
+//
+// What keepalived does with a script that fails, and what tandem does instead: keepalived disables
+// it and carries on. An insecure notify script is dropped, and `keepalived -t` exits 0. An
+// insecure vrrp_script is logged as "Disabling track script X due to insecure", removed from
+// every instance that tracks it, and the instance behaves as if it tracked nothing: its priority
+// is unaffected, and a weight-0 script no longer puts it in FAULT; `keepalived -t` exits 5 (all
+// checked against 2.2.7). An insecure MISC_CHECK is removed from its real server, whose state is
+// then decided by its other checkers (none: the server counts as up); `keepalived -t` exits 0.
+// tandem refuses every one of them at load, as a located config error (`tandem check` exits 2, a
+// reload is refused and changes nothing): a check that silently vanishes leaves a director
+// whose failover or real-server health no longer means what its config says, and it is the same
+// hole whichever key names the script. Nothing is run from a config with such an error.
+//
+// Other programs tandem starts are not operator scripts and are not checked here: `nft` and
+// `ipvsadm` (src/lb/runTool.ts), `getent` (src/alert/users.ts) and `mkfifo` (src/alert/fifo.ts)
+// are system tools found through PATH, as keepalived's own helpers are; `tandem lab` starts
+// processes for its lab only.
+
+import { isMap, isSeq, type Node } from 'yaml';
+import { checkScriptSecurity, type RunAs, type ScriptSecurity } from '../alert/security.js';
+import type { Argv, StateNotifyScripts } from '../alert/events.js';
+import { resolveScriptUser, systemUserDb, type UserDb } from '../alert/users.js';
+import { nodeOf, report, type Ctx } from './fields.js';
+import type { CheckConfig } from './lbModel.js';
+import type { ScriptUser } from './notifyScripts.js';
+
+/** The keys of the model crossCheckScriptSecurity reads (tandem's Config has them). */
+export interface ScriptSecurityView {
+  global: { scriptUser: ScriptUser | undefined; enableScriptSecurity: boolean };
+  vrrpInstances: ReadonlyArray<{ notify: StateNotifyScripts }>;
+  vrrpSyncGroups?: ReadonlyArray<{ name: string; notify?: StateNotifyScripts | undefined }>;
+  vrrpScripts?: ReadonlyArray<{ argv: readonly string[]; user: string | undefined; group: string | undefined }>;
+  virtualServers: ReadonlyArray<{
+    quorumUp?: Argv | undefined; quorumDown?: Argv | undefined;
+    realServers: ReadonlyArray<{ notifyUp?: Argv | undefined; notifyDown?: Argv | undefined; checks?: readonly CheckConfig[] }>;
+  }>;
+}
+
+export interface ScriptSecurityEnv {
+  /** tandem's own uid/gid: what a script without a user runs as. */
+  self?: RunAs;
+  /** Where `user` names are looked up (the runtime looks them up in the same place). */
+  users?: UserDb;
+}
+
+const STATE_KEYS: Array<[keyof StateNotifyScripts, string]> = [
+  ['master', 'notify_master'], ['backup', 'notify_backup'], ['fault', 'notify_fault'], ['stop', 'notify_stop'], ['notify', 'notify'],
+];
+
+export function ownIds(): RunAs {
+  return { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 };
+}
+
+function refusal(r: Exclude<ScriptSecurity, { ok: true }>): string {
+  // Only a vrrp_script can name a bare program (notify scripts and misc_path must be absolute).
+  const hint = r.reason === 'not_absolute' ? ' (give the full path: tandem checks the file that runs and does not search PATH for it)' : '';
+  return `enable_script_security: refused (${r.reason}): ${r.message}${hint}`;
+}
+
+/**
+ * enable_script_security: every program the config names, checked for the user it runs as.
+ * An error is reported at the key that names the program (or at its `user` when that user does
+ * not exist: a script cannot be checked for a user that is not there).
+ */
+export function crossCheckScriptSecurity(config: ScriptSecurityView, root: Node, ctx: Ctx, env: ScriptSecurityEnv = {}): void {
+  if (!config.global.enableScriptSecurity) return;
+  const self = env.self ?? ownIds();
+  const users = env.users ?? systemUserDb();
+  const notifyAs: RunAs = config.global.scriptUser
+    ? { uid: config.global.scriptUser.uid, gid: config.global.scriptUser.gid }
+    : self;
+  const check = (argv: readonly string[] | undefined, runAs: RunAs, node: Node | undefined, path: string) => {
+    if (!argv) return;
+    const r = checkScriptSecurity(argv[0] ?? '', runAs);
+    if (!r.ok) report(ctx, node, path, refusal(r));
+  };
+  /** A script's own `user [group]`: its ids, or undefined (reported) when it does not resolve. */
+  const ownUser = (user: string, group: string | undefined, node: Node | undefined, path: string): RunAs | undefined => {
+    const r = resolveScriptUser(user, group, users);
+    if (r.ok) return { uid: r.value.uid, gid: r.value.gid };
+    report(ctx, node, path, `enable_script_security: ${r.message}, so the script cannot be checked for the user it runs as`);
+    return undefined;
+  };
+  const items = (parent: Node | undefined, key: string): Array<Node | undefined> => {
+    const l = nodeOf(parent, key);
+    return isSeq(l) ? (l.items as Node[]) : [];
+  };
+  const at = (node: Node | undefined, key: string) => nodeOf(node, key) ?? node;
+
+  const instNodes = items(root, 'vrrp_instances');
+  config.vrrpInstances.forEach((inst, i) => {
+    for (const [k, key] of STATE_KEYS) check(inst.notify[k], notifyAs, at(instNodes[i], key), `vrrp_instances[${i}].${key}`);
+  });
+  const groupNodes = items(root, 'vrrp_sync_groups');
+  (config.vrrpSyncGroups ?? []).forEach((g, i) => {
+    if (!g.notify) return;
+    for (const [k, key] of STATE_KEYS) check(g.notify[k], notifyAs, at(groupNodes[i], key), `vrrp_sync_groups[${i}].${key}`);
+  });
+  // Every vrrp_script, tracked or not, as keepalived (an untracked one never runs, but the next
+  // edit that tracks it would run it).
+  const scriptNodes = items(root, 'vrrp_scripts');
+  (config.vrrpScripts ?? []).forEach((s, i) => {
+    const p = `vrrp_scripts[${i}]`;
+    const runAs = s.user === undefined ? self : ownUser(s.user, s.group, at(scriptNodes[i], 'user'), `${p}.user`);
+    if (runAs) check(s.argv, runAs, at(scriptNodes[i], 'script'), `${p}.script`);
+  });
+  const vsNodes = items(root, 'virtual_servers');
+  config.virtualServers.forEach((vs, i) => {
+    const p = `virtual_servers[${i}]`;
+    check(vs.quorumUp, notifyAs, at(vsNodes[i], 'quorum_up'), `${p}.quorum_up`);
+    check(vs.quorumDown, notifyAs, at(vsNodes[i], 'quorum_down'), `${p}.quorum_down`);
+    const rsNodes = items(vsNodes[i], 'real_servers');
+    vs.realServers.forEach((rs, j) => {
+      const rp = `${p}.real_servers[${j}]`;
+      check(rs.notifyUp, notifyAs, at(rsNodes[j], 'notify_up'), `${rp}.notify_up`);
+      check(rs.notifyDown, notifyAs, at(rsNodes[j], 'notify_down'), `${rp}.notify_down`);
+      const checkNodes = items(rsNodes[j], 'checks');
+      (rs.checks ?? []).forEach((c, n) => {
+        if (c.kind !== 'misc_check') return;
+        const cNode = checkNodes[n];
+        const inner = isMap(cNode) ? (nodeOf(cNode, 'misc_check') ?? cNode) : cNode;
+        const cp = `${rp}.checks[${n}].misc_check`;
+        const runAs = c.user === undefined ? self : ownUser(c.user, undefined, at(inner, 'user'), `${cp}.user`);
+        if (runAs) check(c.argv, runAs, at(inner, 'misc_path'), `${cp}.misc_path`);
+      });
+    });
+  });
+}
