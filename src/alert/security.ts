@@ -15,6 +15,10 @@
 // place into an unsafe one is caught. keepalived also refuses a script that is not executable
 // for the user it runs as (is_executable()); so does this check.
 //
+// checkPathSecurity() is the path half alone (no executable bit, no "runs as root" test), for a
+// file that is read rather than run: the config file that names the scripts
+// (src/config/scriptSecurity.ts says why tandem checks it; keepalived does not).
+//
 // Reads the file system (lstat/readlink) synchronously: it runs once per script at config load.
 import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
@@ -178,4 +182,20 @@ export function checkScriptSecurity(program: string, runAs: RunAs): ScriptSecuri
     if (bad) return bad;
   }
   return { ok: true, needsProtection, realPath: w.realPath };
+}
+
+export type PathSecurity =
+  | { ok: true; realPath: string }
+  | { ok: false; reason: ScriptSecurityReason; path: string; message: string };
+
+/**
+ * The path rules alone, for a regular file that is read, not run: the file, every directory on
+ * the way and every symbolic link must be root's and not writable by a non-root group or by
+ * everyone (a sticky directory such as /tmp passes, as for scripts).
+ */
+export function checkPathSecurity(path: string, consequence = 'so a non-root user could change it'): PathSecurity {
+  if (!path.startsWith('/')) return fail('not_absolute', path, `${path} is not an absolute path`);
+  const w = walk(path);
+  if (!w.ok) return w;
+  return firstInsecure(w.visited, consequence) ?? { ok: true, realPath: w.realPath };
 }

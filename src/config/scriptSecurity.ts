@@ -1,4 +1,4 @@
-// enable_script_security over everything tandem runs.
+// enable_script_security over everything tandem runs, and over the file that says what it runs.
 //
 // Programs. keepalived checks every script it may run with check_script_secure()
 // (keepalived/core/notify.c; the rule itself is src/alert/security.ts): notify scripts
@@ -26,13 +26,22 @@
 // `ipvsadm` (src/lb/runTool.ts), `getent` (src/alert/users.ts) and `mkfifo` (src/alert/fifo.ts)
 // are system tools found through PATH, as keepalived's own helpers are; `tandem lab` starts
 // processes for its lab only.
-
+//
+// The config file. keepalived does not look at who owns or can write its config file or an
+// included file (lib/parser.c read_conf_file() only refuses a file that is not regular or is
+// executable; 2.2.7 accepted a file of uid 65534 with mode 666, included from a 0777 directory).
+// tandem goes further when enable_script_security is on and tandem runs as root: the file and
+// every directory above it must pass the same path rule as a script (refuseInsecureConfigFile),
+// because whoever can write that file chooses which programs root runs, and as which user.
+import { resolve } from 'node:path';
 import { isMap, isSeq, type Node } from 'yaml';
-import { checkScriptSecurity, type RunAs, type ScriptSecurity } from '../alert/security.js';
+import { checkPathSecurity, checkScriptSecurity, type RunAs, type ScriptSecurity } from '../alert/security.js';
 import type { Argv, StateNotifyScripts } from '../alert/events.js';
 import { resolveScriptUser, systemUserDb, type UserDb } from '../alert/users.js';
+import type { ConfigError } from './errors.js';
 import { nodeOf, report, type Ctx } from './fields.js';
 import type { CheckConfig } from './lbModel.js';
+import type { Config } from './model.js';
 import type { ScriptUser } from './notifyScripts.js';
 
 /** The keys of the model crossCheckScriptSecurity reads (tandem's Config has them). */
@@ -136,4 +145,28 @@ export function crossCheckScriptSecurity(config: ScriptSecurityView, root: Node,
       });
     });
   });
+}
+
+/** load.ts's LoadResult (not imported: load.ts imports this module). */
+type Loaded = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
+
+/**
+ * With enable_script_security, a config file that a non-root user could change is refused when
+ * tandem runs as root (`self`), like a script it would run as root: the file, each directory
+ * above it and each symbolic link on the way must be root's and not writable by a non-root group
+ * or by everyone (a sticky directory such as /tmp passes). keepalived has no such check (see the
+ * top of this file). Runs after the file was read and validated, since the file itself says
+ * whether the rule applies: a path that passes is one only root can change, so a non-root user
+ * cannot have swapped the file between the read and this check without owning, or being able to
+ * write, an entry the check looks at.
+ *
+ * `file` is the name errors show (load.ts displayName()); the error is at 1:1: it is the whole
+ * file that is refused.
+ */
+export function refuseInsecureConfigFile(loaded: Loaded, path: string, file: string, self: RunAs = ownIds()): Loaded {
+  if (!loaded.ok || !loaded.config.global.enableScriptSecurity) return loaded;
+  if (self.uid !== 0 && self.gid !== 0) return loaded;
+  const r = checkPathSecurity(resolve(path), 'so a non-root user could change which programs tandem runs as root');
+  if (r.ok) return loaded;
+  return { ok: false, errors: [{ file, line: 1, col: 1, path: '', message: `enable_script_security: config file refused (${r.reason}): ${r.message}` }] };
 }

@@ -1,18 +1,19 @@
 // enable_script_security over every program the config names (issue 12 §4): vrrp_scripts and
-// misc_check like notify scripts, each checked for the user it runs as. Real files under a temp
-// dir whose owners and modes the test sets (root required).
+// misc_check like notify scripts, each checked for the user it runs as, and the config file
+// itself. Real files under a temp dir whose owners and modes the test sets (root required).
 // keepalived 2.2.7, given the same trees: "Disabling track script chk due to insecure" for a 0777
-// script in a 0777 directory run as root (and for one that no instance tracks), and the same script
-// ran as script_user nobody.
+// script in a 0777 directory run as root (and for one that no instance tracks), the same script
+// ran as script_user nobody, and a config file of uid 65534 with mode 666 was accepted.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, type Node } from 'yaml';
-import { formatConfigError } from '../../src/config/errors.js';
+import { formatConfigError, type ConfigError } from '../../src/config/errors.js';
 import type { Ctx } from '../../src/config/fields.js';
-import { crossCheckScriptSecurity } from '../../src/config/scriptSecurity.js';
+import { loadConfigFile } from '../../src/config/load.js';
+import { crossCheckScriptSecurity, refuseInsecureConfigFile } from '../../src/config/scriptSecurity.js';
 import { configErrors, loadOk } from '../lib/config.js';
 
 const NOBODY = { uid: 65534, gid: 65534 };
@@ -145,5 +146,87 @@ ${misc}`;
     };
     assert.deepEqual(check(NOBODY), []);
     assert.equal(check({ uid: 0, gid: 0 }).length, 2, 'as root both are refused');
+  });
+});
+
+describe('script security: the config file (real files, root)', () => {
+  let base: string;
+  before(() => {
+    assert.equal(process.geteuid?.(), 0, 'this test chowns files and needs root');
+    base = mkdtempSync(join(tmpdir(), 'tandem-cfgsec-'));
+    chmodSync(base, 0o755);
+  });
+  after(() => rmSync(base, { recursive: true, force: true }));
+
+  const TEXT = 'global:\n  enable_script_security: true\nvrrp_instances:\n  - { name: VI_1, interface: eth0, virtual_router_id: 51, virtual_ipaddresses: [192.0.2.100/24] }\n';
+
+  /** base/<name>/lb.yaml with the given directory and file owners and modes. */
+  function file(name: string, o: { dirMode?: number; dirUid?: number; dirGid?: number; fileMode?: number; fileUid?: number; text?: string } = {}): string {
+    const dir = join(base, name);
+    mkdirSync(dir);
+    const f = join(dir, 'lb.yaml');
+    writeFileSync(f, o.text ?? TEXT);
+    chownSync(dir, o.dirUid ?? 0, o.dirGid ?? 0);
+    chmodSync(dir, o.dirMode ?? 0o755);
+    chownSync(f, o.fileUid ?? 0, 0);
+    chmodSync(f, o.fileMode ?? 0o644);
+    return f;
+  }
+  const errorsOf = (f: string): ConfigError[] => {
+    const r = loadConfigFile(f);
+    return r.ok ? [] : r.errors;
+  };
+  const refusedFor = (f: string, reason: string, culprit: string) => {
+    const errs = errorsOf(f);
+    assert.equal(errs.length, 1, JSON.stringify(errs));
+    assert.deepEqual({ line: errs[0]!.line, col: errs[0]!.col, path: errs[0]!.path }, { line: 1, col: 1, path: '' });
+    assert.equal(errs[0]!.message.startsWith(`enable_script_security: config file refused (${reason}): ${culprit} `), true, errs[0]!.message);
+    assert.match(errs[0]!.message, /so a non-root user could change which programs tandem runs as root$/);
+  };
+
+  it('a root-owned 0644 file in a root-owned 0755 directory loads', () => {
+    assert.deepEqual(errorsOf(file('ok')), []);
+  });
+  it('a sticky world-writable directory (like /tmp, where tests and CI run) passes', () => {
+    assert.deepEqual(errorsOf(file('sticky', { dirMode: 0o1777 })), []);
+  });
+  it('a file everyone can write is refused', () => {
+    const f = file('fw', { fileMode: 0o666 });
+    refusedFor(f, 'world_writable', f);
+  });
+  it('a file a user owns is refused', () => {
+    const f = file('fu', { fileUid: 65534 });
+    refusedFor(f, 'owner_not_root', f);
+  });
+  it('a file in a 0777 directory is refused (anyone could replace it)', () => {
+    refusedFor(file('dw', { dirMode: 0o777 }), 'world_writable', join(base, 'dw'));
+  });
+  it('a file in a directory a non-root group can write is refused; group root may', () => {
+    refusedFor(file('dg', { dirMode: 0o775, dirGid: 100 }), 'group_writable', join(base, 'dg'));
+    assert.deepEqual(errorsOf(file('dg0', { dirMode: 0o775, dirGid: 0 })), []);
+  });
+  it('a file in a directory a user owns is refused', () => {
+    refusedFor(file('du', { dirUid: 65534 }), 'owner_not_root', join(base, 'du'));
+  });
+  it('a safe symlink to a file in a 0777 directory is refused (the file that is read is checked)', () => {
+    file('target', { dirMode: 0o777 });
+    mkdirSync(join(base, 'links'), { mode: 0o755 });
+    symlinkSync(join(base, 'target', 'lb.yaml'), join(base, 'links', 'lb.yaml'));
+    refusedFor(join(base, 'links', 'lb.yaml'), 'world_writable', join(base, 'target'));
+  });
+  it('without enable_script_security the same file loads (as keepalived, which never checks)', () => {
+    assert.deepEqual(errorsOf(file('off', { fileMode: 0o666, text: TEXT.replace('true', 'false') })), []);
+  });
+  it('a file with other errors reports those (the rule applies once the file says it is on)', () => {
+    const errs = errorsOf(file('bad', { fileMode: 0o666, text: TEXT.replace('51', '300') }));
+    assert.equal(errs.length, 1, JSON.stringify(errs));
+    assert.equal(errs[0]!.path, 'vrrp_instances[0].virtual_router_id');
+  });
+  it('tandem not running as root: its config file needs no protection', () => {
+    const f = file('nonroot', { fileMode: 0o666 });
+    const loaded = loadConfigFile(file('nonroot-safe'));
+    assert.ok(loaded.ok);
+    assert.equal(refuseInsecureConfigFile(loaded, f, 'lb.yaml', NOBODY).ok, true);
+    assert.equal(refuseInsecureConfigFile(loaded, f, 'lb.yaml', { uid: 0, gid: 0 }).ok, false);
   });
 });
