@@ -7,6 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, type Node } from 'yaml';
@@ -17,6 +18,8 @@ import { crossCheckScriptSecurity, refuseInsecureConfigFile } from '../../src/co
 import { configErrors, loadOk } from '../lib/config.js';
 
 const NOBODY = { uid: 65534, gid: 65534 };
+/** The repository root (this file runs from dist/test/unit/). */
+const REPO = new URL('../../../', import.meta.url).pathname;
 
 describe('script security: vrrp_scripts and misc_check (real files, root)', () => {
   let base: string;
@@ -221,6 +224,13 @@ describe('script security: the config file (real files, root)', () => {
     const errs = errorsOf(file('bad', { fileMode: 0o666, text: TEXT.replace('51', '300') }));
     assert.equal(errs.length, 1, JSON.stringify(errs));
     assert.equal(errs[0]!.path, 'vrrp_instances[0].virtual_router_id');
+  });
+  it('tandem check -f lb.yaml (a relative path, in a 0777 directory): exit 2, the error at lb.yaml:1:1', () => {
+    const f = file('cli', { dirMode: 0o777 });
+    const r = spawnSync(process.execPath, [join(REPO, 'bin/tandem'), 'check', '-f', 'lb.yaml'], { encoding: 'utf8', cwd: join(f, '..') });
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.equal(r.stderr, `lb.yaml:1:1 enable_script_security: config file refused (world_writable): ${join(base, 'cli')} is writable by everyone (mode 777), `
+      + 'so a non-root user could change which programs tandem runs as root\nlb.yaml: 1 error\n');
   });
   it('tandem not running as root: its config file needs no protection', () => {
     const f = file('nonroot', { fileMode: 0o666 });
