@@ -15,8 +15,10 @@
 // insecure vrrp_script is logged as "Disabling track script X due to insecure", removed from
 // every instance that tracks it, and the instance behaves as if it tracked nothing: its priority
 // is unaffected, and a weight-0 script no longer puts it in FAULT; `keepalived -t` exits 5 (all
-// checked against 2.2.7). An insecure MISC_CHECK is removed from its real server, whose state is
-// then decided by its other checkers (none: the server counts as up); `keepalived -t` exits 0.
+// checked against 2.2.7). An insecure MISC_CHECK is removed from its real server ("Disabling misc
+// script ... due to insecure", `keepalived -t` exits 0), whose state is then decided by its other
+// checkers; with none, check/ipwrapper.c init_service_rs() adds it as alive (read in the source:
+// this kernel has no IPVS to watch keepalived's checker run).
 // tandem refuses every one of them at load, as a located config error (`tandem check` exits 2, a
 // reload is refused and changes nothing): a check that silently vanishes leaves a director
 // whose failover or real-server health no longer means what its config says, and it is the same
@@ -67,7 +69,7 @@ const STATE_KEYS: Array<[keyof StateNotifyScripts, string]> = [
   ['master', 'notify_master'], ['backup', 'notify_backup'], ['fault', 'notify_fault'], ['stop', 'notify_stop'], ['notify', 'notify'],
 ];
 
-export function ownIds(): RunAs {
+function ownIds(): RunAs {
   return { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 };
 }
 
