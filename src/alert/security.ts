@@ -15,6 +15,10 @@
 // place into an unsafe one is caught. keepalived also refuses a script that is not executable
 // for the user it runs as (is_executable()); so does this check.
 //
+// checkPathSecurity() is the path half alone (no executable bit, no "runs as root" test), for a
+// file that is read rather than run: the config file that names the scripts
+// (src/config/scriptSecurity.ts says why tandem checks it; keepalived does not).
+//
 // Reads the file system (lstat/readlink) synchronously: it runs once per script at config load.
 import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
@@ -149,6 +153,15 @@ const WHY: Record<'owner_not_root' | 'group_writable' | 'world_writable', (s: Vi
   world_writable: (v) => `is writable by everyone (mode ${(v.st.mode & 0o7777).toString(8)})`,
 };
 
+/** The first entry of a walk that a non-root user could change (keepalived check_security()). */
+function firstInsecure(visited: readonly Visited[], consequence: string): { ok: false; reason: ScriptSecurityReason; path: string; message: string } | undefined {
+  for (const v of visited) {
+    const why = insecurity(v.st);
+    if (why) return fail(why, v.path, `${v.path} ${WHY[why](v)}, ${consequence}`);
+  }
+  return undefined;
+}
+
 /**
  * Check one script program (argv[0]) for the user it runs as. Refuses a missing, non-regular or
  * non-executable file always, and an unsafe path when the protection applies.
@@ -165,12 +178,24 @@ export function checkScriptSecurity(program: string, runAs: RunAs): ScriptSecuri
     (w.file.uid === 0 && (m & S_IXUSR) !== 0 && (m & S_ISUID) !== 0) ||
     (w.file.gid === 0 && (m & S_IXGRP) !== 0 && (m & S_ISGID) !== 0);
   if (needsProtection) {
-    for (const v of w.visited) {
-      const why = insecurity(v.st);
-      if (why) {
-        return fail(why, v.path, `${v.path} ${WHY[why](v)}, so a non-root user could change what runs as root`);
-      }
-    }
+    const bad = firstInsecure(w.visited, 'so a non-root user could change what runs as root');
+    if (bad) return bad;
   }
   return { ok: true, needsProtection, realPath: w.realPath };
+}
+
+export type PathSecurity =
+  | { ok: true; realPath: string }
+  | { ok: false; reason: ScriptSecurityReason; path: string; message: string };
+
+/**
+ * The path rules alone, for a regular file that is read, not run: the file, every directory on
+ * the way and every symbolic link must be root's and not writable by a non-root group or by
+ * everyone (a sticky directory such as /tmp passes, as for scripts).
+ */
+export function checkPathSecurity(path: string, consequence = 'so a non-root user could change it'): PathSecurity {
+  if (!path.startsWith('/')) return fail('not_absolute', path, `${path} is not an absolute path`);
+  const w = walk(path);
+  if (!w.ok) return w;
+  return firstInsecure(w.visited, consequence) ?? { ok: true, realPath: w.realPath };
 }

@@ -7,7 +7,8 @@ import { crossCheckSyncGroups, syncGroupModel } from './syncGroups.js';
 import { crossCheckTrackers, instanceTrackRefs, trackersModel } from './trackers.js';
 import { crossCheckVirtualServers, toVirtualServerModel } from './virtualServers.js';
 import { crossCheckNetAlerts, netAlertsModel } from './netAlerts.js';
-import { crossCheckNotifyScripts, notifyGlobalModel, stateNotifyModel } from './notifyScripts.js';
+import { notifyGlobalModel, stateNotifyModel } from './notifyScripts.js';
+import { crossCheckScriptSecurity } from './scriptSecurity.js';
 import { statusApiModel } from './statusApi.js';
 import { crossCheckLbBackend } from './lbBackend.js';
 
@@ -64,7 +65,7 @@ export function crossCheck(config: Config, root: Node, ctx: Ctx): void {
   crossCheckNetAlerts(root, ctx);
   crossCheckSyncGroups(config.vrrpSyncGroups, config.vrrpInstances, root, ctx);
   crossCheckTrackers(config, root, ctx);
-  crossCheckNotifyScripts(config, root, ctx);
+  crossCheckScriptSecurity(config, root, ctx);
   const instNodes = nodeOf(root, 'vrrp_instances');
   const items = isSeq(instNodes) ? (instNodes.items as Node[]) : [];
   const names = new Map<string, number>();

@@ -10,6 +10,7 @@ import { report, type Ctx } from './fields.js';
 import { configShape } from './schema.js';
 import { crossCheck, toModel } from './build.js';
 import { deepFreeze, type Config } from './model.js';
+import { refuseInsecureConfigFile } from './scriptSecurity.js';
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
 
@@ -21,7 +22,8 @@ export function loadConfigFile(path: string): LoadResult {
     const err = e as NodeJS.ErrnoException;
     return { ok: false, errors: [{ file: path, line: 1, col: 1, path: '', message: `cannot read file: ${err.code ?? err.message}` }] };
   }
-  return loadConfigText(text, path);
+  // enable_script_security covers the file that names the scripts too (src/config/scriptSecurity.ts).
+  return refuseInsecureConfigFile(loadConfigText(text, path), path, displayName(path));
 }
 
 export function loadConfigText(text: string, file: string, defaults = { hostname: hostname() }): LoadResult {

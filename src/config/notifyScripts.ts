@@ -16,16 +16,15 @@
 //
 // A string is split into words by keepalived's rules (src/alert/argv.ts); a list is the argv. The
 // program must be an absolute path (keepalived searches PATH and warns; tandem refuses, so what
-// runs as root is never decided by PATH). With enable_script_security, every script is checked
-// at load (src/alert/security.ts): a script that is missing, not executable, or changeable by a
-// non-root user while it would run as root is a config error at its key (keepalived disables it
-// and `keepalived -t` exits 6).
+// runs as root is never decided by PATH). With enable_script_security, these scripts, like every
+// other program the config names, are checked at load (src/config/scriptSecurity.ts): a script
+// that is missing, not executable, or changeable by a non-root user while it would run as root
+// is a config error at its key.
 import { isScalar, isSeq, type Node } from 'yaml';
 import { splitScriptString } from '../alert/argv.js';
-import { checkScriptSecurity, type RunAs } from '../alert/security.js';
 import type { Argv, StateNotifyScripts } from '../alert/events.js';
 import { resolveScriptUser, systemUserDb, type ResolvedUser } from '../alert/users.js';
-import { boolean, field, nodeOf, number, report, type Ctx, type Validator } from './fields.js';
+import { boolean, field, number, report, type Validator } from './fields.js';
 
 /** script_user, resolved at load: names as written, ids as looked up. */
 export type ScriptUser = ResolvedUser;
@@ -153,63 +152,4 @@ export function notifyGlobalModel(g: RawNotifyGlobal | undefined): NotifyGlobalC
     enableScriptSecurity: g?.enable_script_security ?? false,
     notifyScriptTimeoutMs: Math.round((g?.notify_script_timeout ?? NOTIFY_DEFAULTS.notifyScriptTimeoutS) * 1000),
   };
-}
-
-/** The keys of the model crossCheckNotifyScripts reads (tandem's Config has them). */
-export interface NotifyCheckView {
-  global: { scriptUser: ScriptUser | undefined; enableScriptSecurity: boolean };
-  vrrpInstances: ReadonlyArray<{ notify: StateNotifyScripts }>;
-  vrrpSyncGroups?: ReadonlyArray<{ name: string; notify?: StateNotifyScripts | undefined }>;
-  virtualServers: ReadonlyArray<{
-    quorumUp?: Argv | undefined; quorumDown?: Argv | undefined;
-    realServers: ReadonlyArray<{ notifyUp?: Argv | undefined; notifyDown?: Argv | undefined }>;
-  }>;
-}
-
-const STATE_KEYS: Array<[keyof StateNotifyScripts, string]> = [
-  ['master', 'notify_master'], ['backup', 'notify_backup'], ['fault', 'notify_fault'], ['stop', 'notify_stop'], ['notify', 'notify'],
-];
-
-/**
- * enable_script_security: check every configured script for the user it runs as (script_user,
- * else tandem's own). `euid`/`egid` are tandem's (injectable for tests).
- */
-export function crossCheckNotifyScripts(
-  config: NotifyCheckView, root: Node, ctx: Ctx,
-  self: RunAs = { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 },
-): void {
-  if (!config.global.enableScriptSecurity) return;
-  const runAs: RunAs = config.global.scriptUser
-    ? { uid: config.global.scriptUser.uid, gid: config.global.scriptUser.gid }
-    : self;
-  const check = (argv: Argv | undefined, node: Node | undefined, path: string) => {
-    if (!argv) return;
-    const r = checkScriptSecurity(argv[0]!, runAs);
-    if (!r.ok) report(ctx, node, path, `enable_script_security: refused (${r.reason}): ${r.message}`);
-  };
-  const items = (parent: Node | undefined, key: string): Array<Node | undefined> => {
-    const l = nodeOf(parent, key);
-    return isSeq(l) ? (l.items as Node[]) : [];
-  };
-  const at = (node: Node | undefined, key: string) => nodeOf(node, key) ?? node;
-  const instNodes = items(root, 'vrrp_instances');
-  config.vrrpInstances.forEach((inst, i) => {
-    for (const [k, key] of STATE_KEYS) check(inst.notify[k], at(instNodes[i], key), `vrrp_instances[${i}].${key}`);
-  });
-  const groupNodes = items(root, 'vrrp_sync_groups');
-  (config.vrrpSyncGroups ?? []).forEach((g, i) => {
-    if (!g.notify) return;
-    for (const [k, key] of STATE_KEYS) check(g.notify[k], at(groupNodes[i], key), `vrrp_sync_groups[${i}].${key}`);
-  });
-  const vsNodes = items(root, 'virtual_servers');
-  config.virtualServers.forEach((vs, i) => {
-    const p = `virtual_servers[${i}]`;
-    check(vs.quorumUp, at(vsNodes[i], 'quorum_up'), `${p}.quorum_up`);
-    check(vs.quorumDown, at(vsNodes[i], 'quorum_down'), `${p}.quorum_down`);
-    const rsNodes = items(vsNodes[i], 'real_servers');
-    vs.realServers.forEach((rs, j) => {
-      check(rs.notifyUp, at(rsNodes[j], 'notify_up'), `${p}.real_servers[${j}].notify_up`);
-      check(rs.notifyDown, at(rsNodes[j], 'notify_down'), `${p}.real_servers[${j}].notify_down`);
-    });
-  });
 }
