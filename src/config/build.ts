@@ -15,14 +15,15 @@ import { crossCheckLbBackend } from './lbBackend.js';
 export function toModel(raw: RawConfig, file: string, hostname: string): Config {
   const alerts = netAlertsModel(raw.global, hostname);
   const trackers = trackersModel(raw);
+  const notify = notifyGlobalModel(raw.global);
   return {
     file,
     global: { routerId: raw.global?.router_id ?? hostname, ipvsBackend: raw.global?.ipvs_backend ?? 'netlink', backend: raw.global?.backend ?? 'auto',
-      mail: alerts.mail, webhooks: alerts.webhooks, ...notifyGlobalModel(raw.global), ...statusApiModel(raw.global) },
+      mail: alerts.mail, webhooks: alerts.webhooks, ...notify, ...statusApiModel(raw.global) },
     vrrpInstances: (raw.vrrp_instances ?? []).map((r) => ({ ...instanceModel(r, alerts.smtpAlertDefaults.vrrp), ...instanceTrackRefs(r, trackers) })),
     vrrpSyncGroups: (raw.vrrp_sync_groups ?? []).map((g) => syncGroupModel(g, alerts.smtpAlertDefaults.vrrp)),
     ...trackers,
-    virtualServers: toVirtualServerModel(raw.virtual_servers ?? [], alerts.smtpAlertDefaults),
+    virtualServers: toVirtualServerModel(raw.virtual_servers ?? [], alerts.smtpAlertDefaults, notify.scriptUser),
   };
 }
 

@@ -63,7 +63,12 @@ export type CheckConfig =
     argv: string[];
     /** misc_dynamic: exit 2..255 means up with weight exit-2. */
     dynamic: boolean;
+    /** The check's own `user` (name or numeric uid), looked up when it runs. */
     user: string | undefined;
+    /** Without a `user` of its own: global script_user's ids (keepalived check_misc.c
+     *  misc_check_handler() starts every checker with default_script_uid/gid); undefined = as
+     *  tandem itself. */
+    defaultIds: { uid: number; gid: number } | undefined;
   })
   | (CheckCommon & { kind: 'ping_check' })
   | (CheckCommon & {

@@ -5,8 +5,9 @@
 // (vrrp/vrrp.c check_vrrp_script_security(), check/check_daemon.c check_check_script_security()),
 // every vrrp_script, tracked or not (vrrp.c check_track_script_secure()), and every MISC_CHECK
 // (check/check_misc.c check_misc_script_security()). Each is checked for the user it runs as:
-// its own `user` if it has one, else script_user (tandem: notify scripts only; a vrrp_script or
-// misc_check without `user` runs as tandem's own user, so that is the user it is checked for).
+// its own `user` if it has one, else script_user, else tandem's own user (keepalived gives every
+// script default_script_uid/gid: core/notify.c set_default_script_user(); tandem's default without
+// script_user is its own user, where keepalived tries a `keepalived_script` user, then root).
 // The protection applies only when that user is root (uid or gid 0) or the file is set-uid/gid
 // root; a script run as nobody only has to exist and be executable by nobody.
 //
@@ -123,7 +124,7 @@ export function crossCheckScriptSecurity(config: ScriptSecurityView, root: Node,
   const scriptNodes = items(root, 'vrrp_scripts');
   (config.vrrpScripts ?? []).forEach((s, i) => {
     const p = `vrrp_scripts[${i}]`;
-    const runAs = s.user === undefined ? self : ownUser(s.user, s.group, at(scriptNodes[i], 'user'), `${p}.user`);
+    const runAs = s.user === undefined ? notifyAs : ownUser(s.user, s.group, at(scriptNodes[i], 'user'), `${p}.user`);
     if (runAs) check(s.argv, runAs, at(scriptNodes[i], 'script'), `${p}.script`);
   });
   const vsNodes = items(root, 'virtual_servers');
@@ -142,7 +143,7 @@ export function crossCheckScriptSecurity(config: ScriptSecurityView, root: Node,
         const cNode = checkNodes[n];
         const inner = isMap(cNode) ? (nodeOf(cNode, 'misc_check') ?? cNode) : cNode;
         const cp = `${rp}.checks[${n}].misc_check`;
-        const runAs = c.user === undefined ? self : ownUser(c.user, undefined, at(inner, 'user'), `${cp}.user`);
+        const runAs = c.user === undefined ? notifyAs : ownUser(c.user, undefined, at(inner, 'user'), `${cp}.user`);
         if (runAs) check(c.argv, runAs, at(inner, 'misc_path'), `${cp}.misc_path`);
       });
     });

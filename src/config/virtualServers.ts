@@ -312,6 +312,8 @@ const ms = (s: number) => Math.round(s * 1000);
 export function toVirtualServerModel(
   raws: readonly RawVirtualServer[],
   smtpAlertDefaults: { virtualServer: boolean; realServer: boolean } = { virtualServer: false, realServer: true },
+  /** global script_user: who a misc_check without its own `user` runs as. */
+  scriptUser?: { uid: number; gid: number },
 ): VirtualServerConfig[] {
   return raws.map((r) => {
     const family = serviceFamily(r);
@@ -341,7 +343,7 @@ export function toVirtualServerModel(
         id: realServerId(key, destKey(d)),
         dest: d,
         inhibitOnFailure: rs.inhibit_on_failure ?? false,
-        checks: (rs.checks ?? []).map((c) => checkModel(c, inherited, d)),
+        checks: (rs.checks ?? []).map((c) => checkModel(c, inherited, d, scriptUser)),
         smtpAlert: rs.smtp_alert ?? smtpAlertDefaults.realServer,
         ...(rs.notify_up ? { notifyUp: rs.notify_up } : {}),
         ...(rs.notify_down ? { notifyDown: rs.notify_down } : {}),
@@ -389,7 +391,7 @@ function pickTiming(t: Timing): Timing {
 /** Default port of a probe when the real server has none (fwmark services). */
 const WELL_KNOWN_PORT: Partial<Record<CheckKind, number>> = { dns_check: 53, smtp_check: 25 };
 
-function checkModel(c: RawCheck, inherited: Timing, rs: RealServer): CheckConfig {
+function checkModel(c: RawCheck, inherited: Timing, rs: RealServer, scriptUser: { uid: number; gid: number } | undefined): CheckConfig {
   const raw = c.raw as Timing & {
     connect_ip?: { address: string }; connect_port?: number; bindto?: { address: string }; bind_port?: number; rise?: number;
   };
@@ -443,6 +445,7 @@ function checkModel(c: RawCheck, inherited: Timing, rs: RealServer): CheckConfig
         argv: c.raw.misc_path,
         dynamic: c.raw.misc_dynamic ?? false,
         user: c.raw.user,
+        defaultIds: scriptUser && c.raw.user === undefined ? { uid: scriptUser.uid, gid: scriptUser.gid } : undefined,
       };
     case 'udp_check': {
       const rr = c.raw.require_reply;

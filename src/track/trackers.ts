@@ -248,11 +248,18 @@ export class Trackers {
       .finally(() => { this.scanning = false; });
   }
 
-  /** keepalived `user USER [GROUP]`: the user's uid and primary group, or the named group (src/alert/users.ts). */
+  /** keepalived `user USER [GROUP]`: the user's uid and primary group, or the named group
+   *  (src/alert/users.ts). A script without `user` runs as global script_user when one is set
+   *  (keepalived vrrp_parser.c vrrp_script_end_handler(): default_script_uid/gid), else as tandem. */
   private resolveScriptUsers(): void {
     this.scriptIds.clear();
+    const fallback = this.config.global.scriptUser;
     for (const s of this.config.vrrpScripts) {
-      if (!this.scripts.has(s.name) || s.user === undefined) continue;
+      if (!this.scripts.has(s.name)) continue;
+      if (s.user === undefined) {
+        if (fallback) this.scriptIds.set(s.name, { uid: fallback.uid, gid: fallback.gid });
+        continue;
+      }
       const r = resolveScriptUser(s.user, s.group);
       const ids = r.ok ? { uid: r.value.uid, gid: r.value.gid } : { error: r.message };
       this.scriptIds.set(s.name, ids);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfigText } from '../../src/config/load.js';
 import { probeMisc, type MiscProbeParams } from '../../src/check/probes/misc.js';
 import { since } from './probes-servers.js';
 
@@ -86,5 +87,23 @@ describe('MISC_CHECK', () => {
     else assert.equal(!r.ok && r.reason, 'spawn_error');
     const unknown = await probeMisc(sh('exit 0', { user: 'no-such-user-tandem' }), { timeoutMs: 2000 });
     assert.deepEqual(unknown, { ok: false, reason: 'spawn_error', detail: 'unknown user no-such-user-tandem' });
+  });
+
+  test('no user of its own: runs as the default ids (global script_user), which the config model sets', async () => {
+    assert.equal(process.getuid?.(), 0, 'this test switches users: run it as root');
+    const r = await probeMisc(sh('test "$(id -u):$(id -g)" = 65534:65534', { defaultIds: { uid: 65534, gid: 65534 } }), { timeoutMs: 2000 });
+    assert.deepEqual(r, { ok: true });
+    const cfg = loadConfigText(`global: { script_user: nobody }
+virtual_servers:
+  - address: 192.0.2.100
+    port: 80
+    real_servers:
+      - address: 198.51.100.1
+        checks: [{ misc_check: { misc_path: /bin/true } }, { misc_check: { misc_path: /bin/true, user: root } }]
+`, 'lb.yaml', { hostname: 'h' });
+    assert.ok(cfg.ok, cfg.ok ? '' : JSON.stringify(cfg.errors));
+    const [own, explicit] = cfg.config.virtualServers[0]!.realServers[0]!.checks;
+    assert.equal(own?.kind === 'misc_check' && JSON.stringify(own.defaultIds), JSON.stringify({ uid: 65534, gid: 65534 }));
+    assert.equal(explicit?.kind === 'misc_check' && explicit.defaultIds, undefined, 'a check with its own user keeps it');
   });
 });

@@ -165,4 +165,36 @@ vrrp_instances:
       t.stop();
     }
   });
+
+  it('a vrrp_script without user runs as global script_user (keepalived default_script_uid), not as tandem', async () => {
+    assert.equal(process.getuid?.(), 0, 'this test switches users: run it as root');
+    const sdir = mkdtempSync(join(tmpdir(), 'tandem-trackers-user-'));
+    chmodSync(sdir, 0o755); // nobody must reach the script; the result goes to a file it may write
+    try {
+      const out = join(sdir, 'uid');
+      writeFileSync(out, '');
+      chmodSync(out, 0o666);
+      const script = join(sdir, 'whoami.sh');
+      writeFileSync(script, `#!/bin/sh\nid -u > "${out}"\n`);
+      chmodSync(script, 0o755);
+      const config = load(`global:
+  script_user: nobody
+vrrp_scripts:
+  - { name: who, script: ${script}, interval: 0.2 }
+vrrp_instances:
+  - { name: VI_1, interface: eth0, virtual_router_id: 51, virtual_ipaddresses: [192.0.2.100/24], track_scripts: [who] }
+`);
+      const t = new Trackers(config, quiet, () => undefined, { processScanMs: 60_000, filePollMs: 60_000 });
+      try {
+        t.start();
+        await t.ready();
+        await until(() => readFileSync(out, 'utf8').trim() !== '', 'the script\'s first run');
+        assert.equal(readFileSync(out, 'utf8').trim(), '65534', 'ran as nobody (script_user)');
+      } finally {
+        t.stop();
+      }
+    } finally {
+      rmSync(sdir, { recursive: true, force: true });
+    }
+  });
 });

@@ -12,10 +12,12 @@ export interface MiscProbeParams {
   dynamic: boolean;
   /** Run as this user (name or numeric uid); its primary group from /etc/passwd. */
   user: string | undefined;
+  /** Without `user`: these ids (global script_user, resolved at config load); else tandem's own. */
+  defaultIds?: { uid: number; gid: number } | undefined;
 }
 
 export function probeMisc(p: MiscProbeParams, opts: ProbeOptions): Promise<ProbeResult> {
-  if (p.user === undefined) return runMisc(p, opts, undefined);
+  if (p.user === undefined) return runMisc(p, opts, p.defaultIds);
   return lookupUser(p.user).then(
     (ids) => ids ? runMisc(p, opts, ids) : { ok: false, reason: 'spawn_error', detail: `unknown user ${p.user}` } as const,
     (e: unknown) => ({ ok: false, reason: 'spawn_error', detail: `cannot resolve user ${p.user}: ${errorText(e)}` } as const),
