@@ -60,7 +60,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     trackers: trackers.snapshot(),
     alerts: alerts.snapshot(),
   });
-  const state = createStateFileWriter(opts.stateFile, snapshot, (e) => log.warn(`state file: ${e.message}`));
+  const state = createStateFileWriter(opts.stateFile, snapshot, log);
   // Reloads run one at a time (a SIGHUP during a `tandem reload` waits for it).
   let reloads: Promise<unknown> = Promise.resolve();
   let stopping = false;
@@ -117,7 +117,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     },
   }, trackers);
   // The table entries the previous run owned (its state file), before this run overwrites it.
-  const previouslyOwned = readOwnedServices(opts.stateFile);
+  const previouslyOwned = readOwnedServices(opts.stateFile, (m) => log.warn(m));
   if (previouslyOwned.length) log.info(`${previouslyOwned.length} virtual service(s) owned by the previous run (${opts.stateFile}): removed if no longer configured`);
   const newLb = (c: typeof config) => {
     const sel = lbBackendFor(c.global);
@@ -149,7 +149,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     throw e;
   }
   lb?.start();
-  state.flush();
+  await state.flush();
   // After VRRP has started, and never fatal: a socket that cannot be bound is logged (statusServer.ts).
   await statusApi.start();
   // Type=notify: sockets open, instances started, state file written.
@@ -173,8 +173,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         statusApi.stop().catch((e: Error) => log.error(`status API stop: ${e.message}`)),
         (lb?.stop() ?? Promise.resolve()).catch((e: Error) => log.error(`lb stop: ${e.message}`)),
         alerts.stop().catch((e: Error) => log.error(`alert stop: ${e.message}`)),
-      ]).finally(() => {
-        state.flush();
+      ]).then(() => state.flush()).finally(() => {
         state.close();
         process.off('SIGTERM', onTerm);
         process.off('SIGINT', onInt);
