@@ -94,7 +94,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         return o;
       } finally {
         systemd.ready(vrrpStatusLine(service!.snapshot().instances));
-        state.changed(true);
+        // Written before the answer: when `tandem reload` returns, the state file shows its outcome.
+        await state.flush();
         if (listenersChanged) {
           // After the answer to `tandem reload` has left through the old socket.
           setTimeout(() => void restartStatusApi(), 100);
