@@ -112,6 +112,7 @@ test('silent, half-sent and idle keep-alive connections are closed after the doc
         assert.ok(c.lifetimeMs >= t.headersTimeoutMs - 100 && c.lifetimeMs <= t.headersTimeoutMs + t.checkIntervalMs + slack, JSON.stringify(c));
       }
     }
+    console.log(`closed by the daemon after (ms): ${closed.map((c) => `${c.kind} ${c.lifetimeMs}`).join(', ')}`);
     const s = await status(socketPath);
     assert.equal(s.code, 0, s.stderr);
     const tcp = s.doc!.api!.tcp!;
