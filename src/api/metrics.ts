@@ -5,7 +5,7 @@
 //
 // Probe durations come from the check scheduler's per-kind histogram (src/check/scheduler.ts
 // CHECK_LATENCY_BUCKETS), carried in the snapshot as non-cumulative counts.
-import type { DaemonStatus } from './status.js';
+import type { DaemonStatus, StatusListenerStats } from './status.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -117,9 +117,23 @@ export function renderMetrics(s: DaemonStatus, proc: ProcessMetrics): string {
       [[{}, Date.parse(c.loaded_at) / 1000]]);
   }
 
+  if (s.api) {
+    const listeners: Array<[string, StatusListenerStats]> = [['unix', s.api.unix]];
+    if (s.api.tcp) listeners.push(['tcp', s.api.tcp]);
+    const per = (f: (l: StatusListenerStats) => number): Array<[Labels, number]> => listeners.map(([listener, l]) => [{ listener }, f(l)]);
+    e.family('tandem_api_connections_max', 'gauge', 'Connections a status API listener holds at most (sized from the open file limit).', per((l) => l.max_connections));
+    e.family('tandem_api_connections_open', 'gauge', 'Connections open now on a status API listener.', per((l) => l.open));
+    e.family('tandem_api_connections_accepted_total', 'counter', 'Connections accepted by a status API listener.', per((l) => l.accepted));
+    e.family('tandem_api_connections_refused_total', 'counter', 'Connections closed at once: the listener was at its cap with every connection busy.', per((l) => l.refused));
+    e.family('tandem_api_connections_evicted_total', 'counter', 'Idle connections closed to make room for a new one at the cap.', per((l) => l.evicted));
+    e.family('tandem_api_connections_timed_out_total', 'counter', 'Connections closed by a timeout: request (headers or body too slow) or idle (nothing moved).',
+      listeners.flatMap(([listener, l]): Array<[Labels, number]> => [[{ listener, phase: 'request' }, l.timed_out.request], [{ listener, phase: 'idle' }, l.timed_out.idle]]));
+  }
+
   e.family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', [[{}, proc.cpuSeconds]]);
   e.family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', [[{}, proc.residentBytes]]);
   e.family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.', [[{}, proc.startTimeSeconds]]);
   if (proc.openFds !== null) e.family('process_open_fds', 'gauge', 'Number of open file descriptors.', [[{}, proc.openFds]]);
+  if (s.api?.open_file_limit) e.family('process_max_fds', 'gauge', 'Maximum number of open file descriptors.', [[{}, s.api.open_file_limit]]);
   return e.text();
 }

@@ -72,6 +72,30 @@ export interface StatusConfig {
   last_reload: { at: string; ok: boolean; changes: string[]; errors: string[] } | null;
 }
 
+/** One status API listener's connections (issue 12 §3; caps and timeouts: listenerLimits.ts). */
+export interface StatusListenerStats {
+  /** The cap, from the open file limit. */
+  max_connections: number;
+  /** Open now. */
+  open: number;
+  accepted: number;
+  /** Closed at once: the cap was reached and every connection was busy with a request. */
+  refused: number;
+  /** Closed to make room for a new connection: the one idle the longest. */
+  evicted: number;
+  /** Closed by a timeout. request: its headers or body did not arrive in time; idle: nothing
+   *  moved (an idle keep-alive, or a client not reading its response). */
+  timed_out: { request: number; idle: number };
+}
+
+export interface StatusApiListeners {
+  /** The soft open file limit the caps were sized from (null: unknown, 1024 assumed). */
+  open_file_limit: number | null;
+  unix: StatusListenerStats;
+  /** null when global.metrics_listen is off. */
+  tcp: StatusListenerStats | null;
+}
+
 export interface DaemonStatus {
   pid: number;
   version: string;
@@ -91,4 +115,5 @@ export interface DaemonStatus {
   } | null;
   trackers: StatusTrackers;
   alerts: StatusAlerts;
+  api?: StatusApiListeners;
 }

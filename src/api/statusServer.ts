@@ -3,16 +3,25 @@
 // (Prometheus /metrics, the status page at / and its /status.json). Both serve snapshots taken at
 // request time; nothing here touches VRRP, and a
 // listener that cannot be opened is logged and left off (the daemon keeps running).
+//
+// Issue 12 §3: each listener holds a bounded number of connections (ConnectionTable: the one idle
+// the longest gives way to a new one), and a connection that sends nothing, half a request, or
+// stays idle is closed within seconds (listenerLimits.ts has the numbers). Node's defaults kept a
+// silent connection for headersTimeout 60 s, checked every 30 s, with no cap: 400 of them held
+// 400 descriptors, and under a low open file limit the status socket, the reload worker and the
+// state file write failed with EMFILE.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
 import type { ListenAddress } from '../config/statusApi.js';
 import { METRICS_CONTENT_TYPE, renderMetrics, type ProcessMetrics } from './metrics.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './page.js';
-import type { DaemonStatus } from './status.js';
+import type { DaemonStatus, StatusListenerStats } from './status.js';
 import type { ReloadOutcome } from '../daemon/reload.js';
+import { ConnectionTable } from './connectionTable.js';
+import { connectionCaps, LISTENER_TIMEOUTS, newListenerStats, type ConnectionCaps, type ListenerTimeouts } from './listenerLimits.js';
 
 export interface StatusServerOptions {
   socketPath: string;
@@ -22,6 +31,16 @@ export interface StatusServerOptions {
   /** `POST /reload` on the unix socket (`tandem reload`): re-reads the config file; the outcome
    *  (applied changes, or every error and nothing changed) is the response body. */
   reload?: () => Promise<ReloadOutcome>;
+  /** Connections each listener holds at most; default connectionCaps() of the assumed limit
+   *  (run.ts passes the caps of the process's open file limit). */
+  maxConnections?: ConnectionCaps;
+  /** Default LISTENER_TIMEOUTS (README "Status and metrics"); tests pass short ones. */
+  timeouts?: Partial<ListenerTimeouts>;
+  /** Connection counters, kept by the caller so that they outlive this server (a reload that
+   *  changes a listener replaces the server); default: private ones. */
+  stats?: { unix: StatusListenerStats; tcp: StatusListenerStats };
+  /** Monotonic milliseconds (which idle connection is the oldest). */
+  now?: () => number;
 }
 
 export function processMetrics(): ProcessMetrics {
@@ -53,8 +72,78 @@ export class StatusServer {
   private metricsServer: Server | undefined;
   /** Identity of the socket file we bound, so stop() never removes another daemon's socket. */
   private socketIno: number | undefined;
+  private readonly timeouts: ListenerTimeouts;
+  private readonly caps: ConnectionCaps;
+  private readonly now: () => number;
+  readonly stats: { unix: StatusListenerStats; tcp: StatusListenerStats };
 
-  constructor(private readonly opts: StatusServerOptions) {}
+  constructor(private readonly opts: StatusServerOptions) {
+    this.timeouts = { ...LISTENER_TIMEOUTS, ...opts.timeouts };
+    this.caps = opts.maxConnections ?? connectionCaps(null);
+    this.now = opts.now ?? (() => performance.now());
+    this.stats = opts.stats ?? { unix: newListenerStats(this.caps.unix), tcp: newListenerStats(this.caps.tcp) };
+    this.stats.unix.max_connections = this.caps.unix;
+    this.stats.tcp.max_connections = this.caps.tcp;
+  }
+
+  /** An HTTP server with the listener's cap and timeouts (listenerLimits.ts). */
+  private newServer(listener: 'unix' | 'tcp'): Server {
+    const t = this.timeouts;
+    const stats = this.stats[listener];
+    const table = new ConnectionTable<Socket>(this.caps[listener]);
+    const server = createHttpServer({
+      headersTimeout: t.headersTimeoutMs,
+      requestTimeout: t.requestTimeoutMs,
+      keepAliveTimeout: t.keepAliveTimeoutMs,
+      connectionsCheckingInterval: t.checkIntervalMs,
+    }, (req, res) => {
+      const socket = req.socket;
+      table.requestStarted(socket);
+      res.once('close', () => table.requestEnded(socket, this.now()));
+      this.handle(req, res, listener === 'unix');
+    });
+    // Inactivity while a request is being answered (a client that stops reading); between
+    // requests the keep-alive timeout applies instead.
+    server.timeout = t.idleTimeoutMs;
+    // Only a backstop: the table below decides. Sockets it closed count in Node's own tally
+    // until their 'close' event, hence the margin.
+    server.maxConnections = 2 * this.caps[listener];
+    server.on('drop', () => { stats.refused++; });
+    server.on('connection', (socket: Socket) => {
+      const a = table.admit(socket, this.now());
+      if (!a.admitted) {
+        stats.refused++;
+        socket.destroy();
+        return;
+      }
+      stats.accepted++;
+      if (a.evict) {
+        stats.evicted++;
+        a.evict.destroy();
+      }
+      stats.open = table.size;
+      socket.once('close', () => { table.remove(socket); stats.open = table.size; });
+    });
+    // headersTimeout / requestTimeout (found every checkIntervalMs) and malformed requests. With a
+    // listener here Node leaves the answer to us: the same as its own (408, 400), then close.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      if (timedOut) stats.timed_out.request++;
+      const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (socket.writable && (!inFlight || !inFlight.headersSent)) {
+        socket.write(timedOut ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n'
+          : err.code === 'HPE_HEADER_OVERFLOW' ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n'
+            : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      }
+      socket.destroy();
+    });
+    // server.timeout or the keep-alive timeout ran out.
+    server.on('timeout', (socket: Socket) => {
+      stats.timed_out.idle++;
+      socket.destroy();
+    });
+    return server;
+  }
 
   /** Never rejects: failures are logged, and that listener stays off. */
   async start(): Promise<void> {
@@ -97,7 +186,7 @@ export class StatusServer {
         }
         unlinkSync(path); // stale: left by a daemon that was killed
       }
-      const server = createHttpServer((req, res) => this.handle(req, res, true));
+      const server = this.newServer('unix');
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         // Bound with umask 0177 so the socket is never, even briefly, reachable by others.
@@ -123,7 +212,7 @@ export class StatusServer {
     if (!l) return;
     const where = l.family === 6 ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
     try {
-      const server = createHttpServer((req, res) => this.handle(req, res, false));
+      const server = this.newServer('tcp');
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ host: l.host, port: l.port, ipv6Only: l.family === 6 }, () => { server.off('error', reject); resolve(); });
@@ -145,9 +234,15 @@ export class StatusServer {
           return;
         }
         req.resume();
+        // A reload may take longer than the inactivity timeout (it waits for the one before it,
+        // and 10,000 real servers take a second to read): no timeout until it answers.
+        req.socket.setTimeout(0);
+        const answered = () => req.socket.setTimeout(this.timeouts.idleTimeoutMs);
         this.opts.reload().then((o) => {
+          answered();
           res.writeHead(o.ok ? 200 : 422, { 'content-type': 'application/json' }).end(JSON.stringify(o, null, 2) + '\n');
         }, (e: Error) => {
+          answered();
           this.opts.log.error(`reload failed: ${e.stack ?? e.message}`);
           res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, errors: [`reload failed: ${e.message}`] }) + '\n');
         });

@@ -2,6 +2,7 @@
 // alert hooks, handle signals. SIGTERM/SIGINT: graceful stop (priority 0 adverts, VIPs removed,
 // STOP notifications given a few seconds to run), exit 0. SIGHUP or `tandem reload` (POST /reload
 // on the status socket): reload the file, applying only the difference (reload.ts).
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { formatConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
@@ -17,6 +18,7 @@ import type { NotifyState } from '../alert/events.js';
 import { Trackers } from '../track/trackers.js';
 import { createSystemdNotifier, vrrpStatusLine } from './sdNotify.js';
 import { StatusServer } from '../api/statusServer.js';
+import { connectionCaps, newListenerStats, parseOpenFileLimit } from '../api/listenerLimits.js';
 import type { DaemonStatus, StatusConfig } from '../api/status.js';
 import { reloadConfig, type ReloadOutcome } from './reload.js';
 
@@ -52,6 +54,14 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const alerts = new AlertDispatcher(config, log.child('alert'));
   const systemd = createSystemdNotifier(log.child('systemd'));
   const trackers = new Trackers(config, log, (name) => service?.trackerChanged(name));
+  // The status API's connection caps come out of the open file limit (listenerLimits.ts), so that
+  // no flood of connections can take the descriptors VRRP, checks, scripts, the state file and a
+  // reload need. Read once: Node has raised the soft limit to the hard one by now.
+  const openFileLimit = readOpenFileLimit();
+  const caps = connectionCaps(openFileLimit);
+  const apiStats = { unix: newListenerStats(caps.unix), tcp: newListenerStats(caps.tcp) };
+  log.info(`open file limit ${openFileLimit ?? 'unknown (1024 assumed)'}: status socket up to ${caps.unix} connection(s), ` +
+    `metrics listener up to ${caps.tcp}`);
   // One snapshot for the state file and the status API (src/api/status.ts declares its shape).
   const snapshot = (): DaemonStatus => ({
     pid: process.pid, version: VERSION, router_id: config.global.routerId, hostname: hostname(),
@@ -59,8 +69,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     lb: lb?.snapshot() ?? null,
     trackers: trackers.snapshot(),
     alerts: alerts.snapshot(),
+    api: { open_file_limit: openFileLimit, unix: apiStats.unix, tcp: config.global.metricsListen ? apiStats.tcp : null },
   });
-  const state = createStateFileWriter(opts.stateFile, snapshot, (e) => log.warn(`state file: ${e.message}`));
+  const state = createStateFileWriter(opts.stateFile, snapshot, log);
   // Reloads run one at a time (a SIGHUP during a `tandem reload` waits for it).
   let reloads: Promise<unknown> = Promise.resolve();
   let stopping = false;
@@ -83,7 +94,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         return o;
       } finally {
         systemd.ready(vrrpStatusLine(service!.snapshot().instances));
-        state.changed(true);
+        // Written before the answer: when `tandem reload` returns, the state file shows its outcome.
+        await state.flush();
         if (listenersChanged) {
           // After the answer to `tandem reload` has left through the old socket.
           setTimeout(() => void restartStatusApi(), 100);
@@ -96,6 +108,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const newStatusApi = () => new StatusServer({
     socketPath: config.global.statusSocket, metricsListen: config.global.metricsListen, snapshot, log: log.child('api'),
     reload: () => reload('tandem reload'),
+    maxConnections: caps, stats: apiStats,
   });
   let statusApi = newStatusApi();
   const restartStatusApi = async () => {
@@ -117,7 +130,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     },
   }, trackers);
   // The table entries the previous run owned (its state file), before this run overwrites it.
-  const previouslyOwned = readOwnedServices(opts.stateFile);
+  const previouslyOwned = readOwnedServices(opts.stateFile, (m) => log.warn(m));
   if (previouslyOwned.length) log.info(`${previouslyOwned.length} virtual service(s) owned by the previous run (${opts.stateFile}): removed if no longer configured`);
   const newLb = (c: typeof config) => {
     const sel = lbBackendFor(c.global);
@@ -149,7 +162,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     throw e;
   }
   lb?.start();
-  state.flush();
+  await state.flush();
   // After VRRP has started, and never fatal: a socket that cannot be bound is logged (statusServer.ts).
   await statusApi.start();
   // Type=notify: sockets open, instances started, state file written.
@@ -173,8 +186,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         statusApi.stop().catch((e: Error) => log.error(`status API stop: ${e.message}`)),
         (lb?.stop() ?? Promise.resolve()).catch((e: Error) => log.error(`lb stop: ${e.message}`)),
         alerts.stop().catch((e: Error) => log.error(`alert stop: ${e.message}`)),
-      ]).finally(() => {
-        state.flush();
+      ]).then(() => state.flush()).finally(() => {
         state.close();
         process.off('SIGTERM', onTerm);
         process.off('SIGINT', onInt);
@@ -191,4 +203,13 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     const onHup = () => { void reload('SIGHUP'); };
     process.on('SIGHUP', onHup);
   });
+}
+
+/** The soft open file limit of this process, or null if /proc/self/limits cannot be read. */
+function readOpenFileLimit(): number | null {
+  try {
+    return parseOpenFileLimit(readFileSync('/proc/self/limits', 'utf8'));
+  } catch {
+    return null;
+  }
 }

@@ -113,7 +113,7 @@ export class Tandem {
    * Runs `node bin/tandem run -f CONFIG --state-file STATE` in the node's namespace and waits
    * until the state file shows this process with every configured instance.
    */
-  static async start(lab: Lab, node: LabNode, spec: DirectorSpec, tag = node.name): Promise<Tandem> {
+  static async start(lab: Lab, node: LabNode, spec: DirectorSpec, tag = node.name, opts: { wrap?: string[] } = {}): Promise<Tandem> {
     requireTandemBuilt();
     const stamp = `${tag}-${Date.now()}`;
     const configPath = lab.path(`tandem-${stamp}.yaml`);
@@ -124,7 +124,8 @@ export class Tandem {
     const socketPath = ((top.global as { status_socket?: string } | undefined)?.status_socket) ?? lab.path(`tandem-${stamp}.sock`);
     spec = { ...spec, tandemTop: { ...top, global: { status_socket: socketPath, ...(top.global as object | undefined) } } };
     writeFileSync(configPath, renderTandemConfig(spec));
-    const proc = lab.spawn(node, [process.execPath, TANDEM_BIN, 'run', '-f', configPath, '--state-file', statePath], {
+    // `wrap`: a command that execs the rest (e.g. prlimit --nofile=64 --), so the pid is tandem's.
+    const proc = lab.spawn(node, [...(opts.wrap ?? []), process.execPath, TANDEM_BIN, 'run', '-f', configPath, '--state-file', statePath], {
       logPath: lab.path(`tandem-${stamp}.log`),
       cwd: REPO_ROOT,
     });

@@ -104,6 +104,9 @@ describe('systemd/tandem.service', () => {
       assert.deepEqual(get(k), ['yes'], k);
     }
     assert.deepEqual(get('ProtectSystem'), ['strict']);
+    // Soft = hard, both high: health checks need one fd each, and the status API's connection caps
+    // are a fraction of it (src/api/listenerLimits.ts).
+    assert.deepEqual(get('LimitNOFILE'), ['65536']);
   });
 });
 
