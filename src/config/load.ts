@@ -11,8 +11,17 @@ import { configShape } from './schema.js';
 import { crossCheck, toModel } from './build.js';
 import { deepFreeze, type Config } from './model.js';
 import { MAX_NESTING, expandAliases, tooDeepInText } from './nesting.js';
+import { interfaceMtu } from './interfaceMtu.js';
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
+
+/** What a config is checked against on this machine; tests pass their own. */
+export interface LoadEnv {
+  /** The default router_id. */
+  hostname: string;
+  /** An interface's MTU, or undefined when this machine has no such interface (the VIP limit). */
+  interfaceMtu: (ifname: string) => number | undefined;
+}
 
 export function loadConfigFile(path: string): LoadResult {
   let text: string;
@@ -25,10 +34,10 @@ export function loadConfigFile(path: string): LoadResult {
   return loadConfigText(text, path);
 }
 
-export function loadConfigText(text: string, file: string, defaults = { hostname: hostname() }): LoadResult {
+export function loadConfigText(text: string, file: string, env: Partial<LoadEnv> = {}): LoadResult {
   const shown = displayName(file);
   try {
-    return loadText(text, file, shown, defaults.hostname);
+    return loadText(text, file, shown, { hostname: env.hostname ?? hostname(), interfaceMtu: env.interfaceMtu ?? interfaceMtu });
   } catch (e) {
     // Last resort: nesting is bounded before anything recurses (nesting.ts), so this means a walk
     // was missed. Still a located, honest refusal (exit 2), never a stack trace.
@@ -39,7 +48,7 @@ export function loadConfigText(text: string, file: string, defaults = { hostname
   }
 }
 
-function loadText(text: string, file: string, shown: string, hostname: string): LoadResult {
+function loadText(text: string, file: string, shown: string, env: LoadEnv): LoadResult {
   const lineCounter = new LineCounter();
   const ctx: Ctx = { file: shown, lineCounter, errors: [] };
   // The parser (text -> token tree) is iterative; the composer (tokens -> nodes) recurses, so the
@@ -79,8 +88,8 @@ function loadText(text: string, file: string, shown: string, hostname: string): 
   }
   const raw = configShape({ node: root, path: '' }, ctx);
   // Cross-field checks run on whatever parsed, so one pass reports as much as possible.
-  const config = raw ? toModel(raw, file, hostname) : undefined;
-  if (config) crossCheck(config, root, ctx);
+  const config = raw ? toModel(raw, file, env.hostname) : undefined;
+  if (config) crossCheck(config, root, ctx, env);
   if (ctx.errors.length || !config) {
     ctx.errors.sort((a, b) => a.line - b.line || a.col - b.col);
     return { ok: false, errors: ctx.errors };
