@@ -22,65 +22,61 @@ export interface TooDeep {
   alias?: string;
 }
 
-/** A collection in the token tree, or a pair in a flow sequence (`[a: 1]` is a list of one mapping). */
-type CstNode = { token: CST.Token; pair?: undefined } | { token: CST.FlowCollection; pair: CST.CollectionItem };
-
 interface CstEntry {
-  at: CstNode;
+  /** A collection, or (with `pair`) the flow sequence holding a pair: `[a: 1]` is a list of one mapping. */
+  token: CST.BlockMap | CST.BlockSequence | CST.FlowCollection;
+  pair: CST.CollectionItem | undefined;
   /** Collections above this one, from the document's root. */
   depth: number;
   parent: CstEntry | undefined;
-  /** `.key` or `[i]`: how the parent reaches this node. */
-  step: string;
+  /** How the parent reaches this node, for the error's key path: by this key, else by index. */
+  key: CST.Token | null | undefined;
+  index: number;
 }
 
-const COLLECTIONS = new Set(['block-map', 'block-seq', 'flow-collection']);
+function isCollectionToken(t: CST.Token | null | undefined): t is CST.BlockMap | CST.BlockSequence | CST.FlowCollection {
+  return t?.type === 'block-map' || t?.type === 'block-seq' || t?.type === 'flow-collection';
+}
 
 /** The first place in the parsed text where collections nest deeper than `limit`. */
 export function tooDeepInText(tokens: readonly CST.Token[], limit = MAX_NESTING): TooDeep | undefined {
   const stack: CstEntry[] = [];
   for (let i = tokens.length - 1; i >= 0; i--) {
     const t = tokens[i]!;
-    if (t.type === 'document' && t.value) stack.push({ at: { token: t.value }, depth: 0, parent: undefined, step: '' });
+    if (t.type === 'document' && isCollectionToken(t.value)) stack.push({ token: t.value, pair: undefined, depth: 0, parent: undefined, key: undefined, index: 0 });
   }
   while (stack.length) {
     const entry = stack.pop()!;
-    const { at } = entry;
-    if (!at.pair && !COLLECTIONS.has(at.token.type)) continue;
-    if (entry.depth + 1 > limit) return { offset: cstOffset(at), path: pathOf(entry) };
-    const children: CstEntry[] = [];
-    const child = (token: CST.Token | null | undefined, step: string) => {
-      if (token) children.push({ at: { token }, depth: entry.depth + 1, parent: entry, step });
+    if (entry.depth + 1 > limit) return { offset: cstOffset(entry), path: pathOf(entry) };
+    const depth = entry.depth + 1;
+    // Children pushed last item first, so the first is looked at first: the earliest place is reported.
+    const push = (token: CST.Token | null | undefined, key: CST.Token | null | undefined, index: number) => {
+      if (isCollectionToken(token)) stack.push({ token, pair: undefined, depth, parent: entry, key, index });
     };
-    if (at.pair) {
-      const key = at.pair.key ? scalarText(at.pair.key) : undefined;
-      const step = key !== undefined ? `.${key}` : '[0]';
-      child(at.pair.key, step);
-      child(at.pair.value, step);
-    } else {
-      const coll = at.token as CST.BlockMap | CST.BlockSequence | CST.FlowCollection;
-      const isList = coll.type === 'block-seq' || (coll.type === 'flow-collection' && coll.start.source === '[');
-      coll.items.forEach((item, i) => {
-        const it = item as CST.CollectionItem;
-        if (isList && coll.type === 'flow-collection' && it.sep?.some((s) => s.type === 'map-value-ind')) {
-          children.push({ at: { token: coll, pair: it }, depth: entry.depth + 1, parent: entry, step: `[${i}]` });
-          return;
-        }
-        const key = !isList && it.key ? scalarText(it.key) : undefined;
-        const step = isList ? `[${i}]` : key !== undefined ? `.${key}` : `[${i}]`;
-        child(it.key, step);
-        child(it.value, step);
-      });
+    if (entry.pair) {
+      push(entry.pair.value, entry.pair.key, 0);
+      push(entry.pair.key, entry.pair.key, 0);
+      continue;
     }
-    // Pushed in reverse so that the first item is looked at first: the earliest place is reported.
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+    const coll = entry.token;
+    const isList = coll.type === 'block-seq' || (coll.type === 'flow-collection' && coll.start.source === '[');
+    for (let i = coll.items.length - 1; i >= 0; i--) {
+      const it = coll.items[i] as CST.CollectionItem;
+      if (isList && coll.type === 'flow-collection' && it.sep?.some((t) => t.type === 'map-value-ind')) {
+        stack.push({ token: coll, pair: it, depth, parent: entry, key: undefined, index: i });
+        continue;
+      }
+      const key = isList ? undefined : it.key;
+      push(it.value, key, i);
+      push(it.key, key, i);
+    }
   }
   return undefined;
 }
 
-function cstOffset(at: CstNode): number {
-  if (at.pair) return at.pair.key?.offset ?? at.pair.sep?.[0]?.offset ?? at.token.offset;
-  return at.token.type === 'flow-collection' ? at.token.start.offset : at.token.offset;
+function cstOffset(e: CstEntry): number {
+  if (e.pair) return e.pair.key?.offset ?? e.pair.sep?.[0]?.offset ?? e.token.offset;
+  return e.token.type === 'flow-collection' ? e.token.start.offset : e.token.offset;
 }
 
 function scalarText(token: CST.Token): string | undefined {
@@ -88,9 +84,12 @@ function scalarText(token: CST.Token): string | undefined {
   return CST.resolveAsScalar(token)?.value;
 }
 
-function pathOf(entry: CstEntry | undefined): string {
+function pathOf(entry: CstEntry): string {
   const steps: string[] = [];
-  for (let e = entry; e; e = e.parent) steps.push(e.step);
+  for (let e: CstEntry | undefined = entry; e?.parent; e = e.parent) {
+    const key = e.key ? scalarText(e.key) : undefined;
+    steps.push(key !== undefined ? `.${key}` : `[${e.index}]`);
+  }
   return joinPath(steps.reverse());
 }
 
