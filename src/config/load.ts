@@ -40,9 +40,11 @@ export function loadConfigText(text: string, file: string, env: Partial<LoadEnv>
     return loadText(text, file, shown, { hostname: env.hostname ?? hostname(), interfaceMtu: env.interfaceMtu ?? interfaceMtu });
   } catch (e) {
     // Last resort: nesting is bounded before anything recurses (nesting.ts), so this means a walk
-    // was missed. Still a located, honest refusal (exit 2), never a stack trace.
+    // was missed (or a huge list spread into arguments, push(...xs)). Still a refusal that says
+    // what happened (exit 2), never a stack trace.
     if (e instanceof RangeError && /call stack/i.test(e.message)) {
-      return { ok: false, errors: [{ file: shown, line: 1, col: 1, path: '', message: outOfStackMessage(e.message) }] };
+      return { ok: false, errors: [{ file: shown, line: 1, col: 1, path: '',
+        message: `checking this file ran out of stack (${e.message.split('\n')[0]}): refusing (a bug in tandem: please report it with the file)` }] };
     }
     throw e;
   }
@@ -64,7 +66,9 @@ function loadText(text: string, file: string, shown: string, env: LoadEnv): Load
   for (const e of doc.errors) {
     const { line, col } = lineCounter.linePos(e.pos[0]);
     // The composer turns its own stack overflow into an error of this code; it is not a syntax error.
-    const message = e.code === 'RESOURCE_EXHAUSTION' ? outOfStackMessage(e.message) : `YAML syntax: ${e.message.split('\n')[0]}`;
+    const message = e.code === 'RESOURCE_EXHAUSTION'
+      ? `reading this ran out of stack (${e.message.split('\n')[0]}) within the nesting limit of ${MAX_NESTING}: refusing`
+      : `YAML syntax: ${e.message.split('\n')[0]}`;
     ctx.errors.push({ file: shown, line, col, path: '', message });
   }
   if (ctx.errors.length) return { ok: false, errors: ctx.errors };
@@ -95,10 +99,6 @@ function loadText(text: string, file: string, shown: string, env: LoadEnv): Load
     return { ok: false, errors: ctx.errors };
   }
   return { ok: true, config: deepFreeze(config) };
-}
-
-function outOfStackMessage(detail: string): string {
-  return `reading this ran out of stack (${detail.split('\n')[0]}) within the nesting limit of ${MAX_NESTING}: refusing`;
 }
 
 function tooDeepMessage(alias?: string): string {

@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { formatConfigError } from '../../src/config/errors.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { MAX_NESTING } from '../../src/config/nesting.js';
+import { crossCheckLbBackend } from '../../src/config/lbBackend.js';
+import type { Config } from '../../src/config/model.js';
+import { LineCounter, YAMLMap } from 'yaml';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const tandem = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin/tandem'), ...args], { encoding: 'utf8', cwd: root, timeout: 60_000 });
@@ -135,5 +138,24 @@ describe('config nesting limit', () => {
         for (const out of [check.stderr, run.stdout + run.stderr]) assert.doesNotMatch(out, /RangeError|    at |call stack/);
       });
     }
+  });
+});
+
+describe('long flat lists do not overflow the stack either', () => {
+  it('200,000 backend errors are all reported (push(...errors) of that many threw a RangeError)', () => {
+    // A model as toModel() builds it, cut down to what the nft check reads: one service, 200,000
+    // real servers forwarding by DR, which nftables cannot do (one located error each).
+    const realServers = Array.from({ length: 200_000 }, () => ({ dest: { forwarding: 'DR', port: 80 } }));
+    const config = {
+      global: { backend: 'nft' },
+      virtualServers: [{ family: 4, sorryServer: null, realServers,
+        service: { scheduler: 'rr', pe: null, ops: false, persistence: null, masquerade: false, id: { kind: 'inet', port: 80 } } }],
+    } as unknown as Config;
+    const lineCounter = new LineCounter();
+    lineCounter.addNewLine(0); // a text of one line: errors without a node are at 1:1
+    const ctx = { file: 'lb.yaml', lineCounter, errors: [] };
+    crossCheckLbBackend(config, new YAMLMap(), ctx);
+    assert.equal(ctx.errors.length, 200_000);
+    assert.match(formatConfigError(ctx.errors[199_999]!), /^lb\.yaml:1:1 virtual_servers\[0\]\.real_servers\[199999\]\.lb_kind: the nft backend forwards by NAT \(DNAT\) only, not DR$/);
   });
 });

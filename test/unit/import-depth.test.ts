@@ -71,3 +71,19 @@ describe('keepalived.conf import: block nesting limit', () => {
     assert.equal(tandem('import', join(dir, 'missing.conf')).status, 1);
   });
 });
+
+describe('keepalived.conf import: a long included file', () => {
+  let dir = '';
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'tandem-import-long-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('an include of 200,000 statements is read (push(...list) of that many overflowed the stack)', () => {
+    writeFileSync(join(dir, 'long.conf'), Array.from({ length: 200_000 }, (_, i) => `k${i} ${i}`).join('\n') + '\n');
+    const top = join(dir, 'top.conf');
+    writeFileSync(top, 'global_defs {\n  router_id lb1\n}\ninclude long.conf\n');
+    const r = parseKeepalivedFile(top);
+    assert.ok(r.ok, r.ok ? '' : r.error.message);
+    assert.equal(r.statements.length, 200_001);
+    assert.deepEqual(r.statements[200_000]!.words, ['k199999', '199999']);
+  });
+});

@@ -225,7 +225,9 @@ function expandIncludes(list: Stmt[], include: Include, depth: number): Stmt[] {
   for (const s of list) {
     if (s.words[0] === 'include' && !s.block) {
       if (s.words.length !== 2) throw new ParseFailure({ file: s.file, line: s.line, message: 'include takes one file name or pattern' });
-      out.push(...include(s.words[1]!, s.line, depth));
+      // One by one: push(...list) passes every statement as an argument, and an included file
+      // of 10^5 lines overflows the stack that way.
+      for (const included of include(s.words[1]!, s.line, depth)) out.push(included);
       continue;
     }
     if (s.block) s.block = expandIncludes(s.block, include, depth + 1);
