@@ -76,10 +76,12 @@ const statusCodes: Validator<Array<[number, number]>> = (at, ctx) => {
   return r ? [r] : undefined;
 };
 
-/** keepalived's http_protocol; YAML reads `1.0` as a number, so both spellings are accepted. */
+/** keepalived's http_protocol (check/check_http.c http_protocol_handler(): exactly "1.0", "1.1",
+ *  "1.0C"). YAML reads `1.0` as a number, so the text as written is judged: `1.04` or `1` rounded
+ *  to "1.0" would be a version nobody wrote. */
 const httpProtocol: Validator<'1.0' | '1.0C' | '1.1'> = (at, ctx) => {
   const v = isScalar(at.node) ? at.node.value : undefined;
-  const s = typeof v === 'number' ? v.toFixed(1) : v;
+  const s = typeof v === 'number' ? (at.node as Scalar).source : v;
   if (s === '1.0' || s === '1.0C' || s === '1.1') return s;
   report(ctx, at.node, at.path, `expected one of 1.0, 1.0C, 1.1, got ${describeNode(at.node)}`);
   return undefined;

@@ -105,3 +105,26 @@ describe('keepalived.conf import: integer keywords', () => {
     assert.match(r.yaml, /priority: 254\n/);
   });
 });
+
+describe('numbers used as text are taken as written', () => {
+  it('a notify script argument is the number as written (1.50, 0x10), not the double printed back', () => {
+    const r = load('vrrp_instances:\n  - name: VI_1\n    interface: eth0\n    virtual_router_id: 51\n    virtual_ipaddresses: [192.0.2.100/24]\n' +
+      '    notify_master: [/usr/bin/logger, --id, 0x10, 1.50, 80]\n');
+    assert.equal(r.ok, true, r.errors.join('\n'));
+    assert.deepEqual(r.config!.vrrpInstances[0]!.notify.master, ['/usr/bin/logger', '--id', '0x10', '1.50', '80']);
+  });
+
+  it('http_protocol is keepalived\'s exact text: 1.0 and 1.1 load, 1 and 1.04 (which round to "1.0") are refused', () => {
+    const check = (p: string) => load('global: { backend: ipvs }\nvirtual_servers:\n  - address: 192.0.2.100\n    port: 80\n    protocol: TCP\n    lb_algo: rr\n' +
+      `    real_servers:\n      - address: 198.51.100.1\n        checks:\n          - http_get: { urls: [{ path: / }], http_protocol: ${p} }\n`);
+    for (const [p, v] of [['1.0', '1.0'], ['1.1', '1.1'], ['"1.0C"', '1.0C']] as const) {
+      const r = check(p);
+      assert.equal(r.ok, true, r.errors.join('\n'));
+      assert.equal((r.config!.virtualServers[0]!.realServers[0]!.checks[0] as { httpProtocol: string }).httpProtocol, v);
+    }
+    for (const p of ['1', '1.04', '1.10']) {
+      assert.deepEqual(check(p).errors,
+        [`lb.yaml:10:61 virtual_servers[0].real_servers[0].checks[0].http_get.http_protocol: expected one of 1.0, 1.0C, 1.1, got ${p}`], p);
+    }
+  });
+});
