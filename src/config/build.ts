@@ -11,6 +11,7 @@ import { notifyGlobalModel, stateNotifyModel } from './notifyScripts.js';
 import { crossCheckScriptSecurity } from './scriptSecurity.js';
 import { statusApiModel } from './statusApi.js';
 import { crossCheckLbBackend } from './lbBackend.js';
+import { DEFAULT_MTU, VRRP_MAX_ADDR, advertRoom } from './vipLimit.js';
 
 export function toModel(raw: RawConfig, file: string, hostname: string): Config {
   const alerts = netAlertsModel(raw.global, hostname);
@@ -59,8 +60,14 @@ function instanceModel(r: RawInstance, smtpAlertDefault: boolean): Omit<VrrpInst
   };
 }
 
+/** What the cross checks need to know about this machine. */
+export interface CrossCheckEnv {
+  /** An interface's MTU, or undefined when this machine has no such interface. */
+  interfaceMtu(ifname: string): number | undefined;
+}
+
 /** Checks that span keys or instances; errors point at the offending key's value. */
-export function crossCheck(config: Config, root: Node, ctx: Ctx): void {
+export function crossCheck(config: Config, root: Node, ctx: Ctx, env: CrossCheckEnv): void {
   crossCheckVirtualServers(config.virtualServers, root, ctx);
   crossCheckLbBackend(config, root, ctx);
   crossCheckNetAlerts(root, ctx);
@@ -85,6 +92,7 @@ export function crossCheck(config: Config, root: Node, ctx: Ctx): void {
           itemNode(at('virtual_ipaddresses'), j));
       }
     });
+    checkVipsFitAdvert(inst, env, (msg) => err('virtual_ipaddresses', msg));
     const explicitVersion = isMap(node) && nodeOf(node, 'version') !== undefined;
     if (inst.family === 6 && inst.version === 2 && explicitVersion) {
       err('version', 'IPv6 VIPs need VRRP version 3 (RFC 5798); VRRPv2 is IPv4 only');
@@ -126,6 +134,23 @@ export function crossCheck(config: Config, root: Node, ctx: Ctx): void {
       } else vipOwner.set(v.address, i);
     });
   });
+}
+
+/**
+ * Every VIP must fit in the advert (vipLimit.ts has keepalived's rule): a master whose adverts
+ * cannot be built stops advertising while it keeps the VIPs, and its backup takes over too.
+ */
+function checkVipsFitAdvert(inst: VrrpInstanceConfig, env: CrossCheckEnv, err: (msg: string) => void): void {
+  const known = env.interfaceMtu(inst.interface);
+  const room = advertRoom(inst.family, inst.version, known ?? DEFAULT_MTU);
+  if (inst.vips.length <= room.max) return;
+  const why = room.bound === 'count'
+    ? `an advert carries at most ${VRRP_MAX_ADDR} (its address count is one byte: RFC 3768 §5.3.5, RFC 5798 §5.2.5)`
+    : `a VRRPv${inst.version} IPv${inst.family} advert on ${inst.interface} (MTU ${room.mtu}` +
+      `${known === undefined ? `, keepalived's default: ${inst.interface} is not on this machine` : ''}) has room for ${room.max}` +
+      ` (as keepalived counts: (${room.mtu} - ${room.headerBytes} header bytes) / ${room.addressBytes} bytes per address)`;
+  err(`${inst.vips.length} addresses, but ${why}; keep at most ${room.max} here and move the others to ` +
+    'virtual_ipaddresses_excluded (added and removed with these, but not advertised)');
 }
 
 function itemNode(list: Node | undefined, j: number): Node | undefined {

@@ -44,13 +44,33 @@ function scalarValue(at: At): unknown {
   return isScalar(at.node) ? (at.node as Scalar).value : undefined;
 }
 
+/**
+ * The integer a scalar is written as, judged on its source text, not on the number YAML made of
+ * it: `254.99999999999999` reads as the double 255, `1e2` as 100, `100.0` as 100, and digits
+ * past 2^53 round. Only plain decimal digits with an optional sign count (YAML 1.2 core's
+ * decimal int). The core schema's `0x1f` and `0o17` are refused too: keepalived reads these
+ * keywords in base 10 (lib/parser.c read_unsigned()/read_int(): strtoul(..., 10), and trailing
+ * characters are an "invalid number"), so a hex VRID would not survive a trip to keepalived.
+ * `literal` is that source text (for messages), `value` is undefined unless it is such a literal.
+ */
+export function integerLiteral(node: Node | null | undefined): { literal: string; value: bigint | undefined } | undefined {
+  if (!isScalar(node) || typeof node.value !== 'number') return undefined;
+  const literal = (node as Scalar).source ?? String(node.value);
+  return { literal, value: node.type === 'PLAIN' && /^[-+]?[0-9]+$/.test(literal) ? BigInt(literal) : undefined };
+}
+
 export const integer = (min: number, max: number): Validator<number> => (at, ctx) => {
-  const v = scalarValue(at);
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    report(ctx, at.node, at.path, `expected an integer ${min}..${max}, got ${describe(at.node)}`);
+  const lit = integerLiteral(at.node);
+  if (lit && lit.value === undefined) {
+    const why = /^[-+]?0[xXoO]/.test(lit.literal) ? ', in decimal (keepalived reads these in base 10)' : '';
+    report(ctx, at.node, at.path, `expected an integer literal ${min}..${max}${why}, got ${lit.literal}`);
     return undefined;
   }
-  return v;
+  if (!lit || lit.value! < BigInt(min) || lit.value! > BigInt(max)) {
+    report(ctx, at.node, at.path, `expected an integer ${min}..${max}, got ${lit ? lit.literal : describe(at.node)}`);
+    return undefined;
+  }
+  return Number(lit.value);
 };
 
 export const number = (min: number, max: number, unit = ''): Validator<number> => (at, ctx) => {

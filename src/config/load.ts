@@ -4,15 +4,25 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { hostname } from 'node:os';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { Composer, LineCounter, Parser, YAMLParseError, type CST, type Document, type Node } from 'yaml';
 import type { ConfigError } from './errors.js';
 import { report, type Ctx } from './fields.js';
 import { configShape } from './schema.js';
 import { crossCheck, toModel } from './build.js';
 import { deepFreeze, type Config } from './model.js';
 import { refuseInsecureConfigFile } from './scriptSecurity.js';
+import { MAX_NESTING, expandAliases, tooDeepInText } from './nesting.js';
+import { interfaceMtu } from './interfaceMtu.js';
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
+
+/** What a config is checked against on this machine; tests pass their own. */
+export interface LoadEnv {
+  /** The default router_id. */
+  hostname: string;
+  /** An interface's MTU, or undefined when this machine has no such interface (the VIP limit). */
+  interfaceMtu: (ifname: string) => number | undefined;
+}
 
 export function loadConfigFile(path: string): LoadResult {
   let text: string;
@@ -26,36 +36,88 @@ export function loadConfigFile(path: string): LoadResult {
   return refuseInsecureConfigFile(loadConfigText(text, path), path, displayName(path));
 }
 
-export function loadConfigText(text: string, file: string, defaults = { hostname: hostname() }): LoadResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
-  const ctx: Ctx = { file: displayName(file), lineCounter, errors: [] };
-  for (const e of doc.errors) {
-    const [line, col] = e.linePos?.[0] ? [e.linePos[0].line, e.linePos[0].col] : [1, 1];
-    ctx.errors.push({ file: ctx.file, line, col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` });
+export function loadConfigText(text: string, file: string, env: Partial<LoadEnv> = {}): LoadResult {
+  const shown = displayName(file);
+  try {
+    return loadText(text, file, shown, { hostname: env.hostname ?? hostname(), interfaceMtu: env.interfaceMtu ?? interfaceMtu });
+  } catch (e) {
+    // Last resort: nesting is bounded before anything recurses (nesting.ts), so this means a walk
+    // was missed (or a huge list spread into arguments, push(...xs)). Still a refusal that says
+    // what happened (exit 2), never a stack trace.
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      return { ok: false, errors: [{ file: shown, line: 1, col: 1, path: '',
+        message: `checking this file ran out of stack (${e.message.split('\n')[0]}): refusing (a bug in tandem: please report it with the file)` }] };
+    }
+    throw e;
   }
-  if (ctx.errors.length) return { ok: false, errors: ctx.errors };
-  // Anchors and aliases (`notify: *hook`) are plain YAML that operators use to avoid repeating a
-  // script or a check: validate an alias as the node it names (errors in it point at the anchor).
-  const expanded = resolveAliases(doc.contents as Node | null);
-  if (expanded > MAX_EXPANDED_NODES) {
-    report(ctx, doc.contents as Node, '', `the document expands to more than ${MAX_EXPANDED_NODES} nodes through YAML aliases: refusing (alias bomb?)`);
+}
+
+function loadText(text: string, file: string, shown: string, env: LoadEnv): LoadResult {
+  const lineCounter = new LineCounter();
+  const ctx: Ctx = { file: shown, lineCounter, errors: [] };
+  // The parser (text -> token tree) is iterative; the composer (tokens -> nodes) recurses, so the
+  // nesting is measured on the tokens first.
+  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  const deepText = tooDeepInText(tokens, MAX_NESTING);
+  if (deepText) {
+    const { line, col } = lineCounter.linePos(deepText.offset);
+    ctx.errors.push({ file: shown, line, col, path: deepText.path, message: tooDeepMessage() });
     return { ok: false, errors: ctx.errors };
   }
+  const doc = composeOne(tokens, text.length);
+  for (const e of doc.errors) {
+    const { line, col } = lineCounter.linePos(e.pos[0]);
+    // The composer turns its own stack overflow into an error of this code; it is not a syntax error.
+    const message = e.code === 'RESOURCE_EXHAUSTION'
+      ? `reading this ran out of stack (${e.message.split('\n')[0]}) within the nesting limit of ${MAX_NESTING}: refusing`
+      : `YAML syntax: ${e.message.split('\n')[0]}`;
+    ctx.errors.push({ file: shown, line, col, path: '', message });
+  }
+  if (ctx.errors.length) return { ok: false, errors: ctx.errors };
   const root = doc.contents as Node | null;
   if (root === null) {
     report(ctx, null, '', 'the file is empty');
     return { ok: false, errors: ctx.errors };
   }
+  // Anchors and aliases (`notify: *hook`) are plain YAML that operators use to avoid repeating a
+  // script or a check: an alias is validated as the node it names (errors in it point at the
+  // anchor), once the expanded document is known to be neither too big nor too deep.
+  const expanded = expandAliases(root, MAX_NESTING, MAX_EXPANDED_NODES);
+  if (expanded.tooDeep) {
+    const { line, col } = lineCounter.linePos(expanded.tooDeep.offset);
+    ctx.errors.push({ file: shown, line, col, path: expanded.tooDeep.path, message: tooDeepMessage(expanded.tooDeep.alias) });
+    return { ok: false, errors: ctx.errors };
+  }
+  if (expanded.size > MAX_EXPANDED_NODES) {
+    report(ctx, root, '', `the document expands to more than ${MAX_EXPANDED_NODES} nodes through YAML aliases: refusing (alias bomb?)`);
+    return { ok: false, errors: ctx.errors };
+  }
   const raw = configShape({ node: root, path: '' }, ctx);
   // Cross-field checks run on whatever parsed, so one pass reports as much as possible.
-  const config = raw ? toModel(raw, file, defaults.hostname) : undefined;
-  if (config) crossCheck(config, root, ctx);
+  const config = raw ? toModel(raw, file, env.hostname) : undefined;
+  if (config) crossCheck(config, root, ctx, env);
   if (ctx.errors.length || !config) {
     ctx.errors.sort((a, b) => a.line - b.line || a.col - b.col);
     return { ok: false, errors: ctx.errors };
   }
   return { ok: true, config: deepFreeze(config) };
+}
+
+function tooDeepMessage(alias?: string): string {
+  return `nested deeper than ${MAX_NESTING} levels of mappings and lists${alias ? ` once the alias *${alias} here is expanded` : ''}` +
+    ' (the limit; a real config needs about 10): refusing';
+}
+
+/** As the `yaml` package's parseDocument(), from tokens already parsed. */
+function composeOne(tokens: CST.Token[], length: number): Document.Parsed {
+  const composer = new Composer({ uniqueKeys: false });
+  let doc: Document.Parsed | undefined;
+  for (const d of composer.compose(tokens, true, length)) {
+    if (!doc) { doc = d; continue; }
+    doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'a config is one YAML document; this is the start of a second one'));
+    break;
+  }
+  return doc!;
 }
 
 export function displayName(file: string): string {
@@ -67,42 +129,3 @@ export function displayName(file: string): string {
 
 /** A config of 10,000 real servers with a few checks each is well under this. */
 const MAX_EXPANDED_NODES = 2_000_000;
-
-/**
- * Replaces every alias with the node its anchor names (the latest anchor of that name before it,
- * YAML 1.2 §3.2.2.2), walking the document as written, so the work is linear in the text even
- * when aliases nest. Returns the number of nodes the result expands to when walked (memoised
- * over the shared nodes), so an alias bomb is refused before any validator walks it.
- */
-function resolveAliases(root: Node | null): number {
-  if (root === null) return 0;
-  const anchors = new Map<string, Node>();
-  const walk = (node: unknown): unknown => {
-    if (isAlias(node)) return anchors.get(node.source) ?? node;
-    if (isMap(node)) {
-      for (const pair of node.items) {
-        pair.key = walk(pair.key);
-        pair.value = walk(pair.value);
-      }
-    } else if (isSeq(node)) {
-      node.items = node.items.map(walk);
-    }
-    // Registered after its children: an alias inside its own anchor stays unresolved.
-    if ((isMap(node) || isSeq(node) || isScalar(node)) && node.anchor) anchors.set(node.anchor, node as Node);
-    return node;
-  };
-  walk(root);
-  const sizes = new Map<unknown, number>();
-  const size = (node: unknown): number => {
-    const known = sizes.get(node);
-    if (known !== undefined) return known;
-    sizes.set(node, 1); // a cycle counts once
-    let n = 1;
-    if (isMap(node)) for (const p of node.items) n += size(p.key) + size(p.value);
-    else if (isSeq(node)) for (const i of node.items) n += size(i);
-    n = Math.min(n, Number.MAX_SAFE_INTEGER);
-    sizes.set(node, n);
-    return n;
-  };
-  return size(root);
-}

@@ -20,7 +20,7 @@
 // other program the config names, are checked at load (src/config/scriptSecurity.ts): a script
 // that is missing, not executable, or changeable by a non-root user while it would run as root
 // is a config error at its key.
-import { isScalar, isSeq, type Node } from 'yaml';
+import { isScalar, isSeq, type Node, type Scalar } from 'yaml';
 import { splitScriptString } from '../alert/argv.js';
 import type { Argv, StateNotifyScripts } from '../alert/events.js';
 import { resolveScriptUser, systemUserDb, type ResolvedUser } from '../alert/users.js';
@@ -50,8 +50,10 @@ export const notifyScript: Validator<Argv> = (at, ctx) => {
     if (!ok) report(ctx, at.node, at.path, 'expected a program and its arguments, got an empty list');
     at.node.items.forEach((n, i) => {
       const v = isScalar(n) ? n.value : undefined;
-      // Numbers are arguments too (`[/usr/bin/x, --port, 80]`); YAML reads 80 as a number.
-      if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) argv.push(String(v));
+      // Numbers are arguments too (`[/usr/bin/x, --port, 80]`); YAML reads 80 as a number, so the
+      // argument is the text as written (`1.50`, `0x10`), not the number printed back.
+      if (typeof v === 'string') argv.push(v);
+      else if (typeof v === 'number' && Number.isFinite(v)) argv.push((n as Scalar).source ?? String(v));
       else {
         report(ctx, (n as Node | null) ?? at.node, `${at.path}[${i}]`, `expected an argument (text), got ${describe(n as Node | null)}`);
         ok = false;

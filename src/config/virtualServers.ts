@@ -7,7 +7,7 @@
 // given on a virtual server, a real server or a check; the nearest one wins, as in keepalived 2.x.
 import { isMap, isScalar, isSeq, YAMLMap, type Node, type Scalar } from 'yaml';
 import {
-  boolean, field, integer, ipAddress, list, nodeOf, number, object, oneOf, report, string, type Ctx, type Validator,
+  boolean, field, integer, integerLiteral, ipAddress, list, nodeOf, number, object, oneOf, report, string, type Ctx, type Validator,
 } from './fields.js';
 import { suggest } from './suggest.js';
 import { notifyScript } from './notifyScripts.js';
@@ -53,7 +53,8 @@ const warmup: Validator<boolean | number> = (at, ctx) => {
 const statusCodes: Validator<Array<[number, number]>> = (at, ctx) => {
   const one = (node: Node | null | undefined, path: string): [number, number] | undefined => {
     const v = isScalar(node) ? (node as Scalar).value : undefined;
-    if (typeof v === 'number' && Number.isInteger(v) && v >= 100 && v <= 599) return [v, v];
+    const code = integerLiteral(node)?.value; // `200.0` is not a status code (fields.ts integerLiteral)
+    if (code !== undefined && code >= 100n && code <= 599n) return [Number(code), Number(code)];
     if (typeof v === 'string') {
       const m = /^(\d{3})-(\d{3})$/.exec(v);
       if (m && Number(m[1]) >= 100 && Number(m[2]) <= 599 && Number(m[1]) <= Number(m[2])) return [Number(m[1]), Number(m[2])];
@@ -75,10 +76,12 @@ const statusCodes: Validator<Array<[number, number]>> = (at, ctx) => {
   return r ? [r] : undefined;
 };
 
-/** keepalived's http_protocol; YAML reads `1.0` as a number, so both spellings are accepted. */
+/** keepalived's http_protocol (check/check_http.c http_protocol_handler(): exactly "1.0", "1.1",
+ *  "1.0C"). YAML reads `1.0` as a number, so the text as written is judged: `1.04` or `1` rounded
+ *  to "1.0" would be a version nobody wrote. */
 const httpProtocol: Validator<'1.0' | '1.0C' | '1.1'> = (at, ctx) => {
   const v = isScalar(at.node) ? at.node.value : undefined;
-  const s = typeof v === 'number' ? v.toFixed(1) : v;
+  const s = typeof v === 'number' ? (at.node as Scalar).source : v;
   if (s === '1.0' || s === '1.0C' || s === '1.1') return s;
   report(ctx, at.node, at.path, `expected one of 1.0, 1.0C, 1.1, got ${describeNode(at.node)}`);
   return undefined;
@@ -111,7 +114,8 @@ const requireReply: Validator<boolean | string> = (at, ctx) =>
 /** persistence_granularity: a dotted IPv4 netmask or an IPv6 prefix length. */
 const granularity: Validator<string | number> = (at, ctx) => {
   const v = isScalar(at.node) ? at.node.value : undefined;
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 128) return v;
+  const prefix = integerLiteral(at.node)?.value;
+  if (prefix !== undefined && prefix >= 1n && prefix <= 128n) return Number(prefix);
   if (typeof v === 'string' && netmaskToPrefix(v) !== undefined) return v;
   report(ctx, at.node, at.path, `expected an IPv4 netmask (e.g. 255.255.255.0) or an IPv6 prefix length 1..128, got ${describeNode(at.node)}`);
   return undefined;
@@ -556,6 +560,7 @@ function describeNode(node: Node | null | undefined): string {
   if (node === null || node === undefined) return 'nothing';
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
-  if (isScalar(node)) return node.value === null ? 'null' : typeof node.value === 'string' ? JSON.stringify(node.value) : String(node.value);
+  // A number as written (`200.0000000000000001`), not as the double it rounds to.
+  if (isScalar(node)) return node.value === null ? 'null' : typeof node.value === 'string' ? JSON.stringify(node.value) : (node as Scalar).source ?? String(node.value);
   return 'an unsupported node';
 }

@@ -132,11 +132,15 @@ function push(o: Obj, key: string, s: Stmt, v: unknown): void {
 
 const NO_EQUIVALENT = 'no tandem equivalent';
 
-/** words[i] as a number in [min, max] (integer if asked), else listed and undefined. */
+/**
+ * words[i] as a number in [min, max] (integer if asked), else listed and undefined. An integer is
+ * judged on its digits, as keepalived's read_unsigned() does (strtoul, base 10, nothing after the
+ * digits): `254.99999999999999` is not one, though Number() makes it 255.
+ */
 function num(ctx: Ctx, s: Stmt, opts: { int?: boolean; min?: number; max?: number; i?: number } = {}): number | undefined {
   const text = s.words[opts.i ?? 1];
-  const v = text !== undefined && /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
-  if (!Number.isFinite(v) || (opts.int && !Number.isInteger(v)) || v < (opts.min ?? -Infinity) || v > (opts.max ?? Infinity)) {
+  const v = text !== undefined && (opts.int ? /^-?\d{1,15}$/ : /^-?\d+(\.\d+)?$/).test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(v) || v < (opts.min ?? -Infinity) || v > (opts.max ?? Infinity)) {
     note(ctx, s, `expected ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ${opts.min}..${opts.max}` : ''}, got ${text === undefined ? 'nothing' : JSON.stringify(text)}`);
     return undefined;
   }

@@ -11,8 +11,13 @@
 //   taken from the directory of the file that includes it.
 // Comment lines directly above a statement are kept with it, so the converter can carry them over.
 // Errors are data: the first problem that stops the parse is returned with its file:line.
+// Blocks may nest at most MAX_NESTING deep, counted across includes (a file included inside a
+// block starts at that block's depth): include expansion and the converter walk the tree
+// recursively, and 64 is far beyond keepalived's deepest block (virtual_server > real_server >
+// HTTP_GET > url, 4 levels).
 import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { MAX_NESTING } from '../nesting.js';
 
 export interface Stmt {
   /** The keyword and its words, quotes removed. */
@@ -31,6 +36,8 @@ export interface ParseError {
   file: string;
   line: number;
   message: string;
+  /** The file (or an included one) could not be read, as opposed to being invalid. */
+  unreadable?: true;
 }
 
 export type ParseResult = { ok: true; statements: Stmt[]; notes: ParseNote[] } | { ok: false; error: ParseError };
@@ -98,7 +105,7 @@ export function parseKeepalivedFile(path: string): ParseResult {
   const notes: ParseNote[] = [];
   const state = { files: 0 };
   try {
-    const statements = readOne(resolve(path), displayPath(path), [], notes, state, undefined);
+    const statements = readOne(resolve(path), displayPath(path), [], notes, state, undefined, 0);
     return { ok: true, statements, notes };
   } catch (e) {
     if (e instanceof ParseFailure) return { ok: false, error: e.error };
@@ -118,7 +125,7 @@ function displayPath(p: string): string {
 
 function readOne(
   abs: string, shown: string, stack: string[], notes: ParseNote[], state: { files: number },
-  from: { file: string; line: number } | undefined,
+  from: { file: string; line: number } | undefined, depth: number,
 ): Stmt[] {
   let real: string;
   let text: string;
@@ -128,7 +135,7 @@ function readOne(
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new ParseFailure({ file: from?.file ?? shown, line: from?.line ?? 1,
-      message: `cannot read ${shown}: ${err.code ?? err.message}` });
+      message: `cannot read ${shown}: ${err.code ?? err.message}`, unreadable: true });
   }
   if (stack.includes(real)) {
     throw new ParseFailure({ file: from!.file, line: from!.line,
@@ -143,16 +150,21 @@ function readOne(
   const lexed = lex(text, shown);
   if (!lexed.ok) throw new ParseFailure(lexed.error);
   const inner = [...stack, real];
-  return buildTree(lexed.lines, shown, (pattern, line) => {
+  return buildTree(lexed.lines, shown, depth, (pattern, line, at) => {
     const base = dirname(abs);
     const files = expandGlob(isAbsolute(pattern) ? pattern : join(base, pattern));
     if (files.length === 0) notes.push({ file: shown, line, message: `include ${pattern}: no file matches` });
-    return files.flatMap((f) => readOne(f, displayPath(f), inner, notes, state, { file: shown, line }));
+    return files.flatMap((f) => readOne(f, displayPath(f), inner, notes, state, { file: shown, line }, at));
   });
 }
 
-/** Lines -> statement tree. `include` statements are replaced by the statements they read. */
-function buildTree(lines: Line[], file: string, include: (pattern: string, line: number) => Stmt[]): Stmt[] {
+type Include = (pattern: string, line: number, depth: number) => Stmt[];
+
+/**
+ * Lines -> statement tree. `include` statements are replaced by the statements they read.
+ * `depth` is how many blocks enclose this file's statements (those around its include line).
+ */
+function buildTree(lines: Line[], file: string, depth: number, include: Include): Stmt[] {
   const root: Stmt[] = [];
   const open: Array<{ stmt: Stmt | undefined; list: Stmt[]; line: number }> = [{ stmt: undefined, list: root, line: 0 }];
   let pendingComments: string[] = [];
@@ -179,6 +191,11 @@ function buildTree(lines: Line[], file: string, include: (pattern: string, line:
       } else if (t.kind === 'open') {
         const owner = current ?? last;
         if (!owner || owner.block) throw new ParseFailure({ file, line: l.line, message: "'{' without a keyword before it" });
+        // open holds the root list too: this block's depth is depth + open.length.
+        if (depth + open.length > MAX_NESTING) {
+          throw new ParseFailure({ file, line: l.line,
+            message: `blocks nested deeper than ${MAX_NESTING} levels${depth ? ' (counting the blocks around the include of this file)' : ''}: refusing` });
+        }
         owner.block = [];
         open.push({ stmt: owner, list: owner.block, line: l.line });
         current = undefined;
@@ -199,18 +216,21 @@ function buildTree(lines: Line[], file: string, include: (pattern: string, line:
     const unclosed = open[open.length - 1]!;
     throw new ParseFailure({ file, line: unclosed.line, message: `'{' of ${unclosed.stmt?.words[0] ?? 'a block'} is never closed` });
   }
-  return expandIncludes(root, include);
+  return expandIncludes(root, include, depth);
 }
 
-function expandIncludes(list: Stmt[], include: (pattern: string, line: number) => Stmt[]): Stmt[] {
+/** Recursive, but only as deep as the blocks, which buildTree bounds. */
+function expandIncludes(list: Stmt[], include: Include, depth: number): Stmt[] {
   const out: Stmt[] = [];
   for (const s of list) {
     if (s.words[0] === 'include' && !s.block) {
       if (s.words.length !== 2) throw new ParseFailure({ file: s.file, line: s.line, message: 'include takes one file name or pattern' });
-      out.push(...include(s.words[1]!, s.line));
+      // One by one: push(...list) passes every statement as an argument, and an included file
+      // of 10^5 lines overflows the stack that way.
+      for (const included of include(s.words[1]!, s.line, depth)) out.push(included);
       continue;
     }
-    if (s.block) s.block = expandIncludes(s.block, include);
+    if (s.block) s.block = expandIncludes(s.block, include, depth + 1);
     out.push(s);
   }
   return out;
