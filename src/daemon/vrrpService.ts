@@ -13,7 +13,7 @@ import { VRRP_GROUP4, VRRP_GROUP6 } from '../vrrp/ip.js';
 import type { MachineConfig, TransitionReason, VrrpState } from '../vrrp/machine.js';
 import { groupFault, groupHolds, groupState, syncOrders, type GroupState, type MemberView } from '../vrrp/syncGroup.js';
 import { AUTH_NONE, AUTH_PASS, encodeAdvert, type Advert } from '../vrrp/packet.js';
-import { validateAdvert, type InstanceRx } from '../vrrp/validate.js';
+import { directedBroadcast, validateAdvert, type InstanceRx } from '../vrrp/validate.js';
 import { computePriority, type TrackerState } from '../track/priority.js';
 import { instanceKeyword, type VrrpPlan } from './reloadPlan.js';
 import { createPreciseTimer, monotonicNow, type OneShotTimer } from './preciseTimer.js';
@@ -193,7 +193,7 @@ export class VrrpService {
     r.cfg = cfg;
     r.srcIp = this.sourceAddress(cfg);
     r.wire = VrrpService.wireFor(cfg);
-    r.rx = VrrpService.rxFor(cfg, r.srcIp);
+    r.rx = VrrpService.rxFor(cfg, r.srcIp, this.broadcastsOf(cfg));
     r.driver.reconfigure(VrrpService.machineConfigFor(cfg, r.srcIp));
     r.log.info(`reloaded: ${changed.map(instanceKeyword).join(', ')} changed; state ${r.driver.snapshot().state} kept`);
     if (r.driver.snapshot().state !== 'MASTER') return;
@@ -256,7 +256,7 @@ export class VrrpService {
     // The ports read the instance's fields at call time (`r.cfg`, `r.wire`), not values captured
     // here: a reload that keeps the instance replaces them (reconfigureInstance).
     const r = { cfg, timer, srcIp, log, sendFail, ownFault: false, group: null, wire: VrrpService.wireFor(cfg),
-      rx: VrrpService.rxFor(cfg, srcIp), socket: this.socketFor(cfg), announcer: this.announcerFor(cfg.interface) } as Omit<RunningInstance, 'driver'> as RunningInstance;
+      rx: VrrpService.rxFor(cfg, srcIp, this.broadcastsOf(cfg)), socket: this.socketFor(cfg), announcer: this.announcerFor(cfg.interface) } as Omit<RunningInstance, 'driver'> as RunningInstance;
     const driver = new VrrpInstanceDriver(cfg.name, VrrpService.machineConfigFor(cfg, srcIp), {
       now: monotonicNow,
       armTimer: (at, fire) => timer.arm(at, fire),
@@ -337,12 +337,19 @@ export class VrrpService {
     };
   }
 
-  private static rxFor(cfg: VrrpInstanceConfig, srcIp: string): InstanceRx {
+  private static rxFor(cfg: VrrpInstanceConfig, srcIp: string, broadcasts: string[]): InstanceRx {
     return {
       version: cfg.version, authType: cfg.auth ? AUTH_PASS : AUTH_NONE, authPass: cfg.auth?.pass ?? '',
       advertIntCs: cfg.advertIntCs, addresses: cfg.vips.map((v) => v.address),
-      unicastPeers: cfg.unicastPeers, ownAddresses: [srcIp],
+      unicastPeers: cfg.unicastPeers, ownAddresses: [srcIp], broadcasts,
     };
+  }
+
+  /** The directed broadcasts of the interface's IPv4 subnets and the VIPs' (a 'bad_source'). */
+  private broadcastsOf(cfg: VrrpInstanceConfig): string[] {
+    if (cfg.family !== 4) return [];
+    const prefixes = [...listAddresses(cfg.interface).filter((a) => a.family === 4), ...cfg.vips, ...cfg.vipsExcluded];
+    return [...new Set(prefixes.flatMap((a) => directedBroadcast(a.address, a.prefixLen) ?? []))];
   }
 
   /** Adds `vips` to the instance's interface; returns the ones that were not there. One VIP that
@@ -434,6 +441,10 @@ export class VrrpService {
   }
 
   private onNetEvent(e: NetEvent): void {
+    // A subnet added or removed (not a VIP): the directed broadcasts 'bad_source' knows change.
+    if (e.kind === 'addr' && e.family === 4 && !this.config.vrrpInstances.some((i) => [...i.vips, ...i.vipsExcluded].some((v) => v.address === e.address))) {
+      for (const r of this.instances) if (r.cfg.interface === e.ifname && r.cfg.family === 4) r.rx = { ...r.rx, broadcasts: this.broadcastsOf(r.cfg) };
+    }
     if (e.kind === 'link') {
       if (!this.linkUp.has(e.ifname) || this.linkUp.get(e.ifname) === e.up) return;
       this.linkUp.set(e.ifname, e.up);
