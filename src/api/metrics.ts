@@ -78,6 +78,13 @@ export function renderMetrics(s: DaemonStatus, proc: ProcessMetrics): string {
     inst.map((i) => [{ instance: i.name }, i.effective_priority]));
   e.family('tandem_vrrp_transitions_total', 'counter', 'VRRP state transitions since start.',
     inst.map((i) => [{ instance: i.name }, i.transitions]));
+  if (inst.some((i) => i.advert_send)) {
+    const sent = inst.flatMap((i) => (i.advert_send ? [[i.name, i.advert_send] as const] : []));
+    e.family('tandem_vrrp_advert_send_failures_total', 'counter', 'VRRP advert sends that failed (send(2) error or an advert that cannot be encoded), one per destination.',
+      sent.map(([name, a]) => [{ instance: name }, a.failures]));
+    e.family('tandem_vrrp_advert_send_fault', 'gauge', '1 while the instance is held in FAULT because its adverts cannot be sent.',
+      sent.map(([name, a]) => [{ instance: name }, a.fault ? 1 : 0]));
+  }
   e.family('tandem_vrrp_adverts_accepted_total', 'counter', 'VRRP adverts that passed validation (all instances).',
     [[{}, s.rx.accepted]]);
   e.family('tandem_vrrp_adverts_dropped_total', 'counter', 'VRRP packets dropped, by reason (RFC 5798 section 7.1 checks).',

@@ -16,6 +16,18 @@ export interface StatusInstance {
   transitions: number;
   src_ip: string;
   last_transition: { from: string; to: string; reason: string; at: string } | null;
+  /** Whether its adverts leave (src/vrrp/sendHealth.ts). */
+  advert_send?: StatusAdvertSend;
+}
+
+export interface StatusAdvertSend {
+  /** Advert sends that did not happen, one per destination, since start. */
+  failures: number;
+  /** Adverts in a row that left on none of their destinations. */
+  consecutive_failed: number;
+  last_error: string | null;
+  /** Set while the instance is held in FAULT because its adverts cannot be sent. */
+  fault: { reason: 'advert_send_failed' | 'advert_encode_failed'; detail: string; since: string; retry_at: string | null } | null;
 }
 
 export interface StatusVirtualServer {

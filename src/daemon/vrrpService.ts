@@ -14,6 +14,9 @@ import type { MachineConfig, TransitionReason, VrrpState } from '../vrrp/machine
 import { groupFault, groupHolds, groupState, syncOrders, type GroupState, type MemberView } from '../vrrp/syncGroup.js';
 import { AUTH_NONE, AUTH_PASS, encodeAdvert, type Advert } from '../vrrp/packet.js';
 import { directedBroadcast, validateAdvert, type InstanceRx } from '../vrrp/validate.js';
+import {
+  afterReconfigure, cannotEncode, initialSendHealth, recordAdvert, retryDue, type AdvertAttempt, type SendHealth, type SendHealthStep,
+} from '../vrrp/sendHealth.js';
 import { computePriority, type TrackerState } from '../track/priority.js';
 import { instanceKeyword, type VrrpPlan } from './reloadPlan.js';
 import { createPreciseTimer, monotonicNow, type OneShotTimer } from './preciseTimer.js';
@@ -37,6 +40,10 @@ interface RunningInstance {
    *  group, if any, may add the other members' faults. */
   ownFault: boolean;
   group: RunningGroup | null;
+  /** Whether its adverts leave (vrrp/sendHealth.ts); a send fault is part of its own fault. */
+  sendHealth: SendHealth;
+  /** Clears a send fault when its hold is over. */
+  sendRetry: ReturnType<typeof setTimeout> | undefined;
 }
 
 interface InstanceWire {
@@ -160,6 +167,7 @@ export class VrrpService {
       r.log.info('removed by reload: stopping (priority 0 advert if master, VIPs removed)');
       r.driver.stop();
       r.timer.cancel();
+      clearTimeout(r.sendRetry);
     }
     const kept = plan.kept.map((k) => {
       const r = byOldName.get(k.old.name)!;
@@ -196,7 +204,11 @@ export class VrrpService {
     r.rx = VrrpService.rxFor(cfg, r.srcIp, this.broadcastsOf(cfg));
     r.driver.reconfigure(VrrpService.machineConfigFor(cfg, r.srcIp));
     r.log.info(`reloaded: ${changed.map(instanceKeyword).join(', ')} changed; state ${r.driver.snapshot().state} kept`);
-    if (r.driver.snapshot().state !== 'MASTER') return;
+    // The new settings may fix a send fault (or cause one): start over; reconfigure() applies it.
+    const encodeError = this.encodeProblem(r);
+    const restart = afterReconfigure(r.sendHealth);
+    this.applySendHealth(r, encodeError === null ? restart : cannotEncode(restart.health, encodeError, monotonicNow()));
+    if (r.driver.snapshot().state !== 'MASTER' || r.sendHealth.fault) return;
     const key = (v: Vip) => `${v.address}/${v.prefixLen}`;
     const now = new Set(r.wire.allVips.map(key));
     const before = new Set(oldVips.map(key));
@@ -223,6 +235,7 @@ export class VrrpService {
     for (const r of this.instances) {
       r.driver.stop();
       r.timer.cancel();
+      clearTimeout(r.sendRetry);
     }
     this.watcher?.close();
     for (const s of this.sockets.values()) s.close();
@@ -240,6 +253,7 @@ export class VrrpService {
           state: s.state, priority: r.cfg.priority, effective_priority: s.effectivePriority,
           master_ip: s.masterIp, master_adver_int: s.masterAdverIntCs / 100, transitions: s.transitions,
           src_ip: r.srcIp, last_transition: this.lastTransitions.get(r.cfg.name) ?? null,
+          advert_send: VrrpService.sendStatus(r.sendHealth),
         };
       }),
       sync_groups: this.snapshotGroups(),
@@ -256,19 +270,30 @@ export class VrrpService {
     // The ports read the instance's fields at call time (`r.cfg`, `r.wire`), not values captured
     // here: a reload that keeps the instance replaces them (reconfigureInstance).
     const r = { cfg, timer, srcIp, log, sendFail, ownFault: false, group: null, wire: VrrpService.wireFor(cfg),
-      rx: VrrpService.rxFor(cfg, srcIp, this.broadcastsOf(cfg)), socket: this.socketFor(cfg), announcer: this.announcerFor(cfg.interface) } as Omit<RunningInstance, 'driver'> as RunningInstance;
+      rx: VrrpService.rxFor(cfg, srcIp, this.broadcastsOf(cfg)), socket: this.socketFor(cfg), announcer: this.announcerFor(cfg.interface),
+      sendHealth: initialSendHealth(), sendRetry: undefined } as Omit<RunningInstance, 'driver'> as RunningInstance;
     const driver = new VrrpInstanceDriver(cfg.name, VrrpService.machineConfigFor(cfg, srcIp), {
       now: monotonicNow,
       armTimer: (at, fire) => timer.arm(at, fire),
       sendAdvert: (priority) => {
         const { advertBase, dsts } = r.wire;
+        const attempt: { destinations: number; failed: Array<{ dst: string; error: string }>; encodeError?: string } = { destinations: dsts.length, failed: [] };
         for (const dst of dsts) {
+          let payload: Uint8Array;
           try {
-            r.socket.send(encodeAdvert({ ...advertBase, priority }, { family: r.cfg.family, src: r.srcIp, dst }), dst, r.srcIp);
+            payload = encodeAdvert({ ...advertBase, priority }, { family: r.cfg.family, src: r.srcIp, dst });
           } catch (e) {
+            attempt.encodeError = (e as Error).message;
+            break;
+          }
+          try {
+            r.socket.send(payload, dst, r.srcIp);
+          } catch (e) {
+            attempt.failed.push({ dst, error: (e as Error).message });
             sendFail.warn(`send:${dst}`, `advert to ${dst} failed: ${(e as Error).message}`);
           }
         }
+        this.recordAdvert(r, attempt);
       },
       addVips: (reason) => {
         const added = this.addVips(r, r.wire.allVips, sendFail);
@@ -298,7 +323,8 @@ export class VrrpService {
     // formatting) so that a failover is not its first run: V8 compiles lazily, and cold this path
     // cost ~3 ms against ~0.15 ms warm (see VrrpInstanceDriver.warmUp).
     driver.warmUp();
-    encodeAdvert({ ...r.wire.advertBase, priority: cfg.priority }, { family: cfg.family, src: srcIp, dst: r.wire.dsts[0]! });
+    const encodeError = this.encodeProblem(r);
+    if (encodeError !== null) this.applySendHealth(r, cannotEncode(r.sendHealth, encodeError, monotonicNow()));
     for (const v of r.wire.allVips) (v.family === 4 ? buildGarp : buildUnsolicitedNa)(new Uint8Array(6), v.address);
     createLogger({ write: () => undefined }).child(cfg.name).info(`BACKUP -> MASTER (warm-up) priority=${cfg.priority}`);
     if (cfg.unicastPeers.length === 0) r.socket.joinMulticast();
@@ -350,6 +376,50 @@ export class VrrpService {
     if (cfg.family !== 4) return [];
     const prefixes = [...listAddresses(cfg.interface).filter((a) => a.family === 4), ...cfg.vips, ...cfg.vipsExcluded];
     return [...new Set(prefixes.flatMap((a) => directedBroadcast(a.address, a.prefixLen) ?? []))];
+  }
+
+  /** Encodes one advert without sending it (which also warms that path up); the error when this
+   *  config cannot put an advert on the wire: a fault from the start (vrrp/sendHealth.ts). */
+  private encodeProblem(r: RunningInstance): string | null {
+    try {
+      encodeAdvert({ ...r.wire.advertBase, priority: r.cfg.priority }, { family: r.cfg.family, src: r.srcIp, dst: r.wire.dsts[0]! });
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  private recordAdvert(r: RunningInstance, attempt: AdvertAttempt): void {
+    this.applySendHealth(r, recordAdvert(r.sendHealth, attempt, monotonicNow()));
+  }
+
+  /** Keeps the new send health; a fault that starts or ends is logged and reaches the machine
+   *  after the current dispatch (an advert is sent from inside one), like any other fault. */
+  private applySendHealth(r: RunningInstance, step: SendHealthStep): void {
+    r.sendHealth = step.health;
+    if (step.change === null) return;
+    clearTimeout(r.sendRetry);
+    r.sendRetry = undefined;
+    const f = step.health.fault;
+    if (f) {
+      r.log.error(`${f.detail}: ${f.reason}, going to FAULT (VIPs removed, the role left to the backup); ` +
+        (f.retryAt === null ? 'permanent for this config: fix it and reload' : `trying again in ${((f.retryAt - monotonicNow()) / 1000).toFixed(0)} s`));
+      if (f.retryAt !== null) {
+        r.sendRetry = setTimeout(() => this.applySendHealth(r, retryDue(r.sendHealth, monotonicNow())), Math.max(0, f.retryAt - monotonicNow()));
+      }
+    } else {
+      r.log.info('send fault cleared: leaving FAULT for BACKUP (MASTER again only when no higher master is heard)');
+    }
+    queueMicrotask(() => { if (this.byName.get(r.cfg.name) === r) this.refreshHealth(r); });
+  }
+
+  /** The status API's view of the send health (wall-clock times: operators read them). */
+  private static sendStatus(h: SendHealth) {
+    const wall = (mono: number) => new Date(Date.now() + (mono - monotonicNow())).toISOString();
+    return {
+      failures: h.failures, consecutive_failed: h.consecutive, last_error: h.lastError,
+      fault: h.fault && { reason: h.fault.reason, detail: h.fault.detail, since: wall(h.fault.since), retry_at: h.fault.retryAt === null ? null : wall(h.fault.retryAt) },
+    };
   }
 
   /** Adds `vips` to the instance's interface; returns the ones that were not there. One VIP that
@@ -547,7 +617,8 @@ export class VrrpService {
     return [...groups].map((g) => ({ name: g.name, state: g.state, members: g.members.map((m) => m.cfg.name) }));
   }
 
-  /** Own interface down, or a weight-0 tracked interface down: FAULT. Other weights move the priority (track/priority.ts). */
+  /** Own interface down, a weight-0 tracked interface down, or adverts that do not leave
+   *  (vrrp/sendHealth.ts): FAULT. Other weights move the priority (track/priority.ts). */
   private refreshHealth(r: RunningInstance): void {
     const up = (n: string) => this.linkUp.get(n) ?? false;
     // keepalived tracks the instance's own interface with weight 0 (unless dont_track_primary).
@@ -558,7 +629,7 @@ export class VrrpService {
     ];
     const health = computePriority(r.cfg.priority, trackers);
     r.driver.setEffectivePriority(health.effective);
-    this.applyFault(r, health.fault);
+    this.applyFault(r, health.fault || r.sendHealth.fault !== null);
     this.events.changed(true);
   }
 }
