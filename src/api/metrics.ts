@@ -89,6 +89,13 @@ export function renderMetrics(s: DaemonStatus, proc: ProcessMetrics): string {
     [[{}, s.rx.accepted]]);
   e.family('tandem_vrrp_adverts_dropped_total', 'counter', 'VRRP packets dropped, by reason (RFC 5798 section 7.1 checks).',
     Object.entries(s.rx.drops).map(([reason, n]) => [{ reason }, n]));
+  if (s.rx.sockets) {
+    const sockets = Object.entries(s.rx.sockets);
+    e.family('tandem_vrrp_socket_kernel_drops_total', 'counter', 'VRRP packets the kernel dropped on the socket because its receive buffer was full (SO_RXQ_OVFL).',
+      sockets.map(([socket, x]) => [{ socket }, x.kernel_drops]));
+    e.family('tandem_vrrp_socket_receive_buffer_bytes', 'gauge', 'The VRRP socket\'s receive buffer as the kernel granted it (SO_RCVBUF).',
+      sockets.flatMap(([socket, x]): Array<[Labels, number]> => (x.receive_buffer ? [[{ socket }, x.receive_buffer.granted]] : [])));
+  }
 
   const vss = s.lb?.virtual_servers ?? [];
   e.family('tandem_virtual_server_quorum_up', 'gauge', 'Whether the virtual server has quorum (1) or not (0).',

@@ -93,7 +93,13 @@ export interface DaemonStatus {
   config?: StatusConfig;
   instances: StatusInstance[];
   sync_groups?: unknown;
-  rx: { accepted: number; drops: Record<string, number>; notes?: Record<string, number | undefined> };
+  rx: {
+    accepted: number; drops: Record<string, number>; notes?: Record<string, number | undefined>;
+    /** Packets the kernel dropped on the VRRP sockets (receive buffer full), all sockets, since start. */
+    kernel_drops?: number;
+    /** By socket (`interface/family`): its kernel drops and receive buffer (requested, granted). */
+    sockets?: Record<string, { kernel_drops: number; receive_buffer: { requested: number; granted: number; forced: boolean } | null }>;
+  };
   lb: {
     backend: { kind: string; passes: number; last_error: string | null };
     /** Service keys tandem owns in the kernel's table (created or configured by it). */

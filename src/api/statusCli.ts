@@ -85,7 +85,14 @@ export function renderStatusTable(s: DaemonStatus, nowMs: number): string {
     }
   }
   const drops = Object.entries(s.rx.drops).filter(([, n]) => n > 0);
-  out.push(`  adverts accepted ${s.rx.accepted}, dropped ${drops.length ? drops.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}`);
+  out.push(`  adverts accepted ${s.rx.accepted}, dropped ${drops.length ? drops.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}` +
+    (s.rx.kernel_drops !== undefined ? `; dropped by the kernel (receive buffer full) ${s.rx.kernel_drops}` : ''));
+  const sockets = Object.entries(s.rx.sockets ?? {});
+  if (sockets.length) {
+    out.push(...table(['SOCKET', 'RECEIVE BUFFER', 'KERNEL DROPS'], sockets.map(([key, x]) => [
+      key, x.receive_buffer ? `${x.receive_buffer.granted} bytes (asked ${x.receive_buffer.requested}${x.receive_buffer.forced ? ', forced' : ''})` : '-', String(x.kernel_drops),
+    ])));
+  }
 
   const vss = s.lb?.virtual_servers ?? [];
   if (s.lb) {

@@ -7,7 +7,7 @@ import { buildGarp, buildUnsolicitedNa } from '../net/announce.js';
 import { openAnnouncer, type Announcer } from '../net/announcer.js';
 import { addAddress, deleteAddress, linkInfo, listAddresses } from '../net/addresses.js';
 import { watchNetlink, type NetEvent } from '../net/netlinkWatch.js';
-import { openVrrpSocket, type ReceivedPacket, type VrrpSocket } from '../net/vrrpSocket.js';
+import { openVrrpSocket, receiveBufferBytes, type ReceivedPacket, type VrrpSocket } from '../net/vrrpSocket.js';
 import { VrrpInstanceDriver } from '../vrrp/instance.js';
 import { VRRP_GROUP4, VRRP_GROUP6 } from '../vrrp/ip.js';
 import type { MachineConfig, TransitionReason, VrrpState } from '../vrrp/machine.js';
@@ -104,6 +104,7 @@ export class VrrpService {
     this.watcher = watchNetlink((e) => this.onNetEvent(e), (e) => this.onWatchError(e));
     for (const cfg of insts) this.register(this.buildInstance(cfg));
     this.buildGroups(new Map());
+    this.sizeReceiveBuffers();
     // Every member's own fault first, so a sync group's combined fault is right at start.
     for (const r of this.instances) this.refreshHealth(r);
     for (const r of this.instances) r.driver.start();
@@ -188,6 +189,7 @@ export class VrrpService {
     }
     this.buildGroups(previousGroups);
     this.closeUnusedSockets();
+    this.sizeReceiveBuffers();
     // Priorities (a new base priority, new tracker weights) and faults, then the new routers.
     for (const r of this.instances) this.refreshHealth(r);
     for (const r of added) r.driver.start();
@@ -225,7 +227,7 @@ export class VrrpService {
 
   private closeUnusedSockets(): void {
     const used = new Set(this.instances.map((r) => `${r.cfg.interface}/${r.cfg.family}`));
-    for (const [key, s] of this.sockets) if (!used.has(key)) { s.close(); this.sockets.delete(key); }
+    for (const [key, s] of this.sockets) if (!used.has(key)) { s.close(); this.sockets.delete(key); delete this.stats.sockets[key]; }
     const ifaces = new Set(this.instances.map((r) => r.cfg.interface));
     for (const [name, a] of this.announcers) if (!ifaces.has(name)) { a.close(); this.announcers.delete(name); }
   }
@@ -478,8 +480,24 @@ export class VrrpService {
         onError: (e) => this.log.error(`socket ${key}: ${e.message}`),
       });
       this.sockets.set(key, s);
+      this.stats.sockets[key] = { kernel_drops: 0, receive_buffer: null };
     }
     return s;
+  }
+
+  /** Each socket's receive buffer, sized for the instances on it (net/vrrpSocket.ts). */
+  private sizeReceiveBuffers(): void {
+    for (const [key, s] of this.sockets) {
+      const on = this.instances.filter((r) => r.socket === s).map((r) => ({ family: r.cfg.family, version: r.cfg.version, addresses: r.cfg.vips.length }));
+      const bytes = receiveBufferBytes(on);
+      if (s.receiveBuffer?.requested === bytes) continue;
+      const b = s.setReceiveBuffer(bytes);
+      this.stats.sockets[key]!.receive_buffer = b;
+      const text = `socket ${key}: receive buffer ${b.granted} bytes for ${on.length} instance(s) (asked ${bytes}${b.forced ? ', SO_RCVBUFFORCE' : ', SO_RCVBUF'})`;
+      // The kernel doubles what it accepts; less than twice the request means rmem_max capped it.
+      if (b.granted < 2 * bytes) this.log.warn(`${text}: capped by net.core.rmem_max (no CAP_NET_ADMIN for SO_RCVBUFFORCE)`);
+      else this.log.info(text);
+    }
   }
 
   private announcerFor(ifname: string): Announcer {
@@ -489,6 +507,13 @@ export class VrrpService {
   }
 
   private onPacket(socketKey: string, p: ReceivedPacket): void {
+    if (p.kernelDropsBefore > 0) {
+      this.stats.kernel_drops += p.kernelDropsBefore;
+      const s = this.stats.sockets[socketKey];
+      if (s) s.kernel_drops += p.kernelDropsBefore;
+      this.drops.warn(`kernel:${socketKey}`, `the kernel dropped ${p.kernelDropsBefore} VRRP packet(s) on ${socketKey}: receive buffer ` +
+        `(${s?.receive_buffer?.granted ?? '?'} bytes) full; ${s?.kernel_drops ?? '?'} on this socket so far`);
+    }
     const byVrid = this.byVrid.get(socketKey);
     const verdict = validateAdvert(p, (vrid) => byVrid?.get(vrid)?.rx);
     if (!verdict.ok) {

@@ -73,3 +73,38 @@ describe('receive drops by reason', () => {
     assert.match(renderStatusTable(s, NOW), /adverts accepted 0, dropped bad_source 3/);
   });
 });
+
+describe('kernel drops on the VRRP sockets', () => {
+  const rx = (): DaemonStatus['rx'] => ({
+    accepted: 5, drops: { unknown_vrid: 70 }, kernel_drops: 130,
+    sockets: {
+      'eth0/6': { kernel_drops: 118, receive_buffer: { requested: 262144, granted: 524288, forced: true } },
+      'eth1/4': { kernel_drops: 0, receive_buffer: { requested: 1048576, granted: 425984, forced: false } },
+      'eth2/4': { kernel_drops: 0, receive_buffer: null },
+    },
+  });
+
+  it('the table: the total, then each socket with the buffer the kernel granted', () => {
+    const text = renderStatusTable(status([instance('VI_1')], rx()), NOW);
+    assert.match(text, /adverts accepted 5, dropped unknown_vrid 70; dropped by the kernel \(receive buffer full\) 130\n/);
+    assert.match(text, /^ {2}SOCKET +RECEIVE BUFFER +KERNEL DROPS$/m);
+    assert.match(text, /^ {2}eth0\/6 +524288 bytes \(asked 262144, forced\) +118$/m);
+    assert.match(text, /^ {2}eth1\/4 +425984 bytes \(asked 1048576\) +0$/m);
+    assert.match(text, /^ {2}eth2\/4 +- +0$/m);
+  });
+
+  it('metrics: a kernel drop counter and the granted buffer per socket', () => {
+    const text = renderMetrics(status([instance('VI_1')], rx()), PROC);
+    assert.match(text, /^# TYPE tandem_vrrp_socket_kernel_drops_total counter$/m);
+    assert.match(text, /^tandem_vrrp_socket_kernel_drops_total\{socket="eth0\/6"\} 118$/m);
+    assert.match(text, /^tandem_vrrp_socket_kernel_drops_total\{socket="eth2\/4"\} 0$/m);
+    assert.match(text, /^tandem_vrrp_socket_receive_buffer_bytes\{socket="eth1\/4"\} 425984$/m);
+    assert.doesNotMatch(text, /receive_buffer_bytes\{socket="eth2\/4"\}/, 'not sized yet: no sample');
+  });
+
+  it('a status document without sockets (an older daemon) has neither', () => {
+    const s = status([instance('VI_1')]);
+    assert.doesNotMatch(renderMetrics(s, PROC), /socket_kernel_drops/);
+    assert.doesNotMatch(renderStatusTable(s, NOW), /dropped by the kernel|SOCKET/);
+  });
+});
