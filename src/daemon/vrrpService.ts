@@ -406,13 +406,21 @@ export class VrrpService {
     if (f) {
       r.log.error(`${f.detail}: ${f.reason}, going to FAULT (VIPs removed, the role left to the backup); ` +
         (f.retryAt === null ? 'permanent for this config: fix it and reload' : `trying again in ${((f.retryAt - monotonicNow()) / 1000).toFixed(0)} s`));
-      if (f.retryAt !== null) {
-        r.sendRetry = setTimeout(() => this.applySendHealth(r, retryDue(r.sendHealth, monotonicNow())), Math.max(0, f.retryAt - monotonicNow()));
-      }
+      if (f.retryAt !== null) this.armSendRetry(r, f.retryAt);
     } else {
       r.log.info('send fault cleared: leaving FAULT for BACKUP (MASTER again only when no higher master is heard)');
     }
     queueMicrotask(() => { if (this.byName.get(r.cfg.name) === r) this.refreshHealth(r); });
+  }
+
+  /** Clears the send fault at `at`. Node's timers run on a millisecond loop clock and may fire
+   *  a fraction of a millisecond before performance.now() reaches `at`: then wait the rest. */
+  private armSendRetry(r: RunningInstance, at: number): void {
+    r.sendRetry = setTimeout(() => {
+      const step = retryDue(r.sendHealth, monotonicNow());
+      if (step.change === null && r.sendHealth.fault?.retryAt === at) this.armSendRetry(r, at);
+      else this.applySendHealth(r, step);
+    }, Math.max(1, Math.ceil(at - monotonicNow())));
   }
 
   /** The status API's view of the send health (wall-clock times: operators read them). */
