@@ -91,7 +91,7 @@ export function renderMetrics(s: DaemonStatus, proc: ProcessMetrics): string {
     Object.entries(s.rx.drops).map(([reason, n]) => [{ reason }, n]));
   if (s.rx.sockets) {
     const sockets = Object.entries(s.rx.sockets);
-    e.family('tandem_vrrp_socket_kernel_drops_total', 'counter', 'VRRP packets the kernel dropped on the socket because its receive buffer was full (SO_RXQ_OVFL).',
+    e.family('tandem_vrrp_socket_kernel_drops_total', 'counter', 'VRRP packets the kernel dropped on the socket before tandem read them (SO_RXQ_OVFL: a full receive buffer).',
       sockets.map(([socket, x]) => [{ socket }, x.kernel_drops]));
     e.family('tandem_vrrp_socket_receive_buffer_bytes', 'gauge', 'The VRRP socket\'s receive buffer as the kernel granted it (SO_RCVBUF).',
       sockets.flatMap(([socket, x]): Array<[Labels, number]> => (x.receive_buffer ? [[{ socket }, x.receive_buffer.granted]] : [])));

@@ -257,16 +257,19 @@ const SOURCE_PROBLEM_TEXT: Record<SourceProblem, string> = {
 };
 
 /**
- * The reason `src` cannot have sent a packet that arrived on the wire, or null. IPv4 (RFC 1122
- * §3.2.1.3, RFC 6890): 0.0.0.0 and the rest of 0.0.0.0/8, 127.0.0.0/8, 224.0.0.0/4 (RFC 1112
- * §4: "a host group address [...] must never be placed in the source address field"),
- * 255.255.255.255 and the subnet broadcasts in `broadcasts`. IPv6 (RFC 4291): :: (§2.5.2, "must
- * not be used as the source address of IPv6 packets" except by a host without an address yet),
- * ::1 (§2.5.3), ff00::/8 (§2.7), IPv4-mapped ::ffff:0:0/96 (§2.5.5.2: only a representation of
- * an IPv4 address), and the deprecated IPv4-compatible ::a.b.c.d (§2.5.5.1) whose a.b.c.d is
- * itself one of the IPv4 cases. Linux drops some of these before a raw socket sees them (IPv4
- * multicast and limited broadcast sources, loopback without route_localnet; IPv6 ::1 and
- * multicast); the others reach us, 0.0.0.0 and :: among them.
+ * The reason `src` cannot have sent a packet that arrived on the wire, or null. IPv4: RFC 1122
+ * §3.2.1.3 allows {0, 0} and {0, host} (0.0.0.0/8) only while a host initialises, never
+ * {-1, -1} (255.255.255.255), a directed broadcast (the subnets in `broadcasts`) or 127/8 from
+ * outside a host, nor a multicast (class D) source, and says "a host MUST silently discard an
+ * incoming datagram containing an IP source address that is invalid by the rules of this
+ * section". IPv6 (RFC 4291): :: (§2.5.2: sent only by "an initializing host before it has learned
+ * its own address"), ::1 (§2.5.3: "must not be used as the source address in IPv6 packets that
+ * are sent outside of a single node"), ff00::/8 (§2.7: "must not be used as source addresses"),
+ * IPv4-mapped ::ffff:0:0/96 (§2.5.5.2: it represents the address of an IPv4 node, which sends
+ * no IPv6), and the deprecated IPv4-compatible ::a.b.c.d (§2.5.5.1) whose a.b.c.d is itself one
+ * of the IPv4 cases. Linux drops some of these before a raw socket sees them (IPv4 multicast and
+ * limited broadcast sources, loopback without route_localnet; IPv6 ::1 and multicast); the
+ * others reach us, 0.0.0.0 and :: among them.
  */
 export function sourceAddressProblem(src: string, family: Family, broadcasts: readonly string[]): SourceProblem | null {
   const p = parseIp(src);
