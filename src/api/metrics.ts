@@ -78,10 +78,24 @@ export function renderMetrics(s: DaemonStatus, proc: ProcessMetrics): string {
     inst.map((i) => [{ instance: i.name }, i.effective_priority]));
   e.family('tandem_vrrp_transitions_total', 'counter', 'VRRP state transitions since start.',
     inst.map((i) => [{ instance: i.name }, i.transitions]));
+  if (inst.some((i) => i.advert_send)) {
+    const sent = inst.flatMap((i) => (i.advert_send ? [[i.name, i.advert_send] as const] : []));
+    e.family('tandem_vrrp_advert_send_failures_total', 'counter', 'VRRP advert sends that failed (send(2) error or an advert that cannot be encoded), one per destination.',
+      sent.map(([name, a]) => [{ instance: name }, a.failures]));
+    e.family('tandem_vrrp_advert_send_fault', 'gauge', '1 while the instance is held in FAULT because its adverts cannot be sent.',
+      sent.map(([name, a]) => [{ instance: name }, a.fault ? 1 : 0]));
+  }
   e.family('tandem_vrrp_adverts_accepted_total', 'counter', 'VRRP adverts that passed validation (all instances).',
     [[{}, s.rx.accepted]]);
   e.family('tandem_vrrp_adverts_dropped_total', 'counter', 'VRRP packets dropped, by reason (RFC 5798 section 7.1 checks).',
     Object.entries(s.rx.drops).map(([reason, n]) => [{ reason }, n]));
+  if (s.rx.sockets) {
+    const sockets = Object.entries(s.rx.sockets);
+    e.family('tandem_vrrp_socket_kernel_drops_total', 'counter', 'VRRP packets the kernel dropped on the socket before tandem read them (SO_RXQ_OVFL: a full receive buffer).',
+      sockets.map(([socket, x]) => [{ socket }, x.kernel_drops]));
+    e.family('tandem_vrrp_socket_receive_buffer_bytes', 'gauge', 'The VRRP socket\'s receive buffer as the kernel granted it (SO_RCVBUF).',
+      sockets.flatMap(([socket, x]): Array<[Labels, number]> => (x.receive_buffer ? [[{ socket }, x.receive_buffer.granted]] : [])));
+  }
 
   const vss = s.lb?.virtual_servers ?? [];
   e.family('tandem_virtual_server_quorum_up', 'gauge', 'Whether the virtual server has quorum (1) or not (0).',

@@ -16,6 +16,18 @@ export interface StatusInstance {
   transitions: number;
   src_ip: string;
   last_transition: { from: string; to: string; reason: string; at: string } | null;
+  /** Whether its adverts leave (src/vrrp/sendHealth.ts). */
+  advert_send?: StatusAdvertSend;
+}
+
+export interface StatusAdvertSend {
+  /** Advert sends that did not happen, one per destination, since start. */
+  failures: number;
+  /** Adverts in a row that left on none of their destinations. */
+  consecutive_failed: number;
+  last_error: string | null;
+  /** Set while the instance is held in FAULT because its adverts cannot be sent. */
+  fault: { reason: 'advert_send_failed' | 'advert_encode_failed'; detail: string; since: string; retry_at: string | null } | null;
 }
 
 export interface StatusVirtualServer {
@@ -105,7 +117,13 @@ export interface DaemonStatus {
   config?: StatusConfig;
   instances: StatusInstance[];
   sync_groups?: unknown;
-  rx: { accepted: number; drops: Record<string, number>; notes?: Record<string, number | undefined> };
+  rx: {
+    accepted: number; drops: Record<string, number>; notes?: Record<string, number | undefined>;
+    /** Packets the kernel dropped on the VRRP sockets (receive buffer full), all sockets, since start. */
+    kernel_drops?: number;
+    /** By socket (`interface/family`): its kernel drops and receive buffer (requested, granted). */
+    sockets?: Record<string, { kernel_drops: number; receive_buffer: { requested: number; granted: number; forced: boolean } | null }>;
+  };
   lb: {
     backend: { kind: string; passes: number; last_error: string | null };
     /** Service keys tandem owns in the kernel's table (created or configured by it). */

@@ -75,8 +75,24 @@ export function renderStatusTable(s: DaemonStatus, nowMs: number): string {
         : '-',
     ])));
   }
+  for (const i of s.instances) {
+    const a = i.advert_send;
+    if (a?.fault) {
+      out.push(`  ${i.name}: ADVERTS CANNOT BE SENT (${a.fault.reason}), held in FAULT since ${formatAgo(nowMs - Date.parse(a.fault.since))} ago: ${a.fault.detail}; ` +
+        (a.fault.retry_at === null ? 'permanent for this config: fix it and reload' : `trying again in ${formatAgo(Date.parse(a.fault.retry_at) - nowMs)}`));
+    } else if (a && a.failures > 0) {
+      out.push(`  ${i.name}: ${a.failures} advert send(s) failed${a.last_error ? ` (last: ${a.last_error})` : ''}`);
+    }
+  }
   const drops = Object.entries(s.rx.drops).filter(([, n]) => n > 0);
-  out.push(`  adverts accepted ${s.rx.accepted}, dropped ${drops.length ? drops.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}`);
+  out.push(`  adverts accepted ${s.rx.accepted}, dropped ${drops.length ? drops.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}` +
+    (s.rx.kernel_drops !== undefined ? `; dropped by the kernel (receive buffer full) ${s.rx.kernel_drops}` : ''));
+  const sockets = Object.entries(s.rx.sockets ?? {});
+  if (sockets.length) {
+    out.push(...table(['SOCKET', 'RECEIVE BUFFER', 'KERNEL DROPS'], sockets.map(([key, x]) => [
+      key, x.receive_buffer ? `${x.receive_buffer.granted} bytes (asked ${x.receive_buffer.requested}${x.receive_buffer.forced ? ', forced' : ''})` : '-', String(x.kernel_drops),
+    ])));
+  }
 
   const vss = s.lb?.virtual_servers ?? [];
   if (s.lb) {

@@ -7,13 +7,16 @@ import { buildGarp, buildUnsolicitedNa } from '../net/announce.js';
 import { openAnnouncer, type Announcer } from '../net/announcer.js';
 import { addAddress, deleteAddress, linkInfo, listAddresses } from '../net/addresses.js';
 import { watchNetlink, type NetEvent } from '../net/netlinkWatch.js';
-import { openVrrpSocket, type ReceivedPacket, type VrrpSocket } from '../net/vrrpSocket.js';
+import { openVrrpSocket, receiveBufferBytes, type ReceivedPacket, type VrrpSocket } from '../net/vrrpSocket.js';
 import { VrrpInstanceDriver } from '../vrrp/instance.js';
 import { VRRP_GROUP4, VRRP_GROUP6 } from '../vrrp/ip.js';
 import type { MachineConfig, TransitionReason, VrrpState } from '../vrrp/machine.js';
 import { groupFault, groupHolds, groupState, syncOrders, type GroupState, type MemberView } from '../vrrp/syncGroup.js';
 import { AUTH_NONE, AUTH_PASS, encodeAdvert, type Advert } from '../vrrp/packet.js';
-import { validateAdvert, type InstanceRx } from '../vrrp/validate.js';
+import { directedBroadcast, validateAdvert, type InstanceRx } from '../vrrp/validate.js';
+import {
+  afterReconfigure, cannotEncode, initialSendHealth, recordAdvert, retryDue, type AdvertAttempt, type SendHealth, type SendHealthStep,
+} from '../vrrp/sendHealth.js';
 import { computePriority, type TrackerState } from '../track/priority.js';
 import { instanceKeyword, type VrrpPlan } from './reloadPlan.js';
 import { createPreciseTimer, monotonicNow, type OneShotTimer } from './preciseTimer.js';
@@ -37,6 +40,10 @@ interface RunningInstance {
    *  group, if any, may add the other members' faults. */
   ownFault: boolean;
   group: RunningGroup | null;
+  /** Whether its adverts leave (vrrp/sendHealth.ts); a send fault is part of its own fault. */
+  sendHealth: SendHealth;
+  /** Clears a send fault when its hold is over. */
+  sendRetry: ReturnType<typeof setTimeout> | undefined;
 }
 
 interface InstanceWire {
@@ -97,6 +104,7 @@ export class VrrpService {
     this.watcher = watchNetlink((e) => this.onNetEvent(e), (e) => this.onWatchError(e));
     for (const cfg of insts) this.register(this.buildInstance(cfg));
     this.buildGroups(new Map());
+    this.sizeReceiveBuffers();
     // Every member's own fault first, so a sync group's combined fault is right at start.
     for (const r of this.instances) this.refreshHealth(r);
     for (const r of this.instances) r.driver.start();
@@ -160,6 +168,7 @@ export class VrrpService {
       r.log.info('removed by reload: stopping (priority 0 advert if master, VIPs removed)');
       r.driver.stop();
       r.timer.cancel();
+      clearTimeout(r.sendRetry);
     }
     const kept = plan.kept.map((k) => {
       const r = byOldName.get(k.old.name)!;
@@ -180,6 +189,7 @@ export class VrrpService {
     }
     this.buildGroups(previousGroups);
     this.closeUnusedSockets();
+    this.sizeReceiveBuffers();
     // Priorities (a new base priority, new tracker weights) and faults, then the new routers.
     for (const r of this.instances) this.refreshHealth(r);
     for (const r of added) r.driver.start();
@@ -193,10 +203,14 @@ export class VrrpService {
     r.cfg = cfg;
     r.srcIp = this.sourceAddress(cfg);
     r.wire = VrrpService.wireFor(cfg);
-    r.rx = VrrpService.rxFor(cfg, r.srcIp);
+    r.rx = VrrpService.rxFor(cfg, r.srcIp, this.broadcastsOf(cfg));
     r.driver.reconfigure(VrrpService.machineConfigFor(cfg, r.srcIp));
     r.log.info(`reloaded: ${changed.map(instanceKeyword).join(', ')} changed; state ${r.driver.snapshot().state} kept`);
-    if (r.driver.snapshot().state !== 'MASTER') return;
+    // The new settings may fix a send fault (or cause one): start over; reconfigure() applies it.
+    const encodeError = this.encodeProblem(r);
+    const restart = afterReconfigure(r.sendHealth);
+    this.applySendHealth(r, encodeError === null ? restart : cannotEncode(restart.health, encodeError, monotonicNow()));
+    if (r.driver.snapshot().state !== 'MASTER' || r.sendHealth.fault) return;
     const key = (v: Vip) => `${v.address}/${v.prefixLen}`;
     const now = new Set(r.wire.allVips.map(key));
     const before = new Set(oldVips.map(key));
@@ -213,7 +227,7 @@ export class VrrpService {
 
   private closeUnusedSockets(): void {
     const used = new Set(this.instances.map((r) => `${r.cfg.interface}/${r.cfg.family}`));
-    for (const [key, s] of this.sockets) if (!used.has(key)) { s.close(); this.sockets.delete(key); }
+    for (const [key, s] of this.sockets) if (!used.has(key)) { s.close(); this.sockets.delete(key); delete this.stats.sockets[key]; }
     const ifaces = new Set(this.instances.map((r) => r.cfg.interface));
     for (const [name, a] of this.announcers) if (!ifaces.has(name)) { a.close(); this.announcers.delete(name); }
   }
@@ -223,6 +237,7 @@ export class VrrpService {
     for (const r of this.instances) {
       r.driver.stop();
       r.timer.cancel();
+      clearTimeout(r.sendRetry);
     }
     this.watcher?.close();
     for (const s of this.sockets.values()) s.close();
@@ -240,6 +255,7 @@ export class VrrpService {
           state: s.state, priority: r.cfg.priority, effective_priority: s.effectivePriority,
           master_ip: s.masterIp, master_adver_int: s.masterAdverIntCs / 100, transitions: s.transitions,
           src_ip: r.srcIp, last_transition: this.lastTransitions.get(r.cfg.name) ?? null,
+          advert_send: VrrpService.sendStatus(r.sendHealth),
         };
       }),
       sync_groups: this.snapshotGroups(),
@@ -256,19 +272,30 @@ export class VrrpService {
     // The ports read the instance's fields at call time (`r.cfg`, `r.wire`), not values captured
     // here: a reload that keeps the instance replaces them (reconfigureInstance).
     const r = { cfg, timer, srcIp, log, sendFail, ownFault: false, group: null, wire: VrrpService.wireFor(cfg),
-      rx: VrrpService.rxFor(cfg, srcIp), socket: this.socketFor(cfg), announcer: this.announcerFor(cfg.interface) } as Omit<RunningInstance, 'driver'> as RunningInstance;
+      rx: VrrpService.rxFor(cfg, srcIp, this.broadcastsOf(cfg)), socket: this.socketFor(cfg), announcer: this.announcerFor(cfg.interface),
+      sendHealth: initialSendHealth(), sendRetry: undefined } as Omit<RunningInstance, 'driver'> as RunningInstance;
     const driver = new VrrpInstanceDriver(cfg.name, VrrpService.machineConfigFor(cfg, srcIp), {
       now: monotonicNow,
       armTimer: (at, fire) => timer.arm(at, fire),
       sendAdvert: (priority) => {
         const { advertBase, dsts } = r.wire;
+        const attempt: { destinations: number; failed: Array<{ dst: string; error: string }>; encodeError?: string } = { destinations: dsts.length, failed: [] };
         for (const dst of dsts) {
+          let payload: Uint8Array;
           try {
-            r.socket.send(encodeAdvert({ ...advertBase, priority }, { family: r.cfg.family, src: r.srcIp, dst }), dst, r.srcIp);
+            payload = encodeAdvert({ ...advertBase, priority }, { family: r.cfg.family, src: r.srcIp, dst });
           } catch (e) {
+            attempt.encodeError = (e as Error).message;
+            break;
+          }
+          try {
+            r.socket.send(payload, dst, r.srcIp);
+          } catch (e) {
+            attempt.failed.push({ dst, error: (e as Error).message });
             sendFail.warn(`send:${dst}`, `advert to ${dst} failed: ${(e as Error).message}`);
           }
         }
+        this.recordAdvert(r, attempt);
       },
       addVips: (reason) => {
         const added = this.addVips(r, r.wire.allVips, sendFail);
@@ -298,7 +325,8 @@ export class VrrpService {
     // formatting) so that a failover is not its first run: V8 compiles lazily, and cold this path
     // cost ~3 ms against ~0.15 ms warm (see VrrpInstanceDriver.warmUp).
     driver.warmUp();
-    encodeAdvert({ ...r.wire.advertBase, priority: cfg.priority }, { family: cfg.family, src: srcIp, dst: r.wire.dsts[0]! });
+    const encodeError = this.encodeProblem(r);
+    if (encodeError !== null) this.applySendHealth(r, cannotEncode(r.sendHealth, encodeError, monotonicNow()));
     for (const v of r.wire.allVips) (v.family === 4 ? buildGarp : buildUnsolicitedNa)(new Uint8Array(6), v.address);
     createLogger({ write: () => undefined }).child(cfg.name).info(`BACKUP -> MASTER (warm-up) priority=${cfg.priority}`);
     if (cfg.unicastPeers.length === 0) r.socket.joinMulticast();
@@ -337,11 +365,70 @@ export class VrrpService {
     };
   }
 
-  private static rxFor(cfg: VrrpInstanceConfig, srcIp: string): InstanceRx {
+  private static rxFor(cfg: VrrpInstanceConfig, srcIp: string, broadcasts: string[]): InstanceRx {
     return {
       version: cfg.version, authType: cfg.auth ? AUTH_PASS : AUTH_NONE, authPass: cfg.auth?.pass ?? '',
       advertIntCs: cfg.advertIntCs, addresses: cfg.vips.map((v) => v.address),
-      unicastPeers: cfg.unicastPeers, ownAddresses: [srcIp],
+      unicastPeers: cfg.unicastPeers, ownAddresses: [srcIp], broadcasts,
+    };
+  }
+
+  /** The directed broadcasts of the interface's IPv4 subnets and the VIPs' (a 'bad_source'). */
+  private broadcastsOf(cfg: VrrpInstanceConfig): string[] {
+    if (cfg.family !== 4) return [];
+    const prefixes = [...listAddresses(cfg.interface).filter((a) => a.family === 4), ...cfg.vips, ...cfg.vipsExcluded];
+    return [...new Set(prefixes.flatMap((a) => directedBroadcast(a.address, a.prefixLen) ?? []))];
+  }
+
+  /** Encodes one advert without sending it (which also warms that path up); the error when this
+   *  config cannot put an advert on the wire: a fault from the start (vrrp/sendHealth.ts). */
+  private encodeProblem(r: RunningInstance): string | null {
+    try {
+      encodeAdvert({ ...r.wire.advertBase, priority: r.cfg.priority }, { family: r.cfg.family, src: r.srcIp, dst: r.wire.dsts[0]! });
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  private recordAdvert(r: RunningInstance, attempt: AdvertAttempt): void {
+    this.applySendHealth(r, recordAdvert(r.sendHealth, attempt, monotonicNow()));
+  }
+
+  /** Keeps the new send health; a fault that starts or ends is logged and reaches the machine
+   *  after the current dispatch (an advert is sent from inside one), like any other fault. */
+  private applySendHealth(r: RunningInstance, step: SendHealthStep): void {
+    r.sendHealth = step.health;
+    if (step.change === null) return;
+    clearTimeout(r.sendRetry);
+    r.sendRetry = undefined;
+    const f = step.health.fault;
+    if (f) {
+      r.log.error(`${f.detail}: ${f.reason}, going to FAULT (VIPs removed, the role left to the backup); ` +
+        (f.retryAt === null ? 'permanent for this config: fix it and reload' : `trying again in ${((f.retryAt - monotonicNow()) / 1000).toFixed(0)} s`));
+      if (f.retryAt !== null) this.armSendRetry(r, f.retryAt);
+    } else {
+      r.log.info('send fault cleared: leaving FAULT for BACKUP (MASTER again only when no higher master is heard)');
+    }
+    queueMicrotask(() => { if (this.byName.get(r.cfg.name) === r) this.refreshHealth(r); });
+  }
+
+  /** Clears the send fault at `at`. Node's timers run on a millisecond loop clock and may fire
+   *  a fraction of a millisecond before performance.now() reaches `at`: then wait the rest. */
+  private armSendRetry(r: RunningInstance, at: number): void {
+    r.sendRetry = setTimeout(() => {
+      const step = retryDue(r.sendHealth, monotonicNow());
+      if (step.change === null && r.sendHealth.fault?.retryAt === at) this.armSendRetry(r, at);
+      else this.applySendHealth(r, step);
+    }, Math.max(1, Math.ceil(at - monotonicNow())));
+  }
+
+  /** The status API's view of the send health (wall-clock times: operators read them). */
+  private static sendStatus(h: SendHealth) {
+    const wall = (mono: number) => new Date(Date.now() + (mono - monotonicNow())).toISOString();
+    return {
+      failures: h.failures, consecutive_failed: h.consecutive, last_error: h.lastError,
+      fault: h.fault && { reason: h.fault.reason, detail: h.fault.detail, since: wall(h.fault.since), retry_at: h.fault.retryAt === null ? null : wall(h.fault.retryAt) },
     };
   }
 
@@ -401,8 +488,24 @@ export class VrrpService {
         onError: (e) => this.log.error(`socket ${key}: ${e.message}`),
       });
       this.sockets.set(key, s);
+      this.stats.sockets[key] = { kernel_drops: 0, receive_buffer: null };
     }
     return s;
+  }
+
+  /** Each socket's receive buffer, sized for the instances on it (net/vrrpSocket.ts). */
+  private sizeReceiveBuffers(): void {
+    for (const [key, s] of this.sockets) {
+      const on = this.instances.filter((r) => r.socket === s).map((r) => ({ family: r.cfg.family, version: r.cfg.version, addresses: r.cfg.vips.length }));
+      const bytes = receiveBufferBytes(on);
+      if (s.receiveBuffer?.requested === bytes) continue;
+      const b = s.setReceiveBuffer(bytes);
+      this.stats.sockets[key]!.receive_buffer = b;
+      const text = `socket ${key}: receive buffer ${b.granted} bytes for ${on.length} instance(s) (asked ${bytes}${b.forced ? ', SO_RCVBUFFORCE' : ', SO_RCVBUF'})`;
+      // The kernel doubles what it accepts; less than twice the request means rmem_max capped it.
+      if (b.granted < 2 * bytes) this.log.warn(`${text}: capped by net.core.rmem_max (no CAP_NET_ADMIN for SO_RCVBUFFORCE)`);
+      else this.log.info(text);
+    }
   }
 
   private announcerFor(ifname: string): Announcer {
@@ -412,6 +515,13 @@ export class VrrpService {
   }
 
   private onPacket(socketKey: string, p: ReceivedPacket): void {
+    if (p.kernelDropsBefore > 0) {
+      this.stats.kernel_drops += p.kernelDropsBefore;
+      const s = this.stats.sockets[socketKey];
+      if (s) s.kernel_drops += p.kernelDropsBefore;
+      this.drops.warn(`kernel:${socketKey}`, `the kernel dropped ${p.kernelDropsBefore} VRRP packet(s) on ${socketKey}: receive buffer ` +
+        `(${s?.receive_buffer?.granted ?? '?'} bytes) full; ${s?.kernel_drops ?? '?'} on this socket so far`);
+    }
     const byVrid = this.byVrid.get(socketKey);
     const verdict = validateAdvert(p, (vrid) => byVrid?.get(vrid)?.rx);
     if (!verdict.ok) {
@@ -434,6 +544,10 @@ export class VrrpService {
   }
 
   private onNetEvent(e: NetEvent): void {
+    // A subnet added or removed (not a VIP): the directed broadcasts 'bad_source' knows change.
+    if (e.kind === 'addr' && e.family === 4 && !this.config.vrrpInstances.some((i) => [...i.vips, ...i.vipsExcluded].some((v) => v.address === e.address))) {
+      for (const r of this.instances) if (r.cfg.interface === e.ifname && r.cfg.family === 4) r.rx = { ...r.rx, broadcasts: this.broadcastsOf(r.cfg) };
+    }
     if (e.kind === 'link') {
       if (!this.linkUp.has(e.ifname) || this.linkUp.get(e.ifname) === e.up) return;
       this.linkUp.set(e.ifname, e.up);
@@ -536,7 +650,8 @@ export class VrrpService {
     return [...groups].map((g) => ({ name: g.name, state: g.state, members: g.members.map((m) => m.cfg.name) }));
   }
 
-  /** Own interface down, or a weight-0 tracked interface down: FAULT. Other weights move the priority (track/priority.ts). */
+  /** Own interface down, a weight-0 tracked interface down, or adverts that do not leave
+   *  (vrrp/sendHealth.ts): FAULT. Other weights move the priority (track/priority.ts). */
   private refreshHealth(r: RunningInstance): void {
     const up = (n: string) => this.linkUp.get(n) ?? false;
     // keepalived tracks the instance's own interface with weight 0 (unless dont_track_primary).
@@ -547,7 +662,7 @@ export class VrrpService {
     ];
     const health = computePriority(r.cfg.priority, trackers);
     r.driver.setEffectivePriority(health.effective);
-    this.applyFault(r, health.fault);
+    this.applyFault(r, health.fault || r.sendHealth.fault !== null);
     this.events.changed(true);
   }
 }

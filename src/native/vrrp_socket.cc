@@ -4,6 +4,11 @@
 // Receive hands JS the VRRP message plus what the receive checks need (RFC 5798 §7.1): source,
 // destination, TTL / hop limit and the arrival interface. Send sets TTL / hop limit 255
 // (RFC 5798 §5.1.1.3 / §5.1.2.3) and the source address chosen by the caller.
+//
+// Packets the kernel drops because the receive buffer is full are counted: SO_RXQ_OVFL puts the
+// socket's running drop count (sk_drops, a uint32) on each packet it queues, and every packet
+// hands it to JS, which counts the increase. The buffer is sized by JS for the instances on the
+// socket (setReceiveBuffer).
 #include "common.h"
 
 #include <net/if.h>
@@ -19,7 +24,6 @@ namespace tandem {
 namespace {
 
 constexpr int kIpprotoVrrp = 112;
-constexpr int kRecvBufferBytes = 256 * 1024;  // a burst of adverts from many VRIDs fits
 constexpr int kMaxPacketsPerWakeup = 64;      // bound the work done in one poll callback
 // keepalived marks VRRP as network control traffic (IPTOS_PREC_INTERNETCONTROL); do the same so
 // QoS treats both implementations alike.
@@ -37,12 +41,14 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
                            InstanceMethod<&VrrpSocket::Join>("join"),
                            InstanceMethod<&VrrpSocket::Leave>("leave"),
                            InstanceMethod<&VrrpSocket::SetHopLimit>("setHopLimit"),
+                           InstanceMethod<&VrrpSocket::SetReceiveBuffer>("setReceiveBuffer"),
                            InstanceMethod<&VrrpSocket::Close>("close"),
                            InstanceAccessor<&VrrpSocket::Ifindex>("ifindex"),
                        });
   }
 
-  // new VrrpSocket(family: 4 | 6, ifname, onPacket(payload, src, dst, ttl, ifindex), onError(err))
+  // new VrrpSocket(family: 4 | 6, ifname, onPacket(payload, src, dst, ttl, ifindex, kernelDrops),
+  //                onError(err))
   explicit VrrpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VrrpSocket>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsFunction() ||
@@ -99,10 +105,9 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
     // Only this interface's traffic, and sends leave through it.
     if (setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), ifname.size() + 1) < 0)
       return Fail("setsockopt(SO_BINDTODEVICE)");
-    int rcvbuf = kRecvBufferBytes;
-    if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0)
-      return Fail("setsockopt(SO_RCVBUF)");
     int on = 1, off = 0, tos = kTosNetworkControl;
+    // Linux >= 2.6.33: the drop count on every queued packet (socket(7) SO_RXQ_OVFL).
+    if (setsockopt(fd_, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) < 0) return Fail("setsockopt(SO_RXQ_OVFL)");
     if (family_ == 4) {
       // Arrival interface; TTL and addresses come from the IP header that raw IPv4 sockets
       // deliver in front of the payload.
@@ -270,6 +275,40 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
     return env.Undefined();
   }
 
+  // setReceiveBuffer(bytes): { granted, forced }. SO_RCVBUFFORCE (CAP_NET_ADMIN) may exceed
+  // net.core.rmem_max; without the capability SO_RCVBUF is capped there. `granted` is what the
+  // kernel reports back (SO_RCVBUF: it doubles the value asked for, socket(7), and charges each
+  // queued packet's truesize against it).
+  Napi::Value SetReceiveBuffer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      ThrowType(env, "setReceiveBuffer(bytes: number)");
+      return env.Undefined();
+    }
+    double asked = info[0].As<Napi::Number>().DoubleValue();
+    if (!(asked >= 1 && asked <= (1 << 30))) {
+      ThrowType(env, "receive buffer must be 1 .. 2^30 bytes");
+      return env.Undefined();
+    }
+    int bytes = static_cast<int>(asked);
+    bool forced = setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) == 0;
+    if (!forced && setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) < 0) {
+      ThrowErrno(env, errno, "setsockopt(SO_RCVBUF)");
+      return env.Undefined();
+    }
+    int granted = 0;
+    socklen_t len = sizeof granted;
+    if (getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &granted, &len) < 0) {
+      ThrowErrno(env, errno, "getsockopt(SO_RCVBUF)");
+      return env.Undefined();
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("granted", Napi::Number::New(env, granted));
+    out.Set("forced", Napi::Boolean::New(env, forced));
+    return out;
+  }
+
   Napi::Value Ifindex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ifindex_); }
 
   // Idempotent: a second close() does nothing; other calls on a closed socket throw EBADF.
@@ -319,6 +358,12 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
       ReportError(env, errno, "recvmsg");
       return false;
+    }
+    // The kernel attaches SO_RXQ_OVFL only once it has dropped something: no cmsg means 0.
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+        std::memcpy(&kernelDrops_, CMSG_DATA(c), sizeof kernelDrops_);
+      }
     }
     if (family_ == 4) {
       DeliverIpv4(env, msg, static_cast<size_t>(n));
@@ -374,7 +419,7 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
     Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(env, payload, len);
     CallIntoJs(env, onPacket_, *asyncContext_,
                {buf, Napi::String::New(env, src), Napi::String::New(env, dst), Napi::Number::New(env, ttl),
-                Napi::Number::New(env, ifindex)});
+                Napi::Number::New(env, ifindex), Napi::Number::New(env, kernelDrops_)});
   }
 
   void ReportError(Napi::Env env, int err, const char* syscall) {
@@ -386,6 +431,8 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
   int ifindex_ = 0;
   int fd_ = -1;
   bool referenced_ = false;
+  // The socket's running drop count from the last SO_RXQ_OVFL seen (wraps at 2^32).
+  uint32_t kernelDrops_ = 0;
   const char* syscall_ = "";
   std::vector<uint8_t> buffer_ = std::vector<uint8_t>(65536);
   FdPoller poller_;

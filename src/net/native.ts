@@ -23,6 +23,9 @@ export interface NativeVrrpSocket {
   join(): void;
   leave(): void;
   setHopLimit(hops: number): void;
+  /** SO_RCVBUFFORCE, or SO_RCVBUF (capped by net.core.rmem_max) without CAP_NET_ADMIN; `granted`
+   *  is the kernel's SO_RCVBUF afterwards (twice what was asked, socket(7)). */
+  setReceiveBuffer(bytes: number): { granted: number; forced: boolean };
   close(): void;
 }
 
@@ -66,7 +69,9 @@ export interface NativeAddon {
   VrrpSocket: new (
     family: 4 | 6,
     ifname: string,
-    onPacket: (payload: Uint8Array, src: string, dst: string, ttl: number, ifindex: number) => void,
+    /** `kernelDrops`: the socket's running count of packets the kernel dropped for want of
+     *  receive buffer (SO_RXQ_OVFL, a uint32 that wraps), as of this packet's queueing. */
+    onPacket: (payload: Uint8Array, src: string, dst: string, ttl: number, ifindex: number, kernelDrops: number) => void,
     onError: (e: SystemError) => void,
   ) => NativeVrrpSocket;
   PacketSocket: new (ifname: string) => NativePacketSocket;

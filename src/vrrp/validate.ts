@@ -10,6 +10,13 @@
 //   'unknown_vrid' comes second, not last as in the RFCs' list.
 // - The address count is compared before the checksum and the address list after it.
 // - v3 (RFC 5798 §6.4.2): no advert interval check; a backup learns the master's interval.
+//
+// One check is tandem's own and comes last: 'bad_source' (see sourceAddressProblem). keepalived
+// 2.2.7 has no such check (vrrp_check_packet() never looks at the source beyond
+// check_unicast_src), so a valid advert from 0.0.0.0 makes its master step down. It runs after
+// every keepalived check so that a packet keepalived drops is dropped here for the same reason
+// and counted under the same name: 'bad_source' counts exactly the packets keepalived would
+// have accepted.
 
 import { isMulticast, parseIp, sameIp, type Family } from './ip.js';
 import { checksumValid } from './checksum.js';
@@ -23,7 +30,7 @@ export type DropReason =
   | 'too_short' | 'unknown_vrid' | 'own_packet' | 'bad_length' | 'bad_ttl' | 'bad_version'
   | 'invalid_auth_type' | 'auth_type_mismatch' | 'bad_auth' | 'advert_int_mismatch' | 'bad_type'
   | 'address_count_mismatch' | 'bad_checksum' | 'unicast_multicast_mismatch'
-  | 'address_list_mismatch' | 'unicast_peer_unknown';
+  | 'address_list_mismatch' | 'unicast_peer_unknown' | 'bad_source';
 
 /** Every drop reason, in check order (for counters that start at zero). The two address
  *  reasons only occur with InstanceRx.strictAddressCheck. */
@@ -31,7 +38,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'too_short', 'unknown_vrid', 'own_packet', 'bad_length', 'bad_ttl', 'bad_version',
   'invalid_auth_type', 'auth_type_mismatch', 'bad_auth', 'advert_int_mismatch', 'bad_type',
   'address_count_mismatch', 'bad_checksum', 'unicast_multicast_mismatch',
-  'address_list_mismatch', 'unicast_peer_unknown',
+  'address_list_mismatch', 'unicast_peer_unknown', 'bad_source',
 ];
 
 /** Accepted, but worth logging and counting. */
@@ -66,6 +73,9 @@ export interface InstanceRx {
    *  off: tandem notes the mismatch and accepts the advert, so that two directors whose VIP
    *  lists differ still elect one master instead of both becoming master. */
   strictAddressCheck?: boolean;
+  /** IPv4: the directed broadcast addresses of the receiving interface's subnets (its own
+   *  addresses' and the VIPs' prefixes); a packet from one of them is 'bad_source'. */
+  broadcasts?: readonly string[];
 }
 
 export type Verdict =
@@ -223,7 +233,80 @@ export function validateAdvert(rx: ReceivedPacket, lookup: (vrid: number) => Ins
     return drop('unicast_peer_unknown', `unicast source ${rx.src} is not a unicast peer`);
   }
 
+  // tandem's own check, last (see the top of this file): no router sends from these addresses.
+  const problem = sourceAddressProblem(rx.src, rx.family, inst.broadcasts ?? []);
+  if (problem) return drop('bad_source', `source ${rx.src} is ${SOURCE_PROBLEM_TEXT[problem]}: no router sends from it`);
+
   return { ok: true, advert, notes };
+}
+
+/** Why an address cannot be the source of a packet from another router. */
+export type SourceProblem =
+  | 'unspecified' | 'this_network' | 'multicast' | 'broadcast' | 'directed_broadcast' | 'loopback'
+  | 'ipv4_mapped' | 'ipv4_compatible';
+
+const SOURCE_PROBLEM_TEXT: Record<SourceProblem, string> = {
+  unspecified: 'the unspecified address',
+  this_network: "in 0.0.0.0/8 ('this network', only a source while a host learns its address)",
+  multicast: 'a multicast address',
+  broadcast: 'the limited broadcast address',
+  directed_broadcast: "the receiving interface's directed broadcast address",
+  loopback: 'a loopback address',
+  ipv4_mapped: 'IPv4-mapped (::ffff:0:0/96 names an IPv4 node, which sends no IPv6)',
+  ipv4_compatible: 'the IPv4-compatible form of an address no router sends from',
+};
+
+/**
+ * The reason `src` cannot have sent a packet that arrived on the wire, or null. IPv4: RFC 1122
+ * §3.2.1.3 allows {0, 0} and {0, host} (0.0.0.0/8) only while a host initialises, never
+ * {-1, -1} (255.255.255.255), a directed broadcast (the subnets in `broadcasts`) or 127/8 from
+ * outside a host, nor a multicast (class D) source, and says "a host MUST silently discard an
+ * incoming datagram containing an IP source address that is invalid by the rules of this
+ * section". IPv6 (RFC 4291): :: (§2.5.2: sent only by "an initializing host before it has learned
+ * its own address"), ::1 (§2.5.3: "must not be used as the source address in IPv6 packets that
+ * are sent outside of a single node"), ff00::/8 (§2.7: "must not be used as source addresses"),
+ * IPv4-mapped ::ffff:0:0/96 (§2.5.5.2: it represents the address of an IPv4 node, which sends
+ * no IPv6), and the deprecated IPv4-compatible ::a.b.c.d (§2.5.5.1) whose a.b.c.d is itself one
+ * of the IPv4 cases. Linux drops some of these before a raw socket sees them (IPv4 multicast and
+ * limited broadcast sources, loopback without route_localnet; IPv6 ::1 and multicast); the
+ * others reach us, 0.0.0.0 and :: among them.
+ */
+export function sourceAddressProblem(src: string, family: Family, broadcasts: readonly string[]): SourceProblem | null {
+  const p = parseIp(src);
+  if (!p || p.family !== family) return null; // a transport that cannot tell: not this check's business
+  const b = p.bytes;
+  if (family === 4) {
+    const v4 = ipv4Problem(b);
+    if (v4) return v4;
+    return broadcasts.some((x) => sameIp(x, src)) ? 'directed_broadcast' : null;
+  }
+  if (b[0] === 0xff) return 'multicast';
+  const zeroTo = (n: number) => b.subarray(0, n).every((x) => x === 0);
+  if (zeroTo(15) && b[15] === 0) return 'unspecified';
+  if (zeroTo(15) && b[15] === 1) return 'loopback';
+  if (zeroTo(10) && b[10] === 0xff && b[11] === 0xff) return 'ipv4_mapped';
+  if (zeroTo(12) && ipv4Problem(b.subarray(12)) !== null) return 'ipv4_compatible';
+  return null;
+}
+
+function ipv4Problem(b: Uint8Array): SourceProblem | null {
+  if (b.every((x) => x === 0)) return 'unspecified';
+  if (b[0] === 0) return 'this_network';
+  if (b[0] === 127) return 'loopback';
+  if ((b[0]! & 0xf0) === 0xe0) return 'multicast';
+  if (b.every((x) => x === 0xff)) return 'broadcast';
+  return null;
+}
+
+/** The directed broadcast address of an IPv4 subnet, or null where there is none (a /31 or /32
+ *  has no broadcast address, RFC 3021; IPv6 has no broadcast at all). */
+export function directedBroadcast(address: string, prefixLen: number): string | null {
+  const p = parseIp(address);
+  if (!p || p.family !== 4 || prefixLen < 0 || prefixLen > 30) return null;
+  const n = ((p.bytes[0]! << 24) | (p.bytes[1]! << 16) | (p.bytes[2]! << 8) | p.bytes[3]!) >>> 0;
+  const host = prefixLen === 0 ? 0xffffffff : (2 ** (32 - prefixLen) - 1);
+  const bc = (n | host) >>> 0;
+  return `${bc >>> 24}.${(bc >>> 16) & 0xff}.${(bc >>> 8) & 0xff}.${bc & 0xff}`;
 }
 
 /** checksumValid, but an address that does not parse (a broken transport) fails the check

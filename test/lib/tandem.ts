@@ -28,7 +28,7 @@ export interface TandemInstanceState {
 export type DropReason =
   | 'too_short' | 'bad_length' | 'bad_ttl' | 'bad_version' | 'auth_type_mismatch' | 'bad_auth'
   | 'advert_int_mismatch' | 'bad_type' | 'bad_checksum' | 'unknown_vrid' | 'unicast_peer_unknown'
-  | 'own_packet';
+  | 'own_packet' | 'bad_source';
 
 export interface TandemStateFile {
   pid: number;

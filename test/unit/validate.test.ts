@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { encodeAdvert, type Advert } from '../../src/vrrp/packet.js';
 import { checksumValid, vrrpChecksum } from '../../src/vrrp/checksum.js';
 import {
-  DROP_REASONS, NOTES, validateAdvert, type DropReason, type InstanceRx, type ReceivedPacket, type Verdict,
+  DROP_REASONS, NOTES, directedBroadcast, sourceAddressProblem, validateAdvert, type DropReason, type InstanceRx,
+  type ReceivedPacket, type SourceProblem, type Verdict,
 } from '../../src/vrrp/validate.js';
 import { formatIp, VRRP_GROUP4, VRRP_GROUP6, type Family } from '../../src/vrrp/ip.js';
 import { mulberry32 } from '../lib/prng.js';
@@ -21,7 +22,9 @@ interface Want { family?: Family; version?: 2 | 3; authType?: 0 | 1; unicast?: b
 function randomUnicast(r: () => number, family: Family): string {
   const b = new Uint8Array(family === 4 ? 4 : 16);
   for (let i = 0; i < b.length; i++) b[i] = r() < 0.2 ? 0 : int(r, 0, 255);
-  if (family === 4) b[0] = int(r, 1, 223); else if (b[0] === 0xff) b[0] = 0x20;
+  // Never a source validate.ts refuses ('bad_source'): not 0/8, 127/8 or multicast in IPv4,
+  // nothing in ::/80 (unspecified, loopback, IPv4-mapped/compatible) or ff00::/8 in IPv6.
+  if (family === 4) { b[0] = int(r, 1, 222); if (b[0] === 127) b[0] = 128; } else b[0] = int(r, 0x20, 0xfe);
   return formatIp(b);
 }
 
@@ -266,7 +269,7 @@ test('ttl < 0 (transport could not tell) skips the TTL check, as keepalived does
 test('DROP_REASONS and NOTES are complete and unique', () => {
   assert.equal(new Set(DROP_REASONS).size, DROP_REASONS.length);
   assert.equal(new Set(NOTES).size, NOTES.length);
-  assert.equal(DROP_REASONS.length, 16);
+  assert.equal(DROP_REASONS.length, 17);
   for (const x of [...DROP_REASONS, ...NOTES]) assert.match(x, /^[a-z0-9]+(_[a-z0-9]+)*$/);
 });
 
@@ -345,6 +348,7 @@ orderTable('v2 IPv4 multicast, PASS, strict address check', fixedCase(4, 2, fals
   { reason: 'bad_checksum', apply: (c) => { c.rx.payload[6]! ^= 0x10; } },
   { reason: 'unicast_multicast_mismatch', apply: (c) => { c.rx.dst = '192.0.2.77'; } },
   { reason: 'address_list_mismatch', apply: (c) => { c.inst.addresses[0] = '192.0.2.198'; } },
+  { reason: 'bad_source', apply: (c) => { c.rx.src = '0.0.0.0'; } },
 ]);
 
 orderTable('v3 IPv4 unicast with check_unicast_src', fixedCase(4, 3, true, { checkUnicastSrc: true }), [
@@ -370,4 +374,101 @@ orderTable('v3 IPv6 multicast', fixedCase(6, 3, false), [
   { reason: 'address_count_mismatch', apply: (c) => { c.inst.addresses.pop(); } },
   { reason: 'bad_checksum', apply: (c) => { c.rx.payload[6]! ^= 0x80; } },
   { reason: 'address_list_mismatch', apply: (c) => { c.inst.addresses[1] = '2001:db8::99'; } },
+  { reason: 'bad_source', apply: (c) => { c.rx.src = '::'; recheck(c); } },
 ], false);
+
+// ---- bad_source: tandem's own check (keepalived 2.2.7 accepts these) ----
+
+/** A valid advert from `src` (checksum computed with `src` in the pseudo-header), multicast. */
+function fromSource(family: Family, src: string, extra: Partial<InstanceRx> = {}): Case {
+  const c = fixedCase(family, 3, false, extra);
+  const rx = { ...c.rx, src };
+  rx.payload = encodeAdvert(c.advert, rx);
+  return { ...c, rx };
+}
+
+const BAD_SOURCES: Array<[Family, string, SourceProblem]> = [
+  [4, '0.0.0.0', 'unspecified'],
+  [4, '0.1.2.3', 'this_network'],
+  [4, '0.255.255.255', 'this_network'],
+  [4, '127.0.0.1', 'loopback'],
+  [4, '127.255.255.254', 'loopback'],
+  [4, '224.0.0.18', 'multicast'],
+  [4, '239.255.255.255', 'multicast'],
+  [4, '255.255.255.255', 'broadcast'],
+  [4, '192.0.2.255', 'directed_broadcast'],
+  [6, '::', 'unspecified'],
+  [6, '::1', 'loopback'],
+  [6, 'ff02::1', 'multicast'],
+  [6, 'ff05::1:3', 'multicast'],
+  [6, '::ffff:192.0.2.1', 'ipv4_mapped'],
+  [6, '::ffff:0.0.0.0', 'ipv4_mapped'],
+  [6, '::ffff:127.0.0.1', 'ipv4_mapped'],
+  [6, '::127.0.0.1', 'ipv4_compatible'],
+  [6, '::224.0.0.18', 'ipv4_compatible'],
+  [6, '::0.0.0.2', 'ipv4_compatible'],
+  [6, '::255.255.255.255', 'ipv4_compatible'],
+];
+// Addresses next to the bad ones that a router may send from.
+const GOOD_SOURCES: Array<[Family, string]> = [
+  [4, '1.0.0.0'], [4, '126.255.255.255'], [4, '128.0.0.0'], [4, '223.255.255.255'], [4, '240.0.0.1'],
+  [4, '255.255.255.254'], [4, '192.0.2.254'], [4, '198.51.100.255'],
+  [6, 'fe80::1'], [6, '2001:db8::1'], [6, '::2:0:0:0'], [6, '::192.0.2.1'], [6, '::fffe:192.0.2.1'], [6, 'feff::1'],
+];
+const BROADCASTS = ['192.0.2.255'];
+
+test('sourceAddressProblem names each kind of impossible source, and none for its neighbours', () => {
+  for (const [family, src, kind] of BAD_SOURCES) assert.equal(sourceAddressProblem(src, family, BROADCASTS), kind, src);
+  for (const [family, src] of GOOD_SOURCES) assert.equal(sourceAddressProblem(src, family, BROADCASTS), null, src);
+  // A directed broadcast is only one when it is the receiving interface's.
+  assert.equal(sourceAddressProblem('192.0.2.255', 4, []), null);
+  // Text that is not an address of the family is not this check's business (never throws).
+  assert.equal(sourceAddressProblem('garbage', 4, BROADCASTS), null);
+  assert.equal(sourceAddressProblem('::', 4, BROADCASTS), null);
+});
+
+for (const [family, src, kind] of BAD_SOURCES) {
+  test(`a valid higher-priority advert from ${src} (${kind}) -> bad_source`, () => {
+    const c = fromSource(family, src, { broadcasts: BROADCASTS });
+    const v = run(c);
+    expectDrop(v, 'bad_source', src);
+    assert.ok(!v.ok && v.detail.includes(src), !v.ok ? v.detail : '');
+  });
+}
+
+test('the same advert from a real address is accepted (the bad_source cases fail for the source alone)', () => {
+  for (const [family, src] of [...GOOD_SOURCES, [4, '192.0.2.9'] as const, [6, 'fe80::9'] as const]) {
+    const v = run(fromSource(family, src, { broadcasts: BROADCASTS }));
+    assert.ok(v.ok, `${src}: ${JSON.stringify(v)}`);
+  }
+});
+
+forAll('a valid random packet from the unspecified address -> bad_source', {}, (c, _r, ctx) => {
+  const src = c.rx.family === 4 ? '0.0.0.0' : '::';
+  const rx = { ...c.rx, src, payload: encodeAdvert({ ...c.advert, authPass: c.inst.authPass }, { ...c.rx, src }) };
+  // With check_unicast_src the unicast source check (keepalived's, earlier) names it first.
+  const want = c.unicast && c.inst.checkUnicastSrc ? 'unicast_peer_unknown' : 'bad_source';
+  expectDrop(run({ ...c, rx }), want, ctx);
+});
+
+test('bad_source comes after keepalived\'s checks: check_unicast_src names a non-peer source first', () => {
+  const c = fixedCase(4, 3, true, { checkUnicastSrc: true });
+  const rx = { ...c.rx, src: '0.0.0.0' };
+  rx.payload = encodeAdvert(c.advert, rx);
+  expectDrop(run({ ...c, rx }), 'unicast_peer_unknown', 'not a peer');
+  // ... and a peer list that names the bad address still gets bad_source.
+  expectDrop(run({ ...c, rx, inst: { ...c.inst, unicastPeers: ['0.0.0.0'] } }), 'bad_source', 'a peer');
+});
+
+test('directedBroadcast: the subnet broadcast of an IPv4 prefix; none for /31, /32 or IPv6', () => {
+  assert.equal(directedBroadcast('192.0.2.1', 24), '192.0.2.255');
+  assert.equal(directedBroadcast('192.0.2.100', 25), '192.0.2.127');
+  assert.equal(directedBroadcast('198.51.100.9', 30), '198.51.100.11');
+  assert.equal(directedBroadcast('203.0.113.7', 16), '203.0.255.255');
+  assert.equal(directedBroadcast('100.64.0.1', 1), '127.255.255.255');
+  assert.equal(directedBroadcast('203.0.113.7', 1), '255.255.255.255');
+  assert.equal(directedBroadcast('203.0.113.7', 0), '255.255.255.255');
+  assert.equal(directedBroadcast('192.0.2.1', 31), null);
+  assert.equal(directedBroadcast('192.0.2.1', 32), null);
+  assert.equal(directedBroadcast('2001:db8::1', 64), null);
+});
