@@ -63,12 +63,12 @@ describe('keepalived.conf import: block nesting limit', () => {
     assert.equal(r.stderr, `${p}:1: blocks nested deeper than 64 levels: refusing\n`);
   });
 
-  it('an invalid file (unbalanced braces) exits 2 as bad input; an unreadable one stays 1', () => {
+  it('an invalid file (unbalanced braces) and an unreadable one exit 2 as bad input', () => {
     const open = write('open.conf', 'vrrp_instance VI_1 {\n  priority 100\n');
     const r = tandem('import', open);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /open\.conf:1: '\{' of vrrp_instance is never closed/);
-    assert.equal(tandem('import', join(dir, 'missing.conf')).status, 1);
+    assert.equal(tandem('import', join(dir, 'missing.conf')).status, 2);
   });
 });
 

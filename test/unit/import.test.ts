@@ -206,7 +206,7 @@ describe('keepalived.conf import: parser and edge cases', () => {
     ]);
   });
 
-  it('reports an unclosed block and a stray } with file:line, and the CLI exits 2 (bad input)', () => {
+  it('reports an unclosed block and a stray } with file:line, and the CLI exits 2 (invalid input)', () => {
     const p = write('open.conf', 'vrrp_instance VI_1 {\n  priority 100\n');
     const r = parseKeepalivedFile(p);
     assert.ok(!r.ok);
@@ -222,9 +222,9 @@ describe('keepalived.conf import: parser and edge cases', () => {
     assert.equal(cli.stdout, '');
   });
 
-  it('an unreadable file exits 1 naming it; wrong usage exits 2', () => {
+  it('an unreadable file exits 2 naming it, as tandem check does; wrong usage exits 2', () => {
     const r = tandem('import', join(dir, 'missing.conf'));
-    assert.equal(r.status, 1);
+    assert.equal(r.status, 2);
     assert.match(r.stderr, /missing\.conf:1: cannot read .*ENOENT/);
     assert.equal(tandem('import').status, 2);
   });

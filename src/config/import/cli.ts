@@ -1,8 +1,7 @@
 // `tandem import FILE` (issue 5 §4): the converted YAML on stdout, every keyword that was not
 // converted on stderr (file:line: keyword: reason). Exit 0 when the file was read and converted
-// (even in part: the list says what is missing), 1 when it (or an include) cannot be read, 2 when
-// it is not a valid keepalived.conf (unbalanced braces, blocks nested too deep, an include loop)
-// or on usage: 2 is tandem's exit code for bad input.
+// (even in part: the list says what is missing), 2 when it cannot be read or parsed (bad input, as
+// `tandem check` answers an unreadable or invalid file) and on usage errors.
 import { formatUnconverted, importKeepalived } from './convert.js';
 
 export function runImport(args: string[], out = process.stdout, err = process.stderr): number {
@@ -13,7 +12,7 @@ export function runImport(args: string[], out = process.stdout, err = process.st
   const r = importKeepalived(args[0]!);
   if (!r.ok) {
     err.write(`${r.error.file}:${r.error.line}: ${r.error.message}\n`);
-    return r.error.unreadable ? 1 : 2;
+    return 2;
   }
   out.write(r.yaml);
   for (const u of r.unconverted) err.write(`not converted: ${formatUnconverted(u)}\n`);

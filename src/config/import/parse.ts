@@ -36,8 +36,6 @@ export interface ParseError {
   file: string;
   line: number;
   message: string;
-  /** The file (or an included one) could not be read, as opposed to being invalid. */
-  unreadable?: true;
 }
 
 export type ParseResult = { ok: true; statements: Stmt[]; notes: ParseNote[] } | { ok: false; error: ParseError };
@@ -135,7 +133,7 @@ function readOne(
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new ParseFailure({ file: from?.file ?? shown, line: from?.line ?? 1,
-      message: `cannot read ${shown}: ${err.code ?? err.message}`, unreadable: true });
+      message: `cannot read ${shown}: ${err.code ?? err.message}` });
   }
   if (stack.includes(real)) {
     throw new ParseFailure({ file: from!.file, line: from!.line,
