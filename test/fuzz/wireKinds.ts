@@ -142,7 +142,7 @@ function kindsFor(family: 4 | 6): WireKind[] {
         while (version === m.version) version = int(rng, 0, 15);
         // The length rule follows the packet's own version nibble (keepalived
         // expected_vrrp_pkt_len): a v2 nibble over IPv4 carries the 8 auth bytes.
-        return packet({ ...m, version, withAuth: version === 2 && family === 4 }, route(k, t));
+        return packet({ ...m, version }, route(k, t));
       },
     },
     {
@@ -235,4 +235,12 @@ export const WIRE_KINDS: readonly WireKind[] = [...kindsFor(4), ...kindsFor(6)];
  *  daemon's checks at all. */
 export function controlPacket(rng: Rng, t: WireTopology): WirePacket {
   return packet({ ...valid(rng, 'B'), priority: 1 }, route('B', t));
+}
+
+/** An advert for VRID 250, which the master does not run: counted as unknown_vrid. Sent after
+ *  each phase, because the kernel reports a socket's receive-buffer drops with the next packet it
+ *  queues there. */
+export function flushPacket(family: 4 | 6, t: WireTopology): WirePacket {
+  const ip = family === 4 ? { src: t.attackerIp4, dst: GROUP4 } : { src: t.attackerLinkLocal, dst: GROUP6 };
+  return packet({ version: 3, vrid: 250, priority: 100, advertInt: 100, addrs: [family === 4 ? '192.0.2.250' : '2001:db8::250'] }, ip);
 }

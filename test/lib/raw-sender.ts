@@ -88,7 +88,7 @@ export function encodeVrrp(f: VrrpFields, ck: ChecksumOptions): Uint8Array {
   return b;
 }
 
-function onesSum(b: Uint8Array, start: number): number {
+export function onesSum(b: Uint8Array, start: number): number {
   let sum = start;
   for (let i = 0; i < b.length; i += 2) sum += (b[i]! << 8) | (b[i + 1] ?? 0);
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
@@ -99,6 +99,12 @@ export function ipv4Bytes(a: string): Uint8Array {
   const parts = a.split('.').map(Number);
   if (parts.length !== 4 || parts.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new Error(`bad IPv4 address ${a}`);
   return Uint8Array.from(parts);
+}
+
+function macBytes(mac: string): number[] {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  if (b.length !== 6 || b.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new Error(`bad MAC ${mac}`);
+  return b;
 }
 
 /** The 16 bytes of an IPv6 address in any text form (a trailing dotted quad allowed). */
@@ -139,17 +145,18 @@ export function ipv6Datagram(opts: { src: string; dst: string; hopLimit: number;
 
 /**
  * The Ethernet frame that carries a datagram to a multicast group (RFC 1112 §6.4: 01:00:5e + the
- * group's low 23 bits; RFC 2464 §7: 33:33 + its low 32 bits) from `srcMac`; an IPv4 header gets
- * its checksum here (a raw IP socket leaves that to the kernel, a packet socket does not).
+ * group's low 23 bits; RFC 2464 §7: 33:33 + its low 32 bits), or to a unicast destination whose
+ * MAC is given, from `srcMac`; an IPv4 header gets its checksum here (a raw IP socket leaves that
+ * to the kernel, a packet socket does not).
  */
-export function ethernetFrame(srcMac: string, datagram: Uint8Array): Uint8Array {
+export function ethernetFrame(srcMac: string, datagram: Uint8Array, unicastDstMac?: string): Uint8Array {
   const v6 = datagram[0]! >> 4 === 6;
   const d = datagram.slice();
-  const dstMac = v6
+  const multicast = v6 ? d[24] === 0xff : (d[16]! & 0xf0) === 0xe0;
+  if (!multicast && unicastDstMac === undefined) throw new Error('ethernetFrame: a unicast destination needs its MAC');
+  const dstMac = !multicast ? macBytes(unicastDstMac!) : v6
     ? [0x33, 0x33, d[36]!, d[37]!, d[38]!, d[39]!]
     : [0x01, 0x00, 0x5e, d[17]! & 0x7f, d[18]!, d[19]!];
-  if (!v6 && (d[16]! & 0xf0) !== 0xe0) throw new Error('ethernetFrame: only multicast destinations');
-  if (v6 && d[24] !== 0xff) throw new Error('ethernetFrame: only multicast destinations');
   if (!v6) {
     d[10] = d[11] = 0;
     const sum = ~onesSum(d.subarray(0, (d[0]! & 0x0f) * 4), 0) & 0xffff;
@@ -158,7 +165,7 @@ export function ethernetFrame(srcMac: string, datagram: Uint8Array): Uint8Array 
   }
   const f = new Uint8Array(14 + d.length);
   f.set(dstMac, 0);
-  f.set(srcMac.split(':').map((x) => parseInt(x, 16)), 6);
+  f.set(macBytes(srcMac), 6);
   f[12] = v6 ? 0x86 : 0x08;
   f[13] = v6 ? 0xdd : 0x00;
   f.set(d, 14);
