@@ -199,6 +199,17 @@ export function nodeOf(map: Node | null | undefined, key: string): Node | undefi
   return (pair?.value as Node | undefined) ?? (pair?.key as Node | undefined);
 }
 
+/** A key as it appears in an error's key path: a plain key as written; anything else (spaces,
+ *  line breaks, control characters, a collection used as a key) quoted and cut, so that every
+ *  error stays one line of `file:line:col path: message`. */
+function keyInPath(keyNode: Node | null | undefined): string {
+  if (!isScalar(keyNode)) return isMap(keyNode) ? '{...}' : isSeq(keyNode) ? '[...]' : '?';
+  const k = String(keyNode.value);
+  if (/^[A-Za-z0-9_.@-]{1,64}$/.test(k)) return k;
+  const q = JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}...` : k);
+  return q;
+}
+
 /**
  * A mapping with known keys. Unknown keys are errors with a "did you mean" where one is close;
  * missing required keys are reported at the mapping. Returns undefined if any field failed.
@@ -215,10 +226,12 @@ export const object = <S extends Shape>(shape: S): Validator<Out<S>> => (at, ctx
   for (const pair of map.items) {
     const keyNode = pair.key as Node;
     const key = isScalar(keyNode) ? String(keyNode.value) : '';
-    const path = at.path ? `${at.path}.${key}` : key;
+    const path = at.path ? `${at.path}.${keyInPath(keyNode)}` : keyInPath(keyNode);
     if (!Object.hasOwn(shape, key)) {
-      const hint = suggest(key, known);
-      report(ctx, keyNode, path, `unknown key${hint ? ` (did you mean ${hint}?)` : ''}`);
+      const hint = isScalar(keyNode) ? suggest(key, known) : undefined;
+      report(ctx, keyNode, path, isScalar(keyNode)
+        ? `unknown key${hint ? ` (did you mean ${hint}?)` : ''}`
+        : `a key must be a plain word, got ${describe(keyNode)} (a key written with ? or as a flow collection)`);
       ok = false;
       continue;
     }
