@@ -134,7 +134,7 @@ function syntaxError(e: YAMLError, file: string, lineCounter: LineCounter, spans
   const [from, to] = e.pos;
   const { line, col } = lineCounter.linePos(from);
   const message = maskUrlCredentials(e.message.split('\n')[0] ?? '');
-  const secret = spans.find((s) => from <= s.end && to >= s.start);
+  const secret = spans.find((s) => from <= s.end && to > s.start);
   if (!secret) return { file, line, col, path: '', message: `YAML syntax: ${message}` };
   const shown = sharesRun(message, secret.text, 3)
     ? `${e.code} in the value of ${secret.key} (the parser's message is not shown: it quotes the secret value)`

@@ -112,7 +112,7 @@ export function sharesRun(a: string, b: string, n: number): boolean {
 /** Where a secret key's value is written in a YAML text (found without parsing it). */
 export interface SecretSpan {
   key: string;
-  /** Offsets: from the start of the key's line to the end of its value (continuation lines too). */
+  /** Offsets of the value: from just after `key:` to its end (continuation lines too). */
   start: number;
   end: number;
   /** The value as written (raw: quotes, block scalar header, continuation lines). */
@@ -156,7 +156,7 @@ export function yamlSecretSpans(text: string): SecretSpan[] {
       // of the text, where the parser reports it.
       const open = /^[ \t]*(["'])/.exec(text.slice(valueStart, end + 1));
       if (open) end = Math.max(end, closingQuote(text, valueStart + open[0].length, open[1]!));
-      spans.push({ key: m[3]!, start: line.start, end, text: text.slice(valueStart, end).trim() });
+      spans.push({ key: m[3]!, start: valueStart, end, text: text.slice(valueStart, end).trim() });
     }
   });
   return spans;
