@@ -146,6 +146,7 @@ describe('secrets: no config error shows a planted secret', () => {
       const out = r.ok ? '' : r.errors.map(formatConfigError).join('\n');
       for (const m of c.markers) assert.ok(!out.includes(m), `${c.what}: marker ${m} in\n${out}`);
       assert.match(out, c.error);
+      assert.match(out, c.taken, `${c.what}: the loose form matches the masked one too`);
       assert.match(out, new RegExp(`^c\\.yaml:${c.unitAt} ${c.error.source.replace(/\$$/, '')}`, 'm'), `${c.what}: location`);
     });
   }
@@ -189,7 +190,7 @@ describe('secrets: tandem import notes', () => {
       }
       assert.deepEqual(notes.map((n) => n.slice(file.length)), k.notes);
       // The converted YAML is the import's output: the passwords are there, quoted as strings.
-      assert.match(r.yaml, /auth_pass: "73914682"/);
+      assert.match(r.yaml, /auth_pass: "62803571"/);
       assert.match(r.yaml, /auth_pass: Lg5LongP\n/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
