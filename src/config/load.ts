@@ -124,11 +124,11 @@ function composeOne(tokens: CST.Token[], length: number): Document.Parsed {
 
 /**
  * A YAML syntax error, located. The parser's message can quote the text at the error ("Block
- * scalar header includes extra characters: |<value>", "Invalid escape sequence \\x.."), so an
+ * scalar header includes extra characters: |<value>", "Invalid escape sequence \x.."), so an
  * error inside a secret's value (secrets.ts yamlSecretSpans: found in the raw text, since the
  * document does not parse) names the key, and keeps the parser's message only if it has no
  * three consecutive characters in common with the value as written (an invalid escape such as
- * `\\q` can still show); else it gives the parser's error code instead.
+ * `\q` can still show); else it gives the parser's error code instead.
  */
 function syntaxError(e: YAMLError, file: string, lineCounter: LineCounter, spans: readonly SecretSpan[]): ConfigError {
   const [from, to] = e.pos;

@@ -33,10 +33,18 @@ const SECRET_WORDS = new Set([
 /** ... or `key` after one of these (api_key, private_key, accessKey, signing_key). */
 const KEY_QUALIFIERS = new Set(['api', 'private', 'access', 'signing']);
 
+const secretKeyCache = new Map<string, boolean>();
+
 /** The one rule: does a key of this name hold a secret? (auth_pass, secret, smtp_password ...) */
 export function isSecretKey(key: string): boolean {
+  // Asked for every key of every mapping at load (10,000 real servers: ~100,000 times, a few
+  // dozen distinct names): remembered, up to a bound a hostile file cannot grow past.
+  const known = secretKeyCache.get(key);
+  if (known !== undefined) return known;
   const words = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
-  return words.some((w, i) => SECRET_WORDS.has(w) || (w === 'key' && i > 0 && KEY_QUALIFIERS.has(words[i - 1]!)));
+  const secret = words.some((w, i) => SECRET_WORDS.has(w) || (w === 'key' && i > 0 && KEY_QUALIFIERS.has(words[i - 1]!)));
+  if (secretKeyCache.size < 4096) secretKeyCache.set(key, secret);
+  return secret;
 }
 
 /** The last key of a path such as `vrrp_instances[0].authentication.auth_pass`. */
