@@ -14,7 +14,7 @@ import { LineCounter, parseDocument, type Node } from 'yaml';
 import {
   isSecretKey, maskSecretText, maskUrlCredentials, MASK, redactValues, sharesRun, yamlSecretSpans,
 } from '../../src/config/secrets.js';
-import { describe as describeNode, field, markSecret, object, report, schemaKeyNames, string, type Ctx } from '../../src/config/fields.js';
+import { describe as describeNode, field, integer, markSecret, object, report, schemaKeyNames, string, type Ctx } from '../../src/config/fields.js';
 import '../../src/config/schema.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { formatConfigError } from '../../src/config/errors.js';
@@ -135,6 +135,13 @@ describe('secrets: describe() and report()', () => {
       `password: bad value ${MASK} here`,
       `url: cannot reach https://bob:${MASK}@198.51.100.9/`,
     ]);
+    // A real validator that quotes the source text itself (integer() shows a literal as written).
+    const pin = object({ pin_token: field(integer(1, 9999)) });
+    const { ctx: ctx2, root: root2 } = docCtx('pin_token: 0x1F2E\n');
+    pin({ node: root2, path: '' }, ctx2);
+    assert.equal(ctx2.errors.length, 1);
+    assert.ok(!ctx2.errors[0]!.message.includes('0x1F2E'), ctx2.errors[0]!.message);
+    assert.match(ctx2.errors[0]!.message, /^expected an integer literal 1\.\.9999, in decimal .*, got \*\*\*$/);
   });
 });
 
