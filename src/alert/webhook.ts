@@ -31,6 +31,7 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage } from
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { WebhookConfig } from '../config/netAlerts.js';
+import { maskUrlCredentials, redactValues } from '../config/secrets.js';
 import { RateLimitedLog, type Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { BoundedQueue } from './boundedQueue.js';
@@ -69,7 +70,8 @@ export interface WebhookError {
 
 /** What the status API shows per webhook. Counters only grow (Prometheus counters). */
 export interface WebhookCounters {
-  /** `webhooks[i] <scheme://host:port>`: no path, query or credentials (they may hold tokens). */
+  /** `webhooks[i] <scheme://host:port>`: no path, query or credentials (they may hold tokens;
+   *  Slack-style hooks carry theirs in the path). */
   webhook: string;
   /** Events accepted into the queue. */
   queued: number;
@@ -154,6 +156,8 @@ export class WebhookNotifier {
 class WebhookChannel {
   private readonly url: URL;
   private readonly label: string;
+  /** What no log line or status field may show (secrets.ts redactValues), see knownSecrets(). */
+  private readonly secrets: string[];
   private readonly queue: BoundedQueue<Delivery>;
   private readonly rl: RateLimitedLog;
   private readonly baseMs: number;
@@ -173,7 +177,9 @@ class WebhookChannel {
 
   constructor(private readonly target: WebhookTarget, index: number, private readonly opts: WebhookNotifierOptions) {
     this.url = new URL(target.url);
+    // The origin has no userinfo, path or query: never the credentials of the URL.
     this.label = `webhooks[${index}] ${this.url.origin}`;
+    this.secrets = knownSecrets(this.url, target.secret);
     this.queue = new BoundedQueue<Delivery>(target.queueSize);
     this.rl = new RateLimitedLog(opts.log, opts.now ?? (() => performance.now()), opts.logIntervalMs ?? 10_000);
     this.baseMs = opts.backoffBaseMs ?? WEBHOOK_DEFAULTS.backoffBaseMs;
@@ -191,7 +197,7 @@ class WebhookChannel {
       try {
         this.ca = readFileSync(this.target.caFile, 'utf8');
       } catch (e) {
-        this.caError = `cannot read ca ${this.target.caFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+        this.caError = this.scrub(`cannot read ca ${this.target.caFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
         this.opts.log.error(`${this.label}: ${this.caError}; every delivery will fail`);
       }
     }
@@ -260,12 +266,20 @@ class WebhookChannel {
     this.abortInFlight = this.send(d, done);
   }
 
-  private finish(d: Delivery, r: AttemptResult): void {
-    if (r.ok) {
+  /** An error text as it may be shown: a URL in it (an error that embeds the request's URL) and
+   *  whatever the receiver echoed of our credentials (a 500 body quoting the request) masked. */
+  private scrub(text: string): string {
+    return maskUrlCredentials(redactValues(text, this.secrets));
+  }
+
+  private finish(d: Delivery, result: AttemptResult): void {
+    if (result.ok) {
       this.n.delivered++;
       this.next();
       return;
     }
+    // Every failure's detail reaches the log, the status and the state file: scrubbed once, here.
+    const r = { ...result, detail: this.scrub(result.detail) };
     this.lastError = { reason: r.reason, detail: r.detail, at: (this.opts.wallClock?.() ?? new Date()).toISOString() };
     if (r.retry && d.attempts <= this.target.retries) {
       this.n.retried++;
@@ -382,6 +396,27 @@ class WebhookChannel {
       finish({ ok: false, retry: false, reason: 'connection', detail: 'stopped' });
     };
   }
+}
+
+/**
+ * The credentials a webhook URL and its config carry, in every form a receiver or an error
+ * might echo them: the password (as written and decoded), `user:password` in Base64 (the Basic
+ * Authorization header node:http sends for a URL with userinfo), the path and query (they are
+ * the token of many hook services, which is why the label shows only the origin), each query
+ * value, and the HMAC secret.
+ */
+function knownSecrets(url: URL, secret: string | undefined): string[] {
+  const out: string[] = [];
+  const decode = (s: string) => { try { return decodeURIComponent(s); } catch { return s; } };
+  if (url.password) {
+    out.push(url.password, decode(url.password));
+    out.push(Buffer.from(`${decode(url.username)}:${decode(url.password)}`).toString('base64'));
+  }
+  const pathAndQuery = url.pathname + url.search;
+  if (pathAndQuery.length > 1) out.push(pathAndQuery, decode(pathAndQuery), url.search.slice(1));
+  for (const v of url.searchParams.values()) out.push(v);
+  if (secret !== undefined) out.push(secret);
+  return out.filter((v) => v.length > 0);
 }
 
 const TLS_CODES = /^(?:ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(?:VERIFY|GET)_|HOSTNAME_MISMATCH$)/;

@@ -4,6 +4,7 @@
 import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { isIP, SocketAddress } from 'node:net';
 import type { ConfigError } from './errors.js';
+import { isSecretKey, lastKeyOf, maskSecretText, maskUrlCredentials, redactValues } from './secrets.js';
 import { suggest } from './suggest.js';
 
 export interface Ctx {
@@ -22,20 +23,68 @@ export interface At {
 
 export type Validator<T> = (at: At, ctx: Ctx) => T | undefined;
 
+/**
+ * Records an error at the node's position. Every config error goes through here, so this is
+ * where a secret's value is kept out of the message even if the caller formatted it itself:
+ * URL credentials are masked, and the text of a secret node (see markSecret) is replaced.
+ */
 export function report(ctx: Ctx, node: Node | null | undefined, path: string, message: string): void {
   const offset = node?.range?.[0] ?? 0;
   const { line, col } = ctx.lineCounter.linePos(offset);
-  ctx.errors.push({ file: ctx.file, line, col, path, message });
+  let text = maskUrlCredentials(message);
+  if (isSecretNode(node) || (isScalar(node) && isSecretKey(lastKeyOf(path)))) text = redactValues(text, scalarTexts(node));
+  ctx.errors.push({ file: ctx.file, line, col, path, message: text });
 }
 
-function describe(node: Node | null | undefined): string {
+// Value nodes under a secret key (secrets.ts isSecretKey), marked by object() as it meets the
+// key, before any validator sees the value: describe() and report() then never show them.
+const secretNodes = new WeakSet<object>();
+
+/** Marks a value (and everything inside it) as secret. */
+export function markSecret(node: unknown): void {
+  if (node === null || typeof node !== 'object' || secretNodes.has(node)) return;
+  secretNodes.add(node);
+  if (isMap(node)) for (const p of node.items) { markSecret(p.key); markSecret(p.value); }
+  else if (isSeq(node)) for (const i of node.items) markSecret(i);
+}
+
+export function isSecretNode(node: unknown): boolean {
+  return node !== null && typeof node === 'object' && secretNodes.has(node);
+}
+
+/** Every way a scalar's value can appear in a message: as parsed, as JSON, as written. */
+function scalarTexts(node: Node | null | undefined): string[] {
+  const out: string[] = [];
+  const walk = (n: unknown) => {
+    if (isScalar(n)) {
+      if (n.value !== null && n.value !== undefined) {
+        out.push(String(n.value), JSON.stringify(n.value));
+        if (typeof n.value === 'string') out.push(JSON.stringify(n.value).slice(1, -1));
+      }
+      if (typeof n.source === 'string') out.push(n.source);
+    } else if (isMap(n)) for (const p of n.items) { walk(p.key); walk(p.value); }
+    else if (isSeq(n)) for (const i of n.items) walk(i);
+  };
+  walk(node);
+  return out;
+}
+
+/**
+ * What a node holds, for "expected X, got Y". A secret's value is never shown, only its kind;
+ * any other string is shown with URL credentials and `<secret key> <value>` inside it masked.
+ */
+export function describe(node: Node | null | undefined): string {
   if (node === null || node === undefined) return 'nothing';
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
   if (isScalar(node)) {
     const v = node.value;
     if (v === null) return 'null';
-    return typeof v === 'string' ? JSON.stringify(v) : String(v);
+    if (isSecretNode(node)) {
+      const kind = typeof v === 'number' ? 'a number' : typeof v === 'boolean' ? 'true or false' : typeof v === 'string' ? 'a string' : 'a value';
+      return `${kind} (not shown: a secret)`;
+    }
+    return typeof v === 'string' ? JSON.stringify(maskSecretText(v)) : String(v);
   }
   return 'an unsupported node';
 }
@@ -199,22 +248,46 @@ export function nodeOf(map: Node | null | undefined, key: string): Node | undefi
   return (pair?.value as Node | undefined) ?? (pair?.key as Node | undefined);
 }
 
-/** A key as it appears in an error's key path: a plain key as written; anything else (spaces,
- *  line breaks, control characters, a collection used as a key) quoted and cut, so that every
- *  error stays one line of `file:line:col path: message`. */
-function keyInPath(keyNode: Node | null | undefined): string {
+/** Every key name of every mapping shape built with object(): the schema's vocabulary, so a
+ *  test can list which of them secrets.ts's rule makes secret (test/unit/secrets.test.ts). */
+export const schemaKeyNames: ReadonlySet<string> = new Set<string>();
+
+/** What an unknown key is shown as. A key that is not a name (`73914682` in
+ *  `{ auth_type: PASS, 73914682 }`) inside a mapping that holds a secret may be that secret
+ *  written without its key: it is not shown. Any other is shown with secrets.ts's masking
+ *  (`auth_pass 73914682`, a keepalived line without the colon, becomes `auth_pass ***`). */
+function shownKey(key: string, holdsSecret: boolean): string {
+  const masked = maskSecretText(key);
+  if (masked === key && holdsSecret && !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) return '(not shown)';
+  return masked;
+}
+
+/** An unknown key as it appears in an error's key path: a plain key as written (masked by
+ *  shownKey); anything else (spaces, line breaks, control characters, a collection used as a key)
+ *  quoted and cut, so that every error stays one line of `file:line:col path: message` (the config
+ *  fuzz found keys that spread an error over many lines). */
+function keyInPath(keyNode: Node | null | undefined, holdsSecret: boolean): string {
   if (!isScalar(keyNode)) return isMap(keyNode) ? '{...}' : isSeq(keyNode) ? '[...]' : '?';
-  const k = String(keyNode.value);
-  if (/^[A-Za-z0-9_.@-]{1,64}$/.test(k)) return k;
-  const q = JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}...` : k);
-  return q;
+  const k = shownKey(String(keyNode.value), holdsSecret);
+  if (/^[A-Za-z0-9_.@*() -]{1,64}$/.test(k) && !/^ | $/.test(k)) return k;
+  return JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}...` : k);
+}
+
+/** Registers the shape's keys (schemaKeyNames) once, when the schema module is built. */
+function withShape<S extends Shape, T>(shape: S, validate: (at: At, ctx: Ctx, holdsSecret: boolean) => T | undefined): Validator<T> {
+  const keys = Object.keys(shape);
+  for (const k of keys) (schemaKeyNames as Set<string>).add(k);
+  const holdsSecret = keys.some(isSecretKey);
+  return (at, ctx) => validate(at, ctx, holdsSecret);
 }
 
 /**
  * A mapping with known keys. Unknown keys are errors with a "did you mean" where one is close;
  * missing required keys are reported at the mapping. Returns undefined if any field failed.
+ * The value of a secret key (secrets.ts isSecretKey), known or not, is marked secret before
+ * anything reads it, so no message about it shows it.
  */
-export const object = <S extends Shape>(shape: S): Validator<Out<S>> => (at, ctx) => {
+export const object = <S extends Shape>(shape: S): Validator<Out<S>> => withShape(shape, (at, ctx, holdsSecret) => {
   if (!isMap(at.node)) {
     report(ctx, at.node ?? at.parent, at.path, `expected a mapping, got ${describe(at.node)}`);
     return undefined;
@@ -226,15 +299,17 @@ export const object = <S extends Shape>(shape: S): Validator<Out<S>> => (at, ctx
   for (const pair of map.items) {
     const keyNode = pair.key as Node;
     const key = isScalar(keyNode) ? String(keyNode.value) : '';
-    const path = at.path ? `${at.path}.${keyInPath(keyNode)}` : keyInPath(keyNode);
+    if (isSecretKey(key)) markSecret(pair.value);
     if (!Object.hasOwn(shape, key)) {
+      const shown = keyInPath(keyNode, holdsSecret);
       const hint = isScalar(keyNode) ? suggest(key, known) : undefined;
-      report(ctx, keyNode, path, isScalar(keyNode)
+      report(ctx, keyNode, at.path ? `${at.path}.${shown}` : shown, isScalar(keyNode)
         ? `unknown key${hint ? ` (did you mean ${hint}?)` : ''}`
         : `a key must be a plain word, got ${describe(keyNode)} (a key written with ? or as a flow collection)`);
       ok = false;
       continue;
     }
+    const path = at.path ? `${at.path}.${key}` : key;
     if (seen.has(key)) {
       report(ctx, keyNode, path, 'duplicate key');
       ok = false;
@@ -260,4 +335,4 @@ export const object = <S extends Shape>(shape: S): Validator<Out<S>> => (at, ctx
     if (v === undefined) ok = false; else out[key] = v;
   }
   return ok ? (out as Out<S>) : undefined;
-};
+});

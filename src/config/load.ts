@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { hostname } from 'node:os';
-import { Composer, LineCounter, Parser, YAMLParseError, type CST, type Document, type Node } from 'yaml';
+import { Composer, LineCounter, Parser, YAMLParseError, type CST, type Document, type Node, type YAMLError } from 'yaml';
 import type { ConfigError } from './errors.js';
 import { report, type Ctx } from './fields.js';
 import { configShape } from './schema.js';
@@ -13,6 +13,7 @@ import { deepFreeze, type Config } from './model.js';
 import { refuseInsecureConfigFile } from './scriptSecurity.js';
 import { MAX_NESTING, expandAliases, tooDeepInText } from './nesting.js';
 import { interfaceMtu } from './interfaceMtu.js';
+import { maskUrlCredentials, sharesRun, yamlSecretSpans, type SecretSpan } from './secrets.js';
 
 export type LoadResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
 
@@ -65,13 +66,14 @@ function loadText(text: string, file: string, shown: string, env: LoadEnv): Load
     return { ok: false, errors: ctx.errors };
   }
   const doc = composeOne(tokens, text.length);
+  const spans = doc.errors.length ? yamlSecretSpans(text) : [];
   for (const e of doc.errors) {
     const { line, col } = lineCounter.linePos(e.pos[0]);
     // The composer turns its own stack overflow into an error of this code; it is not a syntax error.
-    const message = e.code === 'RESOURCE_EXHAUSTION'
-      ? `reading this ran out of stack (${e.message.split('\n')[0]}) within the nesting limit of ${MAX_NESTING}: refusing`
-      : `YAML syntax: ${e.message.split('\n')[0]}`;
-    ctx.errors.push({ file: shown, line, col, path: '', message });
+    if (e.code === 'RESOURCE_EXHAUSTION') {
+      const message = `reading this ran out of stack (${e.message.split('\n')[0]}) within the nesting limit of ${MAX_NESTING}: refusing`;
+      ctx.errors.push({ file: shown, line, col, path: '', message });
+    } else ctx.errors.push(syntaxError(e, shown, lineCounter, spans));
   }
   if (ctx.errors.length) return { ok: false, errors: ctx.errors };
   const root = doc.contents as Node | null;
@@ -118,6 +120,26 @@ function composeOne(tokens: CST.Token[], length: number): Document.Parsed {
     break;
   }
   return doc!;
+}
+
+/**
+ * A YAML syntax error, located. The parser's message can quote the text at the error ("Block
+ * scalar header includes extra characters: |<value>", "Invalid escape sequence \x.."), so an
+ * error inside a secret's value (secrets.ts yamlSecretSpans: found in the raw text, since the
+ * document does not parse) names the key, and keeps the parser's message only if it has no
+ * three consecutive characters in common with the value as written (an invalid escape such as
+ * `\q` can still show); else it gives the parser's error code instead.
+ */
+function syntaxError(e: YAMLError, file: string, lineCounter: LineCounter, spans: readonly SecretSpan[]): ConfigError {
+  const [from, to] = e.pos;
+  const { line, col } = lineCounter.linePos(from);
+  const message = maskUrlCredentials(e.message.split('\n')[0] ?? '');
+  const secret = spans.find((s) => from <= s.end && to > s.start);
+  if (!secret) return { file, line, col, path: '', message: `YAML syntax: ${message}` };
+  const shown = sharesRun(message, secret.text, 3)
+    ? `${e.code} in the value of ${secret.key} (the parser's message is not shown: it quotes the secret value)`
+    : message;
+  return { file, line, col, path: secret.key, message: `YAML syntax: ${shown}` };
 }
 
 export function displayName(file: string): string {

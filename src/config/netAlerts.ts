@@ -18,9 +18,9 @@
 //         verify_certificate: true                 # https only
 //         ca: /etc/tandem/hooks-ca.pem             # https only
 //         events: [vrrp, real_server, quorum]      # default all
-import { isMap, isScalar, isSeq, type Node } from 'yaml';
+import { isScalar, isSeq, type Node } from 'yaml';
 import {
-  boolean, canonicalIp, field, integer, list, nodeOf, number, object, oneOf, report, type Ctx, type Validator,
+  boolean, canonicalIp, describe, field, integer, list, nodeOf, number, object, oneOf, report, type Ctx, type Validator,
 } from './fields.js';
 
 export const WEBHOOK_EVENTS = ['vrrp', 'real_server', 'quorum'] as const;
@@ -59,14 +59,6 @@ export const NET_ALERT_DEFAULTS = {
 
 function scalar(at: { node: Node | null | undefined }): unknown {
   return isScalar(at.node) ? at.node.value : undefined;
-}
-
-function describe(node: Node | null | undefined): string {
-  if (node === null || node === undefined) return 'nothing';
-  if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) return node.value === null ? 'null' : typeof node.value === 'string' ? JSON.stringify(node.value) : String(node.value);
-  return 'an unsupported node';
 }
 
 /**

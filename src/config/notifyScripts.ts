@@ -24,7 +24,7 @@ import { isScalar, isSeq, type Node, type Scalar } from 'yaml';
 import { splitScriptString } from '../alert/argv.js';
 import type { Argv, StateNotifyScripts } from '../alert/events.js';
 import { resolveScriptUser, systemUserDb, type ResolvedUser } from '../alert/users.js';
-import { boolean, field, number, report, type Validator } from './fields.js';
+import { boolean, describe, field, number, report, type Validator } from './fields.js';
 
 /** script_user, resolved at load: names as written, ids as looked up. */
 export type ScriptUser = ResolvedUser;
@@ -33,13 +33,6 @@ export const NOTIFY_DEFAULTS = {
   /** tandem's own; keepalived lets notify scripts run for ever. */
   notifyScriptTimeoutS: 30,
 } as const;
-
-function describe(node: Node | null | undefined): string {
-  if (node === null || node === undefined) return 'nothing';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) return node.value === null ? 'null' : typeof node.value === 'string' ? JSON.stringify(node.value) : String(node.value);
-  return 'a mapping';
-}
 
 /** A notify script: `"/path/prog arg 'two words'"` or `[/path/prog, arg, two words]`. */
 export const notifyScript: Validator<Argv> = (at, ctx) => {

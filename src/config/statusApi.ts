@@ -6,7 +6,7 @@
 //
 // Neither is a keepalived keyword: keepalived has no status API or metrics endpoint.
 import { isScalar, type Node } from 'yaml';
-import { canonicalIp, field, report, string, type Validator } from './fields.js';
+import { canonicalIp, describe, field, report, string, type Validator } from './fields.js';
 
 export const DEFAULT_STATUS_SOCKET = '/run/tandem/tandem.sock';
 
@@ -39,9 +39,8 @@ export const listenAddress: Validator<ListenAddress> = (at, ctx) => {
   const v = isScalar(at.node) ? at.node.value : undefined;
   const parsed = typeof v === 'string' ? parseListenAddress(v) : undefined;
   if (!parsed) {
-    const got = typeof v === 'string' ? JSON.stringify(v) : v === undefined || v === null ? 'nothing' : String(v);
     report(ctx, at.node as Node | null | undefined, at.path,
-      `expected ADDRESS:PORT with an IP address and a port 1..65535 (e.g. 127.0.0.1:9650 or [::1]:9650), got ${got}`);
+      `expected ADDRESS:PORT with an IP address and a port 1..65535 (e.g. 127.0.0.1:9650 or [::1]:9650), got ${describe(at.node as Node | null | undefined)}`);
     return undefined;
   }
   return parsed;

@@ -7,7 +7,7 @@
 // given on a virtual server, a real server or a check; the nearest one wins, as in keepalived 2.x.
 import { isMap, isScalar, isSeq, YAMLMap, type Node, type Scalar } from 'yaml';
 import {
-  boolean, field, integer, integerLiteral, ipAddress, list, nodeOf, number, object, oneOf, report, string, type Ctx, type Validator,
+  boolean, describe, field, integer, integerLiteral, ipAddress, isSecretNode, list, nodeOf, number, object, oneOf, report, string, type Ctx, type Validator,
 } from './fields.js';
 import { suggest } from './suggest.js';
 import { notifyScript } from './notifyScripts.js';
@@ -556,11 +556,9 @@ function listItems(node: Node | undefined): Array<Node | undefined> {
   return isSeq(node) ? (node.items as Node[]) : [];
 }
 
+/** fields.ts describe() (secrets masked), but a number as written (`200.0000000000000001`), not
+ *  as the double it rounds to. */
 function describeNode(node: Node | null | undefined): string {
-  if (node === null || node === undefined) return 'nothing';
-  if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
-  // A number as written (`200.0000000000000001`), not as the double it rounds to.
-  if (isScalar(node)) return node.value === null ? 'null' : typeof node.value === 'string' ? JSON.stringify(node.value) : (node as Scalar).source ?? String(node.value);
-  return 'an unsupported node';
+  if (isScalar(node) && typeof node.value === 'number' && !isSecretNode(node)) return (node as Scalar).source ?? String(node.value);
+  return describe(node);
 }

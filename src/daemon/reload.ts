@@ -6,6 +6,7 @@ import { formatConfigError, type ConfigError } from '../config/errors.js';
 import type { LoadResult } from '../config/load.js';
 import { loadConfigFileOffThread } from '../config/loadOffThread.js';
 import { locateKey } from '../config/locate.js';
+import { isSecretKey, maskUrlCredentials } from '../config/secrets.js';
 import type { Config } from '../config/model.js';
 import type { Logger } from '../log.js';
 import type { AlertDispatcher } from '../alert/dispatcher.js';
@@ -40,7 +41,11 @@ export interface ReloadTargets {
 export async function reloadConfig(file: string, t: ReloadTargets): Promise<ReloadOutcome> {
   const t0 = performance.now();
   const log = t.log;
-  const refuse = (errors: string[]): ReloadOutcome => {
+  // What a refusal says reaches the log, `tandem reload`, the state file and /status.json: config
+  // errors come masked from the loader (src/config/secrets.ts); anything else (an exception's
+  // message) has URL credentials masked here.
+  const refuse = (texts: string[]): ReloadOutcome => {
+    const errors = texts.map(maskUrlCredentials);
     for (const e of errors) log.error(e);
     log.error(`reload refused: ${errors.length} error(s); still running the previous config`);
     return { ok: false, file, errors };
@@ -60,7 +65,7 @@ export async function reloadConfig(file: string, t: ReloadTargets): Promise<Relo
   if (restart.length) {
     return refuse(restart.map((r): string => formatConfigError(locatedOr(file, ['global', r.key], {
       file, line: 1, col: 1, path: `global.${r.key}`,
-      message: `changed from ${String(r.from)} to ${String(r.to)}: this needs a restart (systemctl restart tandem); nothing was reloaded`,
+      message: `${isSecretKey(r.key) ? 'changed' : `changed from ${String(r.from)} to ${String(r.to)}`}: this needs a restart (systemctl restart tandem); nothing was reloaded`,
     }))));
   }
   const unfit = t.backendErrors(next);

@@ -16,6 +16,7 @@
 import { Document, Pair, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { splitScriptString } from '../../alert/argv.js';
 import { canonicalIp } from '../fields.js';
+import { isSecretKey, maskUrlCredentials, redactValues } from '../secrets.js';
 import { SCHEDULERS } from '../../lb/model.js';
 import { DNS_TYPES } from '../lbModel.js';
 import { parseKeepalivedFile, type ParseError, type Stmt } from './parse.js';
@@ -111,8 +112,15 @@ interface Ctx {
   unconverted: Unconverted[];
 }
 
+/**
+ * Every note (stderr and the output's header comment) goes through here, so none can show a
+ * secret (src/config/secrets.ts): the words of a statement whose keyword is secret (auth_pass)
+ * are masked out of the reason whatever it says, and so are URL credentials. The converted
+ * YAML itself keeps the secret: writing it is the import's job.
+ */
 function note(ctx: Ctx, s: Stmt, reason: string, keyword = s.words[0] ?? ''): void {
-  ctx.unconverted.push({ file: s.file, line: s.line, keyword, reason });
+  const secretWords = isSecretKey(s.words[0] ?? '') || isSecretKey(keyword) ? s.words.slice(1) : [];
+  ctx.unconverted.push({ file: s.file, line: s.line, keyword, reason: redactValues(maskUrlCredentials(reason), secretWords) });
 }
 
 /** The value to store for a statement: with its comments when it has any. */
@@ -371,13 +379,18 @@ function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined {
           if (p.words[0] === 'auth_type') {
             if (p.words[1] !== 'PASS') { note(ctx, p, `${p.words[1] ?? '?'} is not supported (only PASS: RFC 3768 removed AH)`); ok = false; } else a.auth_type = 'PASS';
           } else if (p.words[0] === 'auth_pass') {
-            let pass = p.words[1] ?? '';
-            // keepalived (vrrp_parser.c vrrp_auth_pass_handler) keeps the first 8 characters.
+            // keepalived (vrrp_parser.c vrrp_auth_pass_handler) reads the first word after the
+            // keyword and keeps its first 8 characters; with no word it refuses the line
+            // ("missing a parameter after keyword `auth_pass`").
+            if (p.words.length < 2) { note(ctx, p, 'expected a password: the authentication block is not converted'); ok = false; continue; }
+            let pass = p.words[1]!;
             if (pass.length > 8) { note(ctx, p, 'longer than 8 characters: cut to 8, as keepalived does'); pass = pass.slice(0, 8); }
+            if (p.words.length > 2) note(ctx, p, `only the first word is the password, as in keepalived; ignored: ${p.words.slice(2).join(' ')}`);
             a.auth_pass = pass;
           } else note(ctx, p, NO_EQUIVALENT);
         }
         if (ok && a.auth_type && a.auth_pass) { set(o, k, c, a); authStmt = c; }
+        else if (ok) note(ctx, c, `has no ${a.auth_type ? 'auth_pass' : 'auth_type'}: not converted`);
         break;
       }
       case 'virtual_ipaddress':
