@@ -110,7 +110,7 @@ export async function runWireFuzz(opts: WireFuzzOptions): Promise<WireFuzzReport
   const log = opts.log ?? (() => undefined);
   const kinds = WIRE_KINDS.filter((k) => !opts.only?.length || opts.only.some((o) => k.name.includes(o)));
   if (kinds.length === 0) throw new Error(`no wire fuzz kind matches ${opts.only?.join(', ')}`);
-  const perKind = Math.max(1, Math.floor(opts.packets / kinds.length));
+  const perKind = Math.max(1, Math.ceil(opts.packets / kinds.length));
   const work = mkdtempSync(join(tmpdir(), 'tandem-fuzz-'));
   const lab = await Lab.create({
     prefix: 'tZ',
