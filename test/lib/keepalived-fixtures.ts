@@ -28,6 +28,8 @@ export type KeepalivedTExpectation = { kind: 'ok' } | { kind: 'warns'; pattern: 
 export interface FixtureHeader {
   description: string;
   interfaces: string[];
+  /** The header names its interfaces (else the default eth0 eth1 applies, needed or not). */
+  interfacesGiven: boolean;
   importArgs: string[];
   keepalivedT: KeepalivedTExpectation;
 }
@@ -54,13 +56,13 @@ const warnsSecurity: KeepalivedTExpectation = { kind: 'warns', pattern: /SECURIT
  * a namespace with eth0 and eth1: the two with vrrp_scripts exit 6 with only the security line).
  */
 export const LEGACY_HEADERS: Record<string, FixtureHeader> = {
-  'ipv6-vrrpv3': { description: 'dual stack: an IPv6 VIP and an IPv4 VIP in VRRPv3 at 500 ms, an IPv6 DR service', interfaces: ['eth0'], importArgs: [], keepalivedT: { kind: 'ok' } },
-  'lvs-dr-director': { description: 'LVS-DR director: mail alerts, PASS auth, a VIP with dev/label, HTTP and SSL checks with digests', interfaces: ['eth0'], importArgs: [], keepalivedT: { kind: 'ok' } },
-  'lvs-nat-checkers': { description: 'LVS-NAT director: an excluded gateway VIP, every checker type, a sorry server, a fwmark service', interfaces: ['eth0', 'eth1'], importArgs: [], keepalivedT: { kind: 'ok' } },
-  'sync-groups': { description: 'firewall pair: a sync group, track script, process and file, group notify scripts', interfaces: ['eth0', 'eth1'], importArgs: [], keepalivedT: warnsSecurity },
-  'unicast-cloud': { description: 'cloud pair: unicast VRRP, nopreempt, a track script, notify scripts with quoted arguments', interfaces: ['eth0'], importArgs: [], keepalivedT: warnsSecurity },
-  'unsupported': { description: 'valid keepalived with keywords tandem has no equivalent for', interfaces: ['eth0'], importArgs: [], keepalivedT: { kind: 'ok' } },
-  'with-include': { description: 'a main file that includes its services with a glob (conf.d/*.conf)', interfaces: ['eth0'], importArgs: [], keepalivedT: { kind: 'ok' } },
+  'ipv6-vrrpv3': { description: 'dual stack: an IPv6 VIP and an IPv4 VIP in VRRPv3 at 500 ms, an IPv6 DR service', interfaces: ['eth0'], interfacesGiven: true, importArgs: [], keepalivedT: { kind: 'ok' } },
+  'lvs-dr-director': { description: 'LVS-DR director: mail alerts, PASS auth, a VIP with dev/label, HTTP and SSL checks with digests', interfaces: ['eth0'], interfacesGiven: true, importArgs: [], keepalivedT: { kind: 'ok' } },
+  'lvs-nat-checkers': { description: 'LVS-NAT director: an excluded gateway VIP, every checker type, a sorry server, a fwmark service', interfaces: ['eth0', 'eth1'], interfacesGiven: true, importArgs: [], keepalivedT: { kind: 'ok' } },
+  'sync-groups': { description: 'firewall pair: a sync group, track script, process and file, group notify scripts', interfaces: ['eth0', 'eth1'], interfacesGiven: true, importArgs: [], keepalivedT: warnsSecurity },
+  'unicast-cloud': { description: 'cloud pair: unicast VRRP, nopreempt, a track script, notify scripts with quoted arguments', interfaces: ['eth0'], interfacesGiven: true, importArgs: [], keepalivedT: warnsSecurity },
+  'unsupported': { description: 'valid keepalived with keywords tandem has no equivalent for', interfaces: ['eth0'], interfacesGiven: true, importArgs: [], keepalivedT: { kind: 'ok' } },
+  'with-include': { description: 'a main file that includes its services with a glob (conf.d/*.conf)', interfaces: ['eth0'], interfacesGiven: true, importArgs: [], keepalivedT: { kind: 'ok' } },
 };
 
 const HEADER_KEYS = ['fixture', 'interfaces', 'import-args', 'keepalived-t'] as const;
@@ -107,7 +109,7 @@ export function parseHeader(text: string, file: string): FixtureHeader | undefin
   if (new Set(interfaces).size !== interfaces.length) throw new Error(`${file}:${ifs?.line}: interfaces: a name is given twice`);
   const args = found.get('import-args');
   const importArgs = args ? args.value.split(/\s+/).filter(Boolean) : [];
-  return { description, interfaces, importArgs, keepalivedT };
+  return { description, interfaces, interfacesGiven: ifs !== undefined, importArgs, keepalivedT };
 }
 
 /** Every fixture, sorted by name; throws when one lacks a header (other than the legacy ones). */

@@ -131,9 +131,9 @@ describe('keepalived fixtures: the corpus', () => {
 
   it('header parsing: defaults, both keepalived-t forms, and located errors', () => {
     const h = parseHeader('# fixture: a pair\n# keepalived-t: ok\n\nvrrp_instance X {\n}\n', 'x.conf');
-    assert.deepEqual(h, { description: 'a pair', interfaces: ['eth0', 'eth1'], importArgs: [], keepalivedT: { kind: 'ok' } });
+    assert.deepEqual(h, { description: 'a pair', interfaces: ['eth0', 'eth1'], interfacesGiven: false, importArgs: [], keepalivedT: { kind: 'ok' } });
     const w = parseHeader('# fixture: f\n# interfaces: eth2\n# import-args: --config-id lb1\n# keepalived-t: warns no protocol set\n', 'w.conf');
-    assert.deepEqual(w?.interfaces, ['eth2']);
+    assert.deepEqual([w?.interfaces, w?.interfacesGiven], [['eth2'], true]);
     assert.deepEqual(w?.importArgs, ['--config-id', 'lb1']);
     assert.ok(w?.keepalivedT.kind === 'warns' && w.keepalivedT.pattern.test('Virtual server x: no protocol set - defaulting to UDP'));
     assert.equal(parseHeader('! Configuration File for keepalived\nglobal_defs {\n}\n', 'legacy.conf'), undefined);
