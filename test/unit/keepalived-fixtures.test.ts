@@ -239,6 +239,15 @@ describe('keepalived fixtures: how many convert with no note and pass tandem che
     }
     console.log(`# ${clean.length} of ${fixtures.length} fixtures convert with no note and pass tandem check`);
     for (const l of why) console.log(l);
+    const notesPerKeyword = new Map<string, number>();
+    for (const f of fixtures) {
+      for (const k of parseNotes(runOf(f).imported.stderr).notes.flatMap(noteKeywords)) notesPerKeyword.set(k, (notesPerKeyword.get(k) ?? 0) + 1);
+    }
+    console.log('# keywords noted (notes; issue that builds it; kind):');
+    for (const [k, n] of [...notesPerKeyword].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) {
+      const e = NOT_CONVERTED_YET[k];
+      console.log(`#   ${k}: ${n}; ${e ? `${e.issue}; ${e.kind}` : 'NOT ON THE LIST'}`);
+    }
     assert.equal(clean.length + why.length, fixtures.length);
     assert.equal(fixtures.length, runs.size);
   });
