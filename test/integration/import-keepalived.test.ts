@@ -6,8 +6,8 @@
 // that the interfaces exist, so a fixture whose header names its interfaces is also run once
 // without each of them: keepalived must refuse that, which shows the header names what is
 // needed and the namespace is what keepalived judged (a header without `# interfaces:` gets the
-// convention's default, eth0 eth1, needed or not). The goldens and `tandem check` on the conversions are the unit tier
-// (test/unit/keepalived-fixtures.test.ts).
+// convention's default, eth0 eth1, needed or not). The goldens and `tandem check` on the
+// conversions are the unit tier (test/unit/keepalived-fixtures.test.ts).
 //
 // keepalived -t's exit codes (keepalived/core/main.c config_test_exit(), 2.2.7): 0 no error,
 // 4 KEEPALIVED_EXIT_CONFIG (file not found, CONFIG_BAD_IF, CONFIG_FATAL), 5

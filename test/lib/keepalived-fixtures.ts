@@ -41,8 +41,6 @@ export interface Fixture {
   conf: string;
   abs: string;
   header: FixtureHeader;
-  /** A top-level fixture whose header lives in LEGACY_HEADERS. */
-  legacy: boolean;
   golden: { yaml: string; stderr: string; exit: string };
 }
 
@@ -131,7 +129,7 @@ export function listFixtures(): Fixture[] {
       if (!header) throw new Error(`${conf} has no fixture header (# fixture: ... / # keepalived-t: ...)`);
       const stem = join(abs, base);
       out.push({
-        name, conf, abs: file, header, legacy: !parsed,
+        name, conf, abs: file, header,
         golden: { yaml: `${stem}.yaml`, stderr: `${stem}.stderr`, exit: `${stem}.exit` },
       });
     }
