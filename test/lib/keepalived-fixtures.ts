@@ -189,7 +189,7 @@ export interface ImportNote {
 
 /**
  * The notes in `tandem import`'s stderr: `not converted: FILE:LINE: KEYWORD: REASON` on main,
- * each followed by one summary line `FILE: N keyword(s) not converted (...)`. Any other line is
+ * then one summary line `FILE: N keyword(s) not converted (...)`. Any other line is
  * returned in `unknown`, so that a change of the format fails the tests that read notes loudly
  * instead of counting a file with notes as clean.
  */
