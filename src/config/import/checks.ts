@@ -1,0 +1,127 @@
+// The health checkers of a real server (TCP_CHECK, HTTP_GET, SSL_GET, DNS_CHECK, SMTP_CHECK,
+// MISC_CHECK, PING_CHECK, UDP_CHECK) -> `checks: [{ tcp_check: {...} }, ...]`, and the timing keys
+// every level (virtual server, real server, check) may carry.
+import { splitScriptString } from '../../alert/argv.js';
+import { DNS_TYPES } from '../lbModel.js';
+import { NO_EQUIVALENT, note, type Ctx } from './notes.js';
+import type { Stmt } from './parse.js';
+import { blockItems, bool, ipWord, num, push, scriptText, set, str } from './values.js';
+import { Flow, type Obj } from './yamlWriter.js';
+
+const TIMING: Record<string, { int?: boolean; min: number; max: number }> = {
+  connect_timeout: { min: 0.001, max: 3600 },
+  retry: { int: true, min: 0, max: 1000 },
+  nb_get_retry: { int: true, min: 0, max: 1000 },
+  delay_before_retry: { min: 0, max: 3600 },
+  delay_loop: { min: 0.001, max: 86400 },
+};
+
+/** connect_timeout, retry, delay_before_retry, delay_loop, warmup: on a virtual server, a real server or a check. */
+export function timing(ctx: Ctx, c: Stmt, o: Obj): boolean {
+  const k = c.words[0]!;
+  if (TIMING[k]) {
+    // nb_get_retry is keepalived's old name for retry.
+    set(o, k === 'nb_get_retry' ? 'retry' : k, c, num(ctx, c, TIMING[k]));
+    return true;
+  }
+  if (k === 'warmup') { set(o, k, c, num(ctx, c, { min: 0, max: 86400 })); return true; }
+  return false;
+}
+
+
+export const CHECKERS: Record<string, string> = {
+  TCP_CHECK: 'tcp_check', HTTP_GET: 'http_get', SSL_GET: 'ssl_get', DNS_CHECK: 'dns_check',
+  SMTP_CHECK: 'smtp_check', MISC_CHECK: 'misc_check', PING_CHECK: 'ping_check', UDP_CHECK: 'udp_check',
+};
+
+export function convertCheck(ctx: Ctx, s: Stmt, kind: string, vsVirtualhost: string | undefined): Obj | undefined {
+  const o: Obj = {};
+  const http = kind === 'http_get' || kind === 'ssl_get';
+  for (const c of s.block ?? []) {
+    const k = c.words[0]!;
+    if (timing(ctx, c, o)) continue;
+    switch (true) {
+      case kind !== 'misc_check' && (k === 'connect_ip' || k === 'bindto'):
+        set(o, k, c, ipWord(ctx, c));
+        break;
+      case kind !== 'misc_check' && (k === 'connect_port' || k === 'bind_port'):
+        set(o, k, c, num(ctx, c, { int: true, min: 1, max: 65535 }));
+        break;
+      case http && k === 'url': {
+        const u: Obj = {};
+        for (const p of blockItems(ctx, c)) {
+          const uk = p.words[0]!;
+          if (uk === 'path') set(u, uk, p, str(ctx, p));
+          else if (uk === 'digest') set(u, uk, p, str(ctx, p)?.toLowerCase());
+          else if (uk === 'virtualhost') set(u, uk, p, str(ctx, p));
+          else if (uk === 'status_code') {
+            const codes = p.words.slice(1).map((w) => (/^\d{3}$/.test(w) ? Number(w) : w));
+            if (codes.length === 0 || codes.some((x) => typeof x === 'string' && !/^\d{3}-\d{3}$/.test(x))) note(ctx, p, `expected status codes or ranges, got ${p.words.slice(1).join(' ')}`);
+            else set(u, uk, p, codes.length === 1 ? codes[0] : new Flow(codes));
+          } else note(ctx, p, NO_EQUIVALENT);
+        }
+        if (u.path === undefined) note(ctx, c, 'has no path: not converted');
+        else push(o, 'urls', c, u);
+        break;
+      }
+      case http && k === 'virtualhost':
+        set(o, k, c, str(ctx, c));
+        break;
+      case http && k === 'http_protocol':
+        set(o, k, c, str(ctx, c));
+        break;
+      case kind === 'ssl_get' && k === 'enable_sni':
+        set(o, k, c, bool(ctx, c));
+        break;
+      case kind === 'dns_check' && k === 'type': {
+        const v = str(ctx, c)?.toUpperCase();
+        if (v && (DNS_TYPES as readonly string[]).includes(v)) set(o, k, c, v);
+        else if (v) note(ctx, c, `type ${v} is not supported (${DNS_TYPES.join(' ')})`);
+        break;
+      }
+      case kind === 'dns_check' && k === 'name':
+        set(o, k, c, str(ctx, c));
+        break;
+      case kind === 'smtp_check' && k === 'helo_name':
+        set(o, k, c, str(ctx, c));
+        break;
+      case kind === 'misc_check' && k === 'misc_path': {
+        const r = splitScriptString(scriptText(c));
+        if (!r.ok) note(ctx, c, `cannot split into arguments: ${r.message}`);
+        else if (!r.argv[0]!.startsWith('/')) note(ctx, c, `${JSON.stringify(r.argv[0])} is not an absolute path (keepalived searches PATH; tandem does not)`);
+        else set(o, k, c, new Flow(r.argv));
+        break;
+      }
+      case kind === 'misc_check' && k === 'misc_timeout':
+        set(o, k, c, num(ctx, c, { min: 0.001, max: 3600 }));
+        break;
+      case kind === 'misc_check' && k === 'misc_dynamic':
+        set(o, k, c, bool(ctx, c));
+        break;
+      case kind === 'misc_check' && k === 'user':
+        if (c.words.length !== 2) note(ctx, c, 'a group for MISC_CHECK is not supported; expected <user>');
+        else set(o, k, c, c.words[1]);
+        break;
+      case kind === 'udp_check' && k === 'payload': {
+        // keepalived's HEX_STR may be split into words ("de ad be ef"); whole bytes per word only.
+        const words = c.words.slice(1);
+        if (words.length && words.every((w) => /^(?:[0-9a-fA-F]{2})+$/.test(w))) set(o, k, c, words.join('').toLowerCase());
+        else note(ctx, c, 'expected hex bytes (tandem takes whole bytes per word: 0a0b, not a b)');
+        break;
+      }
+      case kind === 'udp_check' && k === 'require_reply':
+        if (c.words.length === 1) set(o, k, c, true);
+        else if (/^(?:[0-9a-fA-F]{2})+$/.test(c.words[1]!)) set(o, k, c, c.words[1]!.toLowerCase());
+        else note(ctx, c, 'expected hex bytes');
+        break;
+      default:
+        note(ctx, c, NO_EQUIVALENT);
+    }
+  }
+  if (http) {
+    if (o.urls === undefined) { note(ctx, s, 'has no url: not converted'); return undefined; }
+    if (o.virtualhost === undefined && vsVirtualhost !== undefined) o.virtualhost = vsVirtualhost;
+  }
+  if (kind === 'misc_check' && o.misc_path === undefined) { note(ctx, s, 'has no misc_path: not converted'); return undefined; }
+  return o;
+}

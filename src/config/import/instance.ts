@@ -1,0 +1,139 @@
+// vrrp_instance -> `vrrp_instances[]`: the keywords that are plain renames, the ones keepalived
+// reads in its own way (nopreempt, auth_pass cut to 8 characters, notify scripts with a user),
+// and the global defaults (global.ts Defaults) that keepalived applies to every instance.
+import { canonicalIp } from '../fields.js';
+import type { Defaults } from './global.js';
+import { NO_EQUIVALENT, note, type Ctx } from './notes.js';
+import type { Stmt } from './parse.js';
+import {
+  blockItems, bool, notifyScript, num, set, str, trackRef, vips, weightWords, withComments,
+} from './values.js';
+import { Commented, Flow, unwrap, type Obj } from './yamlWriter.js';
+
+const INSTANCE_NUMBERS: Record<string, { int?: boolean; min: number; max: number }> = {
+  virtual_router_id: { int: true, min: 1, max: 255 },
+  priority: { int: true, min: 1, max: 255 },
+  advert_int: { min: 0.01, max: 255 },
+  preempt_delay: { min: 0, max: 1000 },
+  garp_master_delay: { min: 0, max: 3600 },
+  garp_master_repeat: { int: true, min: 1, max: 255 },
+  garp_master_refresh: { min: 0, max: 86400 },
+  garp_master_refresh_repeat: { int: true, min: 1, max: 255 },
+  garp_lower_prio_repeat: { int: true, min: 0, max: 255 },
+  version: { int: true, min: 2, max: 3 },
+};
+
+export const STATE_NOTIFY = ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'];
+
+export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined {
+  const name = s.words[1];
+  if (!name || s.words.length > 2) { note(ctx, s, 'expected vrrp_instance <name> { ... }'); return undefined; }
+  const o: Obj = { name };
+  let authStmt: Stmt | undefined;
+  const iface = () => o.interface instanceof Commented ? String(o.interface.value) : (o.interface as string | undefined);
+  for (const c of blockItems(ctx, s)) {
+    const k = c.words[0]!;
+    if (INSTANCE_NUMBERS[k]) { set(o, k, c, num(ctx, c, INSTANCE_NUMBERS[k])); continue; }
+    if (STATE_NOTIFY.includes(k)) { set(o, k, c, notifyScript(ctx, c)); continue; }
+    switch (k) {
+      case 'state': {
+        const v = str(ctx, c);
+        if (v === 'MASTER' || v === 'BACKUP') set(o, k, c, v);
+        else if (v !== undefined) note(ctx, c, `expected MASTER or BACKUP, got ${JSON.stringify(v)}`);
+        break;
+      }
+      case 'interface':
+        set(o, k, c, str(ctx, c));
+        break;
+      case 'nopreempt':
+        set(o, 'preempt', c, false);
+        break;
+      case 'preempt':
+        set(o, 'preempt', c, bool(ctx, c));
+        break;
+      case 'unicast_src_ip': {
+        const ip = canonicalIp(c.words[1] ?? '');
+        if (ip) set(o, k, c, ip.address); else note(ctx, c, 'expected an IP address');
+        break;
+      }
+      case 'unicast_peer': {
+        const peers: unknown[] = [];
+        for (const p of blockItems(ctx, c)) {
+          const ip = canonicalIp(p.words[0]!);
+          if (!ip) { note(ctx, p, 'expected an IP address', p.words[0]); continue; }
+          if (p.words.length > 1) note(ctx, p, `options ignored: ${p.words.slice(1).join(' ')}`, p.words[0]);
+          peers.push(ip.address);
+        }
+        set(o, 'unicast_peers', c, new Flow(peers));
+        break;
+      }
+      case 'authentication': {
+        const a: Obj = {};
+        let ok = true;
+        for (const p of blockItems(ctx, c)) {
+          if (p.words[0] === 'auth_type') {
+            if (p.words[1] !== 'PASS') { note(ctx, p, `${p.words[1] ?? '?'} is not supported (only PASS: RFC 3768 removed AH)`); ok = false; } else a.auth_type = 'PASS';
+          } else if (p.words[0] === 'auth_pass') {
+            // keepalived (vrrp_parser.c vrrp_auth_pass_handler) reads the first word after the
+            // keyword and keeps its first 8 characters; with no word it refuses the line
+            // ("missing a parameter after keyword `auth_pass`").
+            if (p.words.length < 2) { note(ctx, p, 'expected a password: the authentication block is not converted'); ok = false; continue; }
+            let pass = p.words[1]!;
+            if (pass.length > 8) { note(ctx, p, 'longer than 8 characters: cut to 8, as keepalived does'); pass = pass.slice(0, 8); }
+            if (p.words.length > 2) note(ctx, p, `only the first word is the password, as in keepalived; ignored: ${p.words.slice(2).join(' ')}`);
+            a.auth_pass = pass;
+          } else note(ctx, p, NO_EQUIVALENT);
+        }
+        if (ok && a.auth_type && a.auth_pass) { set(o, k, c, a); authStmt = c; }
+        else if (ok) note(ctx, c, `has no ${a.auth_type ? 'auth_pass' : 'auth_type'}: not converted`);
+        break;
+      }
+      case 'virtual_ipaddress':
+        set(o, 'virtual_ipaddresses', c, new Flow(vips(ctx, c, iface)));
+        break;
+      case 'virtual_ipaddress_excluded':
+        set(o, 'virtual_ipaddresses_excluded', c, new Flow(vips(ctx, c, iface)));
+        break;
+      case 'track_interface': {
+        const list: unknown[] = [];
+        for (const t of blockItems(ctx, c)) {
+          const ww = weightWords(ctx, t, 1);
+          if (!ww) continue;
+          if (ww.reverse) note(ctx, t, 'reverse is not supported for track_interface', t.words[0]);
+          list.push(withComments(t, ww.weight ? { interface: t.words[0], weight: ww.weight } : t.words[0]));
+        }
+        set(o, 'track_interfaces', c, list);
+        break;
+      }
+      case 'track_script': case 'track_file': case 'track_process': {
+        const list = blockItems(ctx, c).map((t) => trackRef(ctx, t)).filter((v) => v !== undefined);
+        set(o, `${k}s` === 'track_processs' ? 'track_processes' : `${k}s`, c, list);
+        break;
+      }
+      case 'smtp_alert':
+        set(o, k, c, bool(ctx, c));
+        break;
+      default:
+        note(ctx, c, NO_EQUIVALENT);
+    }
+  }
+  // Globals that keepalived applies to every instance.
+  for (const [key, v] of Object.entries(d.garp)) if (o[key] === undefined) o[key] = v;
+  const family = firstVipFamily(o);
+  if (o.version === undefined && d.version === 3 && family === 4) o.version = 3;
+  const version = unwrap(o.version) ?? (family === 6 ? 3 : 2);
+  if (version === 3 && o.authentication !== undefined && authStmt) {
+    note(ctx, authStmt, 'VRRPv3 has no authentication (RFC 5798 §9; keepalived ignores it too): dropped');
+    delete o.authentication;
+  }
+  if (o.virtual_ipaddresses === undefined) note(ctx, s, 'has no virtual_ipaddress: tandem needs at least one VIP per instance');
+  if (o.interface === undefined) note(ctx, s, 'has no interface: tandem needs one');
+  return o;
+}
+
+
+function firstVipFamily(o: Obj): 4 | 6 | undefined {
+  const list = unwrap(o.virtual_ipaddresses);
+  const first = list instanceof Flow ? list.items[0] : undefined;
+  return typeof first === 'string' ? (first.includes(':') ? 6 : 4) : undefined;
+}

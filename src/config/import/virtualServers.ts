@@ -1,0 +1,144 @@
+// virtual_server -> `virtual_servers[]`: the service (address and port, or fwmark), its scheduling
+// and persistence, the sorry server and the real servers with their checks (checks.ts).
+import { canonicalIp } from '../fields.js';
+import { SCHEDULERS } from '../../lb/model.js';
+import { CHECKERS, convertCheck, timing } from './checks.js';
+import { NO_EQUIVALENT, note, type Ctx } from './notes.js';
+import type { Stmt } from './parse.js';
+import { bool, notifyScript, num, push, set, str } from './values.js';
+import { unwrap, type Obj } from './yamlWriter.js';
+
+function lbKind(ctx: Ctx, c: Stmt): string | undefined {
+  const v = str(ctx, c)?.toUpperCase();
+  if (v === 'NAT' || v === 'DR' || v === 'TUN') return v;
+  if (v !== undefined) note(ctx, c, `expected NAT, DR or TUN, got ${JSON.stringify(v)}`);
+  return undefined;
+}
+
+function server(ctx: Ctx, s: Stmt, needPort: boolean): Obj | undefined {
+  const ip = canonicalIp(s.words[1] ?? '');
+  if (!ip) { note(ctx, s, `expected an IP address, got ${JSON.stringify(s.words[1] ?? '')}`); return undefined; }
+  const o: Obj = { address: ip.address };
+  const portText = s.words[2];
+  if (portText !== undefined) {
+    if (!/^\d+$/.test(portText) || Number(portText) > 65535) { note(ctx, s, `expected a port, got ${JSON.stringify(portText)}`); return undefined; }
+    o.port = Number(portText);
+  } else if (needPort) { note(ctx, s, 'expected <address> <port>'); return undefined; }
+  if (s.words.length > 3) note(ctx, s, `extra words ignored: ${s.words.slice(3).join(' ')}`);
+  return o;
+}
+
+function convertRealServer(ctx: Ctx, s: Stmt, vsVirtualhost: string | undefined): Obj | undefined {
+  const o = server(ctx, s, false);
+  if (!o) return undefined;
+  for (const c of s.block ?? []) {
+    const k = c.words[0]!;
+    if (timing(ctx, c, o)) continue;
+    if (CHECKERS[k]) {
+      const check = convertCheck(ctx, c, CHECKERS[k]!, vsVirtualhost);
+      // An empty block is keepalived's "every default" (`TCP_CHECK { }`): `- tcp_check: {}`.
+      if (check) push(o, 'checks', c, { [CHECKERS[k]!]: check });
+      continue;
+    }
+    switch (k) {
+      case 'weight':
+        set(o, k, c, num(ctx, c, { int: true, min: 0, max: 65535 }));
+        break;
+      case 'inhibit_on_failure': case 'smtp_alert':
+        set(o, k, c, bool(ctx, c));
+        break;
+      case 'notify_up': case 'notify_down':
+        set(o, k, c, notifyScript(ctx, c));
+        break;
+      case 'lb_kind': case 'lvs_method':
+        set(o, 'lb_kind', c, lbKind(ctx, c));
+        break;
+      default:
+        note(ctx, c, NO_EQUIVALENT);
+    }
+  }
+  return o;
+}
+
+export function convertVirtualServer(ctx: Ctx, s: Stmt): Obj | undefined {
+  const o: Obj = {};
+  if (s.words[1] === 'fwmark') {
+    const mark = num(ctx, s, { int: true, min: 1, max: 0xffffffff, i: 2 });
+    if (mark === undefined) return undefined;
+    o.fwmark = mark;
+  } else if (s.words[1] === 'group') {
+    note(ctx, s, 'virtual_server group (virtual_server_group) is not supported: block not converted');
+    return undefined;
+  } else {
+    const a = server(ctx, s, true);
+    if (!a) return undefined;
+    Object.assign(o, a);
+  }
+  const items = s.block ?? [];
+  const vh = items.find((c) => c.words[0] === 'virtualhost');
+  const vsVirtualhost = vh?.words[1];
+  for (const c of items) {
+    const k = c.words[0]!;
+    if (timing(ctx, c, o)) continue;
+    switch (k) {
+      case 'lb_algo': case 'lvs_sched': {
+        const v = str(ctx, c);
+        if (v && (SCHEDULERS as readonly string[]).includes(v)) set(o, 'lb_algo', c, v);
+        else if (v) note(ctx, c, `scheduler ${v} is not supported (${SCHEDULERS.join(' ')})`);
+        break;
+      }
+      case 'lb_kind': case 'lvs_method':
+        set(o, 'lb_kind', c, lbKind(ctx, c));
+        break;
+      case 'protocol': {
+        const v = str(ctx, c)?.toUpperCase();
+        if (v === 'TCP' || v === 'UDP' || v === 'SCTP') set(o, k, c, v); else if (v) note(ctx, c, `expected TCP, UDP or SCTP, got ${v}`);
+        break;
+      }
+      case 'persistence_timeout':
+        // keepalived: `persistence_timeout` with no value means 360 s (check_parser.c).
+        set(o, k, c, c.words.length === 1 ? 360 : num(ctx, c, { int: true, min: 0, max: 86400 * 31 }));
+        break;
+      case 'persistence_granularity': {
+        const v = str(ctx, c);
+        if (v !== undefined) set(o, k, c, /^\d+$/.test(v) ? Number(v) : v);
+        break;
+      }
+      case 'quorum': case 'hysteresis':
+        set(o, k, c, num(ctx, c, { int: true, min: k === 'quorum' ? 1 : 0, max: 0x7fffffff }));
+        break;
+      case 'ip_family': {
+        const v = str(ctx, c);
+        if (v === 'inet' || v === 'inet6') set(o, k, c, v); else if (v) note(ctx, c, `expected inet or inet6, got ${v}`);
+        break;
+      }
+      case 'ops': case 'alpha': case 'smtp_alert':
+        set(o, k, c, bool(ctx, c));
+        break;
+      case 'quorum_up': case 'quorum_down':
+        set(o, k, c, notifyScript(ctx, c));
+        break;
+      case 'virtualhost':
+        // Applied to this virtual server's HTTP_GET / SSL_GET checks (convertCheck).
+        break;
+      case 'sorry_server': {
+        const ss = server(ctx, c, false);
+        if (ss) set(o, k, c, ss);
+        break;
+      }
+      case 'sorry_server_inhibit': case 'sorry_server_lvs_method': {
+        const ss = unwrap(o.sorry_server) as Obj | undefined;
+        if (!ss) { note(ctx, c, 'must come after sorry_server'); break; }
+        if (k === 'sorry_server_inhibit') { const b = bool(ctx, c); if (b !== undefined) ss.inhibit_on_failure = b; }
+        else { const lk = lbKind(ctx, c); if (lk) ss.lb_kind = lk; }
+        break;
+      }
+      case 'real_server':
+        push(o, 'real_servers', c, convertRealServer(ctx, c, vsVirtualhost));
+        break;
+      default:
+        note(ctx, c, NO_EQUIVALENT);
+    }
+  }
+  return o;
+}
