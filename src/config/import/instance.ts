@@ -3,7 +3,7 @@
 // and the global defaults (global.ts Defaults) that keepalived applies to every instance.
 import { canonicalIp } from '../fields.js';
 import type { Defaults } from './global.js';
-import { NO_EQUIVALENT, note, type Ctx } from './notes.js';
+import { changed, NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 import {
   blockItems, bool, notifyScript, num, set, str, trackRef, vips, weightWords, withComments,
@@ -79,7 +79,7 @@ export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined
             // ("missing a parameter after keyword `auth_pass`").
             if (p.words.length < 2) { note(ctx, p, 'expected a password: the authentication block is not converted'); ok = false; continue; }
             let pass = p.words[1]!;
-            if (pass.length > 8) { note(ctx, p, 'longer than 8 characters: cut to 8, as keepalived does'); pass = pass.slice(0, 8); }
+            if (pass.length > 8) { changed(ctx, p, 'longer than 8 characters: cut to 8, as keepalived does'); pass = pass.slice(0, 8); }
             if (p.words.length > 2) note(ctx, p, `only the first word is the password, as in keepalived; ignored: ${p.words.slice(2).join(' ')}`);
             a.auth_pass = pass;
           } else note(ctx, p, NO_EQUIVALENT);

@@ -59,7 +59,7 @@ export function renderYaml(value: Obj, source: string, unconverted: Unconverted[
   const head = [`Converted from ${source} by tandem import.`, ...headLines];
   if (unconverted.length === 0) head.push('Every keyword was converted.');
   else {
-    head.push(`Not converted (${unconverted.length}):`);
+    head.push(`Notes (${unconverted.length}): not converted, or converted to what keepalived runs rather than what the file says:`);
     for (const u of unconverted) head.push(`  ${formatUnconverted(u)}`);
   }
   doc.commentBefore = commentText(head);
