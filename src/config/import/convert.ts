@@ -35,8 +35,11 @@ export type ImportResult =
   | { ok: true; yaml: string; unconverted: Unconverted[] }
   | { ok: false; error: ParseError };
 
+/** What an import may be told (`tandem import` options). */
+export interface ImportOptions {}
+
 /** Reads a keepalived.conf (and its includes) and converts it. */
-export function importKeepalived(path: string): ImportResult {
+export function importKeepalived(path: string, _opts: ImportOptions = {}): ImportResult {
   const parsed = parseKeepalivedFile(path);
   if (!parsed.ok) return parsed;
   const r = convertStatements(parsed.statements, path);

@@ -1,12 +1,11 @@
 // vrrp_instance -> `vrrp_instances[]`: the keywords that are plain renames, the ones keepalived
 // reads in its own way (nopreempt, auth_pass cut to 8 characters, notify scripts with a user),
 // and the global defaults (global.ts Defaults) that keepalived applies to every instance.
-import { canonicalIp } from '../fields.js';
 import type { Defaults } from './global.js';
 import { changed, NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 import {
-  blockItems, bool, notifyScript, num, set, str, trackRef, vips, weightWords, withComments,
+  blockItems, bool, inetAddress, notifyScript, num, set, str, trackRef, vips, weightWords, withComments,
 } from './values.js';
 import { Commented, Flow, unwrap, type Obj } from './yamlWriter.js';
 
@@ -52,14 +51,17 @@ export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined
         set(o, 'preempt', c, bool(ctx, c));
         break;
       case 'unicast_src_ip': {
-        const ip = canonicalIp(c.words[1] ?? '');
+        // vrrp_parser.c vrrp_srcip_handler() reads it with inet_stosockaddr(): a prefix is ignored.
+        const ip = inetAddress(c.words[1] ?? '');
         if (ip) set(o, k, c, ip.address); else note(ctx, c, 'expected an IP address');
         break;
       }
       case 'unicast_peer': {
         const peers: unknown[] = [];
         for (const p of blockItems(ctx, c)) {
-          const ip = canonicalIp(p.words[0]!);
+          // vrrp_data.c alloc_vrrp_unicast_peer() reads it with inet_stosockaddr(): `192.0.2.2/24`
+          // is the peer 192.0.2.2. Dropping such a peer made a unicast instance multicast.
+          const ip = inetAddress(p.words[0]!);
           if (!ip) { note(ctx, p, 'expected an IP address', p.words[0]); continue; }
           if (p.words.length > 1) note(ctx, p, `options ignored: ${p.words.slice(1).join(' ')}`, p.words[0]);
           peers.push(ip.address);

@@ -152,6 +152,18 @@ export function vips(ctx: Ctx, s: Stmt, iface: () => string | undefined): unknow
   return out;
 }
 
+/**
+ * An address as keepalived reads it where it wants one address (unicast_src_ip, unicast_peer
+ * entries, real and sorry servers): lib/utils.c inet_stosockaddr() cuts the text at the first '-'
+ * or, without one, the first '/' ("remove range and mask stuff") before inet_pton(), so
+ * `192.0.2.2/24` is the peer 192.0.2.2 and keepalived says nothing about the rest.
+ */
+export function inetAddress(text: string): { address: string; family: 4 | 6 } | undefined {
+  const cut = text.indexOf('-') >= 0 ? text.indexOf('-') : text.indexOf('/');
+  const ip = canonicalIp(cut >= 0 ? text.slice(0, cut) : text);
+  return ip ? { address: ip.address, family: ip.family } : undefined;
+}
+
 /** words[1] as an IP address (canonical), else noted. */
 export function ipWord(ctx: Ctx, c: Stmt): string | undefined {
   const ip = canonicalIp(c.words[1] ?? '');

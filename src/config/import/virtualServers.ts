@@ -1,11 +1,10 @@
 // virtual_server -> `virtual_servers[]`: the service (address and port, or fwmark), its scheduling
 // and persistence, the sorry server and the real servers with their checks (checks.ts).
-import { canonicalIp } from '../fields.js';
 import { SCHEDULERS } from '../../lb/model.js';
 import { CHECKERS, convertCheck, timing } from './checks.js';
 import { NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
-import { bool, notifyScript, num, push, set, str } from './values.js';
+import { bool, inetAddress, notifyScript, num, push, set, str } from './values.js';
 import { unwrap, type Obj } from './yamlWriter.js';
 
 function lbKind(ctx: Ctx, c: Stmt): string | undefined {
@@ -16,7 +15,8 @@ function lbKind(ctx: Ctx, c: Stmt): string | undefined {
 }
 
 function server(ctx: Ctx, s: Stmt, needPort: boolean): Obj | undefined {
-  const ip = canonicalIp(s.words[1] ?? '');
+  // check_data.c alloc_vs() / alloc_rs() / alloc_ssvr() read the address with inet_stosockaddr().
+  const ip = inetAddress(s.words[1] ?? '');
   if (!ip) { note(ctx, s, `expected an IP address, got ${JSON.stringify(s.words[1] ?? '')}`); return undefined; }
   const o: Obj = { address: ip.address };
   const portText = s.words[2];

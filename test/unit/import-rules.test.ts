@@ -1,0 +1,93 @@
+// `tandem import` means what keepalived runs (issue 13 §1): one test per keepalived rule, each
+// on a small keepalived.conf written here. Every conversion is also loaded as `tandem check`
+// loads it (loadConfigText) unless the test says why not. The keepalived source each rule
+// comes from is cited where the rule is implemented (src/config/import/*.ts); the fixtures in
+// test/fixtures/keepalived/rules/ show keepalived -t accepting (and warning about) the same input.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { importKeepalived, type ImportOptions, type Unconverted } from '../../src/config/import/convert.js';
+import { loadConfigText } from '../../src/config/load.js';
+
+let dir = '';
+let n = 0;
+before(() => { dir = mkdtempSync(join(tmpdir(), 'tandem-import-rules-')); });
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Converted { data: any; yaml: string; notes: Unconverted[]; where: string[] }
+
+/** Converts `text` (joined lines); asserts tandem check accepts the result unless `check: false`. */
+function convert(lines: string[], opts: ImportOptions & { check?: boolean } = {}): Converted {
+  const file = join(dir, `t${n++}.conf`);
+  writeFileSync(file, lines.join('\n') + '\n');
+  const r = importKeepalived(file, opts);
+  if (!r.ok) assert.fail(`${r.error.file}:${r.error.line}: ${r.error.message}`);
+  if (opts.check !== false) {
+    const loaded = loadConfigText(r.yaml, 'converted.yaml', { hostname: 'lb-test' });
+    assert.ok(loaded.ok, `tandem check refuses the conversion:\n${loaded.ok ? '' : loaded.errors.map((e) => `${e.line}:${e.col} ${e.path}: ${e.message}`).join('\n')}\n---\n${r.yaml}`);
+  }
+  return {
+    data: parseYaml(r.yaml), yaml: r.yaml, notes: r.unconverted,
+    where: r.unconverted.map((u) => `${u.line} ${u.keyword} ${u.kind}`),
+  };
+}
+
+/** A vrrp_instance block with the given extra lines (interface eth0, VRID 51, one VIP). */
+const instance = (name: string, extra: string[], vrid = 51, vip = '192.0.2.100/24') => [
+  `vrrp_instance ${name} {`,
+  '  interface eth0',
+  `  virtual_router_id ${vrid}`,
+  ...extra.map((l) => `  ${l}`),
+  '  virtual_ipaddress {',
+  `    ${vip}`,
+  '  }',
+  '}',
+];
+
+describe('unicast_src_ip / unicast_peer with a prefix (lib/utils.c inet_stosockaddr)', () => {
+  it('the prefix is ignored and the peer kept: the instance stays unicast', () => {
+    const { data, notes } = convert(instance('VI_1', [
+      'unicast_src_ip 192.0.2.1/24',
+      'unicast_peer {',
+      '  192.0.2.2/24',
+      '  192.0.2.3',
+      '}',
+    ]));
+    const vi = data.vrrp_instances[0];
+    assert.equal(vi.unicast_src_ip, '192.0.2.1');
+    assert.deepEqual(vi.unicast_peers, ['192.0.2.2', '192.0.2.3']);
+    assert.deepEqual(notes, [], 'keepalived says nothing about the prefix: neither does the import');
+  });
+
+  it('a range suffix is cut the same way (the first "-", else the first "/"), IPv6 too', () => {
+    const { data } = convert(instance('VI_6', [
+      'unicast_peer {',
+      '  2001:db8::2/64',
+      '}',
+    ], 61, '2001:db8::100/64'));
+    assert.deepEqual(data.vrrp_instances[0].unicast_peers, ['2001:db8::2']);
+    const r = convert(instance('VI_2', ['unicast_peer {', '  192.0.2.7-9', '}']));
+    assert.deepEqual(r.data.vrrp_instances[0].unicast_peers, ['192.0.2.7']);
+  });
+
+  it('a real server written with a prefix is that address (check_data.c alloc_rs)', () => {
+    const { data } = convert([
+      ...instance('VI_1', []),
+      'virtual_server 192.0.2.100 80 {',
+      '  protocol TCP',
+      '  real_server 198.51.100.11/32 80 {',
+      '  }',
+      '}',
+    ]);
+    assert.equal(data.virtual_servers[0].real_servers[0].address, '198.51.100.11');
+  });
+
+  it('what is not an address is still noted and dropped', () => {
+    const { data, where } = convert(instance('VI_1', ['unicast_peer {', '  lb2.example.com', '}']));
+    assert.deepEqual(data.vrrp_instances[0].unicast_peers, []);
+    assert.deepEqual(where, ['5 lb2.example.com not-converted']);
+  });
+});
