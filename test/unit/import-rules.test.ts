@@ -91,3 +91,65 @@ describe('unicast_src_ip / unicast_peer with a prefix (lib/utils.c inet_stosocka
     assert.deepEqual(where, ['5 lb2.example.com not-converted']);
   });
 });
+
+describe('lb_kind / lb_algo compared as keepalived compares them (check_parser.c, strcmp)', () => {
+  const vs = (lines: string[]) => [
+    ...instance('VI_1', []),
+    'virtual_server 192.0.2.100 80 {',
+    '  protocol TCP',
+    ...lines.map((l) => `  ${l}`),
+    '  real_server 198.51.100.11 80 {',
+    '  }',
+    '}',
+  ];
+
+  it('`lb_kind dr` is not DR: keepalived ignores it and runs NAT; the import says so', () => {
+    const { data, notes } = convert(vs(['lb_kind dr']));
+    assert.equal(data.virtual_servers[0].lb_kind, undefined, 'no lb_kind: NAT, the default, as keepalived runs it');
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword, u.kind]), [[10, 'lb_kind', 'changed']]);
+    assert.match(notes[0]!.reason, /"dr" is not NAT, DR or TUN; it ignores the line and the server runs NAT, the default/);
+  });
+
+  it('NAT, DR and TUN in capitals convert as they are, with no note', () => {
+    for (const k of ['NAT', 'DR', 'TUN']) {
+      const { data, notes } = convert(vs([`lb_kind ${k}`]));
+      assert.equal(data.virtual_servers[0].lb_kind, k);
+      assert.deepEqual(notes, []);
+    }
+  });
+
+  it('an ignored lb_kind keeps the one given before it; lvs_method is the same keyword', () => {
+    const { data, notes } = convert(vs(['lvs_method DR', 'lb_kind Tun']));
+    assert.equal(data.virtual_servers[0].lb_kind, 'DR');
+    assert.match(notes.find((u) => u.keyword === 'lb_kind')!.reason, /keeps DR from the line before/);
+  });
+
+  it('a real server with `lb_kind tun` keeps its virtual server\'s method', () => {
+    const { data, notes } = convert([
+      ...instance('VI_1', []),
+      'virtual_server 192.0.2.100 80 {',
+      '  protocol TCP',
+      '  lb_kind DR',
+      '  real_server 198.51.100.11 80 {',
+      '    lb_kind tun',
+      '  }',
+      '}',
+    ]);
+    assert.equal(data.virtual_servers[0].real_servers[0].lb_kind, undefined);
+    assert.equal(data.virtual_servers[0].lb_kind, 'DR');
+    assert.match(notes[0]!.reason, /the server runs its virtual server's method/);
+  });
+
+  it('`lb_algo WRR` is not wrr: keepalived runs wlc; twos (tandem has it) is not in keepalived 2.2.7\'s list either', () => {
+    const a = convert(vs(['lb_algo WRR']));
+    assert.equal(a.data.virtual_servers[0].lb_algo, undefined, 'wlc, the default');
+    assert.deepEqual(a.notes.map((u) => [u.keyword, u.kind]), [['lb_algo', 'changed']]);
+    assert.match(a.notes[0]!.reason, /it ignores "WRR" and the service runs with wlc, the default/);
+    const b = convert(vs(['lvs_sched twos']));
+    assert.equal(b.data.virtual_servers[0].lb_algo, undefined);
+    assert.match(b.notes[0]!.reason, /accepts only rr wrr lc wlc lblc sh mh dh fo ovf lblcr sed nq/);
+    const c = convert(vs(['lb_algo sh']));
+    assert.equal(c.data.virtual_servers[0].lb_algo, 'sh');
+    assert.deepEqual(c.notes, []);
+  });
+});

@@ -2,17 +2,31 @@
 // and persistence, the sorry server and the real servers with their checks (checks.ts).
 import { SCHEDULERS } from '../../lb/model.js';
 import { CHECKERS, convertCheck, timing } from './checks.js';
-import { NO_EQUIVALENT, note, type Ctx } from './notes.js';
+import { changed, NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 import { bool, inetAddress, notifyScript, num, push, set, str } from './values.js';
 import { unwrap, type Obj } from './yamlWriter.js';
 
-function lbKind(ctx: Ctx, c: Stmt): string | undefined {
-  const v = str(ctx, c)?.toUpperCase();
+/**
+ * lb_kind / lvs_method as keepalived reads it: check_parser.c svr_forwarding_handler() compares
+ * with strcmp() against "NAT", "DR" and "TUN", so `lb_kind dr` is no forwarding method at all:
+ * keepalived warns ("unknown [dr] routing method") and ignores the line, and the server keeps
+ * what it had (a real server: its virtual server's method; a virtual server: NAT, the default set
+ * by check_data.c validate_check_config()). Converting `dr` to DR would run something keepalived
+ * does not.
+ */
+function lbKind(ctx: Ctx, c: Stmt, before: unknown, fallback: string): string | undefined {
+  const v = str(ctx, c);
   if (v === 'NAT' || v === 'DR' || v === 'TUN') return v;
-  if (v !== undefined) note(ctx, c, `expected NAT, DR or TUN, got ${JSON.stringify(v)}`);
+  if (v !== undefined) {
+    const runs = typeof before === 'string' ? `keeps ${before} from the line before` : `runs ${fallback}`;
+    changed(ctx, c, `keepalived compares the method with strcmp: ${JSON.stringify(v)} is not NAT, DR or TUN; it ignores the line and the server ${runs}`);
+  }
   return undefined;
 }
+
+/** The schedulers keepalived 2.2.7 accepts (check_parser.c lvs_schedulers[]), compared with strcmp. */
+const KEEPALIVED_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'sh', 'mh', 'dh', 'fo', 'ovf', 'lblcr', 'sed', 'nq'];
 
 function server(ctx: Ctx, s: Stmt, needPort: boolean): Obj | undefined {
   // check_data.c alloc_vs() / alloc_rs() / alloc_ssvr() read the address with inet_stosockaddr().
@@ -51,7 +65,7 @@ function convertRealServer(ctx: Ctx, s: Stmt, vsVirtualhost: string | undefined)
         set(o, k, c, notifyScript(ctx, c));
         break;
       case 'lb_kind': case 'lvs_method':
-        set(o, 'lb_kind', c, lbKind(ctx, c));
+        set(o, 'lb_kind', c, lbKind(ctx, c, unwrap(o.lb_kind), "its virtual server's method"));
         break;
       default:
         note(ctx, c, NO_EQUIVALENT);
@@ -82,13 +96,17 @@ export function convertVirtualServer(ctx: Ctx, s: Stmt): Obj | undefined {
     if (timing(ctx, c, o)) continue;
     switch (k) {
       case 'lb_algo': case 'lvs_sched': {
+        // check_parser.c lbalgo_handler(): strcmp() against lvs_schedulers[]; anything else is
+        // "Invalid lvs_scheduler '%s' - ignoring", and check_data.c validate_check_config() then
+        // sets the default, wlc (`lb_algo WRR` runs wlc, not wrr).
         const v = str(ctx, c);
-        if (v && (SCHEDULERS as readonly string[]).includes(v)) set(o, 'lb_algo', c, v);
-        else if (v) note(ctx, c, `scheduler ${v} is not supported (${SCHEDULERS.join(' ')})`);
+        if (v === undefined) break;
+        if (KEEPALIVED_SCHEDULERS.includes(v) && (SCHEDULERS as readonly string[]).includes(v)) set(o, 'lb_algo', c, v);
+        else changed(ctx, c, `keepalived accepts only ${KEEPALIVED_SCHEDULERS.join(' ')} (compared with strcmp): it ignores ${JSON.stringify(v)} and the service runs with ${unwrap(o.lb_algo) ?? 'wlc, the default'}`);
         break;
       }
       case 'lb_kind': case 'lvs_method':
-        set(o, 'lb_kind', c, lbKind(ctx, c));
+        set(o, 'lb_kind', c, lbKind(ctx, c, unwrap(o.lb_kind), 'NAT, the default'));
         break;
       case 'protocol': {
         const v = str(ctx, c)?.toUpperCase();
@@ -130,7 +148,7 @@ export function convertVirtualServer(ctx: Ctx, s: Stmt): Obj | undefined {
         const ss = unwrap(o.sorry_server) as Obj | undefined;
         if (!ss) { note(ctx, c, 'must come after sorry_server'); break; }
         if (k === 'sorry_server_inhibit') { const b = bool(ctx, c); if (b !== undefined) ss.inhibit_on_failure = b; }
-        else { const lk = lbKind(ctx, c); if (lk) ss.lb_kind = lk; }
+        else { const lk = lbKind(ctx, c, ss.lb_kind, "its virtual server's method"); if (lk) ss.lb_kind = lk; }
         break;
       }
       case 'real_server':
