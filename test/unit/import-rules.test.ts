@@ -153,3 +153,144 @@ describe('lb_kind / lb_algo compared as keepalived compares them (check_parser.c
     assert.deepEqual(c.notes, []);
   });
 });
+
+describe('a keyword given twice: the one keepalived uses is kept, the other noted', () => {
+  it('two notify_master lines: keepalived keeps the first (vrrp_parser.c vrrp_notify_master_handler)', () => {
+    const { data, notes } = convert(instance('VI_1', ['notify_master /usr/local/bin/first.sh', 'notify_master /usr/local/bin/second.sh']));
+    assert.equal(data.vrrp_instances[0].notify_master, '/usr/local/bin/first.sh');
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[5, 'notify_master']]);
+    assert.match(notes[0]!.reason, /given already at line 4: keepalived keeps the first one and ignores this one \(vrrp_parser\.c vrrp_notify_master_handler\(\)/);
+  });
+
+  it('two priority lines: the last one (a plain assignment); the first is noted', () => {
+    const { data, notes } = convert(instance('VI_1', ['priority 100', 'priority 150']));
+    assert.equal(data.vrrp_instances[0].priority, 150);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword, u.reason]), [[4, 'priority', 'given again at line 5: keepalived uses the last value it accepts']]);
+  });
+
+  it('nopreempt then preempt set the same thing: the last wins', () => {
+    const { data, notes } = convert(instance('VI_1', ['nopreempt', 'preempt']));
+    assert.equal(data.vrrp_instances[0].preempt, true);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[4, 'nopreempt']]);
+  });
+
+  it('two virtual_ipaddress and two unicast_peer blocks add up, as keepalived appends them; no note', () => {
+    const { data, notes } = convert([
+      ...instance('VI_1', ['unicast_peer {', '  192.0.2.2', '}', 'unicast_peer {', '  192.0.2.3', '}', 'virtual_ipaddress {', '  192.0.2.101/24', '}']),
+    ]);
+    assert.deepEqual(data.vrrp_instances[0].unicast_peers, ['192.0.2.2', '192.0.2.3']);
+    assert.deepEqual(data.vrrp_instances[0].virtual_ipaddresses, ['192.0.2.101/24', '192.0.2.100/24']);
+    assert.deepEqual(notes, []);
+  });
+
+  it('state MASTER then BACKUP stays MASTER (vrrp_state_handler); BACKUP then MASTER is MASTER', () => {
+    const a = convert(instance('VI_1', ['priority 255', 'state MASTER', 'state BACKUP']));
+    assert.equal(a.data.vrrp_instances[0].state, 'MASTER');
+    assert.deepEqual(a.notes.map((u) => [u.line, u.keyword]), [[6, 'state']]);
+    assert.match(a.notes[0]!.reason, /keeps MASTER from line 5 and ignores BACKUP after it/);
+    const b = convert(instance('VI_1', ['priority 255', 'state BACKUP', 'state MASTER']));
+    assert.equal(b.data.vrrp_instances[0].state, 'MASTER');
+    assert.deepEqual(b.notes.map((u) => [u.line, u.keyword]), [[5, 'state']]);
+  });
+
+  it('two authentication blocks merge: auth_type from one, the last auth_pass', () => {
+    const { data, notes } = convert(instance('VI_1', [
+      'authentication {', '  auth_type PASS', '  auth_pass first1', '}',
+      'authentication {', '  auth_pass second2', '}',
+    ]));
+    assert.deepEqual(data.vrrp_instances[0].authentication, { auth_type: 'PASS', auth_pass: 'second2' });
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[6, 'auth_pass']]);
+  });
+
+  it('global_defs: notify_fifo keeps the first; notification_email blocks add up', () => {
+    const { data, notes } = convert([
+      'global_defs {',
+      '  smtp_server 192.0.2.25',
+      '  notify_fifo /run/keepalived/a.fifo',
+      '  notify_fifo /run/keepalived/b.fifo',
+      '  notification_email {', '    ops@example.com', '  }',
+      '  notification_email {', '    noc@example.com', '  }',
+      '}',
+      ...instance('VI_1', []),
+    ]);
+    assert.equal(data.global.notify_fifo, '/run/keepalived/a.fifo');
+    assert.deepEqual(data.global.notification_email, ['ops@example.com', 'noc@example.com']);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[4, 'notify_fifo']]);
+  });
+
+  it('trackers: a track file\'s file and a track process\'s weight keep the first; a script\'s weight the last', () => {
+    const { data, notes } = convert([
+      'vrrp_script chk {', '  script /usr/local/bin/chk', '  weight 5', '  weight -7', '}',
+      'vrrp_track_file tf {', '  file /run/a', '  file /run/b', '}',
+      'vrrp_track_process tp {', '  process nginx', '  weight 5', '  weight 6', '}',
+      ...instance('VI_1', ['track_script {', '  chk', '}', 'track_file {', '  tf', '}', 'track_process {', '  tp', '}']),
+    ]);
+    assert.equal(data.vrrp_scripts[0].weight, -7);
+    assert.equal(data.vrrp_track_files[0].file, '/run/a');
+    assert.equal(data.vrrp_track_processes[0].weight, 5);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[3, 'weight'], [8, 'file'], [13, 'weight']]);
+    assert.match(notes[1]!.reason, /vrrp_tfile_file_handler/);
+    assert.match(notes[2]!.reason, /vrrp_tprocess_weight_handler/);
+  });
+
+  it('a second vrrp_instance (or vrrp_script) of the same name is not converted: keepalived uses the first', () => {
+    const { data, notes } = convert([
+      'vrrp_script chk {', '  script /usr/local/bin/one', '}',
+      'vrrp_script chk {', '  script /usr/local/bin/two', '}',
+      ...instance('VI_1', ['track_script {', '  chk', '}']),
+      ...instance('VI_1', [], 52, '192.0.2.101/24'),
+    ]);
+    assert.deepEqual(data.vrrp_scripts.map((x: any) => x.script), ['/usr/local/bin/one']);
+    assert.deepEqual(data.vrrp_instances.map((x: any) => x.virtual_router_id), [51]);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[4, 'vrrp_script'], [17, 'vrrp_instance']]);
+    assert.match(notes[1]!.reason, /VI_1 is defined already at line 7: keepalived uses that one \(vrrp_parser\.c vrrp_handler\(\)/);
+  });
+
+  it('a sync group\'s second group block is ignored (vrrp_group_handler)', () => {
+    const { data, notes } = convert([
+      ...instance('VI_1', []), ...instance('VI_2', [], 52, '192.0.2.101/24'), ...instance('VI_3', [], 53, '192.0.2.102/24'),
+      'vrrp_sync_group G1 {', '  group {', '    VI_1', '    VI_2', '  }', '  group {', '    VI_3', '  }', '}',
+    ]);
+    assert.deepEqual(data.vrrp_sync_groups[0].group, ['VI_1', 'VI_2']);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[27, 'group']]);
+  });
+
+  it('virtual servers: quorum_up and notify_up keep the first, a repeated real server is removed, digest the first, status codes add up, path the last', () => {
+    const { data, notes } = convert([
+      ...instance('VI_1', []),
+      'virtual_server 192.0.2.100 80 {',
+      '  protocol TCP',
+      '  quorum_up /usr/local/bin/up1',
+      '  quorum_up /usr/local/bin/up2',
+      '  sorry_server 198.51.100.90 80',
+      '  sorry_server 198.51.100.91 80',
+      '  real_server 198.51.100.11 80 {',
+      '    notify_up /usr/local/bin/a',
+      '    notify_up /usr/local/bin/b',
+      '    HTTP_GET {',
+      '      url {',
+      '        path /a',
+      '        path /b',
+      '        digest 00000000000000000000000000000001',
+      '        digest 00000000000000000000000000000002',
+      '        status_code 200',
+      '        status_code 204',
+      '      }',
+      '    }',
+      '  }',
+      '  real_server 198.51.100.11 80 {',
+      '    weight 9',
+      '  }',
+      '}',
+    ]);
+    const vs = data.virtual_servers[0];
+    assert.equal(vs.quorum_up, '/usr/local/bin/up1');
+    assert.equal(vs.sorry_server.address, '198.51.100.91');
+    assert.equal(vs.real_servers.length, 1);
+    assert.equal(vs.real_servers[0].notify_up, '/usr/local/bin/a');
+    assert.deepEqual(vs.real_servers[0].checks[0].http_get.urls, [{ path: '/b', digest: '00000000000000000000000000000001', status_code: [200, 204] }]);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [
+      [11, 'quorum_up'], [12, 'sorry_server'], [16, 'notify_up'], [19, 'path'], [22, 'digest'], [28, 'real_server'],
+    ]);
+  });
+});

@@ -5,6 +5,7 @@ import { splitScriptString } from '../../alert/argv.js';
 import { DNS_TYPES } from '../lbModel.js';
 import { NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
+import { resolveRepeats, type RepeatRules } from './repeats.js';
 import { blockItems, bool, ipWord, num, push, scriptText, set, str } from './values.js';
 import { Flow, type Obj } from './yamlWriter.js';
 
@@ -34,10 +35,27 @@ export const CHECKERS: Record<string, string> = {
   SMTP_CHECK: 'smtp_check', MISC_CHECK: 'misc_check', PING_CHECK: 'ping_check', UDP_CHECK: 'udp_check',
 };
 
+/** The timing keywords, and the names under which a repeated one replaces another (nb_get_retry is retry). */
+export const TIMING_KEYS = [...Object.keys(TIMING), 'warmup'];
+export const TIMING_SAME: Record<string, string> = { nb_get_retry: 'retry', retry: 'retry' };
+
+const CHECK_KEYS = new Set([
+  ...TIMING_KEYS, 'connect_ip', 'bindto', 'connect_port', 'bind_port', 'virtualhost', 'http_protocol', 'enable_sni',
+  'type', 'name', 'helo_name', 'misc_path', 'misc_timeout', 'misc_dynamic', 'user', 'payload', 'require_reply',
+]);
+const CHECK_REPEATS: RepeatRules = { accumulate: ['url'], same: TIMING_SAME, known: (k) => CHECK_KEYS.has(k) };
+const URL_REPEATS: RepeatRules = {
+  // check_http.c: a second digest of a url is refused ("Digest '%s' is a duplicate"); status_code
+  // lines add their codes to the url's set; path and virtualhost are assignments.
+  first: { digest: 'check_http.c url digest handler: "Digest \'%s\' is a duplicate"' },
+  accumulate: ['status_code'],
+  known: (k) => k === 'path' || k === 'digest' || k === 'virtualhost' || k === 'status_code',
+};
+
 export function convertCheck(ctx: Ctx, s: Stmt, kind: string, vsVirtualhost: string | undefined): Obj | undefined {
   const o: Obj = {};
   const http = kind === 'http_get' || kind === 'ssl_get';
-  for (const c of s.block ?? []) {
+  for (const c of resolveRepeats(ctx, s.block ?? [], CHECK_REPEATS)) {
     const k = c.words[0]!;
     if (timing(ctx, c, o)) continue;
     switch (true) {
@@ -49,17 +67,20 @@ export function convertCheck(ctx: Ctx, s: Stmt, kind: string, vsVirtualhost: str
         break;
       case http && k === 'url': {
         const u: Obj = {};
-        for (const p of blockItems(ctx, c)) {
+        const codes: unknown[] = [];
+        let codesAt: Stmt | undefined;
+        for (const p of resolveRepeats(ctx, blockItems(ctx, c), URL_REPEATS)) {
           const uk = p.words[0]!;
           if (uk === 'path') set(u, uk, p, str(ctx, p));
           else if (uk === 'digest') set(u, uk, p, str(ctx, p)?.toLowerCase());
           else if (uk === 'virtualhost') set(u, uk, p, str(ctx, p));
           else if (uk === 'status_code') {
-            const codes = p.words.slice(1).map((w) => (/^\d{3}$/.test(w) ? Number(w) : w));
-            if (codes.length === 0 || codes.some((x) => typeof x === 'string' && !/^\d{3}-\d{3}$/.test(x))) note(ctx, p, `expected status codes or ranges, got ${p.words.slice(1).join(' ')}`);
-            else set(u, uk, p, codes.length === 1 ? codes[0] : new Flow(codes));
+            const these = p.words.slice(1).map((w) => (/^\d{3}$/.test(w) ? Number(w) : w));
+            if (these.length === 0 || these.some((x) => typeof x === 'string' && !/^\d{3}-\d{3}$/.test(x))) note(ctx, p, `expected status codes or ranges, got ${p.words.slice(1).join(' ')}`);
+            else { codes.push(...these); codesAt ??= p; }
           } else note(ctx, p, NO_EQUIVALENT);
         }
+        if (codesAt) set(u, 'status_code', codesAt, codes.length === 1 ? codes[0] : new Flow(codes));
         if (u.path === undefined) note(ctx, c, 'has no path: not converted');
         else push(o, 'urls', c, u);
         break;

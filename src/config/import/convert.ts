@@ -50,47 +50,77 @@ export function importKeepalived(path: string, _opts: ImportOptions = {}): Impor
   return { ok: true, yaml: renderYaml(r.value, path, unconverted), unconverted };
 }
 
+/** The output section each top-level keyword converts into. */
+const SECTIONS: Record<string, string> = {
+  vrrp_instance: 'vrrp_instances', vrrp_sync_group: 'vrrp_sync_groups', vrrp_script: 'vrrp_scripts',
+  vrrp_track_file: 'vrrp_track_files', track_file: 'vrrp_track_files', vrrp_track_process: 'vrrp_track_processes',
+  virtual_server: 'virtual_servers',
+};
+
+/**
+ * A second block with the name of an earlier one: keepalived skips a repeated vrrp_instance or
+ * vrrp_sync_group with a warning (vrrp_parser.c vrrp_handler(): "vrrp instance %s already
+ * defined"; vrrp_sync_group_handler(): "vrrp sync group %s already defined") and finds trackers
+ * by name from the start of its list (vrrp_track.c find_script_by_name() and friends), so the
+ * first block of a name is the one that runs.
+ */
+const REPEATED_NAME: Record<string, string> = {
+  vrrp_instance: 'vrrp_parser.c vrrp_handler(): "vrrp instance %s already defined" - the block is skipped',
+  vrrp_sync_group: 'vrrp_parser.c vrrp_sync_group_handler(): "vrrp sync group %s already defined" - the block is skipped',
+  vrrp_script: 'vrrp_track.c find_script_by_name() finds the first one',
+  vrrp_track_file: 'trackers are found by name, the first one first',
+  track_file: 'trackers are found by name, the first one first',
+  vrrp_track_process: 'trackers are found by name, the first one first',
+};
+
 /** The converted config, as plain data (with comment / flow markers), and what was not converted. */
 export function convertStatements(statements: Stmt[], _source = ''): { value: Obj; unconverted: Unconverted[] } {
   const ctx: Ctx = { unconverted: [] };
   const global: Obj = {};
   const d: Defaults = { garp: {} };
-  const out: Obj = {};
   // Globals first: vrrp_version and vrrp_garp_* apply to instances wherever they are written.
-  for (const s of statements) if (s.words[0] === 'global_defs') convertGlobal(ctx, s, global, d);
-  for (const s of statements) {
+  const globals = statements.filter((s) => s.words[0] === 'global_defs');
+  convertGlobal(ctx, globals, global, d);
+  const withComment = globals.find((s) => s.comments.length);
+
+  // The blocks to convert, by kind, in file order; a repeated name is dropped here.
+  const byKind = new Map<string, Stmt[]>();
+  const firstSection = new Map<string, number>();
+  const names = new Map<string, Stmt>();
+  statements.forEach((s, i) => {
     const k = s.words[0]!;
-    switch (k) {
-      case 'global_defs':
-        if (s.comments.length) out.global = new Commented(global, s.comments);
-        break;
-      case 'vrrp_instance':
-        push(out, 'vrrp_instances', s, convertInstance(ctx, s, d));
-        break;
-      case 'vrrp_sync_group':
-        push(out, 'vrrp_sync_groups', s, convertSyncGroup(ctx, s));
-        break;
-      case 'vrrp_script':
-        push(out, 'vrrp_scripts', s, convertVrrpScript(ctx, s));
-        break;
-      case 'vrrp_track_file': case 'track_file':
-        push(out, 'vrrp_track_files', s, convertTrackFile(ctx, s));
-        break;
-      case 'vrrp_track_process':
-        push(out, 'vrrp_track_processes', s, convertTrackProcess(ctx, s));
-        break;
-      case 'virtual_server':
-        push(out, 'virtual_servers', s, convertVirtualServer(ctx, s));
-        break;
-      default:
-        note(ctx, s, s.block ? `${NO_EQUIVALENT}: block not converted` : NO_EQUIVALENT);
+    if (k === 'global_defs') return;
+    const section = SECTIONS[k];
+    if (!section) { note(ctx, s, s.block ? `${NO_EQUIVALENT}: block not converted` : NO_EQUIVALENT); return; }
+    const repeated = REPEATED_NAME[k];
+    if (repeated !== undefined && s.words[1] !== undefined) {
+      const key = `${section} ${s.words[1]}`;
+      const before = names.get(key);
+      if (before) {
+        note(ctx, s, `${s.words[1]} is defined already at ${before.file === s.file ? '' : `${before.file}:`}line ${before.line}: keepalived uses that one (${repeated}): block not converted`);
+        return;
+      }
+      names.set(key, s);
     }
-  }
-  if (Object.keys(global).length && out.global === undefined) out.global = global;
+    if (!firstSection.has(section)) firstSection.set(section, i);
+    const list = byKind.get(section) ?? [];
+    list.push(s);
+    byKind.set(section, list);
+  });
+  const blocks = (section: string) => byKind.get(section) ?? [];
+
+  const out: Obj = {};
+  for (const s of blocks('vrrp_scripts')) push(out, 'vrrp_scripts', s, convertVrrpScript(ctx, s));
+  for (const s of blocks('vrrp_track_files')) push(out, 'vrrp_track_files', s, convertTrackFile(ctx, s));
+  for (const s of blocks('vrrp_track_processes')) push(out, 'vrrp_track_processes', s, convertTrackProcess(ctx, s));
+  for (const s of blocks('vrrp_instances')) push(out, 'vrrp_instances', s, convertInstance(ctx, s, d));
+  for (const s of blocks('vrrp_sync_groups')) push(out, 'vrrp_sync_groups', s, convertSyncGroup(ctx, s));
+  for (const s of blocks('virtual_servers')) push(out, 'virtual_servers', s, convertVirtualServer(ctx, s));
+
   // tandem's order: global first, then the rest in the order keepalived's sections appeared.
   const ordered: Obj = {};
-  if (out.global !== undefined) ordered.global = out.global;
-  for (const [k, v] of Object.entries(out)) if (k !== 'global') ordered[k] = v;
+  if (Object.keys(global).length || withComment) ordered.global = withComment ? new Commented(global, withComment.comments) : global;
+  for (const [section] of [...firstSection].sort((a, b) => a[1] - b[1])) if (out[section] !== undefined) ordered[section] = out[section];
   ctx.unconverted.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
   return { value: ordered, unconverted: ctx.unconverted };
 }

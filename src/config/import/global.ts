@@ -3,7 +3,8 @@
 // instance by instance.ts, because tandem has no global form of them.
 import { NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
-import { blockItems, bool, num, set, str } from './values.js';
+import { resolveRepeats, type RepeatRules } from './repeats.js';
+import { appendList, blockItems, bool, num, set, str } from './values.js';
 import type { Obj } from './yamlWriter.js';
 
 const GLOBAL_GARP: Record<string, string> = {
@@ -17,8 +18,22 @@ const GLOBAL_GARP: Record<string, string> = {
 /** global_defs values that keepalived applies to every instance. */
 export interface Defaults { version?: number; garp: Obj }
 
-export function convertGlobal(ctx: Ctx, s: Stmt, g: Obj, d: Defaults): void {
-  for (const c of blockItems(ctx, s)) {
+const GLOBAL_KEYS = new Set([
+  'router_id', 'notification_email', 'notification_email_from', 'smtp_helo_name', 'smtp_server',
+  'smtp_connect_timeout', 'smtp_alert', 'smtp_alert_vrrp', 'smtp_alert_checker', 'enable_script_security',
+  'script_user', 'notify_fifo', 'vrrp_version', ...Object.keys(GLOBAL_GARP),
+]);
+
+const GLOBAL_REPEATS: RepeatRules = {
+  first: { notify_fifo: 'global_parser.c notify_fifo(): "notify_fifo already specified - ignoring"' },
+  accumulate: ['notification_email'],
+  known: (k) => GLOBAL_KEYS.has(k),
+};
+
+/** Every global_defs block of the file, as one: keepalived's handlers do not care which block a keyword is in. */
+export function convertGlobal(ctx: Ctx, blocks: readonly Stmt[], g: Obj, d: Defaults): void {
+  const items = resolveRepeats(ctx, blocks.flatMap((s) => blockItems(ctx, s)), GLOBAL_REPEATS);
+  for (const c of items) {
     const k = c.words[0]!;
     switch (k) {
       case 'router_id': {
@@ -28,8 +43,8 @@ export function convertGlobal(ctx: Ctx, s: Stmt, g: Obj, d: Defaults): void {
         break;
       }
       case 'notification_email': {
-        const emails = blockItems(ctx, c).flatMap((e) => e.words);
-        set(g, k, c, emails);
+        // A second block adds its addresses (global_parser.c email_handler: alloc_value_block).
+        appendList(g, k, c, blockItems(ctx, c).flatMap((e) => e.words));
         break;
       }
       case 'notification_email_from': case 'smtp_helo_name':

@@ -4,8 +4,9 @@
 import type { Defaults } from './global.js';
 import { changed, NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
+import { resolveRepeats, type RepeatRules } from './repeats.js';
 import {
-  blockItems, bool, inetAddress, notifyScript, num, set, str, trackRef, vips, weightWords, withComments,
+  appendFlow, appendList, blockItems, bool, inetAddress, notifyScript, num, set, str, trackRef, vips, weightWords, withComments,
 } from './values.js';
 import { Commented, Flow, unwrap, type Obj } from './yamlWriter.js';
 
@@ -24,21 +25,47 @@ const INSTANCE_NUMBERS: Record<string, { int?: boolean; min: number; max: number
 
 export const STATE_NOTIFY = ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'];
 
+const INSTANCE_KEYS = new Set([
+  ...Object.keys(INSTANCE_NUMBERS), ...STATE_NOTIFY, 'interface', 'nopreempt', 'preempt', 'unicast_src_ip',
+  'unicast_peer', 'authentication', 'virtual_ipaddress', 'virtual_ipaddress_excluded', 'track_interface',
+  'track_script', 'track_file', 'track_process', 'smtp_alert',
+]);
+
+const INSTANCE_REPEATS: RepeatRules = {
+  first: Object.fromEntries(STATE_NOTIFY.map((k) => [k, `vrrp_parser.c vrrp_${k}_handler(): "${k} script already specified - ignoring"`])),
+  // alloc_value_block() appends a repeated block's entries; authentication blocks merge.
+  accumulate: ['unicast_peer', 'authentication', 'virtual_ipaddress', 'virtual_ipaddress_excluded', 'track_interface', 'track_script', 'track_file', 'track_process'],
+  same: { nopreempt: 'preempt', preempt: 'preempt' },
+  known: (k) => INSTANCE_KEYS.has(k),
+};
+
 export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined {
   const name = s.words[1];
   if (!name || s.words.length > 2) { note(ctx, s, 'expected vrrp_instance <name> { ... }'); return undefined; }
   const o: Obj = { name };
-  let authStmt: Stmt | undefined;
+  const authStmts: Stmt[] = [];
+  /** The `state MASTER` line, once there is one: vrrp_parser.c vrrp_state_handler() then ignores BACKUP. */
+  let master: Stmt | undefined;
+  let stateStmt: Stmt | undefined;
   const iface = () => o.interface instanceof Commented ? String(o.interface.value) : (o.interface as string | undefined);
-  for (const c of blockItems(ctx, s)) {
+  for (const c of resolveRepeats(ctx, blockItems(ctx, s), INSTANCE_REPEATS)) {
     const k = c.words[0]!;
     if (INSTANCE_NUMBERS[k]) { set(o, k, c, num(ctx, c, INSTANCE_NUMBERS[k])); continue; }
     if (STATE_NOTIFY.includes(k)) { set(o, k, c, notifyScript(ctx, c)); continue; }
     switch (k) {
       case 'state': {
         const v = str(ctx, c);
-        if (v === 'MASTER' || v === 'BACKUP') set(o, k, c, v);
-        else if (v !== undefined) note(ctx, c, `expected MASTER or BACKUP, got ${JSON.stringify(v)}`);
+        if (v === 'MASTER') {
+          if (stateStmt) note(ctx, stateStmt, `given again at line ${c.line}: keepalived uses the last value it accepts`);
+          master = stateStmt = c;
+          set(o, k, c, v);
+        } else if (master) {
+          note(ctx, c, `keepalived keeps MASTER from line ${master.line} and ignores BACKUP after it (vrrp_parser.c vrrp_state_handler: "state previously set as MASTER - ignoring BACKUP")`);
+        } else if (v === 'BACKUP') {
+          if (stateStmt) note(ctx, stateStmt, `given again at line ${c.line}: keepalived uses the last value it accepts`);
+          stateStmt = c;
+          set(o, k, c, v);
+        } else if (v !== undefined) note(ctx, c, `expected MASTER or BACKUP, got ${JSON.stringify(v)}`);
         break;
       }
       case 'interface':
@@ -66,35 +93,19 @@ export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined
           if (p.words.length > 1) note(ctx, p, `options ignored: ${p.words.slice(1).join(' ')}`, p.words[0]);
           peers.push(ip.address);
         }
-        set(o, 'unicast_peers', c, new Flow(peers));
+        appendFlow(o, 'unicast_peers', c, peers);
         break;
       }
-      case 'authentication': {
-        const a: Obj = {};
-        let ok = true;
-        for (const p of blockItems(ctx, c)) {
-          if (p.words[0] === 'auth_type') {
-            if (p.words[1] !== 'PASS') { note(ctx, p, `${p.words[1] ?? '?'} is not supported (only PASS: RFC 3768 removed AH)`); ok = false; } else a.auth_type = 'PASS';
-          } else if (p.words[0] === 'auth_pass') {
-            // keepalived (vrrp_parser.c vrrp_auth_pass_handler) reads the first word after the
-            // keyword and keeps its first 8 characters; with no word it refuses the line
-            // ("missing a parameter after keyword `auth_pass`").
-            if (p.words.length < 2) { note(ctx, p, 'expected a password: the authentication block is not converted'); ok = false; continue; }
-            let pass = p.words[1]!;
-            if (pass.length > 8) { changed(ctx, p, 'longer than 8 characters: cut to 8, as keepalived does'); pass = pass.slice(0, 8); }
-            if (p.words.length > 2) note(ctx, p, `only the first word is the password, as in keepalived; ignored: ${p.words.slice(2).join(' ')}`);
-            a.auth_pass = pass;
-          } else note(ctx, p, NO_EQUIVALENT);
-        }
-        if (ok && a.auth_type && a.auth_pass) { set(o, k, c, a); authStmt = c; }
-        else if (ok) note(ctx, c, `has no ${a.auth_type ? 'auth_pass' : 'auth_type'}: not converted`);
+      case 'authentication':
+        authStmts.push(c);
+        // Keeps the key's place in the output; convertAuthentication() fills it in.
+        if (!('authentication' in o)) o.authentication = undefined;
         break;
-      }
       case 'virtual_ipaddress':
-        set(o, 'virtual_ipaddresses', c, new Flow(vips(ctx, c, iface)));
+        appendFlow(o, 'virtual_ipaddresses', c, vips(ctx, c, iface));
         break;
       case 'virtual_ipaddress_excluded':
-        set(o, 'virtual_ipaddresses_excluded', c, new Flow(vips(ctx, c, iface)));
+        appendFlow(o, 'virtual_ipaddresses_excluded', c, vips(ctx, c, iface));
         break;
       case 'track_interface': {
         const list: unknown[] = [];
@@ -104,12 +115,12 @@ export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined
           if (ww.reverse) note(ctx, t, 'reverse is not supported for track_interface', t.words[0]);
           list.push(withComments(t, ww.weight ? { interface: t.words[0], weight: ww.weight } : t.words[0]));
         }
-        set(o, 'track_interfaces', c, list);
+        appendList(o, 'track_interfaces', c, list);
         break;
       }
       case 'track_script': case 'track_file': case 'track_process': {
         const list = blockItems(ctx, c).map((t) => trackRef(ctx, t)).filter((v) => v !== undefined);
-        set(o, `${k}s` === 'track_processs' ? 'track_processes' : `${k}s`, c, list);
+        appendList(o, `${k}s` === 'track_processs' ? 'track_processes' : `${k}s`, c, list);
         break;
       }
       case 'smtp_alert':
@@ -119,6 +130,7 @@ export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined
         note(ctx, c, NO_EQUIVALENT);
     }
   }
+  const authStmt = convertAuthentication(ctx, authStmts, o);
   // Globals that keepalived applies to every instance.
   for (const [key, v] of Object.entries(d.garp)) if (o[key] === undefined) o[key] = v;
   const family = firstVipFamily(o);
@@ -133,6 +145,35 @@ export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined
   return o;
 }
 
+/**
+ * Every authentication block of the instance, as one (keepalived's auth_type and auth_pass
+ * handlers just assign: a second block or line replaces what it sets). Sets o.authentication and
+ * returns the block it is written for, or notes why there is none.
+ */
+function convertAuthentication(ctx: Ctx, blocks: Stmt[], o: Obj): Stmt | undefined {
+  if (blocks.length === 0) return undefined;
+  const items = resolveRepeats(ctx, blocks.flatMap((b) => blockItems(ctx, b)), { known: (k) => k === 'auth_type' || k === 'auth_pass' });
+  const a: Obj = {};
+  let ok = true;
+  for (const p of items) {
+    if (p.words[0] === 'auth_type') {
+      if (p.words[1] !== 'PASS') { note(ctx, p, `${p.words[1] ?? '?'} is not supported (only PASS: RFC 3768 removed AH)`); ok = false; } else a.auth_type = 'PASS';
+    } else if (p.words[0] === 'auth_pass') {
+      // keepalived (vrrp_parser.c vrrp_auth_pass_handler) reads the first word after the
+      // keyword and keeps its first 8 characters; with no word it refuses the line
+      // ("missing a parameter after keyword `auth_pass`").
+      if (p.words.length < 2) { note(ctx, p, 'expected a password: the authentication block is not converted'); ok = false; continue; }
+      let pass = p.words[1]!;
+      if (pass.length > 8) { changed(ctx, p, 'longer than 8 characters: cut to 8, as keepalived does'); pass = pass.slice(0, 8); }
+      if (p.words.length > 2) note(ctx, p, `only the first word is the password, as in keepalived; ignored: ${p.words.slice(2).join(' ')}`);
+      a.auth_pass = pass;
+    } else note(ctx, p, NO_EQUIVALENT);
+  }
+  const first = blocks[0]!;
+  if (ok && a.auth_type && a.auth_pass) { set(o, 'authentication', first, a); return first; }
+  if (ok) note(ctx, first, `has no ${a.auth_type ? 'auth_pass' : 'auth_type'}: not converted`);
+  return undefined;
+}
 
 function firstVipFamily(o: Obj): 4 | 6 | undefined {
   const list = unwrap(o.virtual_ipaddresses);

@@ -2,12 +2,21 @@
 import { type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 import { STATE_NOTIFY } from './instance.js';
+import type { RepeatRules } from './repeats.js';
 import { namedBlock } from './trackers.js';
 import { blockItems, bool, notifyScript, set } from './values.js';
 import { Flow, type Obj } from './yamlWriter.js';
 
+const SYNC_GROUP_REPEATS: RepeatRules = {
+  first: {
+    group: 'vrrp_parser.c vrrp_group_handler(): "Group list already specified for sync group %s"',
+    ...Object.fromEntries(STATE_NOTIFY.map((k) => [k, `vrrp_parser.c vrrp_g${k}_handler(): "${k} script already specified - ignoring"`])),
+  },
+  known: (k) => k === 'group' || k === 'smtp_alert' || STATE_NOTIFY.includes(k),
+};
+
 export function convertSyncGroup(ctx: Ctx, s: Stmt): Obj | undefined {
-  return namedBlock(ctx, s, null, (c, k, o) => {
+  return namedBlock(ctx, s, null, SYNC_GROUP_REPEATS, (c, k, o) => {
     if (STATE_NOTIFY.includes(k)) { set(o, k, c, notifyScript(ctx, c)); return true; }
     switch (k) {
       case 'group':

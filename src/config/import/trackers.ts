@@ -4,6 +4,7 @@
 // vrrp_script %s - removing"; vrrp_tprocess_end_handler: "process name not specified").
 import { NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
+import { resolveRepeats, type RepeatRules } from './repeats.js';
 import { blockItems, bool, num, scriptText, set, str, weightWords } from './values.js';
 import type { Obj } from './yamlWriter.js';
 
@@ -13,12 +14,12 @@ import type { Obj } from './yamlWriter.js';
  * the block when it lacks its `required` key.
  */
 export function namedBlock(
-  ctx: Ctx, s: Stmt, required: string | null, item: (c: Stmt, k: string, o: Obj) => boolean,
+  ctx: Ctx, s: Stmt, required: string | null, repeats: RepeatRules, item: (c: Stmt, k: string, o: Obj) => boolean,
 ): Obj | undefined {
   const name = s.words[1];
   if (!name) { note(ctx, s, `expected ${s.words[0]} <name> { ... }`); return undefined; }
   const o: Obj = { name };
-  for (const c of blockItems(ctx, s)) {
+  for (const c of resolveRepeats(ctx, blockItems(ctx, s), repeats)) {
     const k = c.words[0]!;
     if (!item(c, k, o)) note(ctx, c, NO_EQUIVALENT);
   }
@@ -33,8 +34,13 @@ function setWeight(ctx: Ctx, c: Stmt, o: Obj): void {
   if (ww?.reverse) o.reverse = true;
 }
 
+const keys = (...k: string[]) => (w: string) => k.includes(w);
+
+/** Every vrrp_script keyword is a plain assignment (vrrp_parser.c vrrp_vscript_*_handler): the last wins. */
+const SCRIPT_REPEATS: RepeatRules = { known: keys('script', 'interval', 'timeout', 'rise', 'fall', 'weight', 'user', 'init_fail') };
+
 export function convertVrrpScript(ctx: Ctx, s: Stmt): Obj | undefined {
-  return namedBlock(ctx, s, 'script', (c, k, o) => {
+  return namedBlock(ctx, s, 'script', SCRIPT_REPEATS, (c, k, o) => {
     switch (k) {
       case 'script':
         if (c.words.length < 2) note(ctx, c, 'expected a script');
@@ -62,8 +68,16 @@ export function convertVrrpScript(ctx: Ctx, s: Stmt): Obj | undefined {
   });
 }
 
+const TRACK_FILE_REPEATS: RepeatRules = {
+  first: {
+    file: 'vrrp_parser.c vrrp_tfile_file_handler(): "File already set for track file %s - ignoring"',
+    weight: 'vrrp_parser.c vrrp_tfile_weight_handler(): "Weight already set for track file %s - ignoring"',
+  },
+  known: keys('file', 'weight', 'init_file'),
+};
+
 export function convertTrackFile(ctx: Ctx, s: Stmt): Obj | undefined {
-  return namedBlock(ctx, s, 'file', (c, k, o) => {
+  return namedBlock(ctx, s, 'file', TRACK_FILE_REPEATS, (c, k, o) => {
     switch (k) {
       case 'file':
         if (c.words[1]?.startsWith('/')) set(o, k, c, c.words[1]); else note(ctx, c, 'expected an absolute path');
@@ -86,8 +100,16 @@ export function convertTrackFile(ctx: Ctx, s: Stmt): Obj | undefined {
   });
 }
 
+const TRACK_PROCESS_REPEATS: RepeatRules = {
+  first: {
+    process: 'vrrp_parser.c vrrp_tprocess_process_handler(): "Process already set for track process %s - ignoring"',
+    weight: 'vrrp_parser.c vrrp_tprocess_weight_handler(): "Weight already set for track process %s - ignoring"',
+  },
+  known: keys('process', 'param_match', 'weight', 'quorum', 'quorum_max', 'delay', 'fork_delay', 'terminate_delay', 'full_command'),
+};
+
 export function convertTrackProcess(ctx: Ctx, s: Stmt): Obj | undefined {
-  return namedBlock(ctx, s, 'process', (c, k, o) => {
+  return namedBlock(ctx, s, 'process', TRACK_PROCESS_REPEATS, (c, k, o) => {
     switch (k) {
       case 'process':
         if (c.words.length < 2) { note(ctx, c, 'expected a process name'); return true; }

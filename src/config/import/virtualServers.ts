@@ -1,9 +1,10 @@
 // virtual_server -> `virtual_servers[]`: the service (address and port, or fwmark), its scheduling
 // and persistence, the sorry server and the real servers with their checks (checks.ts).
 import { SCHEDULERS } from '../../lb/model.js';
-import { CHECKERS, convertCheck, timing } from './checks.js';
+import { CHECKERS, convertCheck, timing, TIMING_KEYS, TIMING_SAME } from './checks.js';
 import { changed, NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
+import { resolveRepeats, type RepeatRules } from './repeats.js';
 import { bool, inetAddress, notifyScript, num, push, set, str } from './values.js';
 import { unwrap, type Obj } from './yamlWriter.js';
 
@@ -42,10 +43,34 @@ function server(ctx: Ctx, s: Stmt, needPort: boolean): Obj | undefined {
   return o;
 }
 
+const REAL_SERVER_KEYS = new Set([...TIMING_KEYS, 'weight', 'inhibit_on_failure', 'smtp_alert', 'notify_up', 'notify_down', 'lb_kind', 'lvs_method']);
+const REAL_SERVER_REPEATS: RepeatRules = {
+  first: {
+    notify_up: 'check_parser.c notify_up_handler(): "notify_up script already specified - ignoring"',
+    notify_down: 'check_parser.c notify_down_handler(): "notify_down script already specified - ignoring"',
+  },
+  same: { ...TIMING_SAME, lb_kind: 'lb_kind', lvs_method: 'lb_kind' },
+  known: (k) => REAL_SERVER_KEYS.has(k),
+};
+
+const VIRTUAL_SERVER_KEYS = new Set([
+  ...TIMING_KEYS, 'lb_algo', 'lvs_sched', 'lb_kind', 'lvs_method', 'protocol', 'persistence_timeout', 'persistence_granularity',
+  'quorum', 'hysteresis', 'ip_family', 'ops', 'alpha', 'smtp_alert', 'quorum_up', 'quorum_down', 'virtualhost',
+  'sorry_server', 'sorry_server_inhibit', 'sorry_server_lvs_method',
+]);
+const VIRTUAL_SERVER_REPEATS: RepeatRules = {
+  first: {
+    quorum_up: 'check_parser.c quorum_up_handler(): "quorum_up script already specified - ignoring"',
+    quorum_down: 'check_parser.c quorum_down_handler(): "quorum_down script already specified - ignoring"',
+  },
+  same: { ...TIMING_SAME, lb_algo: 'lb_algo', lvs_sched: 'lb_algo', lb_kind: 'lb_kind', lvs_method: 'lb_kind' },
+  known: (k) => VIRTUAL_SERVER_KEYS.has(k),
+};
+
 function convertRealServer(ctx: Ctx, s: Stmt, vsVirtualhost: string | undefined): Obj | undefined {
   const o = server(ctx, s, false);
   if (!o) return undefined;
-  for (const c of s.block ?? []) {
+  for (const c of resolveRepeats(ctx, s.block ?? [], REAL_SERVER_REPEATS)) {
     const k = c.words[0]!;
     if (timing(ctx, c, o)) continue;
     if (CHECKERS[k]) {
@@ -88,9 +113,11 @@ export function convertVirtualServer(ctx: Ctx, s: Stmt): Obj | undefined {
     if (!a) return undefined;
     Object.assign(o, a);
   }
-  const items = s.block ?? [];
+  const items = resolveRepeats(ctx, s.block ?? [], VIRTUAL_SERVER_REPEATS);
   const vh = items.find((c) => c.words[0] === 'virtualhost');
   const vsVirtualhost = vh?.words[1];
+  /** address:port of each real server so far: check_data.c validate_check_config() removes a repeated one. */
+  const realServers = new Map<string, Stmt>();
   for (const c of items) {
     const k = c.words[0]!;
     if (timing(ctx, c, o)) continue;
@@ -151,9 +178,19 @@ export function convertVirtualServer(ctx: Ctx, s: Stmt): Obj | undefined {
         else { const lk = lbKind(ctx, c, ss.lb_kind, "its virtual server's method"); if (lk) ss.lb_kind = lk; }
         break;
       }
-      case 'real_server':
-        push(o, 'real_servers', c, convertRealServer(ctx, c, vsVirtualhost));
+      case 'real_server': {
+        const rs = convertRealServer(ctx, c, vsVirtualhost);
+        if (!rs) break;
+        const key = `${String(rs.address)} ${String(rs.port ?? '')}`;
+        const before = realServers.get(key);
+        if (before) {
+          note(ctx, c, `the same real server as line ${before.line}: keepalived keeps the first one and removes this one (check_data.c validate_check_config: "real server %s is duplicated - removing second rs")`);
+          break;
+        }
+        realServers.set(key, c);
+        push(o, 'real_servers', c, rs);
         break;
+      }
       default:
         note(ctx, c, NO_EQUIVALENT);
     }
