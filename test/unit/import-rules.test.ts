@@ -294,3 +294,49 @@ describe('a keyword given twice: the one keepalived uses is kept, the other note
     ]);
   });
 });
+
+describe('state, priority and preemption as vrrp.c vrrp_complete_instance() settles them', () => {
+  it('state MASTER with nopreempt: keepalived clears nopreempt; the import converts preempt (the default) and says so', () => {
+    const { data, notes } = convert(instance('VI_1', ['state MASTER', 'priority 150', 'nopreempt']));
+    const vi = data.vrrp_instances[0];
+    assert.equal(vi.preempt, undefined, 'preempt: true, the default');
+    assert.equal(vi.state, 'MASTER');
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword, u.kind]), [[6, 'nopreempt', 'changed']]);
+    assert.match(notes[0]!.reason, /nopreempt will not work with initial state MASTER - clearing/);
+  });
+
+  it('state BACKUP with nopreempt stays nopreempt, with no note', () => {
+    const { data, notes } = convert(instance('VI_1', ['state BACKUP', 'priority 150', 'nopreempt']));
+    assert.equal(data.vrrp_instances[0].preempt, false);
+    assert.deepEqual(notes, []);
+  });
+
+  it('priority 255 with nopreempt: keepalived resets nopreempt', () => {
+    const { data, notes } = convert(instance('VI_1', ['priority 255', 'nopreempt']));
+    assert.equal(data.vrrp_instances[0].preempt, undefined);
+    assert.match(notes[0]!.reason, /nopreempt is incompatible with priority 255/);
+  });
+
+  it('state MASTER without a priority is priority 255 (the address owner), written out with a comment', () => {
+    const { data, notes, yaml } = convert(instance('VI_1', ['state MASTER']));
+    assert.equal(data.vrrp_instances[0].priority, 255, 'tandem would have run it at 100');
+    assert.deepEqual(notes, [], 'keepalived derives it silently: not a loss');
+    assert.match(yaml, /# keepalived: state MASTER without a priority is priority 255, the address owner \(vrrp\.c vrrp_complete_instance\)\n {4}priority: 255/);
+  });
+
+  it('priority 255 without a state starts as MASTER', () => {
+    const { data } = convert(instance('VI_1', ['priority 255']));
+    assert.equal(data.vrrp_instances[0].state, 'MASTER');
+  });
+
+  it('preempt_delay with state MASTER, or with nopreempt, is reset by keepalived', () => {
+    const a = convert(instance('VI_1', ['state MASTER', 'priority 100', 'preempt_delay 5']));
+    assert.equal(a.data.vrrp_instances[0].preempt_delay, undefined);
+    assert.match(a.notes[0]!.reason, /preempt delay will not work with initial state MASTER - clearing/);
+    const b = convert(instance('VI_2', ['nopreempt', 'preempt_delay 5']));
+    assert.equal(b.data.vrrp_instances[0].preempt_delay, undefined);
+    assert.equal(b.data.vrrp_instances[0].preempt, false);
+    assert.deepEqual(b.notes.map((u) => [u.line, u.keyword]), [[5, 'preempt_delay']]);
+    assert.match(b.notes[0]!.reason, /preempt_delay is incompatible with nopreempt mode - resetting/);
+  });
+});

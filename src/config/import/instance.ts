@@ -1,6 +1,7 @@
 // vrrp_instance -> `vrrp_instances[]`: the keywords that are plain renames, the ones keepalived
 // reads in its own way (nopreempt, auth_pass cut to 8 characters, notify scripts with a user),
 // and the global defaults (global.ts Defaults) that keepalived applies to every instance.
+import { completeInstance, type SetBy } from './completion.js';
 import type { Defaults } from './global.js';
 import { changed, NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
@@ -43,94 +44,19 @@ export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined
   const name = s.words[1];
   if (!name || s.words.length > 2) { note(ctx, s, 'expected vrrp_instance <name> { ... }'); return undefined; }
   const o: Obj = { name };
-  const authStmts: Stmt[] = [];
-  /** The `state MASTER` line, once there is one: vrrp_parser.c vrrp_state_handler() then ignores BACKUP. */
-  let master: Stmt | undefined;
-  let stateStmt: Stmt | undefined;
   const iface = () => o.interface instanceof Commented ? String(o.interface.value) : (o.interface as string | undefined);
+  const st: InstanceState = { authStmts: [], iface, state: { master: undefined, stmt: undefined } };
+  /** Which statement set each output key last (for notes that undo it). */
+  const setBy: SetBy = new Map();
   for (const c of resolveRepeats(ctx, blockItems(ctx, s), INSTANCE_REPEATS)) {
     const k = c.words[0]!;
-    if (INSTANCE_NUMBERS[k]) { set(o, k, c, num(ctx, c, INSTANCE_NUMBERS[k])); continue; }
-    if (STATE_NOTIFY.includes(k)) { set(o, k, c, notifyScript(ctx, c)); continue; }
-    switch (k) {
-      case 'state': {
-        const v = str(ctx, c);
-        if (v === 'MASTER') {
-          if (stateStmt) note(ctx, stateStmt, `given again at line ${c.line}: keepalived uses the last value it accepts`);
-          master = stateStmt = c;
-          set(o, k, c, v);
-        } else if (master) {
-          note(ctx, c, `keepalived keeps MASTER from line ${master.line} and ignores BACKUP after it (vrrp_parser.c vrrp_state_handler: "state previously set as MASTER - ignoring BACKUP")`);
-        } else if (v === 'BACKUP') {
-          if (stateStmt) note(ctx, stateStmt, `given again at line ${c.line}: keepalived uses the last value it accepts`);
-          stateStmt = c;
-          set(o, k, c, v);
-        } else if (v !== undefined) note(ctx, c, `expected MASTER or BACKUP, got ${JSON.stringify(v)}`);
-        break;
-      }
-      case 'interface':
-        set(o, k, c, str(ctx, c));
-        break;
-      case 'nopreempt':
-        set(o, 'preempt', c, false);
-        break;
-      case 'preempt':
-        set(o, 'preempt', c, bool(ctx, c));
-        break;
-      case 'unicast_src_ip': {
-        // vrrp_parser.c vrrp_srcip_handler() reads it with inet_stosockaddr(): a prefix is ignored.
-        const ip = inetAddress(c.words[1] ?? '');
-        if (ip) set(o, k, c, ip.address); else note(ctx, c, 'expected an IP address');
-        break;
-      }
-      case 'unicast_peer': {
-        const peers: unknown[] = [];
-        for (const p of blockItems(ctx, c)) {
-          // vrrp_data.c alloc_vrrp_unicast_peer() reads it with inet_stosockaddr(): `192.0.2.2/24`
-          // is the peer 192.0.2.2. Dropping such a peer made a unicast instance multicast.
-          const ip = inetAddress(p.words[0]!);
-          if (!ip) { note(ctx, p, 'expected an IP address', p.words[0]); continue; }
-          if (p.words.length > 1) note(ctx, p, `options ignored: ${p.words.slice(1).join(' ')}`, p.words[0]);
-          peers.push(ip.address);
-        }
-        appendFlow(o, 'unicast_peers', c, peers);
-        break;
-      }
-      case 'authentication':
-        authStmts.push(c);
-        // Keeps the key's place in the output; convertAuthentication() fills it in.
-        if (!('authentication' in o)) o.authentication = undefined;
-        break;
-      case 'virtual_ipaddress':
-        appendFlow(o, 'virtual_ipaddresses', c, vips(ctx, c, iface));
-        break;
-      case 'virtual_ipaddress_excluded':
-        appendFlow(o, 'virtual_ipaddresses_excluded', c, vips(ctx, c, iface));
-        break;
-      case 'track_interface': {
-        const list: unknown[] = [];
-        for (const t of blockItems(ctx, c)) {
-          const ww = weightWords(ctx, t, 1);
-          if (!ww) continue;
-          if (ww.reverse) note(ctx, t, 'reverse is not supported for track_interface', t.words[0]);
-          list.push(withComments(t, ww.weight ? { interface: t.words[0], weight: ww.weight } : t.words[0]));
-        }
-        appendList(o, 'track_interfaces', c, list);
-        break;
-      }
-      case 'track_script': case 'track_file': case 'track_process': {
-        const list = blockItems(ctx, c).map((t) => trackRef(ctx, t)).filter((v) => v !== undefined);
-        appendList(o, `${k}s` === 'track_processs' ? 'track_processes' : `${k}s`, c, list);
-        break;
-      }
-      case 'smtp_alert':
-        set(o, k, c, bool(ctx, c));
-        break;
-      default:
-        note(ctx, c, NO_EQUIVALENT);
-    }
+    const outKey = k === 'nopreempt' ? 'preempt' : k;
+    const before = o[outKey];
+    convertInstanceKeyword(ctx, c, k, o, st);
+    if (o[outKey] !== before) setBy.set(outKey, c);
   }
-  const authStmt = convertAuthentication(ctx, authStmts, o);
+  const authStmt = convertAuthentication(ctx, st.authStmts, o);
+  completeInstance(ctx, o, setBy);
   // Globals that keepalived applies to every instance.
   for (const [key, v] of Object.entries(d.garp)) if (o[key] === undefined) o[key] = v;
   const family = firstVipFamily(o);
@@ -143,6 +69,97 @@ export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined
   if (o.virtual_ipaddresses === undefined) note(ctx, s, 'has no virtual_ipaddress: tandem needs at least one VIP per instance');
   if (o.interface === undefined) note(ctx, s, 'has no interface: tandem needs one');
   return o;
+}
+
+interface InstanceState {
+  authStmts: Stmt[];
+  iface: () => string | undefined;
+  /** The `state MASTER` line once there is one (vrrp_parser.c vrrp_state_handler then ignores BACKUP), and the last state line. */
+  state: { master: Stmt | undefined; stmt: Stmt | undefined };
+}
+
+/** One statement of a vrrp_instance block. */
+function convertInstanceKeyword(ctx: Ctx, c: Stmt, k: string, o: Obj, st: InstanceState): void {
+  const { authStmts, iface } = st;
+  if (INSTANCE_NUMBERS[k]) { set(o, k, c, num(ctx, c, INSTANCE_NUMBERS[k])); return; }
+  if (STATE_NOTIFY.includes(k)) { set(o, k, c, notifyScript(ctx, c)); return; }
+  switch (k) {
+    case 'state': {
+      const v = str(ctx, c);
+      if (v === 'MASTER') {
+        if (st.state.stmt) note(ctx, st.state.stmt, `given again at line ${c.line}: keepalived uses the last value it accepts`);
+        st.state.master = st.state.stmt = c;
+        set(o, k, c, v);
+      } else if (st.state.master) {
+        note(ctx, c, `keepalived keeps MASTER from line ${st.state.master.line} and ignores BACKUP after it (vrrp_parser.c vrrp_state_handler: "state previously set as MASTER - ignoring BACKUP")`);
+      } else if (v === 'BACKUP') {
+        if (st.state.stmt) note(ctx, st.state.stmt, `given again at line ${c.line}: keepalived uses the last value it accepts`);
+        st.state.stmt = c;
+        set(o, k, c, v);
+      } else if (v !== undefined) note(ctx, c, `expected MASTER or BACKUP, got ${JSON.stringify(v)}`);
+      break;
+    }
+    case 'interface':
+      set(o, k, c, str(ctx, c));
+      break;
+    case 'nopreempt':
+      set(o, 'preempt', c, false);
+      break;
+    case 'preempt':
+      set(o, 'preempt', c, bool(ctx, c));
+      break;
+    case 'unicast_src_ip': {
+      // vrrp_parser.c vrrp_srcip_handler() reads it with inet_stosockaddr(): a prefix is ignored.
+      const ip = inetAddress(c.words[1] ?? '');
+      if (ip) set(o, k, c, ip.address); else note(ctx, c, 'expected an IP address');
+      break;
+    }
+    case 'unicast_peer': {
+      const peers: unknown[] = [];
+      for (const p of blockItems(ctx, c)) {
+        // vrrp_data.c alloc_vrrp_unicast_peer() reads it with inet_stosockaddr(): `192.0.2.2/24`
+        // is the peer 192.0.2.2. Dropping such a peer made a unicast instance multicast.
+        const ip = inetAddress(p.words[0]!);
+        if (!ip) { note(ctx, p, 'expected an IP address', p.words[0]); continue; }
+        if (p.words.length > 1) note(ctx, p, `options ignored: ${p.words.slice(1).join(' ')}`, p.words[0]);
+        peers.push(ip.address);
+      }
+      appendFlow(o, 'unicast_peers', c, peers);
+      break;
+    }
+    case 'authentication':
+      authStmts.push(c);
+      // Keeps the key's place in the output; convertAuthentication() fills it in.
+      if (!('authentication' in o)) o.authentication = undefined;
+      break;
+    case 'virtual_ipaddress':
+      appendFlow(o, 'virtual_ipaddresses', c, vips(ctx, c, iface));
+      break;
+    case 'virtual_ipaddress_excluded':
+      appendFlow(o, 'virtual_ipaddresses_excluded', c, vips(ctx, c, iface));
+      break;
+    case 'track_interface': {
+      const list: unknown[] = [];
+      for (const t of blockItems(ctx, c)) {
+        const ww = weightWords(ctx, t, 1);
+        if (!ww) continue;
+        if (ww.reverse) note(ctx, t, 'reverse is not supported for track_interface', t.words[0]);
+        list.push(withComments(t, ww.weight ? { interface: t.words[0], weight: ww.weight } : t.words[0]));
+      }
+      appendList(o, 'track_interfaces', c, list);
+      break;
+    }
+    case 'track_script': case 'track_file': case 'track_process': {
+      const list = blockItems(ctx, c).map((t) => trackRef(ctx, t)).filter((v) => v !== undefined);
+      appendList(o, `${k}s` === 'track_processs' ? 'track_processes' : `${k}s`, c, list);
+      break;
+    }
+    case 'smtp_alert':
+      set(o, k, c, bool(ctx, c));
+      break;
+    default:
+      note(ctx, c, NO_EQUIVALENT);
+  }
 }
 
 /**
