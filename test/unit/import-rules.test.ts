@@ -340,3 +340,63 @@ describe('state, priority and preemption as vrrp.c vrrp_complete_instance() sett
     assert.match(b.notes[0]!.reason, /preempt_delay is incompatible with nopreempt mode - resetting/);
   });
 });
+
+describe('vrrp_strict / strict_mode: what keepalived applies in strict mode (vrrp.c vrrp_complete_instance)', () => {
+  const strictFile = (extra: string[], global = ['  vrrp_strict']) => [
+    'global_defs {', ...global, '}',
+    ...instance('VI_1', extra),
+  ];
+
+  it('PASS authentication is dropped (it would no longer match a strict keepalived peer)', () => {
+    const { data, notes } = convert(strictFile(['priority 150', 'authentication {', '  auth_type PASS', '  auth_pass s3cret', '}']));
+    assert.equal(data.vrrp_instances[0].authentication, undefined);
+    const auth = notes.find((u) => u.keyword === 'authentication')!;
+    assert.equal(auth.line, 8);
+    assert.equal(auth.kind, 'changed');
+    assert.match(auth.reason, /Strict mode does not support authentication/);
+  });
+
+  it('state follows the priority; preempt_delay and GARP repeats on a lower priority are reset', () => {
+    const { data, notes } = convert(strictFile(['state MASTER', 'priority 150', 'preempt_delay 5', 'garp_lower_prio_repeat 3']));
+    const vi = data.vrrp_instances[0];
+    assert.equal(vi.state, undefined, 'BACKUP: not the address owner');
+    assert.equal(vi.preempt_delay, undefined);
+    assert.equal(vi.garp_lower_prio_repeat, 0);
+    assert.deepEqual(notes.filter((u) => u.kind === 'changed').map((u) => [u.line, u.keyword]), [[7, 'state'], [9, 'preempt_delay'], [10, 'garp_lower_prio_repeat']]);
+  });
+
+  it('what tandem cannot do in strict mode (no advert to a lower priority, no accept mode) is noted once, at vrrp_strict', () => {
+    const { data, notes } = convert([
+      'global_defs {', '  vrrp_strict', '}',
+      ...instance('VI_1', ['priority 150']),
+      ...instance('VI_2', ['priority 100'], 52, '192.0.2.101/24'),
+    ]);
+    assert.equal(data.vrrp_instances[1].garp_lower_prio_repeat, 0, 'strict mode\'s default');
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword, u.kind]), [[2, 'vrrp_strict', 'not-converted'], [2, 'vrrp_strict', 'not-converted']]);
+    assert.match(notes.map((u) => u.reason).join('\n'), /lower_prio_no_advert[\s\S]*accept mode/);
+  });
+
+  it('an address owner needs no accept mode; strict_mode off in an instance overrides vrrp_strict', () => {
+    const a = convert(strictFile(['priority 255']));
+    assert.equal(a.data.vrrp_instances[0].state, 'MASTER');
+    assert.deepEqual(a.notes.map((u) => u.reason.slice(0, 40)), ['strict mode: keepalived does not answer ']);
+    const b = convert(strictFile(['strict_mode off', 'priority 150', 'authentication {', '  auth_type PASS', '  auth_pass s3cret', '}']));
+    assert.deepEqual(b.data.vrrp_instances[0].authentication, { auth_type: 'PASS', auth_pass: 's3cret' });
+    assert.deepEqual(b.notes, []);
+  });
+
+  it('strict_mode on one instance is strict mode for that instance only', () => {
+    const { data } = convert([
+      ...instance('VI_1', ['strict_mode', 'priority 150', 'preempt_delay 4']),
+      ...instance('VI_2', ['priority 150', 'preempt_delay 4'], 52, '192.0.2.101/24'),
+    ]);
+    assert.equal(data.vrrp_instances[0].preempt_delay, undefined);
+    assert.equal(data.vrrp_instances[1].preempt_delay, 4);
+  });
+
+  it('IPv6 with version 2 is version 3 in strict mode', () => {
+    const { data, notes } = convert(strictFile(['version 2', 'priority 150'], ['  vrrp_strict']).map((l) => l.replace('192.0.2.100/24', '2001:db8::100/64')));
+    assert.equal(data.vrrp_instances[0].version, 3);
+    assert.match(notes.find((u) => u.keyword === 'version')!.reason, /cannot use IPv6 with VRRP version 2; setting version 3/);
+  });
+});

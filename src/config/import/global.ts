@@ -16,12 +16,17 @@ const GLOBAL_GARP: Record<string, string> = {
 };
 
 /** global_defs values that keepalived applies to every instance. */
-export interface Defaults { version?: number; garp: Obj }
+export interface Defaults {
+  version?: number;
+  garp: Obj;
+  /** The `vrrp_strict` line: every instance without its own strict_mode runs in strict mode. */
+  strict?: Stmt;
+}
 
 const GLOBAL_KEYS = new Set([
   'router_id', 'notification_email', 'notification_email_from', 'smtp_helo_name', 'smtp_server',
   'smtp_connect_timeout', 'smtp_alert', 'smtp_alert_vrrp', 'smtp_alert_checker', 'enable_script_security',
-  'script_user', 'notify_fifo', 'vrrp_version', ...Object.keys(GLOBAL_GARP),
+  'script_user', 'notify_fifo', 'vrrp_version', 'vrrp_strict', ...Object.keys(GLOBAL_GARP),
 ]);
 
 const GLOBAL_REPEATS: RepeatRules = {
@@ -68,6 +73,11 @@ export function convertGlobal(ctx: Ctx, blocks: readonly Stmt[], g: Obj, d: Defa
         if (c.words.length > 2) note(ctx, c, `FIFO owner/group not converted: ${c.words.slice(2).join(' ')}`);
         if (c.words[1]?.startsWith('/')) set(g, k, c, c.words[1]);
         else note(ctx, c, 'expected an absolute path');
+        break;
+      case 'vrrp_strict':
+        // global_parser.c vrrp_strict_handler(): strict mode for every instance (vrrp.c
+        // vrrp_complete_instance() applies it; completion.ts).
+        d.strict = c;
         break;
       case 'vrrp_version': {
         const v = num(ctx, c, { int: true, min: 2, max: 3 });

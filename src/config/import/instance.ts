@@ -29,7 +29,7 @@ export const STATE_NOTIFY = ['notify_master', 'notify_backup', 'notify_fault', '
 const INSTANCE_KEYS = new Set([
   ...Object.keys(INSTANCE_NUMBERS), ...STATE_NOTIFY, 'interface', 'nopreempt', 'preempt', 'unicast_src_ip',
   'unicast_peer', 'authentication', 'virtual_ipaddress', 'virtual_ipaddress_excluded', 'track_interface',
-  'track_script', 'track_file', 'track_process', 'smtp_alert',
+  'track_script', 'track_file', 'track_process', 'smtp_alert', 'strict_mode',
 ]);
 
 const INSTANCE_REPEATS: RepeatRules = {
@@ -45,7 +45,7 @@ export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined
   if (!name || s.words.length > 2) { note(ctx, s, 'expected vrrp_instance <name> { ... }'); return undefined; }
   const o: Obj = { name };
   const iface = () => o.interface instanceof Commented ? String(o.interface.value) : (o.interface as string | undefined);
-  const st: InstanceState = { authStmts: [], iface, state: { master: undefined, stmt: undefined } };
+  const st: InstanceState = { authStmts: [], iface, state: { master: undefined, stmt: undefined }, strict: undefined };
   /** Which statement set each output key last (for notes that undo it). */
   const setBy: SetBy = new Map();
   for (const c of resolveRepeats(ctx, blockItems(ctx, s), INSTANCE_REPEATS)) {
@@ -56,11 +56,18 @@ export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined
     if (o[outKey] !== before) setBy.set(outKey, c);
   }
   const authStmt = convertAuthentication(ctx, st.authStmts, o);
-  completeInstance(ctx, o, setBy);
+  if (authStmt) setBy.set('authentication', authStmt);
+  // vrrp.c vrrp_complete_instance(): the instance's strict_mode, else global vrrp_strict.
+  const strict = st.strict ? (st.strict.on ? st.strict.stmt : undefined) : d.strict;
+  completeInstance(ctx, o, setBy, strict);
   // Globals that keepalived applies to every instance.
   for (const [key, v] of Object.entries(d.garp)) if (o[key] === undefined) o[key] = v;
   const family = firstVipFamily(o);
   if (o.version === undefined && d.version === 3 && family === 4) o.version = 3;
+  if (strict && family === 6 && unwrap(o.version) === 2) {
+    changed(ctx, setBy.get('version')!, 'strict mode: keepalived runs IPv6 as VRRP version 3 (vrrp.c vrrp_complete_instance: "cannot use IPv6 with VRRP version 2; setting version 3")');
+    o.version = 3;
+  }
   const version = unwrap(o.version) ?? (family === 6 ? 3 : 2);
   if (version === 3 && o.authentication !== undefined && authStmt) {
     note(ctx, authStmt, 'VRRPv3 has no authentication (RFC 5798 §9; keepalived ignores it too): dropped');
@@ -76,6 +83,8 @@ interface InstanceState {
   iface: () => string | undefined;
   /** The `state MASTER` line once there is one (vrrp_parser.c vrrp_state_handler then ignores BACKUP), and the last state line. */
   state: { master: Stmt | undefined; stmt: Stmt | undefined };
+  /** The instance's own strict_mode line, if any (vrrp_parser.c vrrp_strict_mode_handler). */
+  strict: { stmt: Stmt; on: boolean } | undefined;
 }
 
 /** One statement of a vrrp_instance block. */
@@ -157,6 +166,11 @@ function convertInstanceKeyword(ctx: Ctx, c: Stmt, k: string, o: Obj, st: Instan
     case 'smtp_alert':
       set(o, k, c, bool(ctx, c));
       break;
+    case 'strict_mode': {
+      const on = bool(ctx, c);
+      if (on !== undefined) st.strict = { stmt: c, on };
+      break;
+    }
     default:
       note(ctx, c, NO_EQUIVALENT);
   }

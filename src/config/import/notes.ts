@@ -38,6 +38,8 @@ export function noteLine(u: Unconverted): string {
 /** What every converter shares: the notes so far and the options of this import. */
 export interface Ctx {
   unconverted: Unconverted[];
+  /** Notes given once per import whatever the number of blocks they concern (noteOnce). */
+  once?: Set<string>;
 }
 
 export const NO_EQUIVALENT = 'no tandem equivalent';
@@ -55,4 +57,12 @@ export function changed(ctx: Ctx, s: Stmt, reason: string, keyword = s.words[0] 
 function push(ctx: Ctx, s: Stmt, reason: string, keyword: string, kind: NoteKind): void {
   const secretWords = isSecretKey(s.words[0] ?? '') || isSecretKey(keyword) ? s.words.slice(1) : [];
   ctx.unconverted.push({ file: s.file, line: s.line, keyword, reason: redactValues(maskUrlCredentials(reason), secretWords), kind });
+}
+
+/** note(), once per `key` in this import (a global keyword whose effect every instance shares). */
+export function noteOnce(ctx: Ctx, key: string, s: Stmt, reason: string): void {
+  ctx.once ??= new Set();
+  if (ctx.once.has(key)) return;
+  ctx.once.add(key);
+  note(ctx, s, reason);
 }
