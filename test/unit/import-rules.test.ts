@@ -400,3 +400,43 @@ describe('vrrp_strict / strict_mode: what keepalived applies in strict mode (vrr
     assert.match(notes.find((u) => u.keyword === 'version')!.reason, /cannot use IPv6 with VRRP version 2; setting version 3/);
   });
 });
+
+describe('nb_get_retry: HTTP_GET and SSL_GET only (check_http.c http_get_retry_handler, 2.2.7)', () => {
+  const rs = (check: string[]) => [
+    ...instance('VI_1', []),
+    'virtual_server 192.0.2.100 80 {',
+    '  protocol TCP',
+    '  real_server 198.51.100.11 80 {',
+    ...check.map((l) => `    ${l}`),
+    '  }',
+    '}',
+  ];
+
+  it('in TCP_CHECK keepalived ignores it (an unknown keyword): no retry count, and a note', () => {
+    const { data, notes } = convert(rs(['TCP_CHECK {', '  connect_timeout 3', '  nb_get_retry 3', '}']));
+    assert.deepEqual(data.virtual_servers[0].real_servers[0].checks, [{ tcp_check: { connect_timeout: 3 } }]);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword, u.kind]), [[13, 'nb_get_retry', 'not-converted']]);
+    assert.match(notes[0]!.reason, /only in HTTP_GET and SSL_GET/);
+  });
+
+  it('in HTTP_GET it is retry, as keepalived reads it; a later retry replaces it', () => {
+    const a = convert(rs(['HTTP_GET {', '  url {', '    path /', '  }', '  nb_get_retry 3', '}']));
+    assert.equal(a.data.virtual_servers[0].real_servers[0].checks[0].http_get.retry, 3);
+    assert.deepEqual(a.notes, []);
+    const b = convert(rs(['SSL_GET {', '  url {', '    path /', '  }', '  nb_get_retry 3', '  retry 5', '}']));
+    assert.equal(b.data.virtual_servers[0].real_servers[0].checks[0].ssl_get.retry, 5);
+    assert.deepEqual(b.notes.map((u) => [u.line, u.keyword]), [[15, 'nb_get_retry']]);
+  });
+
+  it('on a real server or a virtual server it is no keyword either', () => {
+    const { data, notes } = convert([
+      ...instance('VI_1', []),
+      'virtual_server 192.0.2.100 80 {', '  protocol TCP', '  nb_get_retry 2',
+      '  real_server 198.51.100.11 80 {', '    nb_get_retry 2', '    MISC_CHECK {', '      misc_path /usr/local/bin/chk', '      nb_get_retry 2', '    }', '  }', '}',
+    ]);
+    assert.equal(data.virtual_servers[0].retry, undefined);
+    assert.equal(data.virtual_servers[0].real_servers[0].retry, undefined);
+    assert.equal(data.virtual_servers[0].real_servers[0].checks[0].misc_check.retry, undefined);
+    assert.deepEqual(notes.map((u) => u.line), [10, 12, 15]);
+  });
+});

@@ -17,11 +17,20 @@ const TIMING: Record<string, { int?: boolean; min: number; max: number }> = {
   delay_loop: { min: 0.001, max: 86400 },
 };
 
-/** connect_timeout, retry, delay_before_retry, delay_loop, warmup: on a virtual server, a real server or a check. */
-export function timing(ctx: Ctx, c: Stmt, o: Obj): boolean {
+/**
+ * connect_timeout, retry, delay_before_retry, delay_loop, warmup: on a virtual server, a real
+ * server or a check. nb_get_retry is the old name of retry in HTTP_GET and SSL_GET only
+ * (check_http.c http_get_retry_handler(), "nb_get_retry is deprecated - please use 'retry'"):
+ * keepalived 2.2.7 knows it nowhere else ("Unknown keyword 'nb_get_retry'") and ignores it, so
+ * elsewhere it is not a retry count.
+ */
+export function timing(ctx: Ctx, c: Stmt, o: Obj, http = false): boolean {
   const k = c.words[0]!;
+  if (k === 'nb_get_retry' && !http) {
+    note(ctx, c, 'keepalived 2.2.7 knows nb_get_retry only in HTTP_GET and SSL_GET (check_http.c http_get_retry_handler): here it is an unknown keyword that keepalived ignores, so it sets no retry count');
+    return true;
+  }
   if (TIMING[k]) {
-    // nb_get_retry is keepalived's old name for retry.
     set(o, k === 'nb_get_retry' ? 'retry' : k, c, num(ctx, c, TIMING[k]));
     return true;
   }
@@ -44,6 +53,8 @@ const CHECK_KEYS = new Set([
   'type', 'name', 'helo_name', 'misc_path', 'misc_timeout', 'misc_dynamic', 'user', 'payload', 'require_reply',
 ]);
 const CHECK_REPEATS: RepeatRules = { accumulate: ['url'], same: TIMING_SAME, known: (k) => CHECK_KEYS.has(k) };
+/** Outside HTTP_GET / SSL_GET nb_get_retry is no keyword of keepalived's (timing() notes it). */
+const OTHER_CHECK_REPEATS: RepeatRules = { ...CHECK_REPEATS, known: (k) => k !== 'nb_get_retry' && CHECK_KEYS.has(k) };
 const URL_REPEATS: RepeatRules = {
   // check_http.c: a second digest of a url is refused ("Digest '%s' is a duplicate"); status_code
   // lines add their codes to the url's set; path and virtualhost are assignments.
@@ -55,9 +66,9 @@ const URL_REPEATS: RepeatRules = {
 export function convertCheck(ctx: Ctx, s: Stmt, kind: string, vsVirtualhost: string | undefined): Obj | undefined {
   const o: Obj = {};
   const http = kind === 'http_get' || kind === 'ssl_get';
-  for (const c of resolveRepeats(ctx, s.block ?? [], CHECK_REPEATS)) {
+  for (const c of resolveRepeats(ctx, s.block ?? [], http ? CHECK_REPEATS : OTHER_CHECK_REPEATS)) {
     const k = c.words[0]!;
-    if (timing(ctx, c, o)) continue;
+    if (timing(ctx, c, o, http)) continue;
     switch (true) {
       case kind !== 'misc_check' && (k === 'connect_ip' || k === 'bindto'):
         set(o, k, c, ipWord(ctx, c));

@@ -43,7 +43,7 @@ function server(ctx: Ctx, s: Stmt, needPort: boolean): Obj | undefined {
   return o;
 }
 
-const REAL_SERVER_KEYS = new Set([...TIMING_KEYS, 'weight', 'inhibit_on_failure', 'smtp_alert', 'notify_up', 'notify_down', 'lb_kind', 'lvs_method']);
+const REAL_SERVER_KEYS = new Set([...TIMING_KEYS.filter((k) => k !== 'nb_get_retry'), 'weight', 'inhibit_on_failure', 'smtp_alert', 'notify_up', 'notify_down', 'lb_kind', 'lvs_method']);
 const REAL_SERVER_REPEATS: RepeatRules = {
   first: {
     notify_up: 'check_parser.c notify_up_handler(): "notify_up script already specified - ignoring"',
@@ -54,7 +54,7 @@ const REAL_SERVER_REPEATS: RepeatRules = {
 };
 
 const VIRTUAL_SERVER_KEYS = new Set([
-  ...TIMING_KEYS, 'lb_algo', 'lvs_sched', 'lb_kind', 'lvs_method', 'protocol', 'persistence_timeout', 'persistence_granularity',
+  ...TIMING_KEYS.filter((k) => k !== 'nb_get_retry'), 'lb_algo', 'lvs_sched', 'lb_kind', 'lvs_method', 'protocol', 'persistence_timeout', 'persistence_granularity',
   'quorum', 'hysteresis', 'ip_family', 'ops', 'alpha', 'smtp_alert', 'quorum_up', 'quorum_down', 'virtualhost',
   'sorry_server', 'sorry_server_inhibit', 'sorry_server_lvs_method',
 ]);
