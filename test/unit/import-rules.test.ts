@@ -440,3 +440,34 @@ describe('nb_get_retry: HTTP_GET and SSL_GET only (check_http.c http_get_retry_h
     assert.deepEqual(notes.map((u) => u.line), [10, 12, 15]);
   });
 });
+
+describe('a virtual_server with no protocol is UDP (check_data.c validate_check_config)', () => {
+  it('converted as protocol: UDP with a note, not tandem\'s default TCP', () => {
+    const { data, notes, yaml } = convert([
+      ...instance('VI_1', []),
+      'virtual_server 192.0.2.100 53 {',
+      '  real_server 198.51.100.11 53 {',
+      '  }',
+      '}',
+    ]);
+    assert.equal(data.virtual_servers[0].protocol, 'UDP');
+    assert.match(yaml, /port: 53\n {4}protocol: UDP\n/);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword, u.kind]), [[8, 'virtual_server', 'changed']]);
+    assert.match(notes[0]!.reason, /no protocol set - defaulting to UDP/);
+  });
+
+  it('an unknown protocol is ignored by keepalived, so the service is UDP too; lower case is fine (strcasecmp)', () => {
+    const a = convert([...instance('VI_1', []), 'virtual_server 192.0.2.100 80 {', '  protocol HTTP', '  real_server 198.51.100.11 80 {', '  }', '}']);
+    assert.equal(a.data.virtual_servers[0].protocol, 'UDP');
+    assert.deepEqual(a.notes.map((u) => u.keyword), ['virtual_server', 'protocol']);
+    const b = convert([...instance('VI_1', []), 'virtual_server 192.0.2.100 80 {', '  protocol tcp', '  real_server 198.51.100.11 80 {', '  }', '}']);
+    assert.equal(b.data.virtual_servers[0].protocol, 'TCP');
+    assert.deepEqual(b.notes, []);
+  });
+
+  it('a fwmark service has no protocol: nothing is added', () => {
+    const { data, notes } = convert([...instance('VI_1', []), 'virtual_server fwmark 7 {', '  real_server 198.51.100.11 80 {', '  }', '}']);
+    assert.equal(data.virtual_servers[0].protocol, undefined);
+    assert.deepEqual(notes, []);
+  });
+});

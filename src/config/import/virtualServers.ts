@@ -136,8 +136,10 @@ export function convertVirtualServer(ctx: Ctx, s: Stmt): Obj | undefined {
         set(o, 'lb_kind', c, lbKind(ctx, c, unwrap(o.lb_kind), 'NAT, the default'));
         break;
       case 'protocol': {
+        // check_parser.c proto_handler(): strcasecmp() with TCP, UDP, SCTP; anything else is
+        // "Unknown protocol %s - ignoring".
         const v = str(ctx, c)?.toUpperCase();
-        if (v === 'TCP' || v === 'UDP' || v === 'SCTP') set(o, k, c, v); else if (v) note(ctx, c, `expected TCP, UDP or SCTP, got ${v}`);
+        if (v === 'TCP' || v === 'UDP' || v === 'SCTP') set(o, k, c, v); else if (v) note(ctx, c, `keepalived ignores an unknown protocol: expected TCP, UDP or SCTP, got ${v}`);
         break;
       }
       case 'persistence_timeout':
@@ -195,5 +197,23 @@ export function convertVirtualServer(ctx: Ctx, s: Stmt): Obj | undefined {
         note(ctx, c, NO_EQUIVALENT);
     }
   }
+  if (o.fwmark === undefined && o.protocol === undefined) {
+    // check_data.c validate_check_config(): a service given by address and no protocol is UDP
+    // ("no protocol set - defaulting to UDP": the kernel's protocol 0 would be UDP anyway).
+    // tandem's default is TCP, so the protocol is written out, after the port.
+    changed(ctx, s, 'has no protocol: keepalived runs it as UDP (check_data.c validate_check_config: "no protocol set - defaulting to UDP"), not TCP: converted as protocol: UDP');
+    return withKeyAfter(o, 'port', 'protocol', 'UDP');
+  }
   return o;
+}
+
+/** o with `key: value` placed right after `after` (the output keeps the order of keys). */
+function withKeyAfter(o: Obj, after: string, key: string, value: unknown): Obj {
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(o)) {
+    out[k] = v;
+    if (k === after) out[key] = value;
+  }
+  if (!(key in out)) out[key] = value;
+  return out;
 }
