@@ -471,3 +471,67 @@ describe('a virtual_server with no protocol is UDP (check_data.c validate_check_
     assert.deepEqual(notes, []);
   });
 });
+
+describe('what keepalived drops with a warning, the import drops with a note', () => {
+  it('a track_script naming no vrrp_script, and a repeated one (vrrp_track.c alloc_track_script)', () => {
+    const { data, notes } = convert([
+      'vrrp_script chk_a {', '  script /usr/local/bin/a', '}',
+      ...instance('VI_1', ['track_script {', '  chk_a', '  chk_missing', '}', 'track_script {', '  chk_a weight 10', '}']),
+    ]);
+    assert.deepEqual(data.vrrp_instances[0].track_scripts, ['chk_a']);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[9, 'chk_missing'], [12, 'chk_a']]);
+    assert.match(notes[0]!.reason, /no vrrp_script is named chk_missing: keepalived ignores the entry \(vrrp_track\.c alloc_track_script: "track script chk_missing not found, ignoring\.\.\."\)/);
+    assert.match(notes[1]!.reason, /duplicate track_script chk_a - ignoring/);
+  });
+
+  it('a vrrp_script without a script is removed by keepalived, so tracking it is a missing script too', () => {
+    const { data, notes } = convert([
+      'vrrp_script chk_a {', '  interval 2', '}',
+      ...instance('VI_1', ['track_script {', '  chk_a', '}']),
+    ]);
+    assert.equal(data.vrrp_scripts, undefined);
+    assert.deepEqual(data.vrrp_instances[0].track_scripts, []);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[1, 'vrrp_script'], [8, 'chk_a']]);
+  });
+
+  it('track_file and track_process entries naming nothing are dropped the same way', () => {
+    const { data, notes } = convert(instance('VI_1', ['track_file {', '  nofile', '}', 'track_process {', '  noproc', '}']));
+    assert.deepEqual([data.vrrp_instances[0].track_files, data.vrrp_instances[0].track_processes], [[], []]);
+    assert.deepEqual(notes.map((u) => u.keyword), ['nofile', 'noproc']);
+  });
+
+  it('a sync group with no members, or none that exist, is removed; missing members are left out', () => {
+    const { data, notes } = convert([
+      ...instance('VI_1', []), ...instance('VI_2', [], 52, '192.0.2.101/24'), ...instance('VI_3', [], 53, '192.0.2.102/24'),
+      'vrrp_sync_group G_EMPTY {', '  group {', '  }', '}',
+      'vrrp_sync_group G_NOGROUP {', '  notify_master /usr/local/bin/m', '}',
+      'vrrp_sync_group G_GHOSTS {', '  group {', '    VI_X', '  }', '}',
+      'vrrp_sync_group G_REAL {', '  group {', '    VI_1', '    VI_2', '    VI_Y', '    VI_3', '  }', '}',
+    ]);
+    assert.deepEqual(data.vrrp_sync_groups, [{ name: 'G_REAL', group: ['VI_1', 'VI_2', 'VI_3'] }]);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[22, 'vrrp_sync_group'], [26, 'vrrp_sync_group'], [29, 'vrrp_sync_group'], [31, 'VI_X'], [38, 'VI_Y']]);
+    assert.match(notes[4]!.reason, /Virtual router VI_Y specified in sync group G_REAL doesn't exist - ignoring/);
+  });
+
+  it('an instance in two sync groups stays in the first (vrrp_sync_set_group)', () => {
+    const { data, notes } = convert([
+      ...instance('VI_1', []), ...instance('VI_2', [], 52, '192.0.2.101/24'), ...instance('VI_3', [], 53, '192.0.2.102/24'),
+      'vrrp_sync_group G1 {', '  group {', '    VI_1 VI_2', '  }', '}',
+      'vrrp_sync_group G2 {', '  group {', '    VI_2', '    VI_3', '    VI_1', '  }', '}',
+    ], { check: false }); // G2 keeps one member: a warning of tandem check since issue 13 §2, an error before
+    assert.deepEqual(data.vrrp_sync_groups.map((g: any) => g.group), [['VI_1', 'VI_2'], ['VI_3']]);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[29, 'VI_2'], [31, 'VI_1']]);
+    assert.match(notes[0]!.reason, /cannot exist in more than one sync group; ignoring G2/);
+  });
+
+  it('a virtual_server with no real_server is ignored by keepalived (check_data.c validate_check_config)', () => {
+    const { data, notes } = convert([
+      ...instance('VI_1', []),
+      'virtual_server 192.0.2.100 80 {', '  protocol TCP', '  sorry_server 198.51.100.99 80', '}',
+      'virtual_server 192.0.2.100 443 {', '  protocol TCP', '  real_server 198.51.100.11 443 {', '  }', '}',
+    ]);
+    assert.deepEqual(data.virtual_servers.map((v: any) => v.port), [443]);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[8, 'virtual_server']]);
+    assert.match(notes[0]!.reason, /has no real servers - ignoring/);
+  });
+});

@@ -20,14 +20,14 @@
 //   adds each VIP on the instance's interface;
 // - a virtual server's `virtualhost` is the default for its HTTP_GET / SSL_GET checks.
 import { convertGlobal, type Defaults } from './global.js';
-import { convertInstance } from './instance.js';
+import { convertInstance, type KnownTrackers } from './instance.js';
 import { NO_EQUIVALENT, note, type Ctx, type Unconverted } from './notes.js';
 import { parseKeepalivedFile, type ParseError, type Stmt } from './parse.js';
 import { convertSyncGroup } from './syncGroups.js';
 import { convertTrackFile, convertTrackProcess, convertVrrpScript } from './trackers.js';
 import { push } from './values.js';
 import { convertVirtualServer } from './virtualServers.js';
-import { Commented, renderYaml, type Obj } from './yamlWriter.js';
+import { Commented, renderYaml, unwrap, type Obj } from './yamlWriter.js';
 
 export { formatUnconverted, noteLine, type NoteKind, type Unconverted } from './notes.js';
 
@@ -113,8 +113,14 @@ export function convertStatements(statements: Stmt[], _source = ''): { value: Ob
   for (const s of blocks('vrrp_scripts')) push(out, 'vrrp_scripts', s, convertVrrpScript(ctx, s));
   for (const s of blocks('vrrp_track_files')) push(out, 'vrrp_track_files', s, convertTrackFile(ctx, s));
   for (const s of blocks('vrrp_track_processes')) push(out, 'vrrp_track_processes', s, convertTrackProcess(ctx, s));
-  for (const s of blocks('vrrp_instances')) push(out, 'vrrp_instances', s, convertInstance(ctx, s, d));
-  for (const s of blocks('vrrp_sync_groups')) push(out, 'vrrp_sync_groups', s, convertSyncGroup(ctx, s));
+  // Instances may track only the trackers that were converted; groups may hold only the
+  // instances that were (keepalived drops the other references with a warning).
+  const namesOf = (section: string) => new Set(((out[section] ?? []) as unknown[]).map((v) => String((unwrap(v) as Obj).name)));
+  const known: KnownTrackers = { vrrp_scripts: namesOf('vrrp_scripts'), vrrp_track_files: namesOf('vrrp_track_files'), vrrp_track_processes: namesOf('vrrp_track_processes') };
+  for (const s of blocks('vrrp_instances')) push(out, 'vrrp_instances', s, convertInstance(ctx, s, d, known));
+  const instances = namesOf('vrrp_instances');
+  const memberOf = new Map<string, string>();
+  for (const s of blocks('vrrp_sync_groups')) push(out, 'vrrp_sync_groups', s, convertSyncGroup(ctx, s, instances, memberOf));
   for (const s of blocks('virtual_servers')) push(out, 'virtual_servers', s, convertVirtualServer(ctx, s));
 
   // tandem's order: global first, then the rest in the order keepalived's sections appeared.

@@ -40,12 +40,12 @@ const INSTANCE_REPEATS: RepeatRules = {
   known: (k) => INSTANCE_KEYS.has(k),
 };
 
-export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined {
+export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults, known: KnownTrackers): Obj | undefined {
   const name = s.words[1];
   if (!name || s.words.length > 2) { note(ctx, s, 'expected vrrp_instance <name> { ... }'); return undefined; }
   const o: Obj = { name };
   const iface = () => o.interface instanceof Commented ? String(o.interface.value) : (o.interface as string | undefined);
-  const st: InstanceState = { authStmts: [], iface, state: { master: undefined, stmt: undefined }, strict: undefined };
+  const st: InstanceState = { known, tracked: {}, authStmts: [], iface, state: { master: undefined, stmt: undefined }, strict: undefined };
   /** Which statement set each output key last (for notes that undo it). */
   const setBy: SetBy = new Map();
   for (const c of resolveRepeats(ctx, blockItems(ctx, s), INSTANCE_REPEATS)) {
@@ -78,7 +78,19 @@ export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults): Obj | undefined
   return o;
 }
 
+/** The trackers each converted file defines, by output section: an instance may track only those. */
+export type KnownTrackers = Record<'vrrp_scripts' | 'vrrp_track_files' | 'vrrp_track_processes', ReadonlySet<string>>;
+
+const TRACKED: Record<string, { section: keyof KnownTrackers; block: string; fn: string; word: string }> = {
+  track_script: { section: 'vrrp_scripts', block: 'vrrp_script', fn: 'alloc_track_script', word: 'track script' },
+  track_file: { section: 'vrrp_track_files', block: 'vrrp_track_file', fn: 'alloc_track_file', word: 'track file' },
+  track_process: { section: 'vrrp_track_processes', block: 'vrrp_track_process', fn: 'alloc_track_process', word: 'track process' },
+};
+
 interface InstanceState {
+  known: KnownTrackers;
+  /** The trackers named so far, by keyword. */
+  tracked: Record<string, Set<string>>;
   authStmts: Stmt[];
   iface: () => string | undefined;
   /** The `state MASTER` line once there is one (vrrp_parser.c vrrp_state_handler then ignores BACKUP), and the last state line. */
@@ -159,8 +171,26 @@ function convertInstanceKeyword(ctx: Ctx, c: Stmt, k: string, o: Obj, st: Instan
       break;
     }
     case 'track_script': case 'track_file': case 'track_process': {
-      const list = blockItems(ctx, c).map((t) => trackRef(ctx, t)).filter((v) => v !== undefined);
-      appendList(o, `${k}s` === 'track_processs' ? 'track_processes' : `${k}s`, c, list);
+      const what = TRACKED[k]!;
+      const seen = (st.tracked[k] ??= new Set());
+      const list: unknown[] = [];
+      for (const t of blockItems(ctx, c)) {
+        const name = t.words[0]!;
+        // vrrp_track.c alloc_track_script() (and alloc_track_file(), alloc_track_process()):
+        // "track script %s not found, ignoring..." and "duplicate track_script %s - ignoring".
+        if (!st.known[what.section].has(name)) {
+          note(ctx, t, `no ${what.block} is named ${name}: keepalived ignores the entry (vrrp_track.c ${what.fn}: "${what.word} ${name} not found, ignoring...")`, name);
+          continue;
+        }
+        if (seen.has(name)) {
+          note(ctx, t, `${name} is tracked already: keepalived ignores the repetition (vrrp_track.c ${what.fn}: "duplicate ${k} ${name} - ignoring")`, name);
+          continue;
+        }
+        seen.add(name);
+        const ref = trackRef(ctx, t);
+        if (ref !== undefined) list.push(ref);
+      }
+      appendList(o, what.section === 'vrrp_scripts' ? 'track_scripts' : what.section === 'vrrp_track_files' ? 'track_files' : 'track_processes', c, list);
       break;
     }
     case 'smtp_alert':

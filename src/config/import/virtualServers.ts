@@ -197,6 +197,13 @@ export function convertVirtualServer(ctx: Ctx, s: Stmt): Obj | undefined {
         note(ctx, c, NO_EQUIVALENT);
     }
   }
+  if (!Array.isArray(o.real_servers) || o.real_servers.length === 0) {
+    // check_data.c validate_check_config(): "Virtual server %s has no real servers - ignoring"
+    // (a sorry server does not count). An IPVS service with no destination would refuse the
+    // traffic that keepalived leaves to the director itself.
+    note(ctx, s, 'has no real_server: keepalived ignores the virtual server (check_data.c validate_check_config: "Virtual server %s has no real servers - ignoring"): block not converted');
+    return undefined;
+  }
   if (o.fwmark === undefined && o.protocol === undefined) {
     // check_data.c validate_check_config(): a service given by address and no protocol is UDP
     // ("no protocol set - defaulting to UDP": the kernel's protocol 0 would be UDP anyway).
