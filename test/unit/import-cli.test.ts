@@ -107,6 +107,15 @@ describe('tandem import: exit codes', () => {
     }
   });
 
+  it('--config-id ID picks the conditional lines: exit 0 without a note when it is given', () => {
+    const p = write('cond.conf', LOSSLESS.replace('  priority 150\n', '  @lb1 priority 150\n  @lb2 priority 100\n'));
+    const r = tandem('import', '--config-id', 'lb2', p);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.match(r.stdout, /priority: 100/);
+    assert.doesNotMatch(r.stdout, /priority: 150/);
+  });
+
   it('-f FILE works as the file argument; --help prints the usage and exits 0', () => {
     const p = write('f.conf', LOSSLESS);
     assert.equal(run(['-f', p]).code, 0);
@@ -118,7 +127,7 @@ describe('tandem import: exit codes', () => {
   it('tandem --help documents the exit codes of import', () => {
     const r = tandem('--help');
     assert.equal(r.status, 0);
-    assert.match(r.stdout, /tandem import \[--strict\] KEEPALIVED_CONF/);
+    assert.match(r.stdout, /tandem import \[--config-id ID\] \[--strict\] KEEPALIVED_CONF/);
     assert.match(r.stdout, /exit 0\s+without loss, 3 with notes/);
   });
 });

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { importKeepalived, type ImportOptions, type Unconverted } from '../../src/config/import/convert.js';
+import { defaultConfigId, importKeepalived, type ImportOptions, type Unconverted } from '../../src/config/import/convert.js';
 import { loadConfigText } from '../../src/config/load.js';
 
 let dir = '';
@@ -533,5 +533,66 @@ describe('what keepalived drops with a warning, the import drops with a note', (
     assert.deepEqual(data.virtual_servers.map((v: any) => v.port), [443]);
     assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[8, 'virtual_server']]);
     assert.match(notes[0]!.reason, /has no real servers - ignoring/);
+  });
+});
+
+describe('conditional lines (@ID, @^ID) read for the config id (lib/parser.c read_line, core/main.c)', () => {
+  const file = () => {
+    writeFileSync(join(dir, 'inc-lb1.conf'), instance('VI_INC', [], 60, '192.0.2.160/24').join('\n') + '\n');
+    return [
+      'global_defs {',
+      '  @lb1 router_id lb-one',
+      '  @^lb1 router_id not-one',
+      '  @lb2',
+      '  @lb1# a comment router_id never',
+      '}',
+      `@lb1 include ${join(dir, 'inc-lb1.conf')}`,
+      'vrrp_instance VI_1 {',
+      '  interface eth0',
+      '  virtual_router_id 51',
+      '  @lb1 priority 150',
+      '  @lb2 priority 100',
+      '  virtual_ipaddress {',
+      '    192.0.2.100/24',
+      '    @lb2 192.0.2.102/24',
+      '  }',
+      '}',
+    ];
+  };
+
+  it('--config-id lb1 reads the @lb1 lines and not the @^lb1 ones; @lb1 include includes; no note', () => {
+    const { data, notes, yaml } = convert(file(), { configId: 'lb1' });
+    assert.equal(data.global.router_id, 'lb-one');
+    assert.deepEqual(data.vrrp_instances.map((i: any) => [i.name, i.priority]), [['VI_INC', undefined], ['VI_1', 150]]);
+    assert.deepEqual(data.vrrp_instances[1].virtual_ipaddresses, ['192.0.2.100/24']);
+    assert.deepEqual(notes, []);
+    assert.match(yaml, /^# Conditional lines \(@ID, @\^ID\) read for config id lb1\.$/m);
+  });
+
+  it('--config-id lb2 reads the others: a line with only the id, or an id running into a comment, is nothing', () => {
+    const { data, notes } = convert(file(), { configId: 'lb2' });
+    assert.equal(data.global.router_id, 'not-one');
+    assert.deepEqual(data.vrrp_instances.map((i: any) => [i.name, i.priority]), [['VI_1', 100]]);
+    assert.deepEqual(data.vrrp_instances[0].virtual_ipaddresses, ['192.0.2.100/24', '192.0.2.102/24']);
+    assert.deepEqual(notes, []);
+  });
+
+  it('the id is compared whole (lb10 is not lb1)', () => {
+    const { data } = convert(file(), { configId: 'lb10' });
+    assert.equal(data.global.router_id, 'not-one');
+    assert.equal(data.vrrp_instances[0].priority, undefined);
+  });
+
+  it('without --config-id: this host\'s name up to its first dot, as keepalived defaults, and a note that says so', () => {
+    const id = defaultConfigId();
+    assert.ok(id.length > 0 && !id.includes('.'));
+    const { data, notes } = convert(instance('VI_1', [`@${id} priority 150`, `@^${id} priority 90`]));
+    assert.equal(data.vrrp_instances[0].priority, 150);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword, u.kind]), [[4, 'config id', 'changed']]);
+    assert.match(notes[0]!.reason, new RegExp(`read for config id "${id}", this host's name up to its first dot, as keepalived defaults \\(core/main\\.c\\); give --config-id`));
+  });
+
+  it('a file without conditional lines gets no such note', () => {
+    assert.deepEqual(convert(instance('VI_1', [])).notes, []);
   });
 });

@@ -1,7 +1,9 @@
-// `tandem import [--strict] FILE` (issue 5 §4, issue 13 §1): the converted YAML
+// `tandem import [--config-id ID] [--strict] FILE` (issue 5 §4, issue 13 §1): the converted YAML
 // on stdout, every note on stderr (`not converted: FILE:LINE: KEYWORD: REASON` for what has no
 // tandem form, `note: ...` for what was converted to what keepalived runs rather than what the
-// file says) and at the top of the output.
+// file says) and at the top of the output. --config-id ID: the config id conditional lines
+// (`@ID ...`, `@^ID ...`) are read for, as `keepalived -i ID`; the default is keepalived's (this
+// host's name up to its first dot), and a file with such lines then gets a note saying so.
 //
 // Exit codes:
 //   0  converted without loss: no note;
@@ -12,7 +14,7 @@
 import { parseArgs } from 'node:util';
 import { importKeepalived, noteLine } from './convert.js';
 
-export const IMPORT_USAGE = 'usage: tandem import [--strict] /etc/keepalived/keepalived.conf > tandem.yaml\n';
+export const IMPORT_USAGE = 'usage: tandem import [--config-id ID] [--strict] /etc/keepalived/keepalived.conf > tandem.yaml\n';
 
 /** The exit code for a conversion with notes (0 without, 2 for bad input). */
 export const EXIT_NOTES = 3;
@@ -24,6 +26,7 @@ export function runImport(args: string[], out: NodeJS.WritableStream = process.s
       args, allowPositionals: true, strict: true,
       options: {
         config: { type: 'string', short: 'f' },
+        'config-id': { type: 'string' },
         strict: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -40,7 +43,7 @@ export function runImport(args: string[], out: NodeJS.WritableStream = process.s
     return 2;
   }
   const file = files[0]!;
-  const r = importKeepalived(file);
+  const r = importKeepalived(file, { configId: values['config-id'] });
   if (!r.ok) {
     err.write(`${r.error.file}:${r.error.line}: ${r.error.message}\n`);
     return 2;

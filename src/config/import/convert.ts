@@ -19,6 +19,7 @@
 // - virtual_ipaddress options (`dev`, `label`, `scope`, `brd`, ...) are listed and dropped: tandem
 //   adds each VIP on the instance's interface;
 // - a virtual server's `virtualhost` is the default for its HTTP_GET / SSL_GET checks.
+import { hostname } from 'node:os';
 import { convertGlobal, type Defaults } from './global.js';
 import { convertInstance, type KnownTrackers } from './instance.js';
 import { NO_EQUIVALENT, note, type Ctx, type Unconverted } from './notes.js';
@@ -36,18 +37,41 @@ export type ImportResult =
   | { ok: false; error: ParseError };
 
 /** What an import may be told (`tandem import` options). */
-export interface ImportOptions {}
+export interface ImportOptions {
+  /** The config id `@ID` lines are read for (keepalived -i); default: this host's, as keepalived's. */
+  configId?: string;
+}
+
+/** keepalived's default config id (core/main.c): the node name up to its first dot. */
+export function defaultConfigId(): string {
+  return hostname().split('.')[0]!;
+}
 
 /** Reads a keepalived.conf (and its includes) and converts it. */
-export function importKeepalived(path: string, _opts: ImportOptions = {}): ImportResult {
-  const parsed = parseKeepalivedFile(path);
+export function importKeepalived(path: string, opts: ImportOptions = {}): ImportResult {
+  const configId = opts.configId ?? defaultConfigId();
+  const parsed = parseKeepalivedFile(path, { configId });
   if (!parsed.ok) return parsed;
   const r = convertStatements(parsed.statements, path);
   const unconverted: Unconverted[] = [
     ...parsed.notes.map((n) => ({ file: n.file, line: n.line, keyword: 'include', reason: n.message, kind: 'not-converted' as const })),
     ...r.unconverted,
   ];
-  return { ok: true, yaml: renderYaml(r.value, path, unconverted), unconverted };
+  const head: string[] = [];
+  const first = parsed.conditionals[0];
+  if (first) {
+    head.push(`Conditional lines (@ID, @^ID) read for config id ${configId}${opts.configId === undefined ? ' (this host\'s name: keepalived\'s default)' : ''}.`);
+    // Converted on another machine than the director, the default id picks the wrong lines: say
+    // so unless the id was given.
+    if (opts.configId === undefined) {
+      unconverted.push({
+        file: first.file, line: first.line, keyword: 'config id', kind: 'changed',
+        reason: `the file has conditional lines (@ID / @^ID): they were read for config id ${JSON.stringify(configId)}, this host's name up to its first dot, as keepalived defaults (core/main.c); give --config-id to convert for another director`,
+      });
+      unconverted.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+    }
+  }
+  return { ok: true, yaml: renderYaml(r.value, path, unconverted, head), unconverted };
 }
 
 /** The output section each top-level keyword converts into. */
