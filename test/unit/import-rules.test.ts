@@ -596,3 +596,81 @@ describe('conditional lines (@ID, @^ID) read for the config id (lib/parser.c rea
     assert.deepEqual(convert(instance('VI_1', [])).notes, []);
   });
 });
+
+describe('virtual_server_group: the virtual servers it stands for (check_data.c alloc_vsg_entry, ipvswrapper.c ipvs_group_range_cmd)', () => {
+  const body = (lines: string[]) => [
+    ...instance('VI_1', []),
+    ...lines,
+    'virtual_server group G1 {',
+    '  protocol TCP',
+    '  lb_algo rr',
+    '  real_server 198.51.100.11 80 {',
+    '    TCP_CHECK {',
+    '      connect_timeout 2',
+    '    }',
+    '  }',
+    '}',
+  ];
+
+  it('a range `192.0.2.10-12 80` is three services, each with the block\'s settings and a comment naming its entry', () => {
+    const { data, notes, yaml } = convert(body(['virtual_server_group G1 {', '  192.0.2.10-12 80', '}']));
+    assert.deepEqual(data.virtual_servers.map((v: any) => [v.address, v.port, v.protocol, v.lb_algo, v.real_servers[0].address]), [
+      ['192.0.2.10', 80, 'TCP', 'rr', '198.51.100.11'],
+      ['192.0.2.11', 80, 'TCP', 'rr', '198.51.100.11'],
+      ['192.0.2.12', 80, 'TCP', 'rr', '198.51.100.11'],
+    ]);
+    assert.deepEqual(notes, []);
+    assert.match(yaml, /# from virtual_server_group G1: 192\.0\.2\.10-12 80 \(\S+:9\)\n {2}- address: 192\.0\.2\.11/);
+  });
+
+  it('whole-address ranges, networks, single addresses, IPv6 ranges in hex, and fwmarks', () => {
+    const { data } = convert([
+      ...instance('VI_1', []),
+      'virtual_server_group G4 {', '  192.0.2.20-192.0.2.21 443', '  192.0.2.32/31 443', '  192.0.2.50 8443', '  fwmark 7', '}',
+      'virtual_server group G4 {', '  protocol TCP', '  real_server 198.51.100.11 443 {', '  }', '}',
+      'virtual_server_group G6 {', '  2001:db8::a-c 443', '  fwmark 9 inet6', '}',
+      'virtual_server group G6 {', '  protocol TCP', '  real_server 2001:db8:1::11 443 {', '  }', '}',
+    ]);
+    assert.deepEqual(data.virtual_servers.map((v: any) => v.fwmark !== undefined ? `fwmark ${v.fwmark}${v.ip_family ? ` ${v.ip_family}` : ''}${v.protocol ? ' +protocol' : ''}` : `${v.address} ${v.port}`), [
+      '192.0.2.20 443', '192.0.2.21 443', '192.0.2.32 443', '192.0.2.33 443', '192.0.2.50 8443', 'fwmark 7',
+      '2001:db8::a 443', '2001:db8::b 443', '2001:db8::c 443', 'fwmark 9 inet6',
+    ]);
+  });
+
+  it('entries keepalived skips (range end not above its start, host bits, no port) are noted and left out', () => {
+    const { data, notes } = convert(body(['virtual_server_group G1 {', '  192.0.2.60-50 80', '  192.0.2.33/30 80', '  192.0.2.70', '  192.0.2.80 80', '}']));
+    assert.deepEqual(data.virtual_servers.map((v: any) => v.address), ['192.0.2.80']);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[9, '192.0.2.60-50'], [10, '192.0.2.33/30'], [11, '192.0.2.70']]);
+    assert.match(notes[0]!.reason, /the range end is not greater than its start: keepalived skips the entry/);
+    assert.match(notes[2]!.reason, /no port: keepalived makes it a service of every port/);
+  });
+
+  it('DR with a real server port that differs from an entry\'s: no port (the kernel uses the service\'s), checks keep probing it', () => {
+    const { data, notes } = convert([
+      ...instance('VI_1', []),
+      'virtual_server_group G1 {', '  192.0.2.10 80', '  192.0.2.10 8080', '}',
+      'virtual_server group G1 {', '  protocol TCP', '  lb_kind DR',
+      '  real_server 198.51.100.11 80 {', '    TCP_CHECK {', '    }', '  }', '}',
+    ]);
+    const [a, b] = data.virtual_servers;
+    assert.deepEqual(a.real_servers[0], { address: '198.51.100.11', port: 80, checks: [{ tcp_check: {} }] });
+    assert.deepEqual(b.real_servers[0], { address: '198.51.100.11', checks: [{ tcp_check: { connect_port: 80 } }] });
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[12, 'virtual_server']]);
+    assert.match(notes[0]!.reason, /ports don't match/);
+  });
+
+  it('a group with no protocol is UDP for its addresses; an unknown group, or one with no entries, is noted', () => {
+    const a = convert([...instance('VI_1', []), 'virtual_server_group G1 {', '  192.0.2.10 53', '}', 'virtual_server group G1 {', '  real_server 198.51.100.11 53 {', '  }', '}']);
+    assert.equal(a.data.virtual_servers[0].protocol, 'UDP');
+    const b = convert([...instance('VI_1', []), 'virtual_server_group G0 {', '}', 'virtual_server group G0 {', '  protocol TCP', '  real_server 198.51.100.11 53 {', '  }', '}', 'virtual_server group NOPE {', '  protocol TCP', '}']);
+    assert.equal(b.data.virtual_servers, undefined);
+    assert.deepEqual(b.notes.map((u) => [u.line, u.keyword]), [[8, 'virtual_server_group'], [10, 'virtual_server'], [15, 'virtual_server']]);
+    assert.match(b.notes[0]!.reason, /has no entries - removing/);
+  });
+
+  it('a group standing for more than 1024 services is noted, not expanded', () => {
+    const { data, notes } = convert([...instance('VI_1', []), 'virtual_server_group G1 {', '  2001:db8::/64 80', '}', 'virtual_server group G1 {', '  protocol TCP', '  real_server 2001:db8:1::11 80 {', '  }', '}']);
+    assert.equal(data.virtual_servers, undefined);
+    assert.match(notes[0]!.reason, /more than 1024 virtual servers/);
+  });
+});

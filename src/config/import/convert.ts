@@ -27,6 +27,7 @@ import { parseKeepalivedFile, type ParseError, type Stmt } from './parse.js';
 import { convertSyncGroup } from './syncGroups.js';
 import { convertTrackFile, convertTrackProcess, convertVrrpScript } from './trackers.js';
 import { push } from './values.js';
+import { parseVirtualServerGroup, type VirtualServerGroup } from './groups.js';
 import { convertVirtualServer } from './virtualServers.js';
 import { Commented, renderYaml, unwrap, type Obj } from './yamlWriter.js';
 
@@ -79,6 +80,8 @@ const SECTIONS: Record<string, string> = {
   vrrp_instance: 'vrrp_instances', vrrp_sync_group: 'vrrp_sync_groups', vrrp_script: 'vrrp_scripts',
   vrrp_track_file: 'vrrp_track_files', track_file: 'vrrp_track_files', vrrp_track_process: 'vrrp_track_processes',
   virtual_server: 'virtual_servers',
+  // Not an output section: the groups become the virtual servers that name them (groups.ts).
+  virtual_server_group: 'virtual_server_groups',
 };
 
 /**
@@ -95,6 +98,7 @@ const REPEATED_NAME: Record<string, string> = {
   vrrp_track_file: 'trackers are found by name, the first one first',
   track_file: 'trackers are found by name, the first one first',
   vrrp_track_process: 'trackers are found by name, the first one first',
+  virtual_server_group: 'check/ipvswrapper.c ipvs_get_group_by_name() finds the first one',
 };
 
 /** The converted config, as plain data (with comment / flow markers), and what was not converted. */
@@ -145,7 +149,15 @@ export function convertStatements(statements: Stmt[], _source = ''): { value: Ob
   const instances = namesOf('vrrp_instances');
   const memberOf = new Map<string, string>();
   for (const s of blocks('vrrp_sync_groups')) push(out, 'vrrp_sync_groups', s, convertSyncGroup(ctx, s, instances, memberOf));
-  for (const s of blocks('virtual_servers')) push(out, 'virtual_servers', s, convertVirtualServer(ctx, s));
+  const groups = new Map<string, VirtualServerGroup>();
+  for (const s of blocks('virtual_server_groups')) {
+    const g = parseVirtualServerGroup(ctx, s);
+    if (g) groups.set(g.name, g);
+  }
+  for (const s of blocks('virtual_servers')) {
+    const list = convertVirtualServer(ctx, s, groups);
+    if (list.length) ((out.virtual_servers ??= []) as unknown[]).push(...list);
+  }
 
   // tandem's order: global first, then the rest in the order keepalived's sections appeared.
   const ordered: Obj = {};

@@ -2,11 +2,12 @@
 // and persistence, the sorry server and the real servers with their checks (checks.ts).
 import { SCHEDULERS } from '../../lb/model.js';
 import { CHECKERS, convertCheck, timing, TIMING_KEYS, TIMING_SAME } from './checks.js';
-import { changed, NO_EQUIVALENT, note, type Ctx } from './notes.js';
+import type { VirtualServerGroup } from './groups.js';
+import { changed, NO_EQUIVALENT, note, noteOnce, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 import { resolveRepeats, type RepeatRules } from './repeats.js';
-import { bool, inetAddress, notifyScript, num, push, set, str } from './values.js';
-import { unwrap, type Obj } from './yamlWriter.js';
+import { bool, inetAddress, notifyScript, num, push, set, str, withComments } from './values.js';
+import { cloneValue, Commented, unwrap, type Obj } from './yamlWriter.js';
 
 /**
  * lb_kind / lvs_method as keepalived reads it: check_parser.c svr_forwarding_handler() compares
@@ -99,20 +100,95 @@ function convertRealServer(ctx: Ctx, s: Stmt, vsVirtualhost: string | undefined)
   return o;
 }
 
-export function convertVirtualServer(ctx: Ctx, s: Stmt): Obj | undefined {
+/**
+ * A virtual_server block -> what it stands for in `virtual_servers:` (ready to write, comments
+ * included): one virtual server, or one per service of its virtual_server_group (groups.ts).
+ */
+export function convertVirtualServer(ctx: Ctx, s: Stmt, groups: ReadonlyMap<string, VirtualServerGroup>): unknown[] {
+  if (s.words[1] === 'group') return convertGroupServer(ctx, s, groups);
   const o: Obj = {};
   if (s.words[1] === 'fwmark') {
     const mark = num(ctx, s, { int: true, min: 1, max: 0xffffffff, i: 2 });
-    if (mark === undefined) return undefined;
+    if (mark === undefined) return [];
     o.fwmark = mark;
-  } else if (s.words[1] === 'group') {
-    note(ctx, s, 'virtual_server group (virtual_server_group) is not supported: block not converted');
-    return undefined;
   } else {
     const a = server(ctx, s, true);
-    if (!a) return undefined;
+    if (!a) return [];
     Object.assign(o, a);
   }
+  const vs = convertBody(ctx, s, o, o.fwmark === undefined);
+  return vs ? [withComments(s, vs)] : [];
+}
+
+/**
+ * `virtual_server group NAME { ... }`: the block's settings and real servers once, then a copy
+ * for each service of the group, marked with the group entry it stands for.
+ */
+function convertGroupServer(ctx: Ctx, s: Stmt, groups: ReadonlyMap<string, VirtualServerGroup>): unknown[] {
+  const name = s.words[2];
+  const group = name !== undefined ? groups.get(name) : undefined;
+  if (!group) {
+    note(ctx, s, `no virtual_server_group is named ${name ?? '(none)'}${name !== undefined ? ' (or keepalived removed it)' : ''}: block not converted`);
+    return [];
+  }
+  if (group.services.length === 0) {
+    note(ctx, s, `virtual_server_group ${group.name} has no service tandem can convert: block not converted`);
+    return [];
+  }
+  const template = convertBody(ctx, s, {}, group.services.some((g) => g.kind === 'inet'));
+  if (!template) return [];
+  const out: unknown[] = [];
+  for (const g of group.services) {
+    const from = `from virtual_server_group ${group.name}: ${g.entry.words.join(' ')} (${g.entry.file}:${g.entry.line})`;
+    const body = cloneValue(template);
+    let vs: Obj;
+    if (g.kind === 'fwmark') {
+      // A mark selects packets of every protocol: keepalived ignores a protocol for it.
+      delete body.protocol;
+      vs = { fwmark: g.fwmark, ...(g.family ? { ip_family: g.family === 4 ? 'inet' : 'inet6' } : {}), ...body };
+    } else {
+      vs = { address: g.address, port: g.port, ...body };
+      portsForDirectRouting(ctx, vs, g.port, s);
+    }
+    out.push(new Commented(vs, [...(out.length === 0 ? s.comments : []), from]));
+  }
+  return out;
+}
+
+/**
+ * DR and TUN cannot change the port: the kernel forwards to the service's port whatever the real
+ * server's says. keepalived warns about a real server port that differs from a group entry's
+ * ("virtual server %s:[%s] and real server %s ports don't match", check_data.c
+ * validate_check_config()) and its checkers keep the real server's port (they were set up from
+ * it). So the port is left out of the real server (tandem then uses the service's) and given to
+ * its checks that have no connect_port.
+ */
+function portsForDirectRouting(ctx: Ctx, vs: Obj, port: number, s: Stmt): void {
+  const vsKind = unwrap(vs.lb_kind) ?? 'NAT';
+  const servers = Array.isArray(vs.real_servers) ? vs.real_servers : [];
+  for (const item of servers) {
+    const rs = unwrap(item) as Obj;
+    const kind = unwrap(rs.lb_kind) ?? vsKind;
+    const rsPort = unwrap(rs.port);
+    if (kind === 'NAT' || typeof rsPort !== 'number' || rsPort === port) continue;
+    delete rs.port;
+    for (const c of Array.isArray(rs.checks) ? rs.checks : []) {
+      const [kindName, check] = Object.entries(unwrap(c) as Obj)[0] ?? [];
+      if (!kindName || kindName === 'misc_check' || kindName === 'ping_check') continue;
+      const inner = unwrap(check) as Obj;
+      if (inner.connect_port === undefined) inner.connect_port = rsPort;
+    }
+    noteOnce(ctx, `ports ${s.file}:${s.line} ${String(rs.address)}:${rsPort} ${port}`, s,
+      `real server ${String(rs.address)} port ${rsPort} with ${String(kind)} in the services of port ${port}: keepalived warns "ports don't match" (check_data.c validate_check_config) and the kernel forwards to port ${port}; converted without the real server's port, its checks still on port ${rsPort}`);
+  }
+}
+
+/**
+ * The settings and real servers of a virtual_server block into `o`, or undefined (noted) when
+ * keepalived would not run it. `byAddress`: a service given by address (not only by marks),
+ * which is UDP unless it says otherwise.
+ */
+function convertBody(ctx: Ctx, s: Stmt, o: Obj, byAddress: boolean): Obj | undefined {
   const items = resolveRepeats(ctx, s.block ?? [], VIRTUAL_SERVER_REPEATS);
   const vh = items.find((c) => c.words[0] === 'virtualhost');
   const vsVirtualhost = vh?.words[1];
@@ -204,12 +280,13 @@ export function convertVirtualServer(ctx: Ctx, s: Stmt): Obj | undefined {
     note(ctx, s, 'has no real_server: keepalived ignores the virtual server (check_data.c validate_check_config: "Virtual server %s has no real servers - ignoring"): block not converted');
     return undefined;
   }
-  if (o.fwmark === undefined && o.protocol === undefined) {
+  if (byAddress && o.protocol === undefined) {
     // check_data.c validate_check_config(): a service given by address and no protocol is UDP
     // ("no protocol set - defaulting to UDP": the kernel's protocol 0 would be UDP anyway).
-    // tandem's default is TCP, so the protocol is written out, after the port.
+    // tandem's default is TCP, so the protocol is written out, after the port (first in a
+    // group's settings, which follow the address and port of each service).
     changed(ctx, s, 'has no protocol: keepalived runs it as UDP (check_data.c validate_check_config: "no protocol set - defaulting to UDP"), not TCP: converted as protocol: UDP');
-    return withKeyAfter(o, 'port', 'protocol', 'UDP');
+    return o.port !== undefined ? withKeyAfter(o, 'port', 'protocol', 'UDP') : { protocol: 'UDP', ...o };
   }
   return o;
 }

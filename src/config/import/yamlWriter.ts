@@ -16,6 +16,15 @@ export function unwrap(v: unknown): unknown {
   return v instanceof Commented ? v.value : v;
 }
 
+/** A deep copy of converted data, markers included (for values written more than once). */
+export function cloneValue<T>(v: T): T {
+  if (v instanceof Commented) return new Commented(cloneValue(v.value), [...v.comments]) as T;
+  if (v instanceof Flow) return new Flow(v.items.map(cloneValue)) as T;
+  if (Array.isArray(v)) return v.map(cloneValue) as T;
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cloneValue(x)])) as T;
+  return v;
+}
+
 function toNode(v: unknown): Node {
   if (v instanceof Commented) {
     const n = toNode(v.value);
