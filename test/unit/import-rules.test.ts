@@ -674,3 +674,43 @@ describe('virtual_server_group: the virtual servers it stands for (check_data.c 
     assert.match(notes[0]!.reason, /more than 1024 virtual servers/);
   });
 });
+
+describe('SMTP_CHECK host { } blocks: each its own checker (check_smtp.c smtp_check_end_handler, 2.2.7 -d dump)', () => {
+  const smtp = (lines: string[]) => convert([
+    ...instance('VI_1', []),
+    'virtual_server 192.0.2.100 25 {', '  protocol TCP', '  real_server 198.51.100.1 25 {', '    SMTP_CHECK {',
+    ...lines.map((l) => `      ${l}`),
+    '    }', '  }', '}',
+  ]);
+
+  it('the SMTP_CHECK\'s own connection and two hosts: three checks sharing helo_name and retry', () => {
+    const { data, notes } = smtp([
+      'helo_name lb1.example.com', 'connect_timeout 5', 'retry 2',
+      'host {', '  connect_ip 198.51.100.1', '  connect_port 25', '  connect_timeout 3', '}',
+      'host {', '  connect_ip 198.51.100.2', '  connect_port 587', '  bindto 192.0.2.1', '  connect_timeout 4', '}',
+    ]);
+    assert.deepEqual(data.virtual_servers[0].real_servers[0].checks, [
+      { smtp_check: { helo_name: 'lb1.example.com', connect_timeout: 5, retry: 2 } },
+      { smtp_check: { connect_ip: '198.51.100.1', connect_port: 25, connect_timeout: 3, helo_name: 'lb1.example.com', retry: 2 } },
+      { smtp_check: { connect_ip: '198.51.100.2', connect_port: 587, bindto: '192.0.2.1', connect_timeout: 4, helo_name: 'lb1.example.com', retry: 2 } },
+    ]);
+    assert.deepEqual(notes, []);
+  });
+
+  it('hosts only: the hosts are the checks (no check of the real server\'s own address); helo_name after them still applies', () => {
+    const { data } = smtp(['host {', '  connect_ip 198.51.100.3', '  connect_port 2525', '  connect_timeout 7', '}', 'helo_name late.example.com']);
+    assert.deepEqual(data.virtual_servers[0].real_servers[0].checks, [
+      { smtp_check: { connect_ip: '198.51.100.3', connect_port: 2525, connect_timeout: 7, helo_name: 'late.example.com' } },
+    ]);
+  });
+
+  it('a host takes nothing of the SMTP_CHECK\'s connection; without its own connect_timeout keepalived runs it with 0 (noted)', () => {
+    const { data, notes } = smtp(['connect_port 2526', 'host {', '  connect_ip 198.51.100.3', '}']);
+    assert.deepEqual(data.virtual_servers[0].real_servers[0].checks, [
+      { smtp_check: { connect_port: 2526 } },
+      { smtp_check: { connect_ip: '198.51.100.3' } },
+    ]);
+    assert.deepEqual(notes.map((u) => [u.line, u.keyword, u.kind]), [[13, 'host', 'changed']]);
+    assert.match(notes[0]!.reason, /Timeout = 0\.000000/);
+  });
+});

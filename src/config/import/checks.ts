@@ -3,7 +3,7 @@
 // every level (virtual server, real server, check) may carry.
 import { splitScriptString } from '../../alert/argv.js';
 import { DNS_TYPES } from '../lbModel.js';
-import { NO_EQUIVALENT, note, type Ctx } from './notes.js';
+import { changed, NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 import { resolveRepeats, type RepeatRules } from './repeats.js';
 import { blockItems, bool, ipWord, num, push, scriptText, set, str } from './values.js';
@@ -63,7 +63,51 @@ const URL_REPEATS: RepeatRules = {
   known: (k) => k === 'path' || k === 'digest' || k === 'virtualhost' || k === 'status_code',
 };
 
-export function convertCheck(ctx: Ctx, s: Stmt, kind: string, vsVirtualhost: string | undefined): Obj | undefined {
+/** The keywords that say where a check connects (conn_opts_t in keepalived). */
+const CONNECTION_KEYS = ['connect_ip', 'connect_port', 'bindto', 'bind_port', 'connect_timeout'];
+
+/**
+ * A checker block -> the checks it stands for: one, except for an SMTP_CHECK with host { }
+ * blocks, where each host is a checker of its own (smtpChecks()). Empty when the block cannot be
+ * converted (noted).
+ */
+export function convertChecks(ctx: Ctx, s: Stmt, kind: string, vsVirtualhost: string | undefined): Obj[] {
+  const hosts: Stmt[] = [];
+  const o = convertCheck(ctx, s, kind, vsVirtualhost, hosts);
+  if (!o) return [];
+  return kind === 'smtp_check' && hosts.length ? smtpChecks(ctx, o, hosts) : [o];
+}
+
+/**
+ * SMTP_CHECK with host { } blocks, as check_smtp.c smtp_check_end_handler() sets them up in
+ * 2.2.7 (measured with its -d dump): each host is a checker with the host's own connect_ip,
+ * connect_port, bindto, bind_port, connect_timeout (nothing of the SMTP_CHECK's own; the port
+ * defaults to the real server's) and the SMTP_CHECK's other settings (helo_name, retry,
+ * delay_before_retry, delay_loop, ...). The SMTP_CHECK's own connection is a checker too when it
+ * sets any connection keyword; otherwise the hosts are all there is. Dropping the hosts, as the
+ * import did, left a single check of the real server's own address.
+ */
+function smtpChecks(ctx: Ctx, main: Obj, hosts: Stmt[]): Obj[] {
+  const shared: Obj = Object.fromEntries(Object.entries(main).filter(([k]) => !CONNECTION_KEYS.includes(k)));
+  const out: Obj[] = CONNECTION_KEYS.some((k) => main[k] !== undefined) ? [main] : [];
+  for (const h of hosts) {
+    const conn: Obj = {};
+    for (const c of resolveRepeats(ctx, blockItems(ctx, h), { known: (k) => CONNECTION_KEYS.includes(k) })) {
+      const k = c.words[0]!;
+      if (k === 'connect_ip' || k === 'bindto') set(conn, k, c, ipWord(ctx, c));
+      else if (k === 'connect_port' || k === 'bind_port') set(conn, k, c, num(ctx, c, { int: true, min: 1, max: 65535 }));
+      else if (k === 'connect_timeout') set(conn, k, c, num(ctx, c, TIMING.connect_timeout));
+      else note(ctx, c, NO_EQUIVALENT);
+    }
+    if (conn.connect_timeout === undefined) {
+      changed(ctx, h, 'keepalived 2.2.7 runs a host { } checker that sets no connect_timeout with a timeout of 0 (its -d dump: "Timeout = 0.000000"), not the SMTP_CHECK\'s; tandem uses its default, 5 s');
+    }
+    out.push({ ...conn, ...shared });
+  }
+  return out;
+}
+
+function convertCheck(ctx: Ctx, s: Stmt, kind: string, vsVirtualhost: string | undefined, hosts: Stmt[]): Obj | undefined {
   const o: Obj = {};
   const http = kind === 'http_get' || kind === 'ssl_get';
   for (const c of resolveRepeats(ctx, s.block ?? [], http ? CHECK_REPEATS : OTHER_CHECK_REPEATS)) {
@@ -116,6 +160,9 @@ export function convertCheck(ctx: Ctx, s: Stmt, kind: string, vsVirtualhost: str
         break;
       case kind === 'smtp_check' && k === 'helo_name':
         set(o, k, c, str(ctx, c));
+        break;
+      case kind === 'smtp_check' && k === 'host':
+        hosts.push(c);
         break;
       case kind === 'misc_check' && k === 'misc_path': {
         const r = splitScriptString(scriptText(c));

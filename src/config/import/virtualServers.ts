@@ -1,7 +1,7 @@
 // virtual_server -> `virtual_servers[]`: the service (address and port, or fwmark), its scheduling
 // and persistence, the sorry server and the real servers with their checks (checks.ts).
 import { SCHEDULERS } from '../../lb/model.js';
-import { CHECKERS, convertCheck, timing, TIMING_KEYS, TIMING_SAME } from './checks.js';
+import { CHECKERS, convertChecks, timing, TIMING_KEYS, TIMING_SAME } from './checks.js';
 import type { VirtualServerGroup } from './groups.js';
 import { changed, NO_EQUIVALENT, note, noteOnce, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
@@ -75,9 +75,8 @@ function convertRealServer(ctx: Ctx, s: Stmt, vsVirtualhost: string | undefined)
     const k = c.words[0]!;
     if (timing(ctx, c, o)) continue;
     if (CHECKERS[k]) {
-      const check = convertCheck(ctx, c, CHECKERS[k]!, vsVirtualhost);
       // An empty block is keepalived's "every default" (`TCP_CHECK { }`): `- tcp_check: {}`.
-      if (check) push(o, 'checks', c, { [CHECKERS[k]!]: check });
+      for (const check of convertChecks(ctx, c, CHECKERS[k]!, vsVirtualhost)) push(o, 'checks', c, { [CHECKERS[k]!]: check });
       continue;
     }
     switch (k) {
@@ -242,7 +241,7 @@ function convertBody(ctx: Ctx, s: Stmt, o: Obj, byAddress: boolean): Obj | undef
         set(o, k, c, notifyScript(ctx, c));
         break;
       case 'virtualhost':
-        // Applied to this virtual server's HTTP_GET / SSL_GET checks (convertCheck).
+        // Applied to this virtual server's HTTP_GET / SSL_GET checks (checks.ts).
         break;
       case 'sorry_server': {
         const ss = server(ctx, c, false);
