@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { defaultConfigId, importKeepalived, type ImportOptions, type Unconverted } from '../../src/config/import/convert.js';
 import { loadConfigText } from '../../src/config/load.js';
+import { backendConfigErrors } from '../../src/config/lbBackend.js';
+import { spawnSync } from 'node:child_process';
 
 let dir = '';
 let n = 0;
@@ -712,5 +714,37 @@ describe('SMTP_CHECK host { } blocks: each its own checker (check_smtp.c smtp_ch
     ]);
     assert.deepEqual(notes.map((u) => [u.line, u.keyword, u.kind]), [[13, 'host', 'changed']]);
     assert.match(notes[0]!.reason, /Timeout = 0\.000000/);
+  });
+});
+
+describe('a keepalived.conf with virtual servers means IPVS: backend: ipvs', () => {
+  const dr = [
+    ...instance('VI_1', []),
+    'virtual_server 192.0.2.100 80 {', '  protocol TCP', '  lb_kind DR', '  lb_algo wlc',
+    '  real_server 198.51.100.11 80 {', '  }', '}',
+  ];
+
+  it('the output says backend: ipvs, so check judges it as the director runs it, not as this machine would', () => {
+    const { data, yaml } = convert(dr);
+    assert.equal(data.global.backend, 'ipvs');
+    const loaded = loadConfigText(yaml, 'x.yaml', { hostname: 'h' });
+    assert.ok(loaded.ok);
+    assert.deepEqual(backendConfigErrors(loaded.config, 'nft'), [], 'not judged against nftables');
+    // The same file with backend auto, on a machine whose kernel has no IPVS (nft), is refused:
+    const auto = loadConfigText(yaml.replace(/^ {2}# keepalived programs.*\n {2}backend: ipvs\n/m, ''), 'x.yaml', { hostname: 'h' });
+    assert.ok(auto.ok);
+    assert.equal(auto.config.global.backend, 'auto');
+    assert.match(backendConfigErrors(auto.config, 'nft').map((e) => e.message).join('\n'), /DR|nft backend/);
+  });
+
+  it('tandem check accepts the converted DR file on this machine (which has no IPVS)', () => {
+    const file = join(dir, 'dr.yaml');
+    writeFileSync(file, convert(dr).yaml);
+    const r = spawnSync(process.execPath, [join(new URL('../../../', import.meta.url).pathname, 'bin/tandem'), 'check', '-f', file], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  it('no virtual servers: no backend key', () => {
+    assert.equal(convert(instance('VI_1', [])).data.global, undefined);
   });
 });

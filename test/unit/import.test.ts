@@ -45,6 +45,7 @@ describe('keepalived.conf import: converted values', () => {
   it('LVS-DR director: global_defs, auth, VIP, DR service, HTTP/SSL checks with digest and status codes', () => {
     const { data, unconverted } = convert(fixture('lvs-dr-director.conf'));
     assert.deepEqual(data.global, {
+      backend: 'ipvs', // it has virtual servers: keepalived means IPVS
       notification_email: ['ops@example.com', 'noc@example.com'], notification_email_from: 'lb1@example.com',
       smtp_server: '192.0.2.25', smtp_connect_timeout: 30, router_id: 'LVS_DR_1',
     });

@@ -159,6 +159,18 @@ export function convertStatements(statements: Stmt[], _source = ''): { value: Ob
     if (list.length) ((out.virtual_servers ??= []) as unknown[]).push(...list);
   }
 
+  // A keepalived.conf means IPVS: keepalived programs its virtual servers into the kernel's IPVS
+  // table and has no other backend. Saying so keeps `tandem check` from judging the file against
+  // the machine that converts it (`backend: auto` is nftables where the kernel has no IPVS, and
+  // nftables cannot do DR, TUN or most schedulers).
+  if (Array.isArray(out.virtual_servers) && out.virtual_servers.length) {
+    const ipvs = new Commented('ipvs', ['keepalived programs virtual servers into IPVS (it has no other backend)']);
+    const rest = Object.entries(global);
+    for (const [k] of rest) delete global[k];
+    global.backend = ipvs;
+    for (const [k, v] of rest) global[k] = v;
+  }
+
   // tandem's order: global first, then the rest in the order keepalived's sections appeared.
   const ordered: Obj = {};
   if (Object.keys(global).length || withComment) ordered.global = withComment ? new Commented(global, withComment.comments) : global;
