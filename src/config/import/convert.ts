@@ -173,8 +173,18 @@ export function convertStatements(statements: Stmt[], _source = ''): { value: Ob
 
   // tandem's order: global first, then the rest in the order keepalived's sections appeared.
   const ordered: Obj = {};
-  if (Object.keys(global).length || withComment) ordered.global = withComment ? new Commented(global, withComment.comments) : global;
-  for (const [section] of [...firstSection].sort((a, b) => a[1] - b[1])) if (out[section] !== undefined) ordered[section] = out[section];
+  // global_defs' comments go above `global:`, or above the first section when nothing of
+  // global_defs has a tandem key (vrrp_strict alone, say): not above an empty `global: {}`.
+  let pending = withComment?.comments;
+  if (Object.keys(global).length) {
+    ordered.global = pending ? new Commented(global, pending) : global;
+    pending = undefined;
+  }
+  for (const [section] of [...firstSection].sort((a, b) => a[1] - b[1])) {
+    if (out[section] === undefined) continue;
+    ordered[section] = pending ? new Commented(out[section], pending) : out[section];
+    pending = undefined;
+  }
   ctx.unconverted.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
   return { value: ordered, unconverted: ctx.unconverted };
 }

@@ -37,9 +37,14 @@ export function convertSyncGroup(ctx: Ctx, s: Stmt, instances: ReadonlySet<strin
   if (!o) return undefined;
   const group = unwrap(o.group);
   if (!(group instanceof Flow) || group.items.length === 0) {
-    // vrrp_sync.c: "Sync group %s has no virtual router(s) - removing" / "no matching virtual
-    // router found in group declaration - removing".
-    note(ctx, s, `${String(o.name)} has no member that keepalived can use, so keepalived removes the group (vrrp_sync.c: "Sync group ${String(o.name)} has no virtual router(s)"): block not converted`);
+    // What keepalived 2.2.7 -t says when it removes the group (measured): with no member
+    // listed, and with members that are all left out by vrrp_sync_set_group().
+    const named = (s.block ?? []).some((c) => c.words[0] === 'group' && (c.block ?? []).some((m) => m.words.length));
+    const says = named
+      ? `Sync group ${String(o.name)}, no matching virtual router found in group declaration - removing`
+      : `Sync group ${String(o.name)} has no virtual router(s). removing`;
+    const why = named ? `none of the members of ${String(o.name)} is an instance keepalived keeps in it` : `${String(o.name)} lists no member`;
+    note(ctx, s, `${why}, so keepalived removes the group ("${says}"): block not converted`);
     return undefined;
   }
   return o;
