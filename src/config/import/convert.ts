@@ -1,16 +1,20 @@
-// keepalived.conf -> tandem YAML (`tandem import`, issue 5 §4, issue 13 §1). Pure over the
-// statement tree that parse.ts reads: each keepalived keyword either becomes its snake_case tandem
-// key (the config reference in README.md), or is converted to what keepalived runs when that is
-// not what its text says, or is listed as not converted; both of the latter are notes (notes.ts)
-// with their file:line, so nothing is dropped or changed silently. Comment lines above a
-// keepalived statement become YAML comments above the key or list item it turned into.
+// keepalived.conf -> tandem YAML (`tandem import`, issue 5 §4, issue 13 §1). convertStatements()
+// is pure over the statement tree that parse.ts reads: each keepalived keyword either becomes its
+// snake_case tandem key (the config reference in README.md), or is converted to what keepalived
+// runs when that is not what its text says, or is listed as not converted; both of the latter are
+// notes (notes.ts) with their file:line, so nothing is dropped or changed silently. Comment lines
+// above a keepalived statement become YAML comments above the key or list item it turned into.
 //
-// One module per concept: global.ts (global_defs), instance.ts (vrrp_instance), trackers.ts
-// (vrrp_script, vrrp_track_file, vrrp_track_process), syncGroups.ts, virtualServers.ts and
-// checks.ts (virtual_server, real_server, the checkers), values.ts (reading keepalived's values),
-// notes.ts and yamlWriter.ts (the output). This file puts them together.
+// One module per concept: global.ts (global_defs), instance.ts (vrrp_instance) and
+// completion.ts (what keepalived's vrrp_complete_instance() then settles: priority, state,
+// preemption, strict mode), trackers.ts (vrrp_script, vrrp_track_file, vrrp_track_process),
+// syncGroups.ts, virtualServers.ts and checks.ts (virtual_server, real_server, the checkers),
+// groups.ts (virtual_server_group), repeats.ts (a keyword given twice), values.ts (reading
+// keepalived's values), notes.ts and yamlWriter.ts (the output). This file puts them together, in
+// the order references need: trackers before the instances that track them, instances before
+// the sync groups that hold them, groups before the virtual servers that name them.
 //
-// Rules that are not a plain rename (all from keepalived.conf(5) / keepalived 2.2 parsers):
+// Smaller rules (keepalived.conf(5) / keepalived 2.2 parsers):
 // - `nopreempt` -> preempt: false; `inhibit_on_failure`, `smtp_alert`, ... with no value -> true;
 // - a `notify*` script's extra words are the user/group to run it as (vrrp_parser.c): tandem has
 //   one script_user for all, so they are listed;
