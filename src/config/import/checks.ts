@@ -56,9 +56,10 @@ const CHECK_REPEATS: RepeatRules = { accumulate: ['url'], same: TIMING_SAME, kno
 /** Outside HTTP_GET / SSL_GET nb_get_retry is no keyword of keepalived's (timing() notes it). */
 const OTHER_CHECK_REPEATS: RepeatRules = { ...CHECK_REPEATS, known: (k) => k !== 'nb_get_retry' && CHECK_KEYS.has(k) };
 const URL_REPEATS: RepeatRules = {
-  // check_http.c: a second digest of a url is refused ("Digest '%s' is a duplicate"); status_code
-  // lines add their codes to the url's set; path and virtualhost are assignments.
-  first: { digest: 'check_http.c url digest handler: "Digest \'%s\' is a duplicate"' },
+  // check_http.c (measured with keepalived 2.2.7 -t and -d): a second digest of a url is refused
+  // ("Digest '%s' is a duplicate"), status_code lines add their codes to the url's set, path and
+  // virtualhost are assignments.
+  first: { digest: 'check_http.c, keepalived 2.2.7 -t: "Digest \'%s\' is a duplicate"' },
   accumulate: ['status_code'],
   known: (k) => k === 'path' || k === 'digest' || k === 'virtualhost' || k === 'status_code',
 };
