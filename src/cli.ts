@@ -11,7 +11,11 @@ Usage:
   tandem run -f FILE [--state-file PATH]   run in the foreground (logs to stdout / journald)
   tandem check -f FILE                     validate a config: exit 0 if valid, 2 with every error
   tandem plan -f FILE                      print the table changes (IPVS or nft) applying FILE would make now
-  tandem import KEEPALIVED_CONF            convert a keepalived.conf to tandem YAML on stdout
+  tandem import [--config-id ID] [--strict] KEEPALIVED_CONF
+                                           convert a keepalived.conf to tandem YAML on stdout: exit 0
+                                           without loss, 3 with notes (each file:line, on stderr and
+                                           atop the YAML; --strict: no YAML then), 2 bad input;
+                                           --config-id: read @ID lines as keepalived -i ID does
   tandem status [--socket PATH] [--json]   ask the running daemon: instances, servers, trackers, alerts
   tandem reload [--socket PATH] [--json]   make the running daemon re-read its config file (as SIGHUP):
                                            exit 0 applied, 2 refused (every error printed, nothing changed)
@@ -36,6 +40,11 @@ SIGHUP reloads the config file, like tandem reload.
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'import') {
+    // `tandem import [--config-id ID] [--strict] FILE` parses its own options (src/config/import/cli.ts).
+    const { runImport } = await import('./config/import/cli.js');
+    return runImport(argv.slice(1));
+  }
   let parsed;
   try {
     parsed = parseArgs({

@@ -9,6 +9,12 @@
 // - "double quoted" words keep their spaces (the quotes are removed);
 // - `include PATTERN` reads every file the glob matches, in sorted order; a relative pattern is
 //   taken from the directory of the file that includes it.
+// - a line starting with `@ID` (after blanks) is read only when ID is the config id, `@^ID` only
+//   when it is not; the `@...` word is removed first (lib/parser.c read_line(): the word after
+//   `@` up to the first blank is compared with the whole config id; with nothing after it the
+//   line is dropped; this happens before include lines are looked for, so `@lb1 include x`
+//   includes x on lb1 only). The config id defaults to the host name up to its first dot
+//   (core/main.c), `keepalived -i ID` / `tandem import --config-id ID` sets it.
 // Comment lines directly above a statement are kept with it, so the converter can carry them over.
 // Errors are data: the first problem that stops the parse is returned with its file:line.
 // Blocks may nest at most MAX_NESTING deep, counted across includes (a file included inside a
@@ -38,7 +44,16 @@ export interface ParseError {
   message: string;
 }
 
-export type ParseResult = { ok: true; statements: Stmt[]; notes: ParseNote[] } | { ok: false; error: ParseError };
+export type ParseResult =
+  | { ok: true; statements: Stmt[]; notes: ParseNote[]; conditionals: Where[] }
+  | { ok: false; error: ParseError };
+
+export interface Where { file: string; line: number }
+
+export interface ParseOptions {
+  /** The config id conditional lines (`@ID ...`, `@^ID ...`) are read for; none: no `@ID` line is read. */
+  configId?: string;
+}
 
 /** Something the reader noticed but that does not stop it (e.g. an include matching nothing). */
 export interface ParseNote {
@@ -66,12 +81,14 @@ interface Line {
 }
 
 /** Splits one file's text into lines of tokens. */
-export function lex(text: string, file: string): { ok: true; lines: Line[] } | { ok: false; error: ParseError } {
+export function lex(
+  text: string, file: string, opts: ParseOptions & { conditionals?: Where[] } = {},
+): { ok: true; lines: Line[] } | { ok: false; error: ParseError } {
   const out: Line[] = [];
   const rows = text.split(/\r?\n/);
   for (let n = 0; n < rows.length; n++) {
-    const row = rows[n]!;
     const lineNo = n + 1;
+    const row = conditional(rows[n]!, opts.configId, () => opts.conditionals?.push({ file, line: lineNo }));
     const tokens: Token[] = [];
     let comment: string | undefined;
     let i = 0;
@@ -98,13 +115,33 @@ export function lex(text: string, file: string): { ok: true; lines: Line[] } | {
   return { ok: true, lines: out };
 }
 
+/**
+ * A row as keepalived reads it for the config id (lib/parser.c read_line()): unchanged unless it
+ * starts with `@`; without its `@ID` word when ID matches (`@^ID`: does not match); '' when the
+ * line is not for this config id, or has nothing after the id. The id ends at the first blank,
+ * and keepalived has removed comments before: an id running into `#` or `!` has nothing after it.
+ */
+function conditional(row: string, configId: string | undefined, seen: () => void): string {
+  const start = row.search(/[^ \t\f\v]/);
+  if (start < 0 || row[start] !== '@') return row;
+  seen();
+  const rev = row[start + 1] === '^';
+  const ofs = start + (rev ? 2 : 1);
+  const blank = row.slice(ofs).search(/[ \t]/);
+  const comment = row.slice(ofs).search(/[#!]/);
+  if (blank < 0 || (comment >= 0 && comment < blank)) return '';
+  const id = row.slice(ofs, ofs + blank);
+  const matches = configId !== undefined && id === configId;
+  return matches !== rev ? row.slice(ofs + blank) : '';
+}
+
 /** Reads `path` and everything it includes. */
-export function parseKeepalivedFile(path: string): ParseResult {
+export function parseKeepalivedFile(path: string, opts: ParseOptions = {}): ParseResult {
   const notes: ParseNote[] = [];
-  const state = { files: 0 };
+  const state: ReadState = { files: 0, configId: opts.configId, conditionals: [] };
   try {
     const statements = readOne(resolve(path), displayPath(path), [], notes, state, undefined, 0);
-    return { ok: true, statements, notes };
+    return { ok: true, statements, notes, conditionals: state.conditionals };
   } catch (e) {
     if (e instanceof ParseFailure) return { ok: false, error: e.error };
     throw e;
@@ -121,8 +158,11 @@ function displayPath(p: string): string {
   return abs.startsWith(cwd + '/') ? abs.slice(cwd.length + 1) : abs;
 }
 
+/** What the whole read shares: the file count bound, the config id and where `@` lines were. */
+interface ReadState { files: number; configId: string | undefined; conditionals: Where[] }
+
 function readOne(
-  abs: string, shown: string, stack: string[], notes: ParseNote[], state: { files: number },
+  abs: string, shown: string, stack: string[], notes: ParseNote[], state: ReadState,
   from: { file: string; line: number } | undefined, depth: number,
 ): Stmt[] {
   let real: string;
@@ -145,7 +185,7 @@ function readOne(
   if (++state.files > MAX_INCLUDED_FILES) {
     throw new ParseFailure({ file: from!.file, line: from!.line, message: `more than ${MAX_INCLUDED_FILES} files included` });
   }
-  const lexed = lex(text, shown);
+  const lexed = lex(text, shown, { configId: state.configId, conditionals: state.conditionals });
   if (!lexed.ok) throw new ParseFailure(lexed.error);
   const inner = [...stack, real];
   return buildTree(lexed.lines, shown, depth, (pattern, line, at) => {
