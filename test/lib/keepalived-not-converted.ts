@@ -32,14 +32,13 @@ export const NOT_CONVERTED_YET: Record<string, NotConverted> = {
   use_vmac: { issue: '16 §3', kind: 'feature', why: 'no macvlan with the RFC 5798 virtual MAC' },
   vmac_xmit_base: { issue: '16 §3', kind: 'feature', why: 'comes with use_vmac' },
 
-  // ---- issue 16 §4 (and issue 13 §1, which asks the importer to expand it meanwhile) ----
-  virtual_server_group: { issue: '16 §4; 13 §1 (i13-import expands it)', kind: 'feature', why: 'no virtual_server_groups' },
-  'virtual_server group': { issue: '16 §4; 13 §1 (i13-import expands it)', kind: 'feature', why: 'a virtual server naming a group has nothing to stand for' },
-
   // ---- issue 17: connection sync ----
   lvs_sync_daemon: { issue: '17 §1', kind: 'feature', why: 'no IPVS sync daemon / conntrackd yet' },
 
   // ---- no issue filed yet ----
+  // vrrp_strict converts (completion.ts applies keepalived's strict rules) except two behaviours
+  // tandem has no form for: not answering a lower-priority advert, and no accept mode.
+  vrrp_strict: { issue: 'none filed', kind: 'feature', why: 'tandem always answers a lower priority (RFC 9568) and has no accept mode (no firewall rules on VIPs)' },
   dont_track_primary: { issue: 'none filed', kind: 'feature', why: 'tandem always tracks the instance\'s own interface (daemon/vrrpService.ts)' },
   vrrp_garp_interval: { issue: 'none filed', kind: 'feature', why: 'tandem sends a GARP burst back to back; no delay between packets' },
   vrrp_gna_interval: { issue: 'none filed', kind: 'feature', why: 'as vrrp_garp_interval, for unsolicited NAs' },
@@ -48,7 +47,6 @@ export const NOT_CONVERTED_YET: Record<string, NotConverted> = {
   // tandem accepts an advert whose address list differs from its own by default (vrrp/validate.ts
   // strictAddressCheck off), which is what this keyword asks of keepalived: the importer could
   // drop it without a note.
-  vrrp_skip_check_adv_addr: { issue: 'none filed', kind: 'importer', why: 'tandem already skips the check by default; the importer notes it anyway' },
 };
 
 /**

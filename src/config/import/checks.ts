@@ -27,7 +27,7 @@ const TIMING: Record<string, { int?: boolean; min: number; max: number }> = {
 export function timing(ctx: Ctx, c: Stmt, o: Obj, http = false): boolean {
   const k = c.words[0]!;
   if (k === 'nb_get_retry' && !http) {
-    note(ctx, c, 'keepalived 2.2.7 knows nb_get_retry only in HTTP_GET and SSL_GET (check_http.c http_get_retry_handler): here it is an unknown keyword that keepalived ignores, so it sets no retry count');
+    changed(ctx, c, 'keepalived 2.2.7 knows nb_get_retry only in HTTP_GET and SSL_GET (check_http.c http_get_retry_handler): here it is an unknown keyword that keepalived ignores, so it sets no retry count, and the conversion ignores it too');
     return true;
   }
   if (TIMING[k]) {

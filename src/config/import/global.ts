@@ -79,6 +79,11 @@ export function convertGlobal(ctx: Ctx, blocks: readonly Stmt[], g: Obj, d: Defa
         // vrrp_complete_instance() applies it; completion.ts).
         d.strict = c;
         break;
+      case 'vrrp_skip_check_adv_addr':
+        // global_parser.c vrrp_skip_check_adv_addr_handler(): accept adverts whose address list
+        // differs from the instance's. tandem always does (src/vrrp/validate.ts notes the
+        // mismatch and accepts), so the keyword converts to tandem's default: nothing to write.
+        break;
       case 'vrrp_version': {
         const v = num(ctx, c, { int: true, min: 2, max: 3 });
         if (v !== undefined) d.version = v;

@@ -47,7 +47,7 @@ export function parseVirtualServerGroup(ctx: Ctx, s: Stmt): VirtualServerGroup |
       const mark = text !== undefined && /^\d{1,10}$/.test(text) ? Number(text) : NaN;
       if (!(mark >= 1 && mark <= 0xffffffff)) { note(ctx, e, `expected fwmark 1..4294967295, got ${JSON.stringify(text ?? '')}`, 'fwmark'); continue; }
       const fam = e.words[2];
-      if (fam !== undefined && fam !== 'inet' && fam !== 'inet6') { note(ctx, e, `fwmark family ${fam} unknown: keepalived ignores the entry (check_data.c alloc_vsg_entry)`, 'fwmark'); continue; }
+      if (fam !== undefined && fam !== 'inet' && fam !== 'inet6') { changed(ctx, e, `fwmark family ${fam} unknown: keepalived ignores the entry (check_data.c alloc_vsg_entry), and so does the conversion`, 'fwmark'); continue; }
       const family = fam === 'inet' ? 4 : fam === 'inet6' ? 6 : undefined;
       if (family) families.add(family); else fwmarkNoFamily = true;
       services.push({ kind: 'fwmark', fwmark: mark, family, entry: e });
@@ -74,11 +74,11 @@ export function parseVirtualServerGroup(ctx: Ctx, s: Stmt): VirtualServerGroup |
     }
   }
   if (families.has(4) && families.has(6) && fwmarkNoFamily) {
-    note(ctx, s, `keepalived removes the group (check_data.c vsg_handler: "virtual server group ${name} cannot have IPv4, IPv6 and fwmark without family - removing"): not converted`);
+    changed(ctx, s, `keepalived removes the group (check_data.c vsg_handler: "virtual server group ${name} cannot have IPv4, IPv6 and fwmark without family - removing"), and so does the conversion`);
     return undefined;
   }
   if ((s.block ?? []).length === 0) {
-    note(ctx, s, `keepalived removes the group (check_data.c vsg_handler: "virtual server group ${name} has no entries - removing"): not converted`);
+    changed(ctx, s, `keepalived removes the group (check_data.c vsg_handler: "virtual server group ${name} has no entries - removing"), and so does the conversion`);
     return undefined;
   }
   return { name, stmt: s, services };

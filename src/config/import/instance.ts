@@ -108,13 +108,13 @@ function convertInstanceKeyword(ctx: Ctx, c: Stmt, k: string, o: Obj, st: Instan
     case 'state': {
       const v = str(ctx, c);
       if (v === 'MASTER') {
-        if (st.state.stmt) note(ctx, st.state.stmt, `given again at line ${c.line}: keepalived uses the last value it accepts`);
+        if (st.state.stmt) changed(ctx, st.state.stmt, `given again at line ${c.line}: keepalived uses the last value it accepts, and so does the conversion`);
         st.state.master = st.state.stmt = c;
         set(o, k, c, v);
       } else if (st.state.master) {
-        note(ctx, c, `keepalived keeps MASTER from line ${st.state.master.line} and ignores BACKUP after it (vrrp_parser.c vrrp_state_handler: "state previously set as MASTER - ignoring BACKUP")`);
+        changed(ctx, c, `keepalived keeps MASTER from line ${st.state.master.line} and ignores BACKUP after it (vrrp_parser.c vrrp_state_handler: "state previously set as MASTER - ignoring BACKUP"), and so does the conversion`);
       } else if (v === 'BACKUP') {
-        if (st.state.stmt) note(ctx, st.state.stmt, `given again at line ${c.line}: keepalived uses the last value it accepts`);
+        if (st.state.stmt) changed(ctx, st.state.stmt, `given again at line ${c.line}: keepalived uses the last value it accepts, and so does the conversion`);
         st.state.stmt = c;
         set(o, k, c, v);
       } else if (v !== undefined) note(ctx, c, `expected MASTER or BACKUP, got ${JSON.stringify(v)}`);
@@ -122,6 +122,10 @@ function convertInstanceKeyword(ctx: Ctx, c: Stmt, k: string, o: Obj, st: Instan
     }
     case 'interface':
       set(o, k, c, str(ctx, c));
+      break;
+    case 'skip_check_adv_addr':
+      // vrrp_parser.c vrrp_skip_check_adv_addr_handler(): tandem accepts a differing address
+      // list anyway (src/vrrp/validate.ts), so this converts to tandem's default.
       break;
     case 'nopreempt':
       set(o, 'preempt', c, false);
@@ -179,11 +183,11 @@ function convertInstanceKeyword(ctx: Ctx, c: Stmt, k: string, o: Obj, st: Instan
         // vrrp_track.c alloc_track_script() (and alloc_track_file(), alloc_track_process()):
         // "track script %s not found, ignoring..." and "duplicate track_script %s - ignoring".
         if (!st.known[what.section].has(name)) {
-          note(ctx, t, `no ${what.block} is named ${name}: keepalived ignores the entry (vrrp_track.c ${what.fn}: "${what.word} ${name} not found, ignoring...")`, name);
+          changed(ctx, t, `${name}: no ${what.block} is named so: keepalived ignores the entry (vrrp_track.c ${what.fn}: "${what.word} ${name} not found, ignoring..."), and so does the conversion`, k);
           continue;
         }
         if (seen.has(name)) {
-          note(ctx, t, `${name} is tracked already: keepalived ignores the repetition (vrrp_track.c ${what.fn}: "duplicate ${k} ${name} - ignoring")`, name);
+          changed(ctx, t, `${name} is tracked already: keepalived ignores the repetition (vrrp_track.c ${what.fn}: "duplicate ${k} ${name} - ignoring"), and so does the conversion`, k);
           continue;
         }
         seen.add(name);

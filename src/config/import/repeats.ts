@@ -15,7 +15,7 @@
 // (set()), so a later value keepalived ignores as invalid does not replace a good one; for
 // first-wins keywords resolveRepeats() drops the later statements; both get a note, because the
 // file says two things and only one of them runs.
-import { note, type Ctx } from './notes.js';
+import { changed, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 
 export interface RepeatRules {
@@ -51,12 +51,12 @@ export function resolveRepeats(ctx: Ctx, items: readonly Stmt[], rules: RepeatRu
       const kept = list[0]!;
       for (const s of list.slice(1)) {
         dropped.add(s);
-        note(ctx, s, `given already at line ${kept.line}: keepalived keeps the first one and ignores this one (${firstWhere})`);
+        changed(ctx, s, `given already at line ${kept.line}: keepalived keeps the first one and ignores this one (${firstWhere}), and so does the conversion`);
       }
     } else {
       const last = list[list.length - 1]!;
       for (const s of list.slice(0, -1)) {
-        note(ctx, s, `given again at line ${last.line}: keepalived uses the last value it accepts`);
+        changed(ctx, s, `given again at line ${last.line}: keepalived uses the last value it accepts, and so does the conversion`);
       }
     }
   }

@@ -1,5 +1,5 @@
 // vrrp_sync_group -> `vrrp_sync_groups[]`: the member list and the group's notify scripts.
-import { note, type Ctx } from './notes.js';
+import { changed, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 import { STATE_NOTIFY } from './instance.js';
 import type { RepeatRules } from './repeats.js';
@@ -44,7 +44,7 @@ export function convertSyncGroup(ctx: Ctx, s: Stmt, instances: ReadonlySet<strin
       ? `Sync group ${String(o.name)}, no matching virtual router found in group declaration - removing`
       : `Sync group ${String(o.name)} has no virtual router(s). removing`;
     const why = named ? `none of the members of ${String(o.name)} is an instance keepalived keeps in it` : `${String(o.name)} lists no member`;
-    note(ctx, s, `${why}, so keepalived removes the group ("${says}"): block not converted`);
+    changed(ctx, s, `${why}, so keepalived removes the group ("${says}"), and so does the conversion`);
     return undefined;
   }
   return o;
@@ -60,12 +60,12 @@ function members(ctx: Ctx, group: string, lines: Stmt[], instances: ReadonlySet<
   for (const line of lines) {
     for (const m of line.words) {
       if (!instances.has(m)) {
-        note(ctx, line, `no vrrp_instance is named ${m}: keepalived leaves it out of the group (vrrp_sync.c vrrp_sync_set_group: "Virtual router ${m} specified in sync group ${group} doesn't exist - ignoring")`, m);
+        changed(ctx, line, `${m}: no vrrp_instance is named so: keepalived leaves it out of the group (vrrp_sync.c vrrp_sync_set_group: "Virtual router ${m} specified in sync group ${group} doesn't exist - ignoring"), and so does the conversion`, 'group');
         continue;
       }
       const other = memberOf.get(m);
       if (other !== undefined) {
-        note(ctx, line, `${m} is in sync group ${other} already: keepalived leaves it out of this one (vrrp_sync.c vrrp_sync_set_group: "Virtual router ${m} cannot exist in more than one sync group; ignoring ${group}")`, m);
+        changed(ctx, line, `${m} is in sync group ${other} already: keepalived leaves it out of this one (vrrp_sync.c vrrp_sync_set_group: "Virtual router ${m} cannot exist in more than one sync group; ignoring ${group}"), and so does the conversion`, 'group');
         continue;
       }
       memberOf.set(m, group);

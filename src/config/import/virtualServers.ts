@@ -276,7 +276,7 @@ function convertBody(ctx: Ctx, s: Stmt, o: Obj, byAddress: boolean): Obj | undef
     // check_data.c validate_check_config(): "Virtual server %s has no real servers - ignoring"
     // (a sorry server does not count). An IPVS service with no destination would refuse the
     // traffic that keepalived leaves to the director itself.
-    note(ctx, s, 'has no real_server: keepalived ignores the virtual server (check_data.c validate_check_config: "Virtual server %s has no real servers - ignoring"): block not converted');
+    changed(ctx, s, 'has no real_server: keepalived ignores the virtual server (check_data.c validate_check_config: "Virtual server %s has no real servers - ignoring"), and so does the conversion');
     return undefined;
   }
   if (byAddress && o.protocol === undefined) {
