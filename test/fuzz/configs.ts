@@ -173,6 +173,11 @@ function mutateKeepalived(rng: Rng, seedText: string): string {
   return text;
 }
 
+/** What one check or import may take: the seeds are small files (the largest mutant is a few
+ *  hundred kB), which tandem reads in milliseconds; seconds mean work that grows faster than the
+ *  input, which an attacker with write access to a config could use. */
+const SLOW_MS = 3000;
+
 const STACK_LINE = /^\s+at .+(:\d+:\d+\)?|\(native\))$/m;
 /** An error or a warning at its place: `file:line:col path: msg`, `file:line:col warning: path: msg`. */
 const LOCATED = /^[^\s:][^:]*:\d+:\d+ /;
@@ -305,6 +310,7 @@ export async function runConfigFuzz(opts: ConfigFuzzOptions): Promise<ConfigFuzz
         const r = await pool.run(['check', '-f', file]);
         d.runs++; tally(d.exitCodes, r.code); times.push(r.ms);
         const bad = judgeCli('check', r, relative(work, file));
+        if (r.ms > SLOW_MS) bad.push(`took ${r.ms} ms (more than ${SLOW_MS} ms for one config)`);
         if (i % 200 === 0) {
           const real = realProcess(['check', '-f', file], work);
           d.realProcesses++;
@@ -331,6 +337,7 @@ export async function runConfigFuzz(opts: ConfigFuzzOptions): Promise<ConfigFuzz
         const r = await pool.run(['import', file]);
         d.runs++; tally(d.exitCodes, r.code); times.push(r.ms);
         const bad = judgeCli('import', r);
+        if (r.ms > SLOW_MS) bad.push(`took ${r.ms} ms (more than ${SLOW_MS} ms for one file)`);
         if (i % 200 === 0) {
           const real = realProcess(['import', file], work);
           d.realProcesses++;
@@ -408,7 +415,8 @@ function pathsIn(text: string, socketPath: string): Set<string> | null {
 
 function postReload(socketPath: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path: '/reload', method: 'POST', timeout: 60_000 }, (res) => {
+    // agent: false, so no keep-alive connection is reused after the daemon closed it (a client race).
+    const req = request({ socketPath, path: '/reload', method: 'POST', timeout: 60_000, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });
