@@ -73,7 +73,10 @@ function checkBackend(config: Config, root: Node | null, ctx: Ctx, backend: Reso
         `${nft} cannot express ${s.scheduler} (it can: ${NFT_SCHEDULERS.join(', ')})`);
     }
     if (s.pe !== null) report(ctx, at(vsNode, 'persistence_engine'), `${p}.persistence_engine`, `${nft} has no persistence engine (${s.pe})`);
-    if (s.ops) report(ctx, at(vsNode, 'ops'), `${p}.ops`, `${nft} cannot do one-packet scheduling: conntrack NAT schedules per flow`);
+    // ops on TCP or SCTP is turned off with a warning (virtualServers.ts, as keepalived does).
+    if (s.ops && s.id.kind === 'inet' && s.id.protocol === 'UDP') {
+      report(ctx, at(vsNode, 'ops'), `${p}.ops`, `${nft} cannot do one-packet scheduling: conntrack NAT schedules per flow`);
+    }
     if (s.persistence && vs.family === 6 && s.persistence.netmaskPrefix !== 128) {
       report(ctx, at(vsNode, 'persistence_granularity'), `${p}.persistence_granularity`,
         `${nft} cannot mask IPv6 persistence keys (nft 1.0.6 aborts on it): use 128 or leave it out`);

@@ -473,7 +473,7 @@ function checkModel(c: RawCheck, inherited: Timing, rs: RealServer, scriptUser: 
  * (`fixes`, applied by build.ts crossCheck()):
  * - "one packet scheduling requires UDP - resetting": ops off on a TCP or SCTP service;
  * - "quorum %u ... exceeds total weight of real servers %u, reducing quorum to %u";
- * - "hysteresis %u >= quorum %u; setting hysteresis to 0";
+ * - "hysteresis %u >= quorum %u; setting hysteresis to %u": to quorum - 1;
  * - "virtual server %s and real server %s ports don't match - resetting" (DR and TUN cannot
  *   change the port): the table entry takes the service's port;
  * - "real server %s is duplicated - removing second rs".
@@ -509,8 +509,10 @@ export function crossCheckVirtualServers(model: readonly VirtualServerConfig[], 
       fixes.push(() => { vs.quorum = weights; });
     }
     if (vs.hysteresis >= quorum && vs.hysteresis > 0) {
-      warn(ctx, at(vsNode, 'hysteresis'), `${p}.hysteresis`, `${vs.hysteresis} is not less than quorum ${quorum}: set to 0, as keepalived does`);
-      fixes.push(() => { vs.hysteresis = 0; });
+      // keepalived sets it to quorum - 1 (observed: hysteresis 3 with quorum 3 becomes 2).
+      const lower = quorum - 1;
+      warn(ctx, at(vsNode, 'hysteresis'), `${p}.hysteresis`, `${vs.hysteresis} is not less than quorum ${quorum}: set to ${lower}, as keepalived does`);
+      fixes.push(() => { vs.hysteresis = lower; });
     }
     const granNode = nodeOf(vsNode, 'persistence_granularity');
     if (granNode) {

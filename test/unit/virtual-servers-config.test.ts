@@ -348,14 +348,14 @@ describe('virtual_servers: errors at file:line:col', () => {
     // keepalived check_data.c validate_check_config() corrects these and carries on.
     assert.deepEqual(r.warnings, [
       'lb.yaml:5:10 warning: virtual_servers[0].ops: one-packet scheduling (ops) is only for UDP virtual servers: turned off, as keepalived does',
-      'lb.yaml:7:17 warning: virtual_servers[0].hysteresis: 2 is not less than quorum 2: set to 0, as keepalived does',
+      'lb.yaml:7:17 warning: virtual_servers[0].hysteresis: 2 is not less than quorum 2: set to 1, as keepalived does',
       'lb.yaml:12:15 warning: virtual_servers[0].real_servers[0].port: DR cannot change the port: the table entry takes 80 like the virtual server, as keepalived resets it (checks still connect to 8080; use lb_kind NAT to change ports)',
       'lb.yaml:19:63 warning: virtual_servers[0].real_servers[2].checks[0].misc_check.misc_timeout: is longer than delay_loop (60 s): a slow run delays the next one',
       'lb.yaml:20:18 warning: virtual_servers[0].real_servers[3].address: 198.51.100.11:80 is already real_servers[2] of this virtual server: this one is ignored, as keepalived removes the second',
     ]);
   });
 
-  it('keepalived\'s corrections are what runs: ops off, quorum down to the total weight, hysteresis 0, DR port reset, the duplicate gone', () => {
+  it('keepalived\'s corrections are what runs: ops off, quorum down to the total weight, hysteresis below it, DR port reset, the duplicate gone', () => {
     const r = load(`virtual_servers:
   - address: 192.0.2.100
     port: 80
@@ -377,6 +377,7 @@ describe('virtual_servers: errors at file:line:col', () => {
       'lb.yaml:11:20 warning: virtual_servers[0].real_servers[2].address: 198.51.100.11:80 is already real_servers[1] of this virtual server: this one is ignored, as keepalived removes the second',
     ]);
     const vs = r.model![0]!;
+    // hysteresis 3 < the reduced quorum 5: unchanged.
     assert.deepEqual({ ops: vs.service.ops, quorum: vs.quorum, hysteresis: vs.hysteresis }, { ops: false, quorum: 5, hysteresis: 3 });
     assert.deepEqual(vs.realServers.map((rs) => [rs.id, rs.dest.port, rs.dest.weight]), [
       ['TCP 192.0.2.100:80 -> 198.51.100.10:80', 80, 2],
