@@ -145,6 +145,20 @@ describe('config load', () => {
       'lb1.yaml:17:21 warning: vrrp_instances[2].authentication: VRRPv3 has no authentication (RFC 5798 §9 removed it): ignored, as keepalived ignores it',
     ]);
   });
+  it('an instance as keepalived corrects it is what runs: v2 interval rounded, v3 capped, v3 auth and a VIP of the other family dropped', () => {
+    const r = loadConfigText(`vrrp_instances:
+  - { name: A, interface: eth0, virtual_router_id: 1, advert_int: 1.5, virtual_ipaddresses: [192.0.2.1/24, "2001:db8::1"] }
+  - { name: B, interface: eth0, virtual_router_id: 2, advert_int: 0.4, virtual_ipaddresses: [192.0.2.2/24] }
+  - { name: C, interface: eth0, virtual_router_id: 3, version: 3, advert_int: 41, authentication: { auth_type: PASS, auth_pass: abc }, virtual_ipaddresses: [192.0.2.3/24] }
+`, 'lb1.yaml', { hostname: 'h' });
+    assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
+    const [a, b, c] = r.config.vrrpInstances;
+    // keepalived 2.2.7 advertises 1.5 s as 2 s and 0.4 s as 1 s (seen on the wire), 41 s as 40.95 s.
+    assert.deepEqual([a!.advertIntCs, b!.advertIntCs, c!.advertIntCs], [200, 100, 4095]);
+    assert.deepEqual(a!.vips.map((v) => v.address), ['192.0.2.1']);
+    assert.equal(c!.auth, undefined);
+    assert.equal(r.warnings.length, 5, r.warnings.map(formatConfigError).join('\n'));
+  });
   it('wrong types and enum values say what was expected', () => {
     const errs = errorsOf(good.replace('unicast_peers: [192.0.2.2]', 'unicast_peers: 192.0.2.2\n    preempt: yes please\n    authentication: { auth_type: PAS, auth_pass: "123456789" }'));
     assert.deepEqual(errs, [
