@@ -11,7 +11,7 @@ import { crossCheck, toModel } from './build.js';
 import { readConfigText } from './readText.js';
 import { deepFreeze, type Config } from './model.js';
 import { refuseInsecureConfigFile } from './scriptSecurity.js';
-import { MAX_NESTING, expandAliases, tooDeepInText } from './nesting.js';
+import { MAX_NESTING, estimateNodes, expandAliases, tooDeepInText } from './nesting.js';
 import { interfaceMtu } from './interfaceMtu.js';
 import { maskUrlCredentials, sharesRun, yamlSecretSpans, type SecretSpan } from './secrets.js';
 
@@ -61,6 +61,12 @@ function loadText(text: string, file: string, shown: string, env: LoadEnv): Load
   const ctx: Ctx = { file: shown, lineCounter, issues: [] };
   const refused = (): LoadResult => ({ ok: false, ...split(ctx.issues) });
   const fileIssue = (message: string): LoadResult => ({ ok: false, errors: [{ severity: 'error', file: shown, path: '', message }], warnings: [] });
+  // Parsing costs per node: a document far bigger than a config is refused before (nesting.ts).
+  const estimated = estimateNodes(text);
+  if (estimated > env.maxNodes) {
+    return fileIssue(`has about ${estimated} YAML nodes (estimated from its text before parsing), more than the ${env.maxNodes} ` +
+      `a config may have (10,000 real servers with two checks each take about ${NODES_10K_RS}): refusing`);
+  }
   // The parser (text -> token tree) is iterative; the composer (tokens -> nodes) recurses, so the
   // nesting is measured on the tokens first.
   const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
@@ -95,7 +101,8 @@ function loadText(text: string, file: string, shown: string, env: LoadEnv): Load
     return refused();
   }
   if (expanded.size > maxNodes) {
-    // Only blame aliases when they did it: the document as written may be that big by itself.
+    // Only blame aliases when they did it: the document as written may be that big by itself
+    // (estimateNodes() refuses that before parsing; this says so should it ever count short).
     report(ctx, root, '', expanded.written > maxNodes
       ? `the document has ${expanded.written} nodes, more than the ${maxNodes} a config may have (10,000 real servers with two checks each take about ${NODES_10K_RS}): refusing`
       : `the document expands to more than ${maxNodes} nodes through YAML aliases (${expanded.written} as written): refusing (alias bomb?)`);
@@ -184,7 +191,8 @@ export function displayName(file: string): string {
     : file || basename(file);
 }
 
-/** A config of 10,000 real servers with a few checks each is well under this. */
-export const MAX_EXPANDED_NODES = 2_000_000;
+/** Three times the 300,000 nodes of 10,000 real servers with two checks each; parsing that many
+ *  takes about 10 s and 1 GB here (nesting.ts estimateNodes()). */
+export const MAX_EXPANDED_NODES = 1_000_000;
 /** Nodes of 10,000 real servers with an http_get and a tcp_check each (measured, for the message). */
 const NODES_10K_RS = '300,000';

@@ -243,3 +243,39 @@ function locateTooDeep(root: Node, limit: number, measures: Map<unknown, Measure
   if (alias) return { offset: alias.node.range?.[0] ?? 0, path: alias.path, alias: alias.node.source };
   return { offset: (node as Node).range?.[0] ?? 0, path: joinPath(steps) };
 }
+
+/**
+ * How many nodes a YAML text has, estimated from the text alone, before the `yaml` parser builds
+ * anything: parsing costs about 10 µs and 1 KB per node here (4.1 million one-character list
+ * items, 8 MB, took 46 s and 3.9 GB), so a document far bigger than any config must be refused
+ * before it is parsed. A node starts after a line break or one of `, : - [ { ?` (a mapping and
+ * its first key share a start), so counting the lines with content and those characters gives
+ * about one count per node, a little more where scalars or comments hold them (IPv6 addresses,
+ * URLs, host names, `# ----` banners). It never counts fewer than the nodes: only whole comment
+ * lines are skipped, and a line whose first character is `#` is either a comment or the inside
+ * of a multi-line scalar, never structure (a `#` after text may be inside quotes: `"a #", 1, 1`
+ * must count every item). One pass over the characters: about 20 ms for 3.4 MB.
+ */
+export function estimateNodes(text: string): number {
+  let n = 1;
+  let lineHasContent = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) { // \n
+      if (lineHasContent) n++;
+      lineHasContent = false;
+      continue;
+    }
+    if (c === 32 || c === 9 || c === 13) continue;
+    if (c === 35 && !lineHasContent) { // # first on its line: a comment line, to its end
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) break;
+      i = nl - 1;
+      continue;
+    }
+    lineHasContent = true;
+    // , : - [ { ?
+    if (c === 44 || c === 58 || c === 45 || c === 91 || c === 123 || c === 63) n++;
+  }
+  return n;
+}

@@ -6,7 +6,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { parseDocument, type Node } from 'yaml';
+import { estimateNodes, expandAliases } from '../../src/config/nesting.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile, loadConfigText } from '../../src/config/load.js';
@@ -131,17 +133,43 @@ describe('YAML syntax errors are at their real line and column', () => {
   });
 });
 
+describe('a document with too many nodes is refused before it is parsed', () => {
+  it('estimated from the text: one line about the file, no position', () => {
+    const r = loadConfigText(`vrrp_instances: [${Array(1500).fill('1').join(', ')}]\n`, 'lb.yaml', { hostname: 'h', maxNodes: 1000 });
+    assert.equal(r.ok, false);
+    assert.deepEqual(r.ok ? [] : r.errors.map(formatConfigError), [
+      'lb.yaml: has about 1503 YAML nodes (estimated from its text before parsing), more than the 1000 a config may have (10,000 real servers with two checks each take about 300,000): refusing',
+    ]);
+  });
+  it('the estimate is close to the real count, and not lower, for the repository\'s configs and the fixtures\' conversions', () => {
+    const files = [...readdirSync(join(REPO, 'conf')).map((f) => join(REPO, 'conf', f)),
+      ...readdirSync(join(REPO, 'test/fixtures/keepalived/shapes')).filter((f) => f.endsWith('.yaml')).map((f) => join(REPO, 'test/fixtures/keepalived/shapes', f))]
+      .filter((f) => f.endsWith('.yaml'));
+    assert.ok(files.length > 20);
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      const written = expandAliases(parseDocument(text).contents as Node).written;
+      const estimate = estimateNodes(text);
+      assert.ok(estimate >= written && estimate <= 2 * written, `${f}: estimate ${estimate}, nodes ${written}`);
+    }
+  });
+});
+
 describe('a document too big: the alias message only when aliases did it', () => {
   const nodes = (text: string) => {
     const r = loadConfigText(text, 'lb.yaml', { hostname: 'h', maxNodes: 1000 });
     assert.equal(r.ok, false);
     return r.ok ? [] : r.errors.map(formatConfigError);
   };
-  it('1,500 list items with no alias: too many nodes, not an alias bomb', () => {
-    assert.deepEqual(nodes(`vrrp_instances: [${Array(1500).fill('1').join(', ')}]\n`), [
-      'lb.yaml:1:1 the document has 1503 nodes, more than the 1000 a config may have (10,000 real servers with two checks each take about 300,000): refusing',
-    ]);
+  it('the estimate cannot be fooled low: a # inside quotes does not hide the items after it', () => {
+    const items = Array(1500).fill('1').join(', ');
+    const r = loadConfigText(`x: ["a #", ${items}]\n`, 'lb.yaml', { hostname: 'h', maxNodes: 1000 });
+    assert.equal(r.ok, false);
+    assert.match(r.ok ? '' : formatConfigError(r.errors[0]!), /^lb\.yaml: has about 150\d YAML nodes \(estimated from its text before parsing\)/);
+    // Whole comment lines are skipped: a banner of dashes costs nothing.
+    assert.equal(estimateNodes(`# ${'-'.repeat(5000)}\n  # ${':'.repeat(5000)}\nx: 1\n`), 3);
   });
+
   it('a small document whose aliases expand past the limit: an alias bomb', () => {
     const text = 'a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n';
     assert.deepEqual(nodes(text), [
