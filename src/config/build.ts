@@ -162,7 +162,8 @@ function crossCheckInstances(instances: VrrpInstanceConfig[], root: Node, ctx: C
     if (prevVrid !== undefined) {
       err('virtual_router_id', `VRID ${inst.vrid} is already used on ${inst.interface} for IPv${inst.family} by vrrp_instances[${prevVrid}]`);
     } else vrids.set(key, i);
-    [...inst.vips, ...inst.vipsExcluded].forEach((v) => {
+    // Without the VIPs of the other family, dropped above.
+    [...inst.vips.filter((v) => v.family === inst.family), ...inst.vipsExcluded].forEach((v) => {
       const prev = vipOwner.get(v.address);
       if (prev !== undefined && prev !== i) {
         // keepalived accepts this; tandem cannot run it: each instance adds and removes the
