@@ -64,10 +64,11 @@ function scalar(at: { node: Node | null | undefined }): unknown {
 /**
  * An addr-spec (RFC 5322 §3.4.1) as used on the SMTP envelope: dot-atom local part, then a host
  * name or an address literal; or a local mailbox alone (`root`, `keepalived`), which keepalived
- * takes as written (it accepts any word: global_parser.c email_handler()) and sends as
- * `RCPT TO:<root>`, which a local MTA delivers to that user (Postfix, Exim and sendmail qualify
- * it with their own domain). No display names, comments or quoted local parts: they would need
- * quoting rules on the wire and nobody pages "Ops Team" <x@y>.
+ * takes as written (keepalived/core/global_parser.c email_handler() stores each word with
+ * alloc_email(), unchecked) and sends as `RCPT TO:<root>`, which a local MTA delivers to that
+ * user (Postfix, Exim and sendmail qualify it with their own domain). No display names,
+ * comments or quoted local parts: they would need quoting rules on the wire and nobody pages
+ * "Ops Team" <x@y>.
  */
 const LOCAL_PART = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*";
 const DOMAIN = '(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\])';
@@ -259,9 +260,10 @@ export function netAlertsModel(g: RawGlobalAlerts | undefined, hostname: string)
 
 /**
  * Checks across keys: mail settings that cannot send anything, and smtp_alert turned on where
- * no mail can go. keepalived accepts both and silently sends nothing (smtp.c smtp_alert() needs
- * an smtp_server and a notification_email; keepalived -t says nothing): warnings here, so that
- * the operator learns at load, not at the first failover, that no mail will come.
+ * no mail can go. keepalived accepts both and silently sends nothing (keepalived/core/smtp.c
+ * smtp_alert(): "Only send mail if email specified", it returns unless there are a
+ * notification_email and an smtp_server; keepalived -t says nothing): warnings here, so that the
+ * operator learns at load, not at the first failover, that no mail will come.
  */
 export function crossCheckNetAlerts(root: Node, ctx: Ctx): void {
   const global = nodeOf(root, 'global');
