@@ -122,16 +122,23 @@ function crossCheckInstances(instances: VrrpInstanceConfig[], root: Node, ctx: C
       err('version', 'IPv6 VIPs need VRRP version 3 (RFC 5798); VRRPv2 is IPv4 only');
     }
     // RFC 3768 §5.3.7: the v2 interval is whole seconds; RFC 5798 §5.2.7: v3 is 12 bits of
-    // centiseconds. keepalived (vrrp.c vrrp_complete_instance(), 2.2.7: "VRRPv2 advertisement
-    // interval %fs must be an integer. rounding"; "VRRPv3 advertisement interval %.2fs is out of
-    // range. Must be less than 40.96s. Setting to 40.95s") corrects both; seen on the wire, it
-    // advertises 1.5 s as 2 s, 1.4 s as 1 s and 0.5 s or 0.4 s as 1 s.
+    // centiseconds. keepalived (vrrp.c vrrp_complete_instance(), "Check that the advertisement
+    // interval is valid": "VRRPv2 advertisement interval %fs must be an integer - rounding", to
+    // (interval + 0.5 s) whole seconds and at least 1; "VRRPv3 advertisement interval %.2fs is out
+    // of range. Must be less than 40.96s. Setting to 40.95s") corrects both; seen on the wire,
+    // 2.2.7 advertises 1.5 s as 2 s, 1.4 s as 1 s and 0.5 s or 0.4 s as 1 s.
     const advertSec = inst.advertIntCs / 100;
     if (inst.version === 2 && inst.advertIntCs % 100 !== 0) {
       const rounded = Math.max(1, Math.round(advertSec));
       warning('advert_int', `VRRPv2 advertises whole seconds: ${advertSec} s is rounded to ${rounded} s, as keepalived rounds it ` +
         '(use version: 3 for fractions of a second)');
       fixes.push(() => { inst.advertIntCs = rounded * 100; });
+    }
+    const written = rawAdvertInt(node);
+    if (inst.version === 3 && written !== undefined && Math.abs(written * 100 - Math.round(written * 100)) > 1e-6) {
+      // The model holds centiseconds, rounded half up as keepalived rounds ("VRRPv3 advertisement
+      // interval %fs must be in units of 10ms - rounding").
+      warning('advert_int', `VRRPv3 advertises hundredths of a second: ${written} s is rounded to ${advertSec} s, as keepalived rounds it`);
     }
     if (inst.version === 3 && inst.advertIntCs > 4095) {
       warning('advert_int', `VRRPv3 advert_int is at most 40.95 s: ${advertSec} s is taken as 40.95 s, as keepalived does`);
@@ -190,6 +197,12 @@ function checkVipsFitAdvert(inst: VrrpInstanceConfig, env: CrossCheckEnv, err: (
       ` (as keepalived counts: (${room.mtu} - ${room.headerBytes} header bytes) / ${room.addressBytes} bytes per address)`;
   err(`${inst.vips.length} addresses, but ${why}; keep at most ${room.max} here and move the others to ` +
     'virtual_ipaddresses_excluded (added and removed with these, but not advertised)');
+}
+
+/** The advert_int written on an instance's node, in seconds (undefined when absent or not a number). */
+function rawAdvertInt(node: Node | undefined): number | undefined {
+  const n = nodeOf(node, 'advert_int') as { value?: unknown } | undefined;
+  return typeof n?.value === 'number' ? n.value : undefined;
 }
 
 function itemNode(list: Node | undefined, j: number): Node | undefined {

@@ -150,14 +150,17 @@ describe('config load', () => {
   - { name: A, interface: eth0, virtual_router_id: 1, advert_int: 1.5, virtual_ipaddresses: [192.0.2.1/24, "2001:db8::1"] }
   - { name: B, interface: eth0, virtual_router_id: 2, advert_int: 0.4, virtual_ipaddresses: [192.0.2.2/24] }
   - { name: C, interface: eth0, virtual_router_id: 3, version: 3, advert_int: 41, authentication: { auth_type: PASS, auth_pass: abc }, virtual_ipaddresses: [192.0.2.3/24] }
+  - { name: D, interface: eth0, virtual_router_id: 4, version: 3, advert_int: 0.125, virtual_ipaddresses: [192.0.2.4/24] }
 `, 'lb1.yaml', { hostname: 'h' });
     assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
-    const [a, b, c] = r.config.vrrpInstances;
-    // keepalived 2.2.7 advertises 1.5 s as 2 s and 0.4 s as 1 s (seen on the wire), 41 s as 40.95 s.
-    assert.deepEqual([a!.advertIntCs, b!.advertIntCs, c!.advertIntCs], [200, 100, 4095]);
+    const [a, b, c, d] = r.config.vrrpInstances;
+    // keepalived 2.2.7 advertises 1.5 s as 2 s and 0.4 s as 1 s (seen on the wire), 41 s as 40.95 s,
+    // and rounds v3 to 10 ms half up (vrrp.c: interval + 5 ms, less the remainder).
+    assert.deepEqual([a!.advertIntCs, b!.advertIntCs, c!.advertIntCs, d!.advertIntCs], [200, 100, 4095, 13]);
     assert.deepEqual(a!.vips.map((v) => v.address), ['192.0.2.1']);
     assert.equal(c!.auth, undefined);
-    assert.equal(r.warnings.length, 5, r.warnings.map(formatConfigError).join('\n'));
+    assert.equal(r.warnings.length, 6, r.warnings.map(formatConfigError).join('\n'));
+    assert.match(formatConfigError(r.warnings[5]!), /^lb1\.yaml:5:79 warning: vrrp_instances\[3\]\.advert_int: VRRPv3 advertises hundredths of a second: 0\.125 s is rounded to 0\.13 s/);
   });
   it('wrong types and enum values say what was expected', () => {
     const errs = errorsOf(good.replace('unicast_peers: [192.0.2.2]', 'unicast_peers: 192.0.2.2\n    preempt: yes please\n    authentication: { auth_type: PAS, auth_pass: "123456789" }'));
