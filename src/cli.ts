@@ -1,16 +1,19 @@
 // Command line: tandem run | check | --help | --version. Exit codes: 0 ok, 1 runtime error,
 // 2 invalid config or usage (keepalived -t uses 4/5; 2 is the Unix convention for bad input).
 import { parseArgs } from 'node:util';
-import { formatConfigError } from './config/errors.js';
+import { countIssues, formatConfigError, inFileOrder, type ConfigIssue } from './config/errors.js';
 import { loadConfigFile } from './config/load.js';
+import type { Config } from './config/model.js';
 import { VERSION } from './version.js';
 
 const USAGE = `tandem ${VERSION}: VRRP high availability for Linux load-balancer directors
 
 Usage:
   tandem run -f FILE [--state-file PATH]   run in the foreground (logs to stdout / journald)
-  tandem check -f FILE                     validate a config: exit 0 if valid, 2 with every error
+  tandem check -f FILE [--strict]          validate a config: exit 0 if valid (warnings listed on stderr),
+                                           2 with every error; --strict: a warning is an error too
   tandem plan -f FILE                      print the table changes (IPVS or nft) applying FILE would make now
+                                           (exit 2 when FILE or a change is refused)
   tandem import [--config-id ID] [--strict] KEEPALIVED_CONF
                                            convert a keepalived.conf to tandem YAML on stdout: exit 0
                                            without loss, 3 with notes (each file:line, on stderr and
@@ -28,6 +31,7 @@ Options:
   -f, --config FILE     the YAML config (keys are keepalived's keywords in snake_case)
   --state-file PATH     keep a JSON snapshot of the state and counters at PATH
   --socket PATH         status: the daemon's status socket (default /run/tandem/tandem.sock)
+  --strict              check: refuse a config with warnings (exit 2)
   --json                status: print the daemon's JSON instead of a table; lab: print the report as JSON
   --non-interactive     lab: run every step without waiting for Enter
   --keep                lab: keep the lab up after the last step until Ctrl-C
@@ -57,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
         'non-interactive': { type: 'boolean' },
         keep: { type: 'boolean' },
         'no-host-link': { type: 'boolean' },
+        strict: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -84,33 +89,34 @@ export async function main(argv: string[]): Promise<number> {
     case 'check': {
       const file = needConfig();
       if (!file) return 2;
+      const strict = values.strict === true;
       const r = loadConfigFile(file);
-      if (!r.ok) {
-        for (const e of r.errors) process.stderr.write(formatConfigError(e) + '\n');
-        process.stderr.write(`${file}: ${r.errors.length} error${r.errors.length === 1 ? '' : 's'}\n`);
-        return 2;
-      }
       // global.backend auto: check against the backend `tandem run` would pick on this machine.
-      const { backendConfigErrors } = await import('./config/lbBackend.js');
-      const { resolveBackendKind } = await import('./lb/select.js');
-      const kind = resolveBackendKind(r.config.global);
-      const unfit = r.config.virtualServers.length ? backendConfigErrors(r.config, kind) : [];
-      if (unfit.length) {
-        for (const e of unfit) process.stderr.write(formatConfigError(e) + '\n');
-        process.stderr.write(`${file}: ${unfit.length} error${unfit.length === 1 ? '' : 's'} (global.backend: auto is the ${kind} backend on this machine)\n`);
+      const unfit = r.ok ? await backendErrors(r.config) : { errors: [], kind: undefined };
+      const errors = r.ok ? unfit.errors : r.errors;
+      const found = printIssues(errors, r.warnings, strict);
+      if (found.errors) {
+        const why = strict && found.warningsAsErrors ? ' (--strict: warnings count as errors)'
+          : unfit.errors.length ? ` (global.backend: auto is the ${unfit.kind} backend on this machine)` : '';
+        process.stderr.write(`${file}: ${countIssues(found.errors, strict ? 0 : r.warnings.length)}${why}\n`);
         return 2;
       }
-      const n = r.config.vrrpInstances.length;
-      const v = r.config.virtualServers.length;
-      process.stdout.write(`${file}: OK (${n} VRRP instance${n === 1 ? '' : 's'}, ${v} virtual server${v === 1 ? '' : 's'})\n`);
+      const config: Config = (r as { config: Config }).config;
+      const n = config.vrrpInstances.length;
+      const v = config.virtualServers.length;
+      const w = r.warnings.length;
+      process.stdout.write(`${file}: OK (${n} VRRP instance${n === 1 ? '' : 's'}, ${v} virtual server${v === 1 ? '' : 's'}` +
+        `${w ? `; ${w} warning${w === 1 ? '' : 's'}, listed on stderr` : ''})\n`);
       return 0;
     }
     case 'plan': {
       const file = needConfig();
       if (!file) return 2;
       const r = loadConfigFile(file);
-      if (!r.ok) {
-        for (const e of r.errors) process.stderr.write(formatConfigError(e) + '\n');
+      const unfit = r.ok ? await backendErrors(r.config) : { errors: [], kind: undefined };
+      const found = printIssues(r.ok ? unfit.errors : r.errors, r.warnings, false);
+      if (!r.ok || found.errors) {
+        process.stderr.write(`${file}: ${countIssues(found.errors, r.warnings.length)}: nothing to plan\n`);
         return 2;
       }
       const { planTable } = await import('./daemon/plan.js');
@@ -144,4 +150,23 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tandem: unknown command ${cmd}\n\n${USAGE}`);
       return 2;
   }
+}
+
+/**
+ * Prints errors and warnings to stderr in the order of the file (config/errors.ts). With
+ * `strict`, a warning is printed and counted as an error. Returns how many errors there were.
+ */
+function printIssues(errors: readonly ConfigIssue[], warnings: readonly ConfigIssue[], strict: boolean): { errors: number; warningsAsErrors: number } {
+  const shown = inFileOrder([...errors, ...warnings.map((w) => (strict ? { ...w, severity: 'error' as const, message: `${w.message} (a warning; --strict)` } : w))]);
+  for (const i of shown) process.stderr.write(formatConfigError(i) + '\n');
+  return { errors: errors.length + (strict ? warnings.length : 0), warningsAsErrors: strict ? warnings.length : 0 };
+}
+
+/** What the backend `tandem run` would pick here cannot express (global.backend: auto). */
+async function backendErrors(config: Config): Promise<{ errors: ConfigIssue[]; kind: string | undefined }> {
+  if (!config.virtualServers.length) return { errors: [], kind: undefined };
+  const { backendConfigErrors } = await import('./config/lbBackend.js');
+  const { resolveBackendKind } = await import('./lb/select.js');
+  const kind = resolveBackendKind(config.global);
+  return { errors: backendConfigErrors(config, kind), kind };
 }

@@ -120,6 +120,9 @@ function render(s) {
       r === null ? null : r.ok ? '; last reload ' + ago(r.at) + ': ' + r.changes.length + ' change(s) applied'
         : E('span', { class: 'bad' }, '; LAST RELOAD REFUSED ' + ago(r.at) + ' (' + r.errors.length + ' error(s): ' + (r.errors[0] || '') +
           '); still running the config loaded before')));
+    // Warnings of the config in force: it runs as keepalived would run it (each is a located line).
+    const w = c.warnings || [];
+    if (w.length) out.push(E('p', { class: 'config' }, w.length + ' config warning(s): ' + w[0] + (w.length > 1 ? ' ...' : '')));
   }
   const drops = Object.entries(s.rx && s.rx.drops || {}).filter(([, n]) => n > 0);
   out.push(section('VRRP instances (' + s.instances.length + ')',

@@ -80,8 +80,11 @@ export interface StatusConfig {
   file: string;
   /** When the running config was loaded (start or the last successful reload). */
   loaded_at: string;
+  /** The running config's warnings (`file:line:col warning: ...`): it runs, as keepalived would. */
+  warnings: string[];
   reloads: { ok: number; refused: number };
-  last_reload: { at: string; ok: boolean; changes: string[]; errors: string[] } | null;
+  /** `warnings`: the reloaded file's, whether it was applied or refused. */
+  last_reload: { at: string; ok: boolean; changes: string[]; errors: string[]; warnings: string[] } | null;
 }
 
 /** One status API listener's connections (issue 12 §3; caps and timeouts: listenerLimits.ts). */

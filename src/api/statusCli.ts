@@ -65,6 +65,9 @@ export function renderStatusTable(s: DaemonStatus, nowMs: number): string {
     out.push(`config ${c.file}, loaded ${formatAgo(nowMs - Date.parse(c.loaded_at))} ago` + (r === null ? ''
       : r.ok ? `; last reload ${formatAgo(nowMs - Date.parse(r.at))} ago applied ${r.changes.length} change(s)`
         : `; LAST RELOAD REFUSED ${formatAgo(nowMs - Date.parse(r.at))} ago (${r.errors.length} error(s): ${r.errors[0] ?? ''}${r.errors.length > 1 ? ' ...' : ''}); still running the config loaded before`));
+    // The running config's warnings, each in full: it runs, but not quite as written.
+    const w = c.warnings ?? [];
+    if (w.length) out.push(`  ${w.length} config warning(s):`, ...w.map((x) => `    ${x}`));
   }
   out.push('', `VRRP instances (${s.instances.length})`);
   if (s.instances.length) {
@@ -168,16 +171,21 @@ export async function runReload(opts: { socket?: string | undefined; json?: bool
     return 1;
   }
   if (opts.json) process.stdout.write(r.body);
+  // Warnings go to stderr, as `tandem check` prints them: the file runs, not quite as written.
+  const warnings = o.warnings ?? [];
   if (o.ok) {
     if (!opts.json) {
-      process.stdout.write(`reloaded ${o.file} in ${o.durationMs} ms: ${o.changes.length ? `${o.changes.length} change(s)` : 'no changes'}\n`);
+      process.stdout.write(`reloaded ${o.file} in ${o.durationMs} ms: ${o.changes.length ? `${o.changes.length} change(s)` : 'no changes'}` +
+        `${warnings.length ? `, ${warnings.length} warning(s)` : ''}\n`);
       for (const c of o.changes) process.stdout.write(`  ${c}\n`);
+      for (const w of warnings) process.stderr.write(`${w}\n`);
     }
     return 0;
   }
   if (!opts.json) {
     for (const e of o.errors) process.stderr.write(`${e}\n`);
-    process.stderr.write(`tandem reload: refused, ${o.errors.length} error(s); the daemon keeps running its previous config\n`);
+    for (const w of warnings) process.stderr.write(`${w}\n`);
+    process.stderr.write(`tandem reload: refused, ${o.errors.length} error(s)${warnings.length ? `, ${warnings.length} warning(s)` : ''}; the daemon keeps running its previous config\n`);
   }
   return r.status === 422 ? 2 : 1;
 }

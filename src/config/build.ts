@@ -1,6 +1,6 @@
 // From validated raw values to the model, and the checks that involve more than one key.
 import { isMap, isSeq, type Node } from 'yaml';
-import { nodeOf, report, type Ctx } from './fields.js';
+import { nodeOf, report, reportDuplicateNames, warn, type Corrections, type Ctx } from './fields.js';
 import type { Config, VrrpInstanceConfig } from './model.js';
 import type { RawConfig, RawInstance } from './schema.js';
 import { crossCheckSyncGroups, syncGroupModel } from './syncGroups.js';
@@ -60,53 +60,94 @@ function instanceModel(r: RawInstance, smtpAlertDefault: boolean): Omit<VrrpInst
   };
 }
 
-/** What the cross checks need to know about this machine. */
+/** What the cross checks need to know about this machine, and about the model. */
 export interface CrossCheckEnv {
   /** An interface's MTU, or undefined when this machine has no such interface. */
   interfaceMtu(ifname: string): number | undefined;
+  /** The model is what parsed of a file with field errors (load.ts partialConfig()): its lists
+   *  have holes where items failed, so a name may exist in the file but not in the model. */
+  partial?: boolean;
+  /** `global` validated (false in a partial model whose global had an invalid key). */
+  globalValid?: boolean;
 }
 
-/** Checks that span keys or instances; errors point at the offending key's value. */
+/**
+ * Checks that span keys or instances; errors and warnings point at the offending key's value.
+ * Where keepalived corrects what a file says and carries on (it logs, `keepalived -t` reports
+ * it), the check warns and queues the same correction of the model; the corrections are applied
+ * at the end, once every check has seen the model as written.
+ */
 export function crossCheck(config: Config, root: Node, ctx: Ctx, env: CrossCheckEnv): void {
-  crossCheckVirtualServers(config.virtualServers, root, ctx);
+  const fixes: Corrections = [];
+  const partial = env.partial === true;
+  crossCheckVirtualServers(config.virtualServers, root, ctx, fixes);
   crossCheckLbBackend(config, root, ctx);
   crossCheckNetAlerts(root, ctx);
-  crossCheckSyncGroups(config.vrrpSyncGroups, config.vrrpInstances, root, ctx);
-  crossCheckTrackers(config, root, ctx);
-  crossCheckScriptSecurity(config, root, ctx);
+  crossCheckSyncGroups(config.vrrpSyncGroups, config.vrrpInstances, root, ctx, fixes, partial);
+  crossCheckTrackers(config, root, ctx, fixes, partial);
+  // Which user a script runs as comes from global (script_user); with an invalid global it is
+  // not known, and checking for the wrong user could refuse a script that is fine.
+  if (env.globalValid !== false) crossCheckScriptSecurity(config, root, ctx);
+  crossCheckInstances(config.vrrpInstances, root, ctx, env, fixes);
+  for (const fix of fixes) fix();
+}
+
+function crossCheckInstances(instances: VrrpInstanceConfig[], root: Node, ctx: Ctx, env: CrossCheckEnv, fixes: Corrections): void {
   const instNodes = nodeOf(root, 'vrrp_instances');
   const items = isSeq(instNodes) ? (instNodes.items as Node[]) : [];
-  const names = new Map<string, number>();
+  reportDuplicateNames(root, 'vrrp_instances', ctx, (_, first) => `duplicate instance name (also vrrp_instances[${first}])`);
   const vrids = new Map<string, number>();
   const vipOwner = new Map<string, number>();
-  config.vrrpInstances.forEach((inst, i) => {
+  instances.forEach((inst, i) => {
     const node = items[i];
     const p = `vrrp_instances[${i}]`;
     const at = (key: string): Node | undefined => nodeOf(node, key) ?? node;
     const err = (key: string, msg: string, n?: Node) => report(ctx, n ?? at(key), `${p}.${key}`, msg);
+    const warning = (key: string, msg: string, n?: Node) => warn(ctx, n ?? at(key), `${p}.${key}`, msg);
 
-    // RFC 5798 §1: IPv6 exists only in VRRPv3.
+    // RFC 5798 §1: IPv6 exists only in VRRPv3. keepalived (vrrp_data.c alloc_vrrp_vip(): "address
+    // family must match VRRP instance [...] - ignoring") drops a VIP of the other family.
+    const otherFamily = inst.vips.filter((v) => v.family !== inst.family);
     inst.vips.forEach((v, j) => {
       if (v.family !== inst.family) {
-        err('virtual_ipaddresses', `all VIPs of an instance must be one family (first is IPv${inst.family}), got ${v.address}`,
-          itemNode(at('virtual_ipaddresses'), j));
+        warning('virtual_ipaddresses', `${v.address} is IPv${v.family} but the instance is IPv${inst.family} (its first VIP): ignored, ` +
+          'as keepalived ignores it (an advert carries one family; put it in virtual_ipaddresses_excluded, or in an IPv' +
+          `${v.family} instance)`, itemNode(at('virtual_ipaddresses'), j));
       }
     });
-    checkVipsFitAdvert(inst, env, (msg) => err('virtual_ipaddresses', msg));
+    if (otherFamily.length) fixes.push(() => { inst.vips = inst.vips.filter((v) => v.family === inst.family); });
+    checkVipsFitAdvert({ ...inst, vips: inst.vips.filter((v) => v.family === inst.family) }, env, (msg) => err('virtual_ipaddresses', msg));
     const explicitVersion = isMap(node) && nodeOf(node, 'version') !== undefined;
     if (inst.family === 6 && inst.version === 2 && explicitVersion) {
       err('version', 'IPv6 VIPs need VRRP version 3 (RFC 5798); VRRPv2 is IPv4 only');
     }
-    // RFC 3768 §5.3.7: v2 interval is whole seconds. RFC 5798 §5.2.7: v3 is 12 bits of centiseconds.
+    // RFC 3768 §5.3.7: the v2 interval is whole seconds; RFC 5798 §5.2.7: v3 is 12 bits of
+    // centiseconds. keepalived (vrrp.c vrrp_complete_instance(), "Check that the advertisement
+    // interval is valid": "VRRPv2 advertisement interval %fs must be an integer - rounding", to
+    // (interval + 0.5 s) whole seconds and at least 1; "VRRPv3 advertisement interval %.2fs is out
+    // of range. Must be less than 40.96s. Setting to 40.95s") corrects both; seen on the wire,
+    // 2.2.7 advertises 1.5 s as 2 s, 1.4 s as 1 s and 0.5 s or 0.4 s as 1 s.
     const advertSec = inst.advertIntCs / 100;
-    if (inst.version === 2 && (inst.advertIntCs % 100 !== 0 || advertSec < 1)) {
-      err('advert_int', `VRRPv2 advert_int is whole seconds 1..255, got ${advertSec}`);
+    if (inst.version === 2 && inst.advertIntCs % 100 !== 0) {
+      const rounded = Math.max(1, Math.round(advertSec));
+      warning('advert_int', `VRRPv2 advertises whole seconds: ${advertSec} s is rounded to ${rounded} s, as keepalived rounds it ` +
+        '(use version: 3 for fractions of a second)');
+      fixes.push(() => { inst.advertIntCs = rounded * 100; });
+    }
+    const written = rawAdvertInt(node);
+    if (inst.version === 3 && written !== undefined && Math.abs(written * 100 - Math.round(written * 100)) > 1e-6) {
+      // The model holds centiseconds, rounded half up as keepalived rounds ("VRRPv3 advertisement
+      // interval %fs must be in units of 10ms - rounding").
+      warning('advert_int', `VRRPv3 advertises hundredths of a second: ${written} s is rounded to ${advertSec} s, as keepalived rounds it`);
     }
     if (inst.version === 3 && inst.advertIntCs > 4095) {
-      err('advert_int', `VRRPv3 advert_int is 0.01..40.95 seconds, got ${advertSec}`);
+      warning('advert_int', `VRRPv3 advert_int is at most 40.95 s: ${advertSec} s is taken as 40.95 s, as keepalived does`);
+      fixes.push(() => { inst.advertIntCs = 4095; });
     }
     if (inst.auth && inst.version === 3) {
-      err('authentication', 'authentication exists only in VRRPv2 (RFC 5798 §9 removed it)');
+      // keepalived vrrp.c vrrp_complete_instance(): "VRRP version 3 does not support authentication. Ignoring."
+      warning('authentication', 'VRRPv3 has no authentication (RFC 5798 §9 removed it): ignored, as keepalived ignores it');
+      fixes.push(() => { inst.auth = undefined; });
     }
     if (inst.unicastSrcIp && ipFamily(inst.unicastSrcIp) !== inst.family) {
       err('unicast_src_ip', `must be IPv${inst.family} like the VIPs, got ${inst.unicastSrcIp}`);
@@ -117,20 +158,25 @@ export function crossCheck(config: Config, root: Node, ctx: Ctx, env: CrossCheck
       }
     });
     if (inst.priority === 255 && inst.trackInterfaces.some((t) => t.weight !== 0)) {
-      err('track_interfaces', 'priority 255 (address owner) never changes; tracker weights would be ignored');
+      // keepalived (vrrp.c vrrp_complete_instance(): "ignoring %s tracked interface due to address
+      // owner") drops them; the address owner's priority never changes here either, so a
+      // weighted tracker has no effect, which is what keepalived runs.
+      warning('track_interfaces', 'priority 255 (address owner) never changes: the weighted interfaces have no effect ' +
+        '(keepalived ignores them); weight 0 puts the instance in FAULT when the link goes down');
     }
-    const prevName = names.get(inst.name);
-    if (prevName !== undefined) err('name', `duplicate instance name (also vrrp_instances[${prevName}])`);
-    else names.set(inst.name, i);
     const key = `${inst.interface}/${inst.family}/${inst.vrid}`;
     const prevVrid = vrids.get(key);
     if (prevVrid !== undefined) {
       err('virtual_router_id', `VRID ${inst.vrid} is already used on ${inst.interface} for IPv${inst.family} by vrrp_instances[${prevVrid}]`);
     } else vrids.set(key, i);
-    [...inst.vips, ...inst.vipsExcluded].forEach((v) => {
+    // Without the VIPs of the other family, dropped above.
+    [...inst.vips.filter((v) => v.family === inst.family), ...inst.vipsExcluded].forEach((v) => {
       const prev = vipOwner.get(v.address);
       if (prev !== undefined && prev !== i) {
-        err('virtual_ipaddresses', `VIP ${v.address} is also in vrrp_instances[${prev}]`);
+        // keepalived accepts this; tandem cannot run it: each instance adds and removes the
+        // address on its own transitions, and puts it back when another removes it.
+        err('virtual_ipaddresses', `VIP ${v.address} is also in vrrp_instances[${prev}]: two instances would add and remove ` +
+          'the same address on each other\'s transitions (keepalived accepts it; tandem refuses it)');
       } else vipOwner.set(v.address, i);
     });
   });
@@ -151,6 +197,12 @@ function checkVipsFitAdvert(inst: VrrpInstanceConfig, env: CrossCheckEnv, err: (
       ` (as keepalived counts: (${room.mtu} - ${room.headerBytes} header bytes) / ${room.addressBytes} bytes per address)`;
   err(`${inst.vips.length} addresses, but ${why}; keep at most ${room.max} here and move the others to ` +
     'virtual_ipaddresses_excluded (added and removed with these, but not advertised)');
+}
+
+/** The advert_int written on an instance's node, in seconds (undefined when absent or not a number). */
+function rawAdvertInt(node: Node | undefined): number | undefined {
+  const n = nodeOf(node, 'advert_int') as { value?: unknown } | undefined;
+  return typeof n?.value === 'number' ? n.value : undefined;
 }
 
 function itemNode(list: Node | undefined, j: number): Node | undefined {

@@ -1,16 +1,41 @@
-// Config errors are data (DESIGN.md principle 6): every problem is collected with its position
-// and key path, and the whole list is reported at once.
+// Config issues are data (DESIGN.md principle 6): every problem is collected with its position
+// and key path, and the whole list is reported at once. An issue is an error (the config is
+// refused: nothing runs from it) or a warning (the config runs, as keepalived would run it, and
+// the operator is told what keepalived would only have logged). Both are one type, so a
+// validator can emit either and neither loses its location.
 
-export interface ConfigError {
+export type Severity = 'error' | 'warning';
+
+export interface ConfigIssue {
+  severity: Severity;
   file: string;
-  line: number; // 1-based
-  col: number; // 1-based
+  /** 1-based; absent for an issue about the whole file (it cannot be read, it is too big). */
+  line?: number;
+  /** 1-based; present exactly when `line` is. */
+  col?: number;
   path: string; // e.g. vrrp_instances[0].priority
   message: string;
 }
 
-export function formatConfigError(e: ConfigError): string {
-  return oneLine(`${e.file}:${e.line}:${e.col} ${e.path ? `${e.path}: ` : ''}${e.message}`);
+/**
+ * One issue, one line: `file:line:col path: message` (an error), `file:line:col warning: path:
+ * message` (a warning), `file: message` (about the whole file: there is no line to name).
+ */
+export function formatConfigError(e: ConfigIssue): string {
+  const where = e.line === undefined ? `${e.file}:` : `${e.file}:${e.line}:${e.col ?? 1}`;
+  return oneLine(`${where} ${e.severity === 'warning' ? 'warning: ' : ''}${e.path ? `${e.path}: ` : ''}${e.message}`);
+}
+
+/** Issues in the order of the file (issues about the whole file first), errors before warnings at one place. */
+export function inFileOrder(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  return [...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0) ||
+    (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
+}
+
+/** "2 errors", "1 warning", "2 errors, 1 warning". */
+export function countIssues(errors: number, warnings: number): string {
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
+  return [errors ? n(errors, 'error') : '', warnings ? n(warnings, 'warning') : ''].filter(Boolean).join(', ') || '0 errors';
 }
 
 /** One error, one line: a line break or control character that reached a message (from a key,
@@ -22,7 +47,7 @@ function oneLine(s: string): string {
 
 /** Thrown (only) by loadConfigFile callers that want an exception; carries every error. */
 export class ConfigInvalidError extends Error {
-  constructor(readonly errors: readonly ConfigError[]) {
+  constructor(readonly errors: readonly ConfigIssue[]) {
     super(`invalid config (${errors.length} error${errors.length === 1 ? '' : 's'}):\n` +
       errors.map(formatConfigError).join('\n'));
     this.name = 'ConfigInvalidError';

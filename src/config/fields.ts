@@ -3,14 +3,15 @@
 // the node is invalid). Nothing throws: every error of a file is collected in one pass.
 import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { isIP, SocketAddress } from 'node:net';
-import type { ConfigError } from './errors.js';
+import type { ConfigIssue, Severity } from './errors.js';
 import { isSecretKey, lastKeyOf, maskSecretText, maskUrlCredentials, redactValues } from './secrets.js';
 import { suggest } from './suggest.js';
 
 export interface Ctx {
   file: string;
   lineCounter: LineCounter;
-  errors: ConfigError[];
+  /** Errors and warnings, in the order found (the loader sorts them by position). */
+  issues: ConfigIssue[];
 }
 
 /** Where a value lives: its node (for the position) and its key path (for the message). */
@@ -23,17 +24,31 @@ export interface At {
 
 export type Validator<T> = (at: At, ctx: Ctx) => T | undefined;
 
-/**
- * Records an error at the node's position. Every config error goes through here, so this is
- * where a secret's value is kept out of the message even if the caller formatted it itself:
- * URL credentials are masked, and the text of a secret node (see markSecret) is replaced.
- */
+/** Records an error at the node's position: the config is refused. */
 export function report(ctx: Ctx, node: Node | null | undefined, path: string, message: string): void {
+  record(ctx, 'error', node, path, message);
+}
+
+/**
+ * Records a warning at the node's position: the config runs, and the message says what runs
+ * (keepalived's correction of what the file says, or what it will not do). Used where keepalived
+ * logs and carries on, unless tandem cannot run what keepalived would.
+ */
+export function warn(ctx: Ctx, node: Node | null | undefined, path: string, message: string): void {
+  record(ctx, 'warning', node, path, message);
+}
+
+/**
+ * Every config issue goes through here, so this is where a secret's value is kept out of the
+ * message even if the caller formatted it itself: URL credentials are masked, and the text of a
+ * secret node (see markSecret) is replaced. Warnings get the same masking as errors.
+ */
+function record(ctx: Ctx, severity: Severity, node: Node | null | undefined, path: string, message: string): void {
   const offset = node?.range?.[0] ?? 0;
   const { line, col } = ctx.lineCounter.linePos(offset);
   let text = maskUrlCredentials(message);
   if (isSecretNode(node) || (isScalar(node) && isSecretKey(lastKeyOf(path)))) text = redactValues(text, scalarTexts(node));
-  ctx.errors.push({ file: ctx.file, line, col, path, message: text });
+  ctx.issues.push({ severity, file: ctx.file, line, col, path, message: text });
 }
 
 // Value nodes under a secret key (secrets.ts isSecretKey), marked by object() as it meets the
@@ -221,14 +236,35 @@ export const list = <T>(item: Validator<T>, opts: { min?: number } = {}): Valida
   let ok = true;
   at.node.items.forEach((n, i) => {
     const v = item({ node: n as Node, path: `${at.path}[${i}]`, parent: at.node }, ctx);
-    if (v === undefined) ok = false; else out.push(v);
+    // An item that failed leaves a hole, so the valid ones keep their index (partialValue()).
+    if (v === undefined) ok = false; else out[i] = v;
   });
-  if (ok && out.length < (opts.min ?? 0)) {
+  if (!ok) {
+    partials.set(at.node, out);
+    return undefined;
+  }
+  if (out.length < (opts.min ?? 0)) {
     report(ctx, at.node, at.path, `expected a list of at least ${opts.min}, got ${out.length}`);
     return undefined;
   }
-  return ok ? out : undefined;
+  return out;
 };
+
+// What parsed of a mapping or list that failed validation (object() and list() keep it here):
+// a mapping's valid keys, a list's valid items with holes where items failed. The loader builds
+// a partial config from it, so that the cross-field checks also run on a file with field errors
+// and one pass reports every error (load.ts partialConfig()).
+const partials = new WeakMap<object, unknown>();
+
+/**
+ * The part of a failed value that validated: for a mapping, an object with its valid keys (an
+ * invalid key is left out, so its default applies); for a list, a sparse array whose holes are
+ * the items that failed (forEach, map and some skip holes; find and for...of do not). Undefined
+ * when the node validated or was not a mapping or list at all.
+ */
+export function partialValue<T>(node: Node | null | undefined): T | undefined {
+  return node && typeof node === 'object' ? partials.get(node) as T | undefined : undefined;
+}
 
 export interface FieldSpec<T> {
   validate: Validator<T>;
@@ -240,6 +276,46 @@ type Out<S extends Shape> = { [K in keyof S]: S[K] extends FieldSpec<infer T> ? 
 
 export const field = <T>(validate: Validator<T>, opts: { required?: boolean; default?: T } = {}): FieldSpec<T> =>
   ({ validate, ...opts });
+
+/**
+ * Edits of the model that keepalived's rules make where the file says something keepalived
+ * corrects (each announced by a warning: a member that does not exist is dropped, an interval
+ * rounded). Cross-checks queue them; crossCheck() applies them once every check has seen the
+ * model as the file wrote it, so no check finds an item moved or gone.
+ */
+export type Corrections = Array<() => void>;
+
+/** The `name` of each item of the top-level list `key` as written, valid or not: in a partial
+ *  model (load.ts partialConfig()) a failed item is missing, but its name still exists. */
+export function namesInFile(root: Node | null | undefined, key: string): Set<string> {
+  const list = nodeOf(root, key);
+  const out = new Set<string>();
+  if (isSeq(list)) {
+    for (const item of list.items) {
+      const n = nodeOf(item as Node, 'name');
+      if (isScalar(n) && typeof n.value === 'string') out.add(n.value);
+    }
+  }
+  return out;
+}
+
+/**
+ * Reports each item of the top-level list `key` whose `name` an earlier item already has, read
+ * from the file (valid or not): a name written twice is a duplicate even when one of the two
+ * items has another error, so both errors come out in one pass.
+ */
+export function reportDuplicateNames(root: Node | null | undefined, key: string, ctx: Ctx, what: (name: string, first: number) => string): void {
+  const list = nodeOf(root, key);
+  if (!isSeq(list)) return;
+  const seen = new Map<string, number>();
+  list.items.forEach((item, i) => {
+    const n = nodeOf(item as Node, 'name');
+    if (!isScalar(n) || typeof n.value !== 'string') return;
+    const first = seen.get(n.value);
+    if (first !== undefined) report(ctx, n, `${key}[${i}].name`, what(n.value, first));
+    else seen.set(n.value, i);
+  });
+}
 
 /** The node of key `k` in a mapping, for cross-field errors reported after the first pass. */
 export function nodeOf(map: Node | null | undefined, key: string): Node | undefined {
@@ -334,5 +410,6 @@ export const object = <S extends Shape>(shape: S): Validator<Out<S>> => withShap
     const v = spec.validate({ node: valueNode, path, parent: map }, ctx);
     if (v === undefined) ok = false; else out[key] = v;
   }
+  if (!ok) partials.set(map, out);
   return ok ? (out as Out<S>) : undefined;
 });

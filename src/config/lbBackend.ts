@@ -5,7 +5,7 @@
 // and backendConfigErrors(config, resolved) hands the daemon the ones for the backend it got:
 // it refuses to start with the same located messages.
 import { isScalar, isSeq, type Node } from 'yaml';
-import type { ConfigError } from './errors.js';
+import type { ConfigIssue } from './errors.js';
 import { nodeOf, report, type Ctx } from './fields.js';
 import type { Config } from './model.js';
 import type { RealServer } from '../lb/model.js';
@@ -14,27 +14,27 @@ import { NFT_SCHEDULERS } from '../lb/nft/render.js';
 export type ResolvedBackend = 'ipvs' | 'nft';
 
 /** Errors per backend, for configs whose backend is `auto` (keyed by the frozen Config object). */
-const deferred = new WeakMap<Config, Record<ResolvedBackend, ConfigError[]>>();
+const deferred = new WeakMap<Config, Record<ResolvedBackend, ConfigIssue[]>>();
 
 /** Called from crossCheck(): reports the chosen backend's limits, or keeps both for `auto`. */
 export function crossCheckLbBackend(config: Config, root: Node, ctx: Ctx): void {
-  const per = {} as Record<ResolvedBackend, ConfigError[]>;
+  const per = {} as Record<ResolvedBackend, ConfigIssue[]>;
   for (const b of ['ipvs', 'nft'] as const) {
-    const sub: Ctx = { file: ctx.file, lineCounter: ctx.lineCounter, errors: [] };
+    const sub: Ctx = { file: ctx.file, lineCounter: ctx.lineCounter, issues: [] };
     checkBackend(config, root, sub, b);
-    per[b] = sub.errors;
+    per[b] = sub.issues;
   }
   if (config.global.backend === 'auto') deferred.set(config, per);
-  else for (const e of per[config.global.backend]) ctx.errors.push(e); // not push(...): 10^5 arguments overflow the stack
+  else for (const e of per[config.global.backend]) ctx.issues.push(e); // not push(...): 10^5 arguments overflow the stack
 }
 
 /** Both backends' located errors of a config loaded in another thread (config/loadWorker.ts):
  *  the loader's record of them is per object and does not survive the structured clone. */
-export function deferredBackendErrors(config: Config): Record<ResolvedBackend, ConfigError[]> {
+export function deferredBackendErrors(config: Config): Record<ResolvedBackend, ConfigIssue[]> {
   return { ipvs: backendConfigErrors(config, 'ipvs'), nft: backendConfigErrors(config, 'nft') };
 }
 
-export function adoptDeferredBackendErrors(config: Config, per: Record<ResolvedBackend, ConfigError[]>): void {
+export function adoptDeferredBackendErrors(config: Config, per: Record<ResolvedBackend, ConfigIssue[]>): void {
   if (config.global.backend === 'auto') deferred.set(config, per);
 }
 
@@ -42,14 +42,14 @@ export function adoptDeferredBackendErrors(config: Config, per: Record<ResolvedB
  * The config errors `config` has with the backend it resolved to (empty when it fits). For a
  * config loaded with an explicit backend they were fatal at load already, so this is empty.
  */
-export function backendConfigErrors(config: Config, resolved: ResolvedBackend): ConfigError[] {
+export function backendConfigErrors(config: Config, resolved: ResolvedBackend): ConfigIssue[] {
   const per = deferred.get(config);
   if (per) return per[resolved];
   if (config.global.backend !== 'auto') return [];
   // A config built without the loader: check the model, unlocated.
-  const sub: Ctx = { file: config.file, lineCounter: { linePos: () => ({ line: 1, col: 1 }) } as unknown as Ctx['lineCounter'], errors: [] };
+  const sub: Ctx = { file: config.file, lineCounter: { linePos: () => ({ line: 1, col: 1 }) } as unknown as Ctx['lineCounter'], issues: [] };
   checkBackend(config, null, sub, resolved);
-  return sub.errors;
+  return sub.issues;
 }
 
 function checkBackend(config: Config, root: Node | null, ctx: Ctx, backend: ResolvedBackend): void {
@@ -73,7 +73,10 @@ function checkBackend(config: Config, root: Node | null, ctx: Ctx, backend: Reso
         `${nft} cannot express ${s.scheduler} (it can: ${NFT_SCHEDULERS.join(', ')})`);
     }
     if (s.pe !== null) report(ctx, at(vsNode, 'persistence_engine'), `${p}.persistence_engine`, `${nft} has no persistence engine (${s.pe})`);
-    if (s.ops) report(ctx, at(vsNode, 'ops'), `${p}.ops`, `${nft} cannot do one-packet scheduling: conntrack NAT schedules per flow`);
+    // ops on TCP or SCTP is turned off with a warning (virtualServers.ts, as keepalived does).
+    if (s.ops && s.id.kind === 'inet' && s.id.protocol === 'UDP') {
+      report(ctx, at(vsNode, 'ops'), `${p}.ops`, `${nft} cannot do one-packet scheduling: conntrack NAT schedules per flow`);
+    }
     if (s.persistence && vs.family === 6 && s.persistence.netmaskPrefix !== 128) {
       report(ctx, at(vsNode, 'persistence_granularity'), `${p}.persistence_granularity`,
         `${nft} cannot mask IPv6 persistence keys (nft 1.0.6 aborts on it): use 128 or leave it out`);

@@ -20,7 +20,7 @@
 //         events: [vrrp, real_server, quorum]      # default all
 import { isScalar, isSeq, type Node } from 'yaml';
 import {
-  boolean, canonicalIp, describe, field, integer, list, nodeOf, number, object, oneOf, report, type Ctx, type Validator,
+  boolean, canonicalIp, describe, field, integer, list, nodeOf, number, object, oneOf, report, warn, type Ctx, type Validator,
 } from './fields.js';
 
 export const WEBHOOK_EVENTS = ['vrrp', 'real_server', 'quorum'] as const;
@@ -62,16 +62,22 @@ function scalar(at: { node: Node | null | undefined }): unknown {
 }
 
 /**
- * An addr-spec (RFC 5322 §3.4.1) as used on the SMTP envelope: dot-atom local part, a host name
- * or an address literal. No display names, comments or quoted local parts: they would need
- * quoting rules on the wire and nobody pages "Ops Team" <x@y>.
+ * An addr-spec (RFC 5322 §3.4.1) as used on the SMTP envelope: dot-atom local part, then a host
+ * name or an address literal; or a local mailbox alone (`root`, `keepalived`), which keepalived
+ * takes as written (keepalived/core/global_parser.c email_handler() stores each word with
+ * alloc_email(), unchecked) and sends as `RCPT TO:<root>`, which a local MTA delivers to that
+ * user (Postfix, Exim and sendmail qualify it with their own domain). No display names,
+ * comments or quoted local parts: they would need quoting rules on the wire and nobody pages
+ * "Ops Team" <x@y>.
  */
-const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$/;
+const LOCAL_PART = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*";
+const DOMAIN = '(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\])';
+const EMAIL = new RegExp(`^${LOCAL_PART}(?:@${DOMAIN})?$`);
 
 export const emailAddress: Validator<string> = (at, ctx) => {
   const v = scalar(at);
   if (typeof v !== 'string' || v.length > 254 || !EMAIL.test(v)) {
-    report(ctx, at.node, at.path, `expected an e-mail address like ops@example.com, got ${describe(at.node)}`);
+    report(ctx, at.node, at.path, `expected an e-mail address like ops@example.com or a local mailbox like root, got ${describe(at.node)}`);
     return undefined;
   }
   return v;
@@ -254,7 +260,10 @@ export function netAlertsModel(g: RawGlobalAlerts | undefined, hostname: string)
 
 /**
  * Checks across keys: mail settings that cannot send anything, and smtp_alert turned on where
- * no mail can go. keepalived silently sends nothing in both cases; tandem says so at load.
+ * no mail can go. keepalived accepts both and silently sends nothing (keepalived/core/smtp.c
+ * smtp_alert(): "Only send mail if email specified", it returns unless there are a
+ * notification_email and an smtp_server; keepalived -t says nothing): warnings here, so that the
+ * operator learns at load, not at the first failover, that no mail will come.
  */
 export function crossCheckNetAlerts(root: Node, ctx: Ctx): void {
   const global = nodeOf(root, 'global');
@@ -265,29 +274,28 @@ export function crossCheckNetAlerts(root: Node, ctx: Ctx): void {
   const emails = has('notification_email');
   const server = has('smtp_server');
   if (emails && !server) {
-    report(ctx, nodeOf(global, 'notification_email'), 'global.notification_email', 'needs global.smtp_server to send mail');
+    warn(ctx, nodeOf(global, 'notification_email'), 'global.notification_email', 'no mail is sent without global.smtp_server (keepalived sends none either)');
   }
   if (server && !emails) {
-    report(ctx, nodeOf(global, 'smtp_server'), 'global.smtp_server', 'no global.notification_email: no mail would be sent');
+    warn(ctx, nodeOf(global, 'smtp_server'), 'global.smtp_server', 'no mail is sent without global.notification_email (keepalived sends none either)');
   }
-  if (emails && server) return;
+  // With one of the two, the warning above says it all.
+  if (emails || server) return;
+  const why = 'no mail is sent without global.smtp_server and global.notification_email (keepalived sends none either)';
   const onButNowhere = (node: Node | undefined, path: string) => {
     const n = nodeOf(node, 'smtp_alert');
-    if (isScalar(n) && n.value === true) {
-      report(ctx, n, `${path}.smtp_alert`, 'needs global.smtp_server and global.notification_email');
-    }
+    if (isScalar(n) && n.value === true) warn(ctx, n, `${path}.smtp_alert`, why);
   };
-  if (!emails && !server) {
-    for (const key of ['smtp_alert', 'smtp_alert_vrrp', 'smtp_alert_checker']) {
-      const n = nodeOf(global, key);
-      if (isScalar(n) && n.value === true) report(ctx, n, `global.${key}`, 'needs global.smtp_server and global.notification_email');
-    }
-    const items = (key: string) => { const l = nodeOf(root, key); return isSeq(l) ? (l.items as Node[]) : []; };
-    items('vrrp_instances').forEach((n, i) => onButNowhere(n, `vrrp_instances[${i}]`));
-    items('virtual_servers').forEach((vs, i) => {
-      onButNowhere(vs, `virtual_servers[${i}]`);
-      const rs = nodeOf(vs, 'real_servers');
-      (isSeq(rs) ? (rs.items as Node[]) : []).forEach((n, j) => onButNowhere(n, `virtual_servers[${i}].real_servers[${j}]`));
-    });
+  for (const key of ['smtp_alert', 'smtp_alert_vrrp', 'smtp_alert_checker']) {
+    const n = nodeOf(global, key);
+    if (isScalar(n) && n.value === true) warn(ctx, n, `global.${key}`, why);
   }
+  const items = (key: string) => { const l = nodeOf(root, key); return isSeq(l) ? (l.items as Node[]) : []; };
+  items('vrrp_instances').forEach((n, i) => onButNowhere(n, `vrrp_instances[${i}]`));
+  items('vrrp_sync_groups').forEach((n, i) => onButNowhere(n, `vrrp_sync_groups[${i}]`));
+  items('virtual_servers').forEach((vs, i) => {
+    onButNowhere(vs, `virtual_servers[${i}]`);
+    const rs = nodeOf(vs, 'real_servers');
+    (isSeq(rs) ? (rs.items as Node[]) : []).forEach((n, j) => onButNowhere(n, `virtual_servers[${i}].real_servers[${j}]`));
+  });
 }

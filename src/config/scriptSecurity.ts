@@ -41,7 +41,7 @@ import { isMap, isSeq, type Node } from 'yaml';
 import { checkPathSecurity, checkScriptSecurity, type RunAs, type ScriptSecurity } from '../alert/security.js';
 import type { Argv, StateNotifyScripts } from '../alert/events.js';
 import { resolveScriptUser, systemUserDb, type UserDb } from '../alert/users.js';
-import type { ConfigError } from './errors.js';
+import type { ConfigIssue } from './errors.js';
 import { nodeOf, report, type Ctx } from './fields.js';
 import type { CheckConfig } from './lbModel.js';
 import type { Config } from './model.js';
@@ -151,7 +151,7 @@ export function crossCheckScriptSecurity(config: ScriptSecurityView, root: Node,
 }
 
 /** load.ts's LoadResult (not imported: load.ts imports this module). */
-type Loaded = { ok: true; config: Config } | { ok: false; errors: ConfigError[] };
+type Loaded = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[] };
 
 /**
  * With enable_script_security, a config file that a non-root user could change is refused when
@@ -163,7 +163,7 @@ type Loaded = { ok: true; config: Config } | { ok: false; errors: ConfigError[] 
  * cannot have swapped the file between the read and this check without owning, or being able to
  * write, an entry the check looks at.
  *
- * `file` is the name errors show (load.ts displayName()); the error is at 1:1: it is the whole
+ * `file` is the name errors show (load.ts displayName()); the error has no line: it is the whole
  * file that is refused.
  */
 export function refuseInsecureConfigFile(loaded: Loaded, path: string, file: string, self: RunAs = ownIds()): Loaded {
@@ -171,5 +171,5 @@ export function refuseInsecureConfigFile(loaded: Loaded, path: string, file: str
   if (self.uid !== 0 && self.gid !== 0) return loaded;
   const r = checkPathSecurity(resolve(path), 'so a non-root user could change which programs tandem runs as root');
   if (r.ok) return loaded;
-  return { ok: false, errors: [{ file, line: 1, col: 1, path: '', message: `enable_script_security: config file refused (${r.reason}): ${r.message}` }] };
+  return { ok: false, warnings: loaded.warnings, errors: [{ severity: 'error', file, path: '', message: `enable_script_security: config file refused (${r.reason}): ${r.message}` }] };
 }

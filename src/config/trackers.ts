@@ -8,7 +8,7 @@
 // Weights are -254..254 everywhere: keepalived turns a script's +/-254 into +/-253, which gives
 // the same effective priority once clamped to 1..254.
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
-import { boolean, field, integer, list, nodeOf, number, object, oneOf, report, string, type Ctx, type Validator } from './fields.js';
+import { boolean, field, integer, list, namesInFile, nodeOf, number, object, oneOf, report, reportDuplicateNames, string, warn, type Corrections, type Ctx, type Validator } from './fields.js';
 import { suggest } from './suggest.js';
 import { splitScriptString } from '../alert/argv.js';
 
@@ -196,7 +196,9 @@ export function instanceTrackRefs(
 ): { trackScripts: TrackRef[]; trackFiles: TrackRef[]; trackProcesses: TrackRef[] } {
   const resolve = (refs: RawTrackRef[] | undefined, defs: ReadonlyArray<{ name: string; weight: number; reverse: boolean }>): TrackRef[] =>
     (refs ?? []).map((ref) => {
-      const def = defs.find((d) => d.name === ref.name);
+      // Not find(): a partial model's lists have holes (load.ts partialConfig()), find() visits them.
+      let def: { name: string; weight: number; reverse: boolean } | undefined;
+      defs.forEach((d) => { if (!def && d.name === ref.name) def = d; });
       return { name: ref.name, weight: ref.weight ?? def?.weight ?? 0, reverse: ref.reverse ?? def?.reverse ?? false };
     });
   return {
@@ -209,34 +211,42 @@ export function instanceTrackRefs(
 /** comm is at most 15 characters (TASK_COMM_LEN 16), so a longer name can only match a command line. */
 const COMM_MAX = 15;
 
+/**
+ * Duplicate tracker names are errors (which one would an instance track?). What keepalived logs
+ * and carries on with is a warning, with keepalived's correction of the model:
+ * - an instance's track_* entry naming no tracker: dropped (vrrp_track.c alloc_track_script():
+ *   "track script %s not found, ignoring...", and alloc_track_file() / alloc_track_process()
+ *   alike); one named twice: the second dropped ("duplicate track_script %s - ignoring");
+ * - a weighted tracker on an address owner (priority 255): no effect, as in keepalived
+ *   ("ignoring tracked script %s with weights due to address_owner"), since 255 never changes;
+ * - quorum_max below quorum: quorum_max dropped (vrrp_parser.c: "quorum_max is less than quorum
+ *   - ignoring");
+ * - a process name longer than comm holds: keepalived accepts it and it never matches.
+ * `partial`: the model is what parsed of a file with errors; a tracker that failed validation
+ * is missing from the model but exists in the file, so a reference to it is not reported.
+ */
 export function crossCheckTrackers(
   config: TrackersModel & { vrrpInstances: ReadonlyArray<{ name: string; priority: number; trackScripts: TrackRef[]; trackFiles: TrackRef[]; trackProcesses: TrackRef[] }> },
-  root: Node, ctx: Ctx,
+  root: Node, ctx: Ctx, fixes: Corrections = [], partial = false,
 ): void {
   const itemsOf = (n: Node | undefined): Node[] => (isSeq(n) ? (n.items as Node[]) : []);
-  const uniqueNames = (key: string, defs: ReadonlyArray<{ name: string }>) => {
-    const items = itemsOf(nodeOf(root, key));
-    const seen = new Map<string, number>();
-    defs.forEach((d, i) => {
-      const prev = seen.get(d.name);
-      if (prev !== undefined) report(ctx, nodeOf(items[i], 'name') ?? items[i], `${key}[${i}].name`, `duplicate name (also ${key}[${prev}])`);
-      else seen.set(d.name, i);
-    });
-  };
-  uniqueNames('vrrp_scripts', config.vrrpScripts);
-  uniqueNames('vrrp_track_files', config.trackFiles);
-  uniqueNames('vrrp_track_processes', config.trackProcesses);
+  for (const key of ['vrrp_scripts', 'vrrp_track_files', 'vrrp_track_processes']) {
+    reportDuplicateNames(root, key, ctx, (_, first) => `duplicate name (also ${key}[${first}])`);
+  }
 
   const procItems = itemsOf(nodeOf(root, 'vrrp_track_processes'));
   config.trackProcesses.forEach((p, i) => {
     const node = procItems[i];
     const at = `vrrp_track_processes[${i}]`;
     if (p.quorumMax !== null && p.quorum > p.quorumMax) {
-      report(ctx, nodeOf(node, 'quorum') ?? nodeOf(node, 'quorum_max') ?? node, `${at}.quorum`, `quorum ${p.quorum} is above quorum_max ${p.quorumMax}`);
+      warn(ctx, nodeOf(node, 'quorum_max') ?? nodeOf(node, 'quorum') ?? node, `${at}.quorum_max`,
+        `quorum_max ${p.quorumMax} is below quorum ${p.quorum}: quorum_max is ignored, as keepalived ignores it`);
+      fixes.push(() => { p.quorumMax = null; });
     }
     if (!p.fullCommand && p.process.length > COMM_MAX) {
-      report(ctx, nodeOf(node, 'process') ?? node, `${at}.process`,
-        `a process name (comm) has at most ${COMM_MAX} characters, so ${JSON.stringify(p.process)} never matches; set full_command: true to match the command line's argv[0]`);
+      warn(ctx, nodeOf(node, 'process') ?? node, `${at}.process`,
+        `a process name (comm) has at most ${COMM_MAX} characters, so ${JSON.stringify(p.process)} never matches (keepalived accepts it too): ` +
+        'set full_command: true to match the command line\'s argv[0]');
     }
     if (p.args === undefined && p.paramMatch !== 'none' && p.paramMatch !== 'exact') {
       report(ctx, nodeOf(node, 'param_match') ?? node, `${at}.param_match`, `param_match ${p.paramMatch} needs args to match`);
@@ -244,34 +254,51 @@ export function crossCheckTrackers(
   });
 
   const instItems = itemsOf(nodeOf(root, 'vrrp_instances'));
+  const inFile = (defKey: string, defs: ReadonlyArray<{ name: string }>): Set<string> => {
+    const names = partial ? namesInFile(root, defKey) : new Set<string>();
+    defs.forEach((d) => names.add(d.name));
+    return names;
+  };
+  const defined = {
+    vrrp_scripts: inFile('vrrp_scripts', config.vrrpScripts),
+    vrrp_track_files: inFile('vrrp_track_files', config.trackFiles),
+    vrrp_track_processes: inFile('vrrp_track_processes', config.trackProcesses),
+  };
   config.vrrpInstances.forEach((inst, i) => {
     const node = instItems[i];
-    const lists: Array<[string, TrackRef[], ReadonlyArray<{ name: string }>, string]> = [
-      ['track_scripts', inst.trackScripts, config.vrrpScripts, 'vrrp_scripts'],
-      ['track_files', inst.trackFiles, config.trackFiles, 'vrrp_track_files'],
-      ['track_processes', inst.trackProcesses, config.trackProcesses, 'vrrp_track_processes'],
+    const lists: Array<[string, TrackRef[], 'vrrp_scripts' | 'vrrp_track_files' | 'vrrp_track_processes']> = [
+      ['track_scripts', inst.trackScripts, 'vrrp_scripts'],
+      ['track_files', inst.trackFiles, 'vrrp_track_files'],
+      ['track_processes', inst.trackProcesses, 'vrrp_track_processes'],
     ];
-    for (const [key, refs, defs, defKey] of lists) {
+    for (const [key, refs, defKey] of lists) {
       const listNode = nodeOf(node, key);
       const items = itemsOf(listNode);
       const seen = new Set<string>();
+      const dropped = new Set<TrackRef>();
       refs.forEach((ref, j) => {
         const item = items[j] ?? listNode ?? node;
         const itemName = isMap(item) ? nodeOf(item, 'name') ?? item : item;
         const at = `vrrp_instances[${i}].${key}[${j}]`;
-        if (!defs.some((d) => d.name === ref.name)) {
-          const hint = suggest(ref.name, defs.map((d) => d.name));
-          report(ctx, itemName, at, `no ${defKey} entry is named ${ref.name}${hint ? ` (did you mean ${hint}?)` : ''}`);
-        } else if (seen.has(ref.name)) {
-          report(ctx, itemName, at, `${ref.name} is listed twice`);
+        if (!defined[defKey].has(ref.name)) {
+          const hint = suggest(ref.name, [...defined[defKey]]);
+          warn(ctx, itemName, at, `no ${defKey} entry is named ${ref.name}${hint ? ` (did you mean ${hint}?)` : ''}: ignored, as keepalived ignores it`);
+          dropped.add(ref);
+          return;
+        }
+        if (seen.has(ref.name)) {
+          warn(ctx, itemName, at, `${ref.name} is listed twice: the second is ignored, as keepalived ignores it`);
+          dropped.add(ref);
+          return;
         }
         seen.add(ref.name);
-        // keepalived.conf(5): an address owner's priority never changes, so its trackers must be weight 0.
         if (inst.priority === 255 && ref.weight !== 0) {
-          report(ctx, (isMap(item) ? nodeOf(item, 'weight') : undefined) ?? itemName, at,
-            `priority 255 (address owner) never changes; ${ref.name} has weight ${ref.weight}: use weight 0 (FAULT when it fails)`);
+          warn(ctx, (isMap(item) ? nodeOf(item, 'weight') : undefined) ?? itemName, at,
+            `priority 255 (address owner) never changes: ${ref.name}'s weight ${ref.weight} has no effect (keepalived ignores a ` +
+            'weighted tracker on an address owner); weight 0 puts the instance in FAULT when it fails');
         }
       });
+      if (dropped.size) fixes.push(() => { const kept = refs.filter((r) => !dropped.has(r)); refs.length = 0; for (const r of kept) refs.push(r); });
     }
   });
 }

@@ -7,7 +7,8 @@
 // given on a virtual server, a real server or a check; the nearest one wins, as in keepalived 2.x.
 import { isMap, isScalar, isSeq, YAMLMap, type Node, type Scalar } from 'yaml';
 import {
-  boolean, describe, field, integer, integerLiteral, ipAddress, isSecretNode, list, nodeOf, number, object, oneOf, report, string, type Ctx, type Validator,
+  boolean, describe, field, integer, integerLiteral, ipAddress, isSecretNode, list, nodeOf, number, object, oneOf, report, string, warn,
+  type Corrections, type Ctx, type Validator,
 } from './fields.js';
 import { suggest } from './suggest.js';
 import { notifyScript } from './notifyScripts.js';
@@ -465,10 +466,19 @@ function checkModel(c: RawCheck, inherited: Timing, rs: RealServer, scriptUser: 
 }
 
 /**
- * Checks across keys and across virtual servers; errors point at the offending key's value.
- * `root` is the document's root mapping (the one holding `virtual_servers`).
+ * Checks across keys and across virtual servers; errors and warnings point at the offending
+ * key's value. `root` is the document's root mapping (the one holding `virtual_servers`).
+ * keepalived 2.2.7 (check/check_data.c validate_check_config(), observed with keepalived -t)
+ * corrects some of what a file says and carries on; tandem warns and queues the same correction
+ * (`fixes`, applied by build.ts crossCheck()):
+ * - "one packet scheduling requires UDP - resetting": ops off on a TCP or SCTP service;
+ * - "quorum %u ... exceeds total weight of real servers %u, reducing quorum to %u";
+ * - "hysteresis %u >= quorum %u; setting hysteresis to %u": to quorum - 1;
+ * - "virtual server %s and real server %s ports don't match - resetting" (DR and TUN cannot
+ *   change the port): the table entry takes the service's port;
+ * - "real server %s is duplicated - removing second rs".
  */
-export function crossCheckVirtualServers(model: readonly VirtualServerConfig[], root: Node, ctx: Ctx): void {
+export function crossCheckVirtualServers(model: readonly VirtualServerConfig[], root: Node, ctx: Ctx, fixes: Corrections = []): void {
   const listNode = nodeOf(root, 'virtual_servers');
   const vsNodes = isSeq(listNode) ? (listNode.items as Node[]) : [];
   const seen = new Map<string, number>();
@@ -486,10 +496,23 @@ export function crossCheckVirtualServers(model: readonly VirtualServerConfig[], 
 
     // ipvsadm: "One-Packet Scheduling is only for UDP virtual services".
     if (vs.service.ops && !(vs.service.id.kind === 'inet' && vs.service.id.protocol === 'UDP')) {
-      err(at(vsNode, 'ops'), `${p}.ops`, 'one-packet scheduling (ops) is only for UDP virtual servers');
+      warn(ctx, at(vsNode, 'ops'), `${p}.ops`, 'one-packet scheduling (ops) is only for UDP virtual servers: turned off, as keepalived does');
+      fixes.push(() => { vs.service.ops = false; });
     }
-    if (vs.hysteresis >= vs.quorum && vs.hysteresis > 0) {
-      err(at(vsNode, 'hysteresis'), `${p}.hysteresis`, `must be less than quorum (${vs.quorum})`);
+    // keepalived removes duplicate real servers first, then sums the weights (observed).
+    const weights = uniqueDests(vs.realServers).reduce((sum, rs) => sum + rs.dest.weight, 0);
+    let quorum = vs.quorum;
+    if (weights > 0 && quorum > weights) {
+      warn(ctx, at(vsNode, 'quorum'), `${p}.quorum`, `${quorum} is more than the real servers' total weight ${weights}: ` +
+        `reduced to ${weights}, as keepalived reduces it (a quorum above the total could never be met)`);
+      quorum = weights;
+      fixes.push(() => { vs.quorum = weights; });
+    }
+    if (vs.hysteresis >= quorum && vs.hysteresis > 0) {
+      // keepalived sets it to quorum - 1 (observed: hysteresis 3 with quorum 3 becomes 2).
+      const lower = quorum - 1;
+      warn(ctx, at(vsNode, 'hysteresis'), `${p}.hysteresis`, `${vs.hysteresis} is not less than quorum ${quorum}: set to ${lower}, as keepalived does`);
+      fixes.push(() => { vs.hysteresis = lower; });
     }
     const granNode = nodeOf(vsNode, 'persistence_granularity');
     if (granNode) {
@@ -505,29 +528,38 @@ export function crossCheckVirtualServers(model: readonly VirtualServerConfig[], 
 
     const rsNodes = listItems(nodeOf(vsNode, 'real_servers'));
     const dests = new Map<string, number>();
-    const checkServer = (d: RealServer, node: Node | undefined, path: string) => {
+    const checkServer = (d: RealServer, node: Node | undefined, path: string, rs?: RealServerConfig) => {
       // Mixed families need tunnelling and are rarely what was meant; tandem refuses them.
       if (d.family !== vs.family) {
         err(at(node, 'address'), `${path}.address`, `must be IPv${vs.family} like ${vs.key}, got ${d.address}`);
       }
       if (vs.service.id.kind === 'inet') {
         const portNode = nodeOf(node, 'port');
-        // ipvsadm rewrites a DR/TUN real server's port to the service's: a different port would
-        // never match the kernel and be "fixed" forever.
-        if (d.forwarding !== 'NAT' && d.port !== vs.service.id.port && portNode) {
-          err(portNode, `${path}.port`, `${d.forwarding} cannot change the port: must be ${vs.service.id.port} like the virtual server (or use lb_kind NAT)`);
+        const servicePort = vs.service.id.port;
+        // ipvsadm and keepalived give a DR/TUN real server the service's port: it cannot change it.
+        if (d.forwarding !== 'NAT' && d.port !== servicePort && portNode && d.port !== 0) {
+          warn(ctx, portNode, `${path}.port`, `${d.forwarding} cannot change the port: the table entry takes ${servicePort} like the ` +
+            `virtual server, as keepalived resets it (checks still connect to ${d.port}; use lb_kind NAT to change ports)`);
+          fixes.push(() => {
+            d.port = servicePort;
+            if (rs) rs.id = realServerId(vs.key, destKey(d));
+          });
         }
         if (d.port === 0 && portNode) err(portNode, `${path}.port`, 'expected an integer 1..65535, got 0');
       }
     };
+    const duplicates: RealServerConfig[] = [];
     vs.realServers.forEach((rs, j) => {
       const node = rsNodes[j];
       const path = `${p}.real_servers[${j}]`;
-      checkServer(rs.dest, node, path);
+      checkServer(rs.dest, node, path, rs);
       const k = destKey(rs.dest);
       const before = dests.get(k);
-      if (before !== undefined) err(at(node, 'address'), `${path}.address`, `${k} is already real_servers[${before}] of this virtual server`);
-      else dests.set(k, j);
+      if (before !== undefined) {
+        warn(ctx, at(node, 'address'), `${path}.address`, `${k} is already real_servers[${before}] of this virtual server: ` +
+          'this one is ignored, as keepalived removes the second');
+        duplicates.push(rs);
+      } else dests.set(k, j);
       const checkNodes = listItems(nodeOf(node, 'checks'));
       rs.checks.forEach((c, n) => {
         const cNode = checkNodes[n];
@@ -536,12 +568,30 @@ export function crossCheckVirtualServers(model: readonly VirtualServerConfig[], 
           err(cNode, `${path}.checks[${n}].${c.kind}.connect_port`, 'required: the real server has no port (fwmark service)');
         }
         if (c.kind === 'misc_check' && c.timeoutMs > c.delayLoopMs && inner) {
-          // Not fatal in keepalived either, but a probe still running at the next round is a bug.
-          err(nodeOf(inner, 'misc_timeout') ?? cNode, `${path}.checks[${n}].misc_check.misc_timeout`,
-            `must not exceed delay_loop (${c.delayLoopMs / 1000} s)`);
+          // keepalived accepts it, and so does tandem: one probe of a check runs at a time, so
+          // a slow one only delays the next.
+          warn(ctx, nodeOf(inner, 'misc_timeout') ?? cNode, `${path}.checks[${n}].misc_check.misc_timeout`,
+            `is longer than delay_loop (${c.delayLoopMs / 1000} s): a slow run delays the next one`);
         }
       });
     });
+    if (duplicates.length) fixes.push(() => { vs.realServers = vs.realServers.filter((rs) => !duplicates.includes(rs)); });
+    // keepalived finds duplicates by the ports as written, then resets DR/TUN ports, and then
+    // runs two entries for one server: tandem cannot (one table entry per address and port).
+    if (vs.service.id.kind === 'inet') {
+      const servicePort = vs.service.id.port;
+      const final = new Map<string, number>();
+      vs.realServers.forEach((rs, j) => {
+        if (duplicates.includes(rs)) return;
+        const d = rs.dest;
+        const k = destKey(d.forwarding !== 'NAT' && d.port !== 0 ? { ...d, port: servicePort } : d);
+        const other = final.get(k);
+        if (other !== undefined) {
+          err(at(rsNodes[j], 'port'), `${p}.real_servers[${j}].port`, `with DR/TUN ports reset to ${servicePort}, this is ` +
+            `real_servers[${other}] again: one server cannot be two table entries (keepalived runs both; tandem refuses it)`);
+        } else final.set(k, j);
+      });
+    }
     if (vs.sorryServer) {
       const node = nodeOf(vsNode, 'sorry_server');
       checkServer(vs.sorryServer.dest, node, `${p}.sorry_server`);
@@ -550,6 +600,12 @@ export function crossCheckVirtualServers(model: readonly VirtualServerConfig[], 
       if (j !== undefined) err(at(node, 'address'), `${p}.sorry_server.address`, `${k} is also real_servers[${j}]; the sorry server must be another server`);
     }
   });
+}
+
+/** The real servers without the second and later of each address and port (keepalived removes those). */
+function uniqueDests(servers: readonly RealServerConfig[]): RealServerConfig[] {
+  const seen = new Set<string>();
+  return servers.filter((rs) => { const k = destKey(rs.dest); if (seen.has(k)) return false; seen.add(k); return true; });
 }
 
 function listItems(node: Node | undefined): Array<Node | undefined> {

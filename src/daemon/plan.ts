@@ -1,6 +1,8 @@
 // `tandem plan -f FILE`: read the kernel's IPVS table, compute the desired one from FILE, and
 // print the batch that applying FILE would send, without sending it. Real servers are taken at
 // their initial verdict (up, unless a check has `alpha`): a dry run has no health history.
+// Exit 0 planned, 1 the table cannot be read, 2 a change the backend refuses (the CLI exits 2
+// before this for a config that is refused).
 import type { Config } from '../config/model.js';
 import { desiredTable } from '../lb/desired.js';
 import type { LbBackend } from '../lb/ipvs/backend.js';
@@ -40,6 +42,11 @@ async function plan(config: Config, backend: LbBackend, out: (s: string) => void
     out(`# ${ops.length} change(s) to apply ${config.file}:\n${ops.map((op) => `#   ${describeOp(op)}\n`).join('')}`);
     for (const r of refused) out(`# refused: ${describeOp(r.op)}: ${r.message ?? r.reason}\n`);
     out(`# as one nft -f transaction:\n${script}`);
+    // A change the backend refuses would not be made: applying FILE would not give the table it says.
+    if (refused.length) {
+      process.stderr.write(`tandem plan: ${refused.length} change(s) refused by the nft backend (listed above)\n`);
+      return 2;
+    }
     return 0;
   }
   out(`# ${ops.length} change(s) to apply ${config.file}; as an ipvsadm -R batch:\n`);

@@ -2,7 +2,7 @@
 // thread: loadOffThread.ts says why); if anything is wrong, change nothing (the running config stays, every error is logged and returned); else
 // apply the difference (reloadPlan.ts) service by service. All checks that can refuse a reload run
 // before the first change, so a reload is applied whole or not at all.
-import { formatConfigError, type ConfigError } from '../config/errors.js';
+import { formatConfigError, type ConfigIssue } from '../config/errors.js';
 import type { LoadResult } from '../config/load.js';
 import { loadConfigFileOffThread } from '../config/loadOffThread.js';
 import { locateKey } from '../config/locate.js';
@@ -15,9 +15,12 @@ import type { LbService } from './lbService.js';
 import { describePlan, planReload, restartOnlyChanges, type ReloadPlan } from './reloadPlan.js';
 import { VrrpStartError, type VrrpService } from './vrrpService.js';
 
+/** What a reload did, as `tandem reload`, the log and the status show it. `warnings` are the
+ *  new file's (config/errors.ts): an applied reload runs with them, a refused one lists them
+ *  beside its errors, so that the next edit can fix both. */
 export type ReloadOutcome =
-  | { ok: true; file: string; changes: string[]; durationMs: number }
-  | { ok: false; file: string; errors: string[] };
+  | { ok: true; file: string; changes: string[]; durationMs: number; warnings: string[] }
+  | { ok: false; file: string; errors: string[]; warnings: string[] };
 
 export interface ReloadTargets {
   /** The config running now. */
@@ -34,7 +37,7 @@ export interface ReloadTargets {
   /** The daemon began to stop while the file was being read: do nothing. */
   stopping(): boolean;
   /** What the running LB backend cannot express in `next` (located). */
-  backendErrors(next: Config): ConfigError[];
+  backendErrors(next: Config): ConfigIssue[];
   log: Logger;
 }
 
@@ -44,11 +47,13 @@ export async function reloadConfig(file: string, t: ReloadTargets): Promise<Relo
   // What a refusal says reaches the log, `tandem reload`, the state file and /status.json: config
   // errors come masked from the loader (src/config/secrets.ts); anything else (an exception's
   // message) has URL credentials masked here.
+  let warnings: string[] = [];
   const refuse = (texts: string[]): ReloadOutcome => {
     const errors = texts.map(maskUrlCredentials);
     for (const e of errors) log.error(e);
-    log.error(`reload refused: ${errors.length} error(s); still running the previous config`);
-    return { ok: false, file, errors };
+    for (const w of warnings) log.warn(w);
+    log.error(`reload refused: ${errors.length} error(s)${warnings.length ? `, ${warnings.length} warning(s)` : ''}; still running the previous config`);
+    return { ok: false, file, errors, warnings };
   };
   let loaded: LoadResult;
   try {
@@ -56,15 +61,16 @@ export async function reloadConfig(file: string, t: ReloadTargets): Promise<Relo
   } catch (e) {
     return refuse([`${file}: cannot load: ${(e as Error).message}`]);
   }
-  if (t.stopping()) return { ok: false, file, errors: ['tandem is stopping; not reloading'] };
+  if (t.stopping()) return { ok: false, file, errors: ['tandem is stopping; not reloading'], warnings: [] };
   const loadMs = performance.now() - t0;
+  warnings = loaded.warnings.map(formatConfigError);
   if (!loaded.ok) return refuse(loaded.errors.map(formatConfigError));
   const old = t.current();
   const next = loaded.config;
   const restart = restartOnlyChanges(old, next);
   if (restart.length) {
     return refuse(restart.map((r): string => formatConfigError(locatedOr(file, ['global', r.key], {
-      file, line: 1, col: 1, path: `global.${r.key}`,
+      severity: 'error', file, path: `global.${r.key}`,
       message: `${isSecretKey(r.key) ? 'changed' : `changed from ${String(r.from)} to ${String(r.to)}`}: this needs a restart (systemctl restart tandem); nothing was reloaded`,
     }))));
   }
@@ -78,7 +84,8 @@ export async function reloadConfig(file: string, t: ReloadTargets): Promise<Relo
     throw e;
   }
   const changes = describePlan(plan);
-  log.info(`reloading ${file}: ${changes.length ? `${changes.length} change(s)` : 'no changes'}`);
+  log.info(`reloading ${file}: ${changes.length ? `${changes.length} change(s)` : 'no changes'}${warnings.length ? `, ${warnings.length} warning(s)` : ''}`);
+  for (const w of warnings) log.warn(w);
   for (const c of changes) log.info(`  ${c}`);
   // Trackers first, so the instances' new priorities are computed with the new trackers; alert
   // channels before VRRP, so a removed instance's STOP goes through the new scripts' config.
@@ -92,10 +99,10 @@ export async function reloadConfig(file: string, t: ReloadTargets): Promise<Relo
   const durationMs = Math.round((performance.now() - t0) * 10) / 10;
   log.info(`reloaded ${file} in ${durationMs} ms (read and validated in a worker: ${Math.round(loadMs)} ms; ` +
     `planned and applied on the main thread: ${Math.round(performance.now() - t0 - loadMs)} ms)`);
-  return { ok: true, file, changes, durationMs };
+  return { ok: true, file, changes, durationMs, warnings };
 }
 
-function locatedOr(file: string, path: string[], fallback: ConfigError): ConfigError {
+function locatedOr(file: string, path: string[], fallback: ConfigIssue): ConfigIssue {
   const at = locateKey(file, path);
   return at ? { ...fallback, file: at.file, line: at.line, col: at.col } : fallback;
 }

@@ -31,6 +31,9 @@ export interface RunOptions {
 export async function runDaemon(opts: RunOptions): Promise<number> {
   const log = opts.log ?? createLogger();
   const loaded = loadConfigFile(opts.configFile);
+  // Warnings (config/errors.ts): the config runs as keepalived would run it; each is logged once
+  // here and kept in the status (config.warnings).
+  for (const w of loaded.warnings) log.warn(formatConfigError(w));
   if (!loaded.ok) {
     for (const e of loaded.errors) log.error(formatConfigError(e));
     log.error(`refusing to start: ${loaded.errors.length} config error(s)`);
@@ -48,7 +51,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     return 2;
   }
   const startedAt = new Date().toISOString();
-  const configStatus: StatusConfig = { file: opts.configFile, loaded_at: startedAt, reloads: { ok: 0, refused: 0 }, last_reload: null };
+  const configStatus: StatusConfig = {
+    file: opts.configFile, loaded_at: startedAt, warnings: loaded.warnings.map(formatConfigError), reloads: { ok: 0, refused: 0 }, last_reload: null,
+  };
   let service: VrrpService | undefined;
   let lb: LbService | undefined;
   const alerts = new AlertDispatcher(config, log.child('alert'));
@@ -77,7 +82,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   let stopping = false;
   const reload = (via: string): Promise<ReloadOutcome> => {
     const r = reloads.then(async (): Promise<ReloadOutcome> => {
-      if (stopping) return { ok: false, file: opts.configFile, errors: ['tandem is stopping; not reloading'] };
+      if (stopping) return { ok: false, file: opts.configFile, errors: ['tandem is stopping; not reloading'], warnings: [] };
       log.info(`${via}: reloading ${opts.configFile}`);
       systemd.reloading(`reloading ${opts.configFile}`);
       let listenersChanged = false;
@@ -89,8 +94,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
           log: log.child('reload'),
         });
         const at = new Date().toISOString();
-        configStatus.last_reload = { at, ok: o.ok, changes: o.ok ? o.changes : [], errors: o.ok ? [] : o.errors };
-        if (o.ok) { configStatus.reloads.ok++; configStatus.loaded_at = at; } else configStatus.reloads.refused++;
+        configStatus.last_reload = { at, ok: o.ok, changes: o.ok ? o.changes : [], errors: o.ok ? [] : o.errors, warnings: o.warnings };
+        if (o.ok) { configStatus.reloads.ok++; configStatus.loaded_at = at; configStatus.warnings = o.warnings; } else configStatus.reloads.refused++;
         return o;
       } finally {
         systemd.ready(vrrpStatusLine(service!.snapshot().instances));

@@ -15,7 +15,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse, parseDocument, stringify, visit } from 'yaml';
 import { mulberry32 } from '../lib/prng.js';
@@ -179,7 +179,13 @@ function mutateKeepalived(rng: Rng, seedText: string): string {
 const SLOW_MS = 3000;
 
 const STACK_LINE = /^\s+at .+(:\d+:\d+\)?|\(native\))$/m;
+/** An error or a warning at its place: `file:line:col path: msg`, `file:line:col warning: path: msg`. */
 const LOCATED = /^[^\s:][^:]*:\d+:\d+ /;
+const WARNING = /^[^\s:][^:]*:\d+:\d+ warning: /;
+/** The summary `tandem check` ends a refusal with: `file: 2 errors, 1 warning (...)`. */
+const SUMMARY = /: \d+ errors?(, \d+ warnings?)?( \(.*\))?$/;
+/** An issue about the whole file (`file: is a directory ...`): no line to name, so none is made up. */
+const aboutTheFile = (line: string, shown: string) => line.startsWith(`${shown}: `) && !SUMMARY.test(line);
 
 /** A pool of configRunner processes with a per-job time limit. */
 class RunnerPool {
@@ -243,8 +249,13 @@ function median(xs: number[]): number {
   return s.length ? s[Math.floor(s.length / 2)]! : 0;
 }
 
-/** What every answer to check or import must look like; returns the defects. */
-function judgeCli(door: 'check' | 'import', r: JobResult): string[] {
+/**
+ * What every answer to check or import must look like; returns the defects. `shown` is the name
+ * `tandem check` gives the file (relative to its working directory), for issues about the whole
+ * file. Exit 2: every line an error or warning at its file:line:col, an issue about the whole
+ * file, or the summary. Exit 0: OK on stdout, and only located warnings on stderr.
+ */
+function judgeCli(door: 'check' | 'import', r: JobResult, shown = ''): string[] {
   const bad: string[] = [];
   if (r.crash) bad.push(`crashed: ${r.crash.split('\n').slice(0, 4).join(' | ')}`);
   // import: 3 is "converted with notes" (src/config/import/cli.ts).
@@ -252,10 +263,14 @@ function judgeCli(door: 'check' | 'import', r: JobResult): string[] {
   if (STACK_LINE.test(r.err) || STACK_LINE.test(r.out)) bad.push(`stack trace in output: ${r.err.split('\n').find((l) => STACK_LINE.test(l))}`);
   if (door === 'check' && r.code === 2) {
     const lines = r.err.split('\n').filter(Boolean);
-    const unlocated = lines.filter((l) => !LOCATED.test(l) && !/: \d+ errors?( \(.*\))?$/.test(l) && !/-f FILE is required/.test(l));
+    const unlocated = lines.filter((l) => !LOCATED.test(l) && !SUMMARY.test(l) && !aboutTheFile(l, shown) && !/-f FILE is required/.test(l));
     if (unlocated.length) bad.push(`error without file:line:col: ${unlocated[0]}`);
   }
-  if (door === 'check' && r.code === 0 && !/: OK \(/.test(r.out)) bad.push(`exit 0 without OK: ${r.out.slice(0, 200)}`);
+  if (door === 'check' && r.code === 0) {
+    if (!/: OK \(/.test(r.out)) bad.push(`exit 0 without OK: ${r.out.slice(0, 200)}`);
+    const notWarnings = r.err.split('\n').filter(Boolean).filter((l) => !WARNING.test(l));
+    if (notWarnings.length) bad.push(`exit 0 with a line that is not a located warning: ${notWarnings[0]}`);
+  }
   return bad;
 }
 
@@ -295,7 +310,7 @@ export async function runConfigFuzz(opts: ConfigFuzzOptions): Promise<ConfigFuzz
         writeFileSync(file, text);
         const r = await pool.run(['check', '-f', file]);
         d.runs++; tally(d.exitCodes, r.code); times.push(r.ms);
-        const bad = judgeCli('check', r);
+        const bad = judgeCli('check', r, relative(work, file));
         if (r.ms > SLOW_MS) bad.push(`took ${r.ms} ms (more than ${SLOW_MS} ms for one config)`);
         if (i % 200 === 0) {
           const real = realProcess(['check', '-f', file], work);
@@ -336,7 +351,7 @@ export async function runConfigFuzz(opts: ConfigFuzzOptions): Promise<ConfigFuzz
           writeFileSync(out, r.out);
           const c = await pool.run(['check', '-f', out]);
           chained++;
-          for (const b of judgeCli('check', c)) bad.push(`check of the imported YAML: ${b}`);
+          for (const b of judgeCli('check', c, relative(work, out))) bad.push(`check of the imported YAML: ${b}`);
         }
         if (bad.length) failures.push(`import #${i} (${keep(`import-${i}.conf`, text)}): ${bad.join('; ')}`);
       }
@@ -454,10 +469,14 @@ async function reloadDoor(
       d.runs++; times.push(ms); tally(d.exitCodes, status === 200 ? 0 : status === 422 ? 2 : status);
       const bad: string[] = [];
       if (status !== 200 && status !== 422) bad.push(`HTTP ${status}: ${body.slice(0, 300)}`);
-      let outcome: { ok?: boolean; errors?: string[] } = {};
+      let outcome: { ok?: boolean; errors?: string[]; warnings?: string[] } = {};
       try { outcome = JSON.parse(body) as typeof outcome; } catch { bad.push(`not JSON: ${body.slice(0, 200)}`); }
+      // Warnings, applied or refused, are located like errors.
+      const unlocatedWarning = (outcome.warnings ?? []).find((w) => !WARNING.test(w));
+      if (unlocatedWarning !== undefined) bad.push(`warning without file:line:col: ${unlocatedWarning}`);
       if (status === 422) {
-        const unlocated = (outcome.errors ?? []).filter((e) => !LOCATED.test(e) && !/interface .* does not exist|no .*address to send from|needs a restart|cannot read file/.test(e));
+        const unlocated = (outcome.errors ?? []).filter((e) => !LOCATED.test(e) && !aboutTheFile(e, t.configPath) &&
+          !/interface .* does not exist|no .*address to send from|needs a restart/.test(e));
         if (unlocated.length) bad.push(`refusal without file:line:col: ${unlocated[0]}`);
       }
       if (!t.running) bad.push(`the daemon exited: ${t.tail(10)}`);

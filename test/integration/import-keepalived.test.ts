@@ -127,6 +127,20 @@ describe('keepalived -t accepts every fixture, in a namespace with the interface
     assert.equal(judgeKeepalivedT({ kind: 'warns', pattern: /Config files missing/ }, r), undefined);
   });
 
+  it('exit 5 carries on when every line is a warning the header names (a sync group of one); another line beside it is refused', async () => {
+    const f = fixtures.find((x) => x.name === 'rules/check-sync-group-of-one');
+    assert.ok(f && f.header.keepalivedT.kind === 'warns');
+    const r = await keepalivedTest(f.header.interfaces, f.abs);
+    assert.equal(r.status, 5, r.stderr);
+    assert.match(r.stderr, /^Sync group G1 has only 1 virtual router\(s\) - this probably isn't what you want$/m);
+    assert.equal(judgeKeepalivedT(f.header.keepalivedT, r), undefined);
+    const broken = await keepalivedTest(f.header.interfaces, variant(f.name, (t) => t.replace('priority 150', 'priorty 150')));
+    assert.equal(broken.status, 5, broken.stderr);
+    assert.match(broken.stderr, /Unknown keyword 'priorty'/);
+    assert.match(broken.stderr, /Sync group G1 has only 1 virtual router/);
+    assert.match(judgeKeepalivedT(f.header.keepalivedT, broken) ?? '', /expected keepalived -t to warn and carry on/);
+  });
+
   it('an interface the namespace lacks is refused (exit 5: the namespace is what keepalived judges)', async () => {
     const r = await keepalivedTest(['eth0'], variant('shapes/nat-pair-lb1', (t) => t.replace('interface eth1', 'interface eth7')));
     assert.equal(r.status, 5, r.stderr);

@@ -44,9 +44,16 @@ test('reload: same identity keeps state and VIPs, added starts, removed hands ov
         vi('VI_2b', 52, 150, ['192.0.2.101/24'], { advertInt: 1 }),
         vi('VI_3', 53, 150, ['192.0.2.103/24']),
       ],
+      // A warning (issue 13 §2): the reload is applied and says so, located, and the status keeps it.
+      tandemTop: { global: { smtp_server: '192.0.2.25' } },
     });
     const r = await lb1.reload();
     assert.equal(r.code, 0, r.stderr + ctx());
+    assert.match(r.stdout, /^reloaded \S+ in [\d.]+ ms: \d+ change\(s\), 1 warning\(s\)$/m, r.stdout);
+    assert.match(r.stderr, /^\S+\.yaml:\d+:\d+ warning: global\.smtp_server: no mail is sent without global\.notification_email/m, r.stderr);
+    await waitFor(() => ((lb1!.readState() as unknown as { config?: { warnings?: string[] } }).config?.warnings ?? []).length === 1,
+      { timeoutMs: 5000, what: 'the running config\'s warning in the status' });
+    assert.match(lb1.tail(40), /warning: global\.smtp_server: no mail is sent/, ctx());
     assert.match(r.stdout, /vrrp VI_1 \(vrid 51 IPv4 eth0 multicast\): changed priority, virtual_ipaddresses; state kept/, r.stdout);
     assert.match(r.stdout, /vrrp VI_2b \(vrid 52 IPv4 eth0 multicast\): renamed from VI_2, changed name, advert_int; state kept/, r.stdout);
     assert.match(r.stdout, /vrrp VI_3 \(vrid 53 IPv4 eth0 multicast\): added/, r.stdout);

@@ -109,12 +109,12 @@ test('insecure vrrp_script and misc_check: refused by check, run and reload, and
     assert.equal(after.transitions, before.transitions, 'the refused reload changed the instance');
     assert.deepEqual(trackedScripts(), ['chk_safe']);
 
-    // A config file everyone can write: refused at 1:1 (the whole file); 0644 again: applied.
+    // A config file everyone can write: refused, about the whole file (no line); 0644 again: applied.
     d.writeConfig(spec({ priority: 120 }));
     chmodSync(d.configPath, 0o666);
     const open = await d.reload();
     assert.equal(open.code, 2, open.stdout + open.stderr);
-    assert.match(open.stderr, /:1:1 enable_script_security: config file refused \(world_writable\): \S+ is writable by everyone \(mode 666\), so a non-root user could change which programs tandem runs as root/, open.stderr);
+    assert.match(open.stderr, /\.yaml: enable_script_security: config file refused \(world_writable\): \S+ is writable by everyone \(mode 666\), so a non-root user could change which programs tandem runs as root/, open.stderr);
     assert.equal(d.instance()!.effective_priority, 100);
     chmodSync(d.configPath, 0o644);
     const good = await d.reload();

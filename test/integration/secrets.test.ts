@@ -17,7 +17,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { Lab, run, waitFor } from '../lib/netns.js';
 import { TANDEM_BIN, Tandem } from '../lib/tandem.js';
-import { configText, keepalivedWithBadAuthPass, SECRET_CASES, type BaseConfig } from '../lib/secretCases.js';
+import { configText, keepalivedWithBadAuthPass, SECRET_CASES, SECRET_WARNING_CASES, type BaseConfig } from '../lib/secretCases.js';
 
 const TIMEOUT = { timeout: 400_000 };
 
@@ -88,7 +88,7 @@ test('no output of tandem carries a planted secret: check, run, import, a daemon
       auth: `    authentication: { auth_type: PASS, auth_pass: ${LIVE.authPass} }`,
     };
     const markers = [
-      ...SECRET_CASES.flatMap((c) => c.markers), ...keepalivedWithBadAuthPass().markers, ...Object.values(LIVE), ...Object.values(NEXT),
+      ...SECRET_CASES.flatMap((c) => c.markers), ...SECRET_WARNING_CASES.flatMap((c) => c.markers), ...keepalivedWithBadAuthPass().markers, ...Object.values(LIVE), ...Object.values(NEXT),
       Buffer.from(`hookuser:${LIVE.rxPw}`).toString('base64'), Buffer.from(`hookuser:${LIVE.closedPw}`).toString('base64'),
     ];
     assert.equal(new Set(markers).size, markers.length, 'markers are distinct');
@@ -111,6 +111,25 @@ test('no output of tandem carries a planted secret: check, run, import, a daemon
       assert.match(started.stdout + started.stderr, c.taken, `${c.what}\n${started.stdout}${started.stderr}`);
       assert.match(started.stdout + started.stderr, /refusing to start/);
       expectMasked(`tandem run (${c.what})`, started.stdout + started.stderr, c.error);
+    }
+
+    // 1b. A config that loads with a warning at a secret-bearing key: tandem check says OK and
+    // prints the warning masked; --strict refuses it, masked too.
+    const warningFiles = SECRET_WARNING_CASES.map((c, i) => {
+      const file = lab.path(`warning-${i}.yaml`);
+      writeFileSync(file, configText(liveBase, c.edit));
+      return file;
+    });
+    for (const [i, c] of SECRET_WARNING_CASES.entries()) {
+      const chk = await cli(['check', '-f', warningFiles[i]!]);
+      keep(`tandem check (${c.what})`, chk.stdout + chk.stderr);
+      assert.equal(chk.code, 0, `${c.what}: tandem check exit ${chk.code}\n${chk.stdout}${chk.stderr}`);
+      assert.match(chk.stdout, /: OK \(1 VRRP instance, 0 virtual servers; 1 warning, listed on stderr\)/, chk.stdout);
+      expectMasked(`tandem check (${c.what})`, chk.stderr, c.error);
+      const strict = await cli(['check', '--strict', '-f', warningFiles[i]!]);
+      keep(`tandem check --strict (${c.what})`, strict.stdout + strict.stderr);
+      assert.equal(strict.code, 2, `${c.what}: tandem check --strict exit ${strict.code}\n${strict.stdout}${strict.stderr}`);
+      assert.match(strict.stderr, c.taken, strict.stderr);
     }
 
     // 2. tandem import of a keepalived.conf with bad auth_pass lines: the notes on stderr and in
@@ -208,6 +227,25 @@ for (const u of urls) require('http').get('http://192.0.2.1:9650' + u, (r) => { 
       assert.match(s.config.last_reload!.errors.join('\n'), c.taken, `${c.what}: status last_reload.errors`);
       assert.match(t.proc.lines.slice(from).join('\n'), c.taken, `${c.what}: the log`);
       expectMasked(`status last_reload.errors (${c.what})`, s.config.last_reload!.errors.join('\n'), c.error);
+      expectMasked(`the log (${c.what})`, t.proc.lines.slice(from).join('\n'), c.error);
+    }
+
+    // 4b. A file with a warning at a secret-bearing key is applied, the warning (masked) in the
+    // answer, the log and the status.
+    for (const [i, c] of SECRET_WARNING_CASES.entries()) {
+      t.writeConfig(readFileSync(warningFiles[i]!, 'utf8'));
+      const from = t.proc.lines.length;
+      const r = await t.reload(true);
+      keep(`tandem reload --json (${c.what})`, r.stdout + r.stderr);
+      assert.equal(r.code, 0, `${c.what}: tandem reload exit ${r.code}\n${r.stdout}${r.stderr}${ctx()}`);
+      const o = JSON.parse(r.stdout) as { ok: boolean; warnings: string[] };
+      expectMasked(`tandem reload --json warnings (${c.what})`, o.warnings.join('\n'), c.error);
+      const s = await waitFor(async () => {
+        const { doc } = await snapshot(`applied reload with a warning (${c.what})`);
+        return (doc.config.last_reload as { warnings?: string[] } | null)?.warnings?.length ? doc : null;
+      }, { timeoutMs: 15_000, what: `the reload's warning in the status (${c.what})` });
+      expectMasked(`status last_reload.warnings (${c.what})`, (s.config.last_reload as unknown as { warnings: string[] }).warnings.join('\n'), c.error);
+      expectMasked(`status config.warnings (${c.what})`, (s.config as unknown as { warnings: string[] }).warnings.join('\n'), c.error);
       expectMasked(`the log (${c.what})`, t.proc.lines.slice(from).join('\n'), c.error);
     }
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import type { DirectorSpec } from '../lib/director-spec.js';
-import { sleep, waitFor, type LabNode } from '../lib/netns.js';
+import { Lab, sleep, waitFor, type LabNode } from '../lib/netns.js';
 import { Pair, V3_IPV4 } from '../lib/pair.js';
 import { Tandem } from '../lib/tandem.js';
 
@@ -131,5 +131,37 @@ test('sync group: directors that disagree on priorities keep both instances wher
     await vipsOn(pair, pair.lb2, 'lb1 back');
   } finally {
     await pair.destroy();
+  }
+});
+
+test('sync group of one (keepalived keeps it, issue 13 §2): tandem runs it with a warning, and its scripts follow that instance', TIMEOUT, async () => {
+  const lab = await Lab.create({ prefix: 'tG', nodes: [{ name: 'lb1', ipv4: ['192.0.2.1/24'] }] });
+  try {
+    const node = lab.node('lb1');
+    const log = lab.path('group-of-one.log');
+    const script = lab.path('group-of-one.sh');
+    writeFileSync(script, `#!/bin/sh\necho "$*" >> ${log}\n`);
+    chmodSync(script, 0o755);
+    const d = await Tandem.start(lab, node, {
+      routerId: 'lb1',
+      instances: [{ name: 'VI_1', vrid: 51, version: 3, advertInt: 0.5, priority: 150, vips: [`${VIP1}/24`] }],
+      syncGroups: [{ name: 'G1', members: ['VI_1'], tandemExtra: { notify: script } }],
+    });
+    await d.waitForState('VI_1', 'MASTER', 10_000);
+    // The warning is logged, located, and the status keeps it.
+    assert.match(d.tail(60), /\.yaml:\d+:\d+ warning: vrrp_sync_groups\[0\]\.group: has one instance \(VI_1\): keepalived keeps such a group/);
+    await waitFor(() => group(d) === 'MASTER', { timeoutMs: 5000, what: 'the group of one MASTER' });
+    const warnings = (d.readState() as unknown as { config: { warnings: string[] } }).config.warnings;
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    assert.equal(await d.stop(), 0);
+    const expected = ['GROUP G1 BACKUP 0', 'GROUP G1 MASTER 0', 'GROUP G1 STOP 0'];
+    let lines: string[] = [];
+    await waitFor(() => {
+      lines = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
+      return lines.length >= expected.length;
+    }, { timeoutMs: 5000, what: 'group notify lines' }).catch(() => undefined);
+    assert.deepEqual(lines, expected);
+  } finally {
+    await lab.destroy();
   }
 });

@@ -18,3 +18,10 @@ export function configErrors(text: string, as: LoadAs = {}): string[] {
   assert.equal(r.ok, false, 'config should be invalid');
   return r.ok ? [] : r.errors.map(formatConfigError);
 }
+
+/** A config that loads (every error fails the test) and the warnings it loads with. */
+export function loadWithWarnings(text: string, as: LoadAs = {}): { config: Config; warnings: string[] } {
+  const r = loadConfigText(text, as.file ?? 'lb.yaml', { hostname: as.hostname ?? 'h' });
+  assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
+  return { config: r.config, warnings: r.warnings.map(formatConfigError) };
+}

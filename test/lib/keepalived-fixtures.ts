@@ -261,6 +261,9 @@ export const KEEPALIVED_EXIT_CONFIG_TEST_SECURITY = 6;
  *  notify scripts: vrrp/vrrp.c; checker scripts: check/check_data.c, with "check " before "scripts"). */
 const SECURITY_LINE = /^SECURITY VIOLATION - (?:check )?scripts are being executed but script_security not enabled\.(?: There are insecure scripts\.)?$/;
 
+/** keepalived/core/main.c config_test_exit() (2.2.7): any other config_err_t exits KEEPALIVED_EXIT_CONFIG_TEST = 5. */
+export const KEEPALIVED_EXIT_CONFIG_TEST = 5;
+
 /**
  * Whether a `keepalived -t` result is what the fixture's header promises; undefined when it is,
  * else why not. `ok`: exit 0 and nothing on stderr. `warns <regex>`: keepalived warns and
@@ -268,16 +271,19 @@ const SECURITY_LINE = /^SECURITY VIOLATION - (?:check )?scripts are being execut
  * but the script-security line on stderr: lib/parser.c report_config_error() keeps the highest
  * config_err_t seen and CONFIG_SECURITY_ERROR is the highest (lib/parser.h), so exit 6 with any
  * other line may hide a real config error (which alone exits 5, KEEPALIVED_EXIT_CONFIG_TEST).
+ * Exit 5 (or 6) carries on too when every line but the script-security one is a warning the
+ * header names: keepalived reports with report_config_error(CONFIG_GENERAL_ERROR) much that it
+ * corrects and runs (2.2.7, observed: "Sync group G1 has only 1 virtual router(s) - this
+ * probably isn't what you want" exits 5, and the daemon runs the group; so do "no scheduler
+ * set, setting default 'wlc'", "VRRPv2 advertisement interval ... rounding" and "hysteresis ...
+ * setting hysteresis to 0"), so the regex must then account for each line, and a real error
+ * ("Unknown keyword") beside the warning still fails.
  */
 export function judgeKeepalivedT(expect: KeepalivedTExpectation, r: { status: number | null; stderr: string }): string | undefined {
   // `ok`: exit 0 and nothing on stderr, or exit 6 with only the script-security line.
-  // `warns <regex>`: keepalived warns and carries on: it printed something, every line it printed
-  // matches the regex (or is the script-security line), and it exited 0, 5 or 6. keepalived 2.2.7
-  // -t exits with the highest config_err_t it reported (lib/parser.c report_config_error(),
-  // core/main.c config_test_exit()): a warning printed through report_config_error() is
-  // CONFIG_GENERAL_ERROR (exit 5) although keepalived then runs the file, and the script-security
-  // line is the highest (exit 6), so the exit code alone cannot tell a warning from an error:
-  // every line must match the header, and an unexpected one (a misspelt keyword) fails.
+  // `warns <regex>`: it printed a line the regex matches, every other line but the security one
+  // matches it too, and it exited 0, 5 or 6 (so the exit code alone never tells a warning from an
+  // error: a misspelt keyword beside an expected warning fails).
   const lines = r.stderr.split('\n').filter((l) => l !== '');
   const shown = `exit ${r.status}, stderr:\n${r.stderr || '(empty)'}`;
   const other = lines.filter((l) => !SECURITY_LINE.test(l));

@@ -2,7 +2,7 @@
 // smtp_alert inheritance rules, and located errors for bad addresses, URLs and combinations.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { configErrors, loadOk } from '../lib/config.js';
+import { configErrors, loadOk, loadWithWarnings } from '../lib/config.js';
 import type { Config } from '../../src/config/model.js';
 import { MailNotifier, mailNotifierFor, smtpAlertFilter } from '../../src/alert/mail.js';
 import { createLogger } from '../../src/log.js';
@@ -10,6 +10,7 @@ import type { AlertEvent } from '../../src/alert/events.js';
 
 const ok = (text: string): Config => loadOk(text, { file: 'lb1.yaml', hostname: 'h1.example.com' });
 const errorsOf = (text: string): string[] => configErrors(text, { file: 'lb1.yaml', hostname: 'h1.example.com' });
+const warningsOf = (text: string): string[] => loadWithWarnings(text, { file: 'lb1.yaml', hostname: 'h1.example.com' }).warnings;
 
 const instance = `vrrp_instances:
   - name: VI_1
@@ -113,16 +114,17 @@ ${instance.replace('virtual_router_id: 51', 'virtual_router_id: 51\n    smtp_ale
 
   it('bad addresses, servers and names are located', () => {
     const errs = errorsOf(`global:
-  notification_email: [ops@example.com, not-an-email, "a b@example.com"]
+  notification_email: [ops@example.com, not@an@email, "a b@example.com", "root@"]
   notification_email_from: "Ops <ops@example.com>"
   smtp_server: "mail.example.com 70000"
   smtp_connect_timeout: 0
   smtp_helo_name: "bad_name!"
 `);
     assert.deepEqual(errs, [
-      'lb1.yaml:2:41 global.notification_email[1]: expected an e-mail address like ops@example.com, got "not-an-email"',
-      'lb1.yaml:2:55 global.notification_email[2]: expected an e-mail address like ops@example.com, got "a b@example.com"',
-      'lb1.yaml:3:28 global.notification_email_from: expected an e-mail address like ops@example.com, got "Ops <ops@example.com>"',
+      'lb1.yaml:2:41 global.notification_email[1]: expected an e-mail address like ops@example.com or a local mailbox like root, got "not@an@email"',
+      'lb1.yaml:2:55 global.notification_email[2]: expected an e-mail address like ops@example.com or a local mailbox like root, got "a b@example.com"',
+      'lb1.yaml:2:74 global.notification_email[3]: expected an e-mail address like ops@example.com or a local mailbox like root, got "root@"',
+      'lb1.yaml:3:28 global.notification_email_from: expected an e-mail address like ops@example.com or a local mailbox like root, got "Ops <ops@example.com>"',
       'lb1.yaml:4:16 global.smtp_server: port must be 1..65535, got "70000"',
       'lb1.yaml:5:25 global.smtp_connect_timeout: expected a number 0.001..3600 seconds, got 0',
       'lb1.yaml:6:19 global.smtp_helo_name: expected a host name (or an address literal like [192.0.2.1]), got "bad_name!"',
@@ -131,17 +133,33 @@ ${instance.replace('virtual_router_id: 51', 'virtual_router_id: 51\n    smtp_ale
       /^lb1\.yaml:3:16 global\.smtp_server: expected "<address or host name> \[<port>\]"/);
   });
 
-  it('mail keys that cannot send anything, and smtp_alert without mail, are errors', () => {
-    assert.deepEqual(errorsOf('global:\n  notification_email: [ops@example.com]\n'),
-      ['lb1.yaml:2:23 global.notification_email: needs global.smtp_server to send mail']);
-    assert.deepEqual(errorsOf('global:\n  smtp_server: 192.0.2.25\n'),
-      ['lb1.yaml:2:16 global.smtp_server: no global.notification_email: no mail would be sent']);
-    assert.deepEqual(errorsOf(`global:\n  smtp_alert: true\n${instance.replace('virtual_router_id: 51', 'virtual_router_id: 51\n    smtp_alert: true')}`), [
-      'lb1.yaml:2:15 global.smtp_alert: needs global.smtp_server and global.notification_email',
-      'lb1.yaml:7:17 vrrp_instances[0].smtp_alert: needs global.smtp_server and global.notification_email',
+  it('a local mailbox (root, keepalived) is an address, as keepalived and SMTP take it: RCPT TO:<root>', () => {
+    // keepalived accepts any word here (global_parser.c) and a local MTA delivers `RCPT TO:<root>`.
+    const c = ok(`global:
+  notification_email: [root, keepalived, ops@example.com, first.last]
+  notification_email_from: keepalived
+  smtp_server: 192.0.2.25
+${instance}`);
+    assert.deepEqual(c.global.mail?.to, ['root', 'keepalived', 'ops@example.com', 'first.last']);
+    assert.equal(c.global.mail?.from, 'keepalived');
+  });
+
+  it('mail keys that cannot send anything, and smtp_alert without mail, are warnings: keepalived runs them and sends nothing', () => {
+    const only = loadWithWarnings('global:\n  notification_email: [ops@example.com]\n', { file: 'lb1.yaml' });
+    assert.deepEqual(only.warnings,
+      ['lb1.yaml:2:23 warning: global.notification_email: no mail is sent without global.smtp_server (keepalived sends none either)']);
+    assert.equal(only.config.global.mail, undefined, 'no mail is configured');
+    assert.deepEqual(warningsOf('global:\n  smtp_server: 192.0.2.25\n'),
+      ['lb1.yaml:2:16 warning: global.smtp_server: no mail is sent without global.notification_email (keepalived sends none either)']);
+    const alertOnly = loadWithWarnings(`global:\n  smtp_alert: true\n${instance.replace('virtual_router_id: 51', 'virtual_router_id: 51\n    smtp_alert: true')}`, { file: 'lb1.yaml' });
+    assert.deepEqual(alertOnly.warnings, [
+      'lb1.yaml:2:15 warning: global.smtp_alert: no mail is sent without global.smtp_server and global.notification_email (keepalived sends none either)',
+      'lb1.yaml:7:17 warning: vrrp_instances[0].smtp_alert: no mail is sent without global.smtp_server and global.notification_email (keepalived sends none either)',
     ]);
-    assert.deepEqual(errorsOf(vs.replace('smtp_alert: false', 'smtp_alert: true')), [
-      'lb1.yaml:6:57 virtual_servers[0].real_servers[1].smtp_alert: needs global.smtp_server and global.notification_email',
+    assert.equal(alertOnly.config.vrrpInstances[0]!.smtpAlert, true, 'smtp_alert is kept as written: it takes effect once mail is configured');
+    assert.equal(alertOnly.config.global.mail, undefined);
+    assert.deepEqual(warningsOf(vs.replace('smtp_alert: false', 'smtp_alert: true')), [
+      'lb1.yaml:6:57 warning: virtual_servers[0].real_servers[1].smtp_alert: no mail is sent without global.smtp_server and global.notification_email (keepalived sends none either)',
     ]);
   });
 });

@@ -33,7 +33,7 @@ describe('config errors are one line each', () => {
   });
 
   it('control characters anywhere in an error are escaped', () => {
-    const line = formatConfigError({ file: 'a\u001b[31m.yaml', line: 1, col: 2, path: 'x\ty', message: 'bad\r\nthing\u2028' });
+    const line = formatConfigError({ severity: 'error', file: 'a\u001b[31m.yaml', line: 1, col: 2, path: 'x\ty', message: 'bad\r\nthing\u2028' });
     assert.equal(line, 'a\\u001b[31m.yaml:1:2 x\\ty: bad\\u000d\\nthing\\u2028');
   });
 });

@@ -153,9 +153,9 @@ describe('long flat lists do not overflow the stack either', () => {
     } as unknown as Config;
     const lineCounter = new LineCounter();
     lineCounter.addNewLine(0); // a text of one line: errors without a node are at 1:1
-    const ctx = { file: 'lb.yaml', lineCounter, errors: [] };
+    const ctx = { file: 'lb.yaml', lineCounter, issues: [] };
     crossCheckLbBackend(config, new YAMLMap(), ctx);
-    assert.equal(ctx.errors.length, 200_000);
-    assert.match(formatConfigError(ctx.errors[199_999]!), /^lb\.yaml:1:1 virtual_servers\[0\]\.real_servers\[199999\]\.lb_kind: the nft backend forwards by NAT \(DNAT\) only, not DR$/);
+    assert.equal(ctx.issues.length, 200_000);
+    assert.match(formatConfigError(ctx.issues[199_999]!), /^lb\.yaml:1:1 virtual_servers\[0\]\.real_servers\[199999\]\.lb_kind: the nft backend forwards by NAT \(DNAT\) only, not DR$/);
   });
 });

@@ -207,7 +207,7 @@ describe('StatusServer on a unix socket, cap 2, short timeouts', () => {
       assert.equal(stats.open, 2);
 
       // The reloads answer with their outcomes.
-      for (const done of reloads) done({ ok: true, file: 'x.yaml', changes: [], durationMs: 1 });
+      for (const done of reloads) done({ ok: true, file: 'x.yaml', changes: [], durationMs: 1, warnings: [] });
       assert.match(await cAnswer, /^HTTP\/1\.1 200 OK[\s\S]*"ok": true/);
       assert.match(await eAnswer, /^HTTP\/1\.1 200 OK[\s\S]*"ok": true/);
       await until(() => stats.open === 0, 'every connection closed');

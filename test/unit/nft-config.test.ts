@@ -2,7 +2,7 @@
 // file:line:col (src/config/lbBackend.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { configErrors, loadOk } from '../lib/config.js';
+import { configErrors, loadOk, loadWithWarnings } from '../lib/config.js';
 import { backendConfigErrors } from '../../src/config/lbBackend.js';
 import { formatConfigError } from '../../src/config/errors.js';
 import { lbBackendFor, resolveBackendKind, kernelHasIpvs } from '../../src/lb/select.js';
@@ -81,6 +81,12 @@ virtual_servers:
       'lb.yaml:8:10 virtual_servers[0].ops: the nft backend cannot do one-packet scheduling: conntrack NAT schedules per flow',
       'lb.yaml:10:30 virtual_servers[0].persistence_granularity: the nft backend cannot mask IPv6 persistence keys (nft 1.0.6 aborts on it): use 128 or leave it out',
     ]);
+  });
+
+  it('ops on a TCP service is turned off with a warning (as keepalived), so it is no nft error', () => {
+    const { config, warnings } = loadWithWarnings(vs('nft', '    lb_algo: rr\n    ops: true\n'));
+    assert.equal(config.virtualServers[0]!.service.ops, false);
+    assert.deepEqual(warnings, ['lb.yaml:7:10 warning: virtual_servers[0].ops: one-packet scheduling (ops) is only for UDP virtual servers: turned off, as keepalived does']);
   });
 
   it('nft_masquerade is an error with backend ipvs', () => {

@@ -9,6 +9,8 @@ import { desiredTable } from '../../src/lb/desired.js';
 import type { LbBackend } from '../../src/lb/ipvs/backend.js';
 import { parseIpvsSave } from '../../src/lb/ipvs/parse.js';
 import type { LbTable } from '../../src/lb/model.js';
+import type { TableOp } from '../../src/lb/reconcile.js';
+import { NftBackend } from '../../src/lb/nft/backend.js';
 
 const yaml = `virtual_servers:
   - address: 192.0.2.100
@@ -54,5 +56,22 @@ describe('tandem plan', () => {
   });
   it('exits 1 when the table cannot be read', async () => {
     assert.equal(await planTable(config, backendWith(new Error('Protocol not available')), () => undefined), 1);
+  });
+  it('exits 2 when the nft backend refuses a change (issue 13 §3: it printed "# refused:" and exited 0)', async () => {
+    // The real planScript() with nft stood in for: the first op is refused, the others planned.
+    class RefusingNft extends NftBackend {
+      override async readTable(): Promise<LbTable> { return parseIpvsSave('').table; }
+      override async planScript(ops: readonly TableOp[]) {
+        return { script: 'add table ip tandem\n', refused: [{ op: ops[0]!, reason: 'unrenderable' as const, message: 'the nft backend cannot express wlc' }] };
+      }
+    }
+    let out = '';
+    const code = await planTable(config, new RefusingNft(), (s) => { out += s; });
+    assert.equal(code, 2, out);
+    assert.match(out, /^# refused: .*: the nft backend cannot express wlc$/m);
+    class PlanningNft extends RefusingNft {
+      override async planScript() { return { script: 'add table ip tandem\n', refused: [] }; }
+    }
+    assert.equal(await planTable(config, new PlanningNft(), () => undefined), 0, 'nothing refused: 0');
   });
 });

@@ -14,7 +14,7 @@ import { LineCounter, parseDocument, type Node } from 'yaml';
 import {
   isSecretKey, maskSecretText, maskUrlCredentials, MASK, redactValues, sharesRun, yamlSecretSpans,
 } from '../../src/config/secrets.js';
-import { describe as describeNode, field, integer, markSecret, object, report, schemaKeyNames, string, type Ctx } from '../../src/config/fields.js';
+import { describe as describeNode, field, integer, markSecret, nodeOf, object, report, schemaKeyNames, string, warn, type Ctx } from '../../src/config/fields.js';
 import '../../src/config/schema.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { formatConfigError } from '../../src/config/errors.js';
@@ -22,7 +22,7 @@ import { formatUnconverted, importKeepalived } from '../../src/config/import/con
 import { WebhookNotifier } from '../../src/alert/webhook.js';
 import { recordingLogger, waitFor } from './alert-net-servers.js';
 import { mulberry32 } from '../lib/prng.js';
-import { configText, keepalivedWithBadAuthPass, SECRET_CASES, UNIT_BASE } from '../lib/secretCases.js';
+import { configText, keepalivedWithBadAuthPass, SECRET_CASES, SECRET_WARNING_CASES, UNIT_BASE } from '../lib/secretCases.js';
 
 describe('secrets: which keys are secret (one rule)', () => {
   test('names with a pass / password / secret / token / credential word, or api/private/access/signing key', () => {
@@ -95,7 +95,7 @@ describe('secrets: URL credentials', () => {
 function docCtx(text: string): { ctx: Ctx; root: Node } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter });
-  return { ctx: { file: 't.yaml', lineCounter, errors: [] }, root: doc.contents as Node };
+  return { ctx: { file: 't.yaml', lineCounter, issues: [] }, root: doc.contents as Node };
 }
 
 describe('secrets: describe() and report()', () => {
@@ -114,10 +114,10 @@ describe('secrets: describe() and report()', () => {
     const shape = object({ name: field(string()), api_token: field(string({ maxLen: 4, what: 'a token' })) });
     const { ctx, root } = docCtx('name: x\napi_token: 73914682\n');
     shape({ node: root, path: 'svc' }, ctx);
-    assert.deepEqual(ctx.errors.map(formatConfigError), ['t.yaml:2:12 svc.api_token: expected a token, got a number (not shown: a secret)']);
+    assert.deepEqual(ctx.issues.map(formatConfigError), ['t.yaml:2:12 svc.api_token: expected a token, got a number (not shown: a secret)']);
     const { ctx: ctx2, root: root2 } = docCtx('name: x\napi_tokn: 73914682\n"api_token Zk4Val": 1\n55512345: 2\n');
     shape({ node: root2, path: 'svc' }, ctx2);
-    assert.deepEqual(ctx2.errors.map(formatConfigError), [
+    assert.deepEqual(ctx2.issues.map(formatConfigError), [
       't.yaml:2:1 svc.api_tokn: unknown key (did you mean api_token?)',
       `t.yaml:3:1 svc.api_token ${MASK}: unknown key`,
       't.yaml:4:1 svc.(not shown): unknown key',
@@ -131,7 +131,7 @@ describe('secrets: describe() and report()', () => {
     });
     const { ctx, root } = docCtx('password: Lk7Leaky99\nurl: https://bob:Lk8Pw@198.51.100.9/\n');
     leaky({ node: root, path: '' }, ctx);
-    assert.deepEqual(ctx.errors.map((e) => `${e.path}: ${e.message}`), [
+    assert.deepEqual(ctx.issues.map((e) => `${e.path}: ${e.message}`), [
       `password: bad value ${MASK} here`,
       `url: cannot reach https://bob:${MASK}@198.51.100.9/`,
     ]);
@@ -139,9 +139,9 @@ describe('secrets: describe() and report()', () => {
     const pin = object({ pin_token: field(integer(1, 9999)) });
     const { ctx: ctx2, root: root2 } = docCtx('pin_token: 0x1F2E\n');
     pin({ node: root2, path: '' }, ctx2);
-    assert.equal(ctx2.errors.length, 1);
-    assert.ok(!ctx2.errors[0]!.message.includes('0x1F2E'), ctx2.errors[0]!.message);
-    assert.match(ctx2.errors[0]!.message, /^expected an integer literal 1\.\.9999, in decimal .*, got \*\*\*$/);
+    assert.equal(ctx2.issues.length, 1);
+    assert.ok(!ctx2.issues[0]!.message.includes('0x1F2E'), ctx2.issues[0]!.message);
+    assert.match(ctx2.issues[0]!.message, /^expected an integer literal 1\.\.9999, in decimal .*, got \*\*\*$/);
   });
 });
 
@@ -157,6 +157,23 @@ describe('secrets: no config error shows a planted secret', () => {
       assert.match(out, new RegExp(`^c\\.yaml:${c.unitAt} ${c.error.source.replace(/\$$/, '')}`, 'm'), `${c.what}: location`);
     });
   }
+
+  for (const c of SECRET_WARNING_CASES) {
+    test(`${c.what}: the config loads, its warning shows no secret`, () => {
+      const r = loadConfigText(configText(UNIT_BASE, c.edit), 'c.yaml', { hostname: 'h' });
+      assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
+      const out = r.warnings.map(formatConfigError).join('\n');
+      for (const m of c.markers) assert.ok(!out.includes(m), `${c.what}: marker ${m} in\n${out}`);
+      assert.match(out, c.error);
+      assert.match(out, new RegExp(`^c\\.yaml:${c.unitAt} ${c.error.source.replace(/\$$/, '')}`, 'm'), `${c.what}: location`);
+    });
+  }
+
+  test('a warning is masked by the same rule as an error: a secret value a message quotes is replaced', () => {
+    const { ctx, root } = docCtx('auth_pass: s3cr3tV4\n');
+    warn(ctx, nodeOf(root, 'auth_pass'), 'auth_pass', 'ignored: s3cr3tV4 (quoted by a careless check)');
+    assert.deepEqual(ctx.issues.map(formatConfigError), ['t.yaml:1:12 warning: auth_pass: ignored: *** (quoted by a careless check)']);
+  });
 
   test('the base config is valid (so each case fails for its own edit)', () => {
     const r = loadConfigText(configText(UNIT_BASE), 'c.yaml', { hostname: 'h' });

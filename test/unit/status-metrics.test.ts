@@ -180,6 +180,26 @@ describe('tandem status table', () => {
     assert.match(text, /webhooks\[0\] <https:\/\/hooks\.example\.com:443>: 2 delivered, 1 failed, 4 retried/);
   });
 
+  it('shows the running config\'s warnings, each located, under the config line', () => {
+    const s = fixture();
+    s.config = {
+      file: '/etc/tandem/tandem.yaml', loaded_at: '2026-01-02T03:00:00.000Z', reloads: { ok: 1, refused: 0 },
+      warnings: [
+        '/etc/tandem/tandem.yaml:8:24 warning: vrrp_sync_groups[0].group: has one instance (VI_1): keepalived keeps such a group and so does tandem; ...',
+        '/etc/tandem/tandem.yaml:2:23 warning: global.notification_email: no mail is sent without global.smtp_server (keepalived sends none either)',
+      ],
+      last_reload: { at: '2026-01-02T03:00:00.000Z', ok: true, changes: [], errors: [], warnings: [] },
+    };
+    const lines = renderStatusTable(s, NOW).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('config /etc/tandem/tandem.yaml, loaded 4m05s ago; last reload 4m05s ago applied 0 change(s)'));
+    assert.ok(at >= 0, lines.join('\n'));
+    assert.deepEqual(lines.slice(at + 1, at + 4), [
+      '  2 config warning(s):',
+      '    /etc/tandem/tandem.yaml:8:24 warning: vrrp_sync_groups[0].group: has one instance (VI_1): keepalived keeps such a group and so does tandem; ...',
+      '    /etc/tandem/tandem.yaml:2:23 warning: global.notification_email: no mail is sent without global.smtp_server (keepalived sends none either)',
+    ]);
+  });
+
   it('an instance that has not changed state yet shows -', () => {
     const s = fixture();
     s.instances[0]!.last_transition = null;

@@ -171,17 +171,45 @@ describe('vrrp_sync_groups config', () => {
       notify: { master: undefined, backup: undefined, fault: undefined, stop: undefined, notify: ['/usr/local/bin/group-hook', 'a b'] },
     }]);
   });
-  it('unknown members, a second membership, a group of one and a duplicate name are located errors', () => {
+  it('a duplicate group name is an error, found with the warnings', () => {
     const r = loadConfigText(text(
-      '  - { name: G1, group: [VI_1, VI_9] }\n' +
-      '  - { name: G2, group: [VI_1, VI_2] }\n' +
+      '  - { name: G1, group: [VI_1, VI_2] }\n' +
       '  - { name: G1, group: [VI_3] }\n'), 'lb.yaml', { hostname: 'h' });
     assert.equal(r.ok, false);
-    assert.deepEqual(r.ok ? [] : r.errors.map(formatConfigError), [
-      'lb.yaml:6:31 vrrp_sync_groups[0].group[1]: no vrrp_instances entry is named VI_9',
-      'lb.yaml:7:25 vrrp_sync_groups[1].group[0]: VI_1 is already in sync group G1 (an instance can be in one group only)',
-      'lb.yaml:8:13 vrrp_sync_groups[2].name: duplicate sync group name G1',
-      'lb.yaml:8:24 vrrp_sync_groups[2].group: a sync group needs at least two instances (keepalived drops a group of one)',
+    assert.deepEqual(r.ok ? [] : r.errors.map(formatConfigError), ['lb.yaml:7:13 vrrp_sync_groups[1].name: duplicate sync group name G1']);
+    assert.deepEqual(r.warnings.map(formatConfigError), [
+      "lb.yaml:7:24 warning: vrrp_sync_groups[1].group: has one instance (VI_3): keepalived keeps such a group and so does tandem; its scripts follow VI_3 alone (a group is for instances that must move together)",
     ]);
+  });
+
+  it('what keepalived ignores is a warning, and the model is what keepalived runs (vrrp_sync.c vrrp_sync_set_group())', () => {
+    const r = loadConfigText(text(
+      '  - { name: G1, group: [VI_1, VI_9, VI_2] }\n' +
+      '  - { name: G2, group: [VI_1, VI_3] }\n' +
+      '  - { name: G3, group: [VI_8], notify: /usr/local/bin/never }\n' +
+      '  - { name: G4, group: [VI_3, VI_3] }\n'), 'lb.yaml', { hostname: 'h' });
+    assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
+    assert.deepEqual(r.warnings.map(formatConfigError), [
+      'lb.yaml:6:31 warning: vrrp_sync_groups[0].group[1]: no vrrp_instances entry is named VI_9: ignored, as keepalived ignores it',
+      'lb.yaml:7:24 warning: vrrp_sync_groups[1].group: has one instance (VI_3): keepalived keeps such a group and so does tandem; its scripts follow VI_3 alone (a group is for instances that must move together)',
+      'lb.yaml:7:25 warning: vrrp_sync_groups[1].group[0]: VI_1 is already in sync group G1 (an instance is in one group only): ignored here, as keepalived ignores a second membership',
+      'lb.yaml:8:24 warning: vrrp_sync_groups[2].group: has no instance that exists: the group is dropped, as keepalived drops it (its scripts never run)',
+      'lb.yaml:8:25 warning: vrrp_sync_groups[2].group[0]: no vrrp_instances entry is named VI_8: ignored, as keepalived ignores it',
+      'lb.yaml:9:24 warning: vrrp_sync_groups[3].group: has no instance that exists: the group is dropped, as keepalived drops it (its scripts never run)',
+      'lb.yaml:9:25 warning: vrrp_sync_groups[3].group[0]: VI_3 is already in sync group G2 (an instance is in one group only): ignored here, as keepalived ignores a second membership',
+      'lb.yaml:9:31 warning: vrrp_sync_groups[3].group[1]: VI_3 is already in sync group G2 (an instance is in one group only): ignored here, as keepalived ignores a second membership',
+    ]);
+    // G1 without VI_9; G2 kept with one member; G3 and G4 (nothing left) dropped.
+    assert.deepEqual(r.config.vrrpSyncGroups.map((g) => [g.name, g.members]), [['G1', ['VI_1', 'VI_2']], ['G2', ['VI_3']]]);
+  });
+
+  it('a name listed twice in one group: the second is ignored; a group of one is kept', () => {
+    const r = loadConfigText(text('  - { name: G1, group: [VI_1, VI_1] }\n'), 'lb.yaml', { hostname: 'h' });
+    assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
+    assert.deepEqual(r.warnings.map(formatConfigError), [
+      "lb.yaml:6:24 warning: vrrp_sync_groups[0].group: has one instance (VI_1): keepalived keeps such a group and so does tandem; its scripts follow VI_1 alone (a group is for instances that must move together)",
+      'lb.yaml:6:31 warning: vrrp_sync_groups[0].group[1]: VI_1 is listed twice: the second is ignored, as keepalived ignores it',
+    ]);
+    assert.deepEqual(r.config.vrrpSyncGroups.map((g) => g.members), [['VI_1']]);
   });
 });

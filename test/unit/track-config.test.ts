@@ -3,11 +3,12 @@
 // error located at file:line:col with its key path.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { configErrors, loadOk } from '../lib/config.js';
+import { configErrors, loadOk, loadWithWarnings } from '../lib/config.js';
 import type { Config } from '../../src/config/model.js';
 
 const ok = (text: string): Config => loadOk(text);
 const errorsOf = (text: string): string[] => configErrors(text);
+const warningsOf = (text: string): string[] => loadWithWarnings(text).warnings;
 
 const base = `vrrp_scripts:
   - name: chk_haproxy
@@ -138,13 +139,15 @@ describe('tracker config', () => {
     assert.ok(Object.isFrozen(c.vrrpScripts[0]!.argv));
   });
 
-  it('an unknown tracker name is located, with a suggestion', () => {
-    assert.deepEqual(errorsOf(instanceWith('    track_scripts: [chk, chck]\n')), [
-      'lb.yaml:15:26 vrrp_instances[0].track_scripts[1]: no vrrp_scripts entry is named chck (did you mean chk?)',
+  it('an unknown tracker name is a located warning, with a suggestion, and is ignored as keepalived ignores it', () => {
+    const w = loadWithWarnings(instanceWith('    track_scripts: [chk, chck]\n'));
+    assert.deepEqual(w.warnings, [
+      'lb.yaml:15:26 warning: vrrp_instances[0].track_scripts[1]: no vrrp_scripts entry is named chck (did you mean chk?): ignored, as keepalived ignores it',
     ]);
-    assert.deepEqual(errorsOf(instanceWith('    track_files:\n      - { name: nope, weight: 2 }\n    track_processes: [p2]\n')), [
-      'lb.yaml:16:17 vrrp_instances[0].track_files[0]: no vrrp_track_files entry is named nope',
-      'lb.yaml:17:23 vrrp_instances[0].track_processes[0]: no vrrp_track_processes entry is named p2 (did you mean p1?)',
+    assert.deepEqual(w.config.vrrpInstances[0]!.trackScripts.map((t) => t.name), ['chk']);
+    assert.deepEqual(warningsOf(instanceWith('    track_files:\n      - { name: nope, weight: 2 }\n    track_processes: [p2]\n')), [
+      'lb.yaml:16:17 warning: vrrp_instances[0].track_files[0]: no vrrp_track_files entry is named nope: ignored, as keepalived ignores it',
+      'lb.yaml:17:23 warning: vrrp_instances[0].track_processes[0]: no vrrp_track_processes entry is named p2 (did you mean p1?): ignored, as keepalived ignores it',
     ]);
   });
 
@@ -156,32 +159,38 @@ describe('tracker config', () => {
     ]);
   });
 
-  it('a tracker listed twice, duplicate tracker names, and weights on an address owner are errors', () => {
-    assert.deepEqual(errorsOf(instanceWith('    track_files: [f1, f1]\n')), [
-      'lb.yaml:15:23 vrrp_instances[0].track_files[1]: f1 is listed twice',
+  it('a tracker listed twice and weights on an address owner are warnings (as keepalived); duplicate tracker names are errors', () => {
+    const twice = loadWithWarnings(instanceWith('    track_files: [f1, f1]\n'));
+    assert.deepEqual(twice.warnings, [
+      'lb.yaml:15:23 warning: vrrp_instances[0].track_files[1]: f1 is listed twice: the second is ignored, as keepalived ignores it',
     ]);
+    assert.deepEqual(twice.config.vrrpInstances[0]!.trackFiles.map((t) => t.name), ['f1']);
     assert.deepEqual(errorsOf(instanceWith('    track_files: [f1]\n').replace('  - { name: f1, file: /tmp/f1 }', '  - { name: f1, file: /tmp/f1 }\n  - { name: f1, file: /tmp/f2 }')), [
       'lb.yaml:7:13 vrrp_track_files[1].name: duplicate name (also vrrp_track_files[0])',
     ]);
-    assert.deepEqual(errorsOf(instanceWith('    track_scripts: [chk, { name: chk2 }]\n    track_processes: [{ name: p1, weight: 0 }]\n', 255)
-      .replace('vrrp_track_files:', '  - { name: chk2, script: /bin/true }\nvrrp_track_files:')), [
-      'lb.yaml:16:21 vrrp_instances[0].track_scripts[0]: priority 255 (address owner) never changes; chk has weight -10: use weight 0 (FAULT when it fails)',
+    const owner = loadWithWarnings(instanceWith('    track_scripts: [chk, { name: chk2 }]\n    track_processes: [{ name: p1, weight: 0 }]\n', 255)
+      .replace('vrrp_track_files:', '  - { name: chk2, script: /bin/true }\nvrrp_track_files:'));
+    assert.deepEqual(owner.warnings, [
+      "lb.yaml:16:21 warning: vrrp_instances[0].track_scripts[0]: priority 255 (address owner) never changes: chk's weight -10 has no effect (keepalived ignores a weighted tracker on an address owner); weight 0 puts the instance in FAULT when it fails",
     ]);
   });
 
-  it('process checks: quorum above quorum_max, a name comm can never hold, param_match without args', () => {
+  it('process checks: quorum_max below quorum (ignored) and a name comm never holds are warnings; param_match without args an error', () => {
     const procs = (lines: string) => `vrrp_track_processes:\n${lines}`;
-    assert.deepEqual(errorsOf(procs('  - { name: a, process: x, quorum: 3, quorum_max: 2 }\n')), [
-      'lb.yaml:2:36 vrrp_track_processes[0].quorum: quorum 3 is above quorum_max 2',
+    const q = loadWithWarnings(procs('  - { name: a, process: x, quorum: 3, quorum_max: 2 }\n'));
+    assert.deepEqual(q.warnings, [
+      'lb.yaml:2:51 warning: vrrp_track_processes[0].quorum_max: quorum_max 2 is below quorum 3: quorum_max is ignored, as keepalived ignores it',
     ]);
-    assert.deepEqual(errorsOf(procs('  - { name: a, process: a-very-long-daemon }\n')), [
-      'lb.yaml:2:25 vrrp_track_processes[0].process: a process name (comm) has at most 15 characters, so "a-very-long-daemon" never matches; set full_command: true to match the command line\'s argv[0]',
+    assert.deepEqual([q.config.trackProcesses[0]!.quorum, q.config.trackProcesses[0]!.quorumMax], [3, null]);
+    assert.deepEqual(warningsOf(procs('  - { name: a, process: a-very-long-daemon }\n')), [
+      'lb.yaml:2:25 warning: vrrp_track_processes[0].process: a process name (comm) has at most 15 characters, so "a-very-long-daemon" never matches (keepalived accepts it too): set full_command: true to match the command line\'s argv[0]',
     ]);
-    ok(procs('  - { name: a, process: a-very-long-daemon, full_command: true }\n'));
+    assert.deepEqual(loadWithWarnings(procs('  - { name: a, process: a-very-long-daemon, full_command: true }\n')).warnings, []);
     assert.deepEqual(errorsOf(procs('  - { name: a, process: x, param_match: partial }\n')), [
       'lb.yaml:2:41 vrrp_track_processes[0].param_match: param_match partial needs args to match',
     ]);
   });
+
 
   it('script strings follow keepalived\'s quoting; a broken one is located', () => {
     assert.deepEqual(errorsOf('vrrp_scripts:\n  - name: s\n    script: "/bin/x \'unterminated"\n'), [

@@ -4,25 +4,28 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import { object, type Ctx } from '../../src/config/fields.js';
-import { formatConfigError } from '../../src/config/errors.js';
+import { formatConfigError, inFileOrder } from '../../src/config/errors.js';
 import {
   crossCheckVirtualServers, toVirtualServerModel, virtualServersField,
 } from '../../src/config/virtualServers.js';
 import type { CheckConfig, VirtualServerConfig } from '../../src/config/lbModel.js';
 import { deepFreeze } from '../../src/config/model.js';
 
-/** What load.ts will do once virtual_servers is wired into the root shape. */
-function load(text: string): { model: VirtualServerConfig[] | undefined; errors: string[] } {
+/** What load.ts does with the virtual_servers part (build.ts crossCheck() applies the corrections). */
+function load(text: string): { model: VirtualServerConfig[] | undefined; errors: string[]; warnings: string[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   assert.deepEqual(doc.errors, [], 'YAML syntax');
-  const ctx: Ctx = { file: 'lb.yaml', lineCounter, errors: [] };
+  const ctx: Ctx = { file: 'lb.yaml', lineCounter, issues: [] };
   const root = doc.contents as Node;
   const raw = object({ virtual_servers: virtualServersField })({ node: root, path: '' }, ctx);
   const model = raw ? toVirtualServerModel(raw.virtual_servers ?? []) : undefined;
-  if (model) crossCheckVirtualServers(model, root, ctx);
-  ctx.errors.sort((a, b) => a.line - b.line || a.col - b.col);
-  return { model: ctx.errors.length ? undefined : model, errors: ctx.errors.map(formatConfigError) };
+  const fixes: Array<() => void> = [];
+  if (model) crossCheckVirtualServers(model, root, ctx, fixes);
+  for (const f of fixes) f();
+  const issues = inFileOrder(ctx.issues);
+  const errors = issues.filter((i) => i.severity === 'error').map(formatConfigError);
+  return { model: errors.length ? undefined : model, errors, warnings: issues.filter((i) => i.severity === 'warning').map(formatConfigError) };
 }
 function ok(text: string): VirtualServerConfig[] {
   const r = load(text);
@@ -298,8 +301,8 @@ describe('virtual_servers: errors at file:line:col', () => {
       'lb.yaml:8:11 virtual_servers[2].port: expected an integer 1..65535, got 0',
     ]);
   });
-  it('cross-checks: ports, families, duplicates, sorry server, ops, quorum, granularity, misc_timeout', () => {
-    assert.deepEqual(errorsOf(`virtual_servers:
+  it('cross-checks: families, duplicates, sorry server, granularity are errors; ports, ops, hysteresis, misc_timeout warnings', () => {
+    const r = load(`virtual_servers:
   - address: 192.0.2.100
     port: 80
     lb_kind: DR
@@ -309,7 +312,7 @@ describe('virtual_servers: errors at file:line:col', () => {
     persistence_granularity: 255.255.255.0
     sorry_server: { address: 198.51.100.11, port: 80 }
     real_servers:
-      - address: 198.51.100.11
+      - address: 198.51.100.10
         port: 8080
       - address: "2001:db8::11"
         port: 80
@@ -333,18 +336,64 @@ describe('virtual_servers: errors at file:line:col', () => {
           - dns_check: { type: SOA }
           - ping_check: {}
           - http_get: { urls: [{ path: / }], connect_port: 8080 }
-`), [
-      'lb.yaml:5:10 virtual_servers[0].ops: one-packet scheduling (ops) is only for UDP virtual servers',
-      'lb.yaml:7:17 virtual_servers[0].hysteresis: must be less than quorum (2)',
+`);
+    assert.deepEqual(r.errors, [
       'lb.yaml:8:30 virtual_servers[0].persistence_granularity: needs persistence_timeout > 0',
       'lb.yaml:9:30 virtual_servers[0].sorry_server.address: 198.51.100.11:80 is also real_servers[2]; the sorry server must be another server',
-      'lb.yaml:12:15 virtual_servers[0].real_servers[0].port: DR cannot change the port: must be 80 like the virtual server (or use lb_kind NAT)',
       'lb.yaml:13:18 virtual_servers[0].real_servers[1].address: must be IPv4 like TCP 192.0.2.100:80, got 2001:db8::11',
-      'lb.yaml:19:63 virtual_servers[0].real_servers[2].checks[0].misc_check.misc_timeout: must not exceed delay_loop (60 s)',
-      'lb.yaml:20:18 virtual_servers[0].real_servers[3].address: 198.51.100.11:80 is already real_servers[2] of this virtual server',
       'lb.yaml:22:14 virtual_servers[1].address: TCP 192.0.2.100:80 is already defined by virtual_servers[0]',
       'lb.yaml:27:30 virtual_servers[2].persistence_granularity: an IPv4 virtual server takes a netmask like 255.255.255.0, got 64',
       'lb.yaml:31:13 virtual_servers[2].real_servers[0].checks[0].tcp_check.connect_port: required: the real server has no port (fwmark service)',
     ]);
+    // keepalived check_data.c validate_check_config() corrects these and carries on.
+    assert.deepEqual(r.warnings, [
+      'lb.yaml:5:10 warning: virtual_servers[0].ops: one-packet scheduling (ops) is only for UDP virtual servers: turned off, as keepalived does',
+      'lb.yaml:7:17 warning: virtual_servers[0].hysteresis: 2 is not less than quorum 2: set to 1, as keepalived does',
+      'lb.yaml:12:15 warning: virtual_servers[0].real_servers[0].port: DR cannot change the port: the table entry takes 80 like the virtual server, as keepalived resets it (checks still connect to 8080; use lb_kind NAT to change ports)',
+      'lb.yaml:19:63 warning: virtual_servers[0].real_servers[2].checks[0].misc_check.misc_timeout: is longer than delay_loop (60 s): a slow run delays the next one',
+      'lb.yaml:20:18 warning: virtual_servers[0].real_servers[3].address: 198.51.100.11:80 is already real_servers[2] of this virtual server: this one is ignored, as keepalived removes the second',
+    ]);
   });
+
+  it('keepalived\'s corrections are what runs: ops off, quorum down to the total weight, hysteresis below it, DR port reset, the duplicate gone', () => {
+    const r = load(`virtual_servers:
+  - address: 192.0.2.100
+    port: 80
+    lb_kind: DR
+    ops: true
+    quorum: 9
+    hysteresis: 3
+    real_servers:
+      - { address: 198.51.100.10, port: 8080, weight: 2 }
+      - { address: 198.51.100.11, port: 80, weight: 3 }
+      - { address: 198.51.100.11, port: 80, weight: 7 }
+`);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.warnings, [
+      'lb.yaml:5:10 warning: virtual_servers[0].ops: one-packet scheduling (ops) is only for UDP virtual servers: turned off, as keepalived does',
+      // keepalived removes the duplicate first, then sums: 2 + 3 (observed with keepalived -t 2.2.7).
+      'lb.yaml:6:13 warning: virtual_servers[0].quorum: 9 is more than the real servers\' total weight 5: reduced to 5, as keepalived reduces it (a quorum above the total could never be met)',
+      'lb.yaml:9:41 warning: virtual_servers[0].real_servers[0].port: DR cannot change the port: the table entry takes 80 like the virtual server, as keepalived resets it (checks still connect to 8080; use lb_kind NAT to change ports)',
+      'lb.yaml:11:20 warning: virtual_servers[0].real_servers[2].address: 198.51.100.11:80 is already real_servers[1] of this virtual server: this one is ignored, as keepalived removes the second',
+    ]);
+    const vs = r.model![0]!;
+    // hysteresis 3 < the reduced quorum 5: unchanged.
+    assert.deepEqual({ ops: vs.service.ops, quorum: vs.quorum, hysteresis: vs.hysteresis }, { ops: false, quorum: 5, hysteresis: 3 });
+    assert.deepEqual(vs.realServers.map((rs) => [rs.id, rs.dest.port, rs.dest.weight]), [
+      ['TCP 192.0.2.100:80 -> 198.51.100.10:80', 80, 2],
+      ['TCP 192.0.2.100:80 -> 198.51.100.11:80', 80, 3],
+    ]);
+  });
+
+  it('a DR port reset that makes two real servers one table entry is an error (keepalived runs both; tandem cannot)', () => {
+    assert.deepEqual(errorsOf(`virtual_servers:
+  - address: 192.0.2.100
+    port: 80
+    lb_kind: DR
+    real_servers:
+      - { address: 198.51.100.10, port: 8080 }
+      - { address: 198.51.100.10, port: 80 }
+`), ['lb.yaml:7:41 virtual_servers[0].real_servers[1].port: with DR/TUN ports reset to 80, this is real_servers[0] again: one server cannot be two table entries (keepalived runs both; tandem refuses it)']);
+  });
+
 });

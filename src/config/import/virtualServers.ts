@@ -261,7 +261,7 @@ function convertBody(ctx: Ctx, s: Stmt, o: Obj, byAddress: boolean): Obj | undef
         const key = `${String(rs.address)} ${String(rs.port ?? '')}`;
         const before = realServers.get(key);
         if (before) {
-          note(ctx, c, `the same real server as line ${before.line}: keepalived keeps the first one and removes this one (check_data.c validate_check_config: "real server %s is duplicated - removing second rs")`);
+          changed(ctx, c, `the same real server as line ${before.line}: keepalived keeps the first one and removes this one (check_data.c validate_check_config: "real server %s is duplicated - removing second rs"), and so does the conversion`);
           break;
         }
         realServers.set(key, c);
