@@ -83,6 +83,15 @@ describe('HTTP_GET against node:http', () => {
     assert.match(!r.ok ? r.detail ?? '' : '', /^\/nope: status 503/);
   });
 
+  test('a failing url names its path with a secret query parameter masked (the detail reaches the unauthenticated status)', async () => {
+    const r = await probeHttp(params(port, [url('/nope?token=Zq81secret&x=1')]), { timeoutMs: 2000 });
+    assert.equal(!r.ok && r.reason, 'http_status');
+    assert.equal(seen.at(-1)?.url, '/nope?token=Zq81secret&x=1', 'the request itself carries the real path');
+    const detail = !r.ok ? r.detail ?? '' : '';
+    assert.match(detail, /^\/nope\?token=\*\*\*&x=1: status 503/);
+    assert.doesNotMatch(detail, /Zq81secret/);
+  });
+
   test('virtualhost: the url\'s, else the check\'s, goes in Host', async () => {
     seen.length = 0;
     assert.deepEqual(await probeHttp(params(port, [url('/vhost')], { virtualhost: 'www.example.test' }), { timeoutMs: 2000 }), { ok: true });

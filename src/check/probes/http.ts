@@ -14,6 +14,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { isIP, isIPv6 } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import type { HttpUrl } from '../../config/lbModel.js';
+import { maskUrlCredentials } from '../../config/secrets.js';
 import type { ProbeResult } from '../verdict.js';
 import { failureOf, runProbeScope, type ProbeOptions, type ProbeScope } from './scope.js';
 import { openTcp, type ProbeStream, type ProbeTarget, type TcpStreamHandlers } from './tcp.js';
@@ -64,7 +65,9 @@ function getUrl(p: HttpProbeParams, url: HttpUrl, scope: ProbeScope, pass: () =>
   const request = httpRequest(p, url);
   const finish = (v: UrlVerdict): void => {
     if (v === 'more') return;
-    if (v !== 'pass') { scope.fail(v.reason, `${url.path}: ${v.detail}`); return; }
+    // The detail reaches the status API (unauthenticated on TCP) and the log: a path's secret query
+    // parameter (?token=...) is masked there, never in the request (src/config/secrets.ts).
+    if (v !== 'pass') { scope.fail(v.reason, `${maskUrlCredentials(url.path)}: ${v.detail}`); return; }
     // This url is judged: release its connection now, so that nothing it does later (a reset
     // after the response) can fail a probe whose other urls are still running.
     conn.close();
