@@ -17,21 +17,18 @@ import { fmt, stats, type Stats } from './lib/common.js';
 interface Args { runs: number; out: string | null }
 
 function parseArgs(argv: string[]): Args {
-  let runs = Number(process.env.RUNS ?? 30);
-  let out: string | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--runs') runs = Number(next());
-    else if (a === '--out') out = next();
-    else throw new Error(`unknown argument ${a} (see the comment at the top of bench/parsers.ts)`);
+  const args: Args = { runs: Number(process.env.RUNS ?? 30), out: null };
+  // Options come in pairs: --runs N, --out FILE.
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (value === undefined || (flag !== '--runs' && flag !== '--out')) {
+      throw new Error(`bad arguments at ${flag} (see the comment at the top of bench/parsers.ts)`);
+    }
+    if (flag === '--runs') args.runs = Number(value);
+    else args.out = value;
   }
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${runs}`);
-  return { runs, out };
+  if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error(`--runs must be a positive integer, got ${args.runs}`);
+  return args;
 }
 
 /** Milliseconds to push `bytes` header bytes one at a time (after the status line); throws if the
