@@ -1,7 +1,7 @@
 // What every benchmark here needs: order statistics and the versions of the tools it compares.
 import { spawnSync } from 'node:child_process';
 
-export interface Stats { n: number; median: number; p95: number; min: number; max: number }
+export interface Stats { n: number; median: number; p95: number; p99: number; min: number; max: number }
 
 export function median(xs: readonly number[]): number {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -9,12 +9,12 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-/** Median, nearest-rank p95, min and max of the finite samples; null when there are none. */
+/** Median, nearest-rank p95 and p99, min and max of the finite samples; null when there are none. */
 export function stats(xs: readonly number[]): Stats | null {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (s.length === 0) return null;
-  const p95 = s[Math.max(0, Math.ceil(0.95 * s.length) - 1)]!;
-  return { n: s.length, median: median(s), p95, min: s[0]!, max: s[s.length - 1]! };
+  const rank = (q: number): number => s[Math.max(0, Math.ceil(q * s.length) - 1)]!;
+  return { n: s.length, median: median(s), p95: rank(0.95), p99: rank(0.99), min: s[0]!, max: s[s.length - 1]! };
 }
 
 /** First line a tool prints about its version (keepalived prints it on stderr). */

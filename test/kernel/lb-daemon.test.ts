@@ -26,7 +26,7 @@
 // httpd (static, forks per connection, no interpreter start), the client is a bash loop over
 // /dev/tcp (no process per request), and the table is polled by reading /proc/net/ip_vs with
 // bash builtins (no ipvsadm process per poll, so timings are not inflated by the poll itself).
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { killAllVmsNow, runInVm, vmAvailable } from './vm.js';
 
@@ -333,7 +333,9 @@ function section(stdout: string, name: string): string {
 describe('tandem run with virtual_servers on a real IPVS kernel (NAT, DR, quorum, drift)', () => {
   let run: Run | undefined;
 
-  test('boots the VM and runs the daemon scenario', async () => {
+  // Setup, not a test: booting the VM and running the scenario proves nothing by itself; if it
+  // fails, every test below fails with this hook's error (the runner counts each).
+  before(async () => {
     const a = vmAvailable();
     if (!a.ok) throw new Error(`kernel test tier cannot run: ${a.why}`);
     const r = await runInVm(SCRIPT, { timeoutMs: 400_000 });
@@ -346,7 +348,7 @@ describe('tandem run with virtual_servers on a real IPVS kernel (NAT, DR, quorum
   });
 
   function get(name: string): string {
-    if (!run) throw new Error('the VM run did not report (see the first test)');
+    if (!run) throw new Error('the VM run did not report (see the before hook)');
     const v = run.marks.get(name);
     if (v === undefined) throw new Error(`the VM script printed no MARK ${name}\n${run.stdout.slice(-4000)}`);
     return v;

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigText } from '../../src/config/load.js';
 import { formatConfigError } from '../../src/config/errors.js';
+import { CaseCount } from '../lib/cases.js';
 import { mulberry32 } from '../lib/prng.js';
 
 function load(text: string): { errors: string[]; warnings: string[] } {
@@ -138,6 +139,7 @@ virtual_servers:
       [/lb_algo: rr, real/, 'lb_algo: nope, real'], [/name: VI_(\d)/, 'name: "a b"'], [/tcp_check: \{\}/, 'tcp_check: { retry: -1 }'],
     ];
     const rng = mulberry32(20260413);
+    const cases = new CaseCount('one broken item', 200);
     for (let i = 0; i < 200; i++) {
       const [re, by] = breakers[Math.floor(rng() * breakers.length)]!;
       const lines = full.split('\n');
@@ -153,6 +155,10 @@ virtual_servers:
       assert.ok(errs.every((e) => !/no \S+ entry is named|is already in sync group/.test(e)), errs.join('\n'));
       assert.ok(r.warnings.every((w) => !/no \S+ entry is named/.test(formatConfigError(w))) || /name: "a b"/.test(by),
         r.warnings.map(formatConfigError).join('\n'));
+      assert.notEqual(text, full, `${by}: the breaker changed nothing`);
+      cases.checked(by);
     }
+    // "Any list": every breaker was drawn, each often enough to be a claim about its list.
+    cases.done({ kinds: breakers.map(([, by]) => by), min: 5 });
   });
 });

@@ -6,6 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateAdvert, type InstanceRx } from '../../src/vrrp/validate.js';
+import { CaseCount } from '../lib/cases.js';
 import { mulberry32 } from '../lib/prng.js';
 import { INSTANCES, PASS, WIRE_KINDS, controlPacket, type WireTopology } from '../fuzz/wireKinds.js';
 import { encodeVrrp, checksumAcceptable } from '../fuzz/frames.js';
@@ -38,12 +39,15 @@ describe('fuzz wire kinds', () => {
     it(`${kind.name}: 2,000 generated packets are each dropped as ${kind.reason ?? 'something, never accepted'}`, () => {
       const rng = mulberry32(0x5eed ^ kind.name.length);
       const reasons: Record<string, number> = {};
+      const cases = new CaseCount(kind.name, 2000);
       for (let i = 0; i < 2000; i++) {
         const p = kind.make(rng, topo);
         const v = validateAdvert({ family: kind.family, payload: p.payload, src: p.src, dst: p.dst, ttl: p.ttl, ifindex: 2 }, lookupFor(kind.family));
         const r = v.ok ? 'accepted' : v.reason;
         reasons[r] = (reasons[r] ?? 0) + 1;
+        cases.checked();
       }
+      cases.done();
       if (kind.reason) assert.deepEqual(reasons, { [kind.reason]: 2000 });
       else assert.equal(reasons.accepted, undefined, JSON.stringify(reasons));
     });

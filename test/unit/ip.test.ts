@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import { compareIp, formatIp, isMulticast, parseIp, sameIp, VRRP_GROUP4, VRRP_GROUP6 } from '../../src/vrrp/ip.js';
+import { CaseCount } from '../lib/cases.js';
 import { mulberry32 } from '../lib/prng.js';
 
 const SEED = Number(process.env.VRRP_SEED ?? Math.floor(Math.random() * 2 ** 32));
@@ -58,6 +59,7 @@ test('formatIp writes RFC 5952 canonical text', () => {
 
 test('random IPv6: format -> parse round-trips, and matches the URL serializer', () => {
   const rnd = mulberry32(SEED);
+  const cases = new CaseCount('random IPv6', 2000);
   for (let i = 0; i < 2000; i++) {
     const b = new Uint8Array(16);
     // Zero groups are likely, so that runs of every length get compressed.
@@ -67,7 +69,11 @@ test('random IPv6: format -> parse round-trips, and matches the URL serializer',
     assert.equal(isIP(text), 6, text);
     const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
     if (!mapped) assert.equal(text, new URL(`http://[${text}]/`).hostname.slice(1, -1), `${text} ${seedMsg(SEED)}`);
+    // The URL serializer compared the text only for addresses that are not v4-mapped.
+    cases.checked(...(mapped ? [] : ['compared with the URL serializer']), ...(text.includes('::') ? ['compressed'] : []));
   }
+  cases.done({ kinds: ['compared with the URL serializer'], min: 1900 });
+  assert.ok(cases.of('compressed') >= 1000, `only ${cases.of('compressed')} addresses had a run of zeros to compress`);
 });
 
 test('random IPv4: format -> parse round-trips and node:net agrees', () => {

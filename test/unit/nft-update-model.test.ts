@@ -9,6 +9,7 @@ import { serviceKey, tableOf, type LbTable, type RealServer, type ServiceAddress
 import { readFileSync } from 'node:fs';
 import { diffScript, modelOf, sameModel, serviceTag, updateModel, type NftModel } from '../../src/lb/nft/render.js';
 import { readNftTables } from '../../src/lb/nft/parse.js';
+import { CaseCount } from '../lib/cases.js';
 import { mulberry32 } from '../lib/prng.js';
 
 /** The model as sorted plain data: Map order is not part of what a model means. */
@@ -55,7 +56,9 @@ function randomTable(r: () => number, n: number): LbTable {
 }
 
 test('updateModel equals modelOf for random tables and random changes (300 cases)', () => {
+  const cases = new CaseCount('updateModel vs modelOf', 300);
   for (let seed = 1; seed <= 300; seed++) {
+    const kinds = new Set<string>();
     const r = mulberry32(seed);
     const before = randomTable(r, Math.floor(r() * 8));
     const after = new Map(before);
@@ -68,6 +71,7 @@ test('updateModel equals modelOf for random tables and random changes (300 cases
         const k = keys[Math.floor(r() * keys.length)]!;
         after.delete(k);
         touched.add(k);
+        kinds.add('a service removed');
       } else if (roll < 0.6 && keys.length) {
         // Same service, other settings or real servers (a new random entry for the same id).
         const k = keys[Math.floor(r() * keys.length)]!;
@@ -80,9 +84,11 @@ test('updateModel equals modelOf for random tables and random changes (300 cases
         }
         after.set(k, e);
         touched.add(k);
+        kinds.add('a service changed');
       } else {
         const e = randomEntry(r);
         const k = serviceKey(e.service.id);
+        kinds.add(before.has(k) ? 'a service changed' : 'a service added');
         after.set(k, e);
         touched.add(k);
       }
@@ -93,7 +99,9 @@ test('updateModel equals modelOf for random tables and random changes (300 cases
     // And the script from the old model is the same whichever way the new one was made.
     const from = modelOf(before);
     assert.equal(sortedLines(diffScript(from, inc)), sortedLines(diffScript(from, full)), `seed ${seed}`);
+    cases.checked(...kinds);
   }
+  cases.done({ kinds: ['a service removed', 'a service changed', 'a service added'], min: 50 });
 });
 
 function sortedLines(s: string): string {

@@ -7,6 +7,7 @@ import { decodeAdvert, encodeAdvert, type Advert, type IpContext } from '../../s
 import { checksumValid, onesSum } from '../../src/vrrp/checksum.js';
 import { validateAdvert, type InstanceRx } from '../../src/vrrp/validate.js';
 import { formatIp, isMulticast, VRRP_GROUP4, VRRP_GROUP6, type Family } from '../../src/vrrp/ip.js';
+import { CaseCount } from '../lib/cases.js';
 import { mulberry32 } from '../lib/prng.js';
 
 interface GoldenPacket {
@@ -139,6 +140,7 @@ function randomCase(r: () => number): { advert: Advert; ip: IpContext; opts: { v
 
 test('random adverts (v2/v3, IPv4/IPv6): decode(encode(a)) == a, checksum valid, re-encode identical', () => {
   const n = 3000;
+  const cases = new CaseCount('random adverts', n);
   for (let i = 0; i < n; i++) {
     const seed = (SEED + i) >>> 0;
     const { advert, ip, opts } = randomCase(mulberry32(seed));
@@ -152,7 +154,10 @@ test('random adverts (v2/v3, IPv4/IPv6): decode(encode(a)) == a, checksum valid,
     const form = advert.version === 2 || opts.v3ChecksumAsV2 ? 'message' : 'pseudo';
     assert.equal(checksumValid(wire, form, ip), true, ctx);
     assert.deepEqual(encodeAdvert(d.advert, ip, opts), wire, ctx);
+    cases.checked(`v${advert.version}/IPv${ip.family}`);
   }
+  // Each version over each family came up often enough to be a claim about it.
+  cases.done({ kinds: ['v2/IPv4', 'v2/IPv6', 'v3/IPv4', 'v3/IPv6'], min: 100 });
 });
 
 test('checksum: one\'s complement sum of a message with its checksum is 0xffff (RFC 1071)', () => {
@@ -199,10 +204,15 @@ test('decodeAdvert: structure errors in keepalived\'s order, never throws', () =
   const r4 = decodeAdvert(v4, 4);
   assert.equal(!r4.ok && r4.reason, 'bad_version');
   const r = mulberry32(SEED ^ 0xdecade);
+  // Each junk packet is checked for "never throws"; the few that decode are also checked for a
+  // version the decoder knows.
+  const junkCases = new CaseCount('junk decoded without a throw', 5000);
   for (let i = 0; i < 5000; i++) {
     const junk = Uint8Array.from({ length: int(r, 0, 80) }, () => int(r, 0, 255));
     const res = decodeAdvert(junk, r() < 0.5 ? 4 : 6);
     if (res.ok) assert.ok([2, 3].includes(res.advert.version));
+    junkCases.checked(res.ok ? 'decoded' : 'refused');
   }
+  junkCases.done();
   assert.equal(isMulticast(VRRP_GROUP6), true);
 });

@@ -100,7 +100,9 @@ describe('DNS_CHECK against responders on loopback', () => {
       const took = since(t0);
       assert.equal(!r.ok && r.reason, 'dns_id', JSON.stringify(r));
       assert.match(!r.ok ? r.detail ?? '' : '', /ignored 2 with another id/);
-      assert.ok(took >= 295 && took < 450, `${took} ms`);
+      // Not before its deadline (a lower bound, which a slow machine cannot break); the verdict
+      // at the deadline is the reason above, not a number of milliseconds.
+      assert.ok(took >= 295, `${took} ms`);
     } finally { await srv.close(); }
   });
 
@@ -123,10 +125,8 @@ describe('DNS_CHECK against responders on loopback', () => {
     for (const [what, reply] of behaviours) {
       const srv = await udpServer('udp4', '127.0.0.1', reply);
       try {
-        const t0 = performance.now();
         const r = await probeDns(dnsParams(srv.port), { timeoutMs: 200 });
-        assert.equal(!r.ok && r.reason, 'timeout', `${what}: ${JSON.stringify(r)}`);
-        assert.ok(since(t0) < 350, what);
+        assert.deepEqual(r, { ok: false, reason: 'timeout', detail: 'no reply' }, what);
         assert.equal(srv.received, 1, what);
       } finally { await srv.close(); }
     }
@@ -136,10 +136,9 @@ describe('DNS_CHECK against responders on loopback', () => {
     const srv = await udpServer('udp4', '127.0.0.1', () => null);
     const port = srv.port;
     await srv.close();
-    const t0 = performance.now();
+    // 'unreachable', not the deadline's 'timeout': the ICMP error settled it before the deadline.
     const r = await probeDns(dnsParams(port), { timeoutMs: 2000 });
     assert.equal(!r.ok && r.reason, 'unreachable', JSON.stringify(r));
-    assert.ok(since(t0) < 500);
   });
 
   test('bindto / bind_port: the query leaves from the configured source', async () => {

@@ -200,14 +200,20 @@ describe('HTTP response reader (pure parts)', () => {
     assert.equal(v, 'pass');
   });
 
-  test('a header trickled byte by byte up to the cap costs linear time, then bad_response', () => {
+  // That the cost per byte stays flat up to the cap (linear time) is bench/parsers.ts's to
+  // measure (npm run bench:parsers); here: the verdict comes at the cap's byte, not later.
+  test('a header trickled byte by byte is bad_response at the first byte past the cap', () => {
     const reader = new HttpResponseReader({ statusCodes: [[200, 200]], digest: undefined });
     const line = Buffer.from('X-Filler: y\r\n');
-    const t0 = performance.now();
-    let v: ReturnType<HttpResponseReader['push']> = reader.push(Buffer.from('HTTP/1.0 200 OK\r\n'));
-    for (let i = 0; v === 'more' && i < 2 * HTTP_MAX_HEADER_BYTES; i++) v = reader.push(line.subarray(i % line.length, (i % line.length) + 1));
+    const status = Buffer.from('HTTP/1.0 200 OK\r\n');
+    let v: ReturnType<HttpResponseReader['push']> = reader.push(status);
+    let pushed = status.length;
+    for (let i = 0; v === 'more' && i < 2 * HTTP_MAX_HEADER_BYTES; i++) {
+      v = reader.push(line.subarray(i % line.length, (i % line.length) + 1));
+      pushed++;
+    }
     assert.deepEqual(v, { reason: 'bad_response', detail: `no end of header within ${HTTP_MAX_HEADER_BYTES} bytes` });
-    assert.ok(since(t0) < 1000, `${since(t0)} ms`);
+    assert.equal(pushed, HTTP_MAX_HEADER_BYTES + 1);
   });
 
   test('the request is keepalived\'s, and a path cannot inject a header', () => {
@@ -266,10 +272,9 @@ describe('SSL_GET against node:https', () => {
     // What a plain HTTP server says to a ClientHello.
     const plain = await tcpServer('127.0.0.1', (s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n')));
     try {
-      const t0 = performance.now();
+      // tls_error, not the deadline's timeout: the verdict came from the handshake.
       const r = await probeHttp(params(plain.port, [url('/')], { kind: 'ssl_get' }), { timeoutMs: 1000 });
       assert.equal(!r.ok && r.reason, 'tls_error', JSON.stringify(r));
-      assert.ok(since(t0) < 1000);
     } finally { await plain.close(); }
   });
 });
@@ -296,7 +301,9 @@ describe('hostile servers: a clean verdict within the timeout (issue 3 §5)', ()
         const took = since(t0);
         assert.equal(r.ok, false, JSON.stringify(r));
         assert.equal(!r.ok && r.reason, c.reason, JSON.stringify(r));
-        assert.ok(took < TIMEOUT + 150, `settled after ${took.toFixed(0)} ms`);
+        // A timeout is the probe's deadline (its reason, and not earlier: a lower bound a slow
+        // machine cannot break); an early verdict is another reason than 'timeout'.
+        if (!c.early) assert.deepEqual(r, { ok: false, reason: 'timeout', detail: `no verdict within ${TIMEOUT} ms` });
         if (!c.early) assert.ok(took >= TIMEOUT - 5, `a timeout must not come early (${took.toFixed(0)} ms)`);
       } finally { await server.close(); }
     });
@@ -326,12 +333,11 @@ describe('hostile servers: a clean verdict within the timeout (issue 3 §5)', ()
     const silent = await hostileServer('127.0.0.1', 'silent');
     try {
       const ac = new AbortController();
-      const t0 = performance.now();
       const pending = probeHttp(params(silent.port, [url('/')]), { timeoutMs: 5000, signal: ac.signal });
       setTimeout(() => ac.abort(), 50);
       const a = await pending;
+      // 'aborted', not the 5 s deadline's 'no verdict within': the abort settled it.
       assert.deepEqual(a, { ok: false, reason: 'timeout', detail: 'aborted' });
-      assert.ok(since(t0) < 500);
     } finally { await silent.close(); }
   });
 });

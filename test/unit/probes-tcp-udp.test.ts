@@ -24,10 +24,9 @@ describe('TCP_CHECK', () => {
   });
 
   test('a closed port is refused, at once', async () => {
-    const t0 = performance.now();
+    // 'refused', not the deadline's 'timeout': the RST settled it.
     const r = await probeTcp(target('127.0.0.1', await closedPort('127.0.0.1')), { timeoutMs: 2000 });
     assert.equal(!r.ok && r.reason, 'refused');
-    assert.ok(since(t0) < 500);
   });
 
   test('bindto / bind_port set the source of the connection', async () => {
@@ -97,10 +96,11 @@ describe('UDP_CHECK', () => {
       let t0 = performance.now();
       const r = await probeUdp(udpParams(srv.port, { requireReply: true }), { timeoutMs: 200 });
       assert.equal(!r.ok && r.reason, 'no_reply');
-      assert.ok(since(t0) >= 195 && since(t0) < 350);
+      // At the deadline: not before it (a lower bound a slow machine cannot break).
+      assert.ok(since(t0) >= 195);
       t0 = performance.now();
       assert.deepEqual(await probeUdp(udpParams(srv.port), { timeoutMs: 200 }), { ok: true });
-      assert.ok(since(t0) >= 195 && since(t0) < 350);
+      assert.ok(since(t0) >= 195);
       assert.equal(srv.received, 2);
     } finally { await srv.close(); }
   });
@@ -110,10 +110,9 @@ describe('UDP_CHECK', () => {
     const port = srv.port;
     await srv.close();
     for (const requireReply of [false, true]) {
-      const t0 = performance.now();
+      // 'unreachable', not the deadline's verdict: the ICMP error settled it.
       const r = await probeUdp(udpParams(port, { requireReply, payloadHex: '00' }), { timeoutMs: 1000 });
       assert.deepEqual(r, { ok: false, reason: 'unreachable', detail: 'ICMP port unreachable' });
-      assert.ok(since(t0) < 500);
     }
   });
 });
@@ -130,12 +129,9 @@ describe('the probe contract (every kind, through runProbe)', () => {
       const check: CheckConfig = {
         ...common, kind: 'smtp_check', connectIp: '127.0.0.1', connectPort: srv.port, timeoutMs: 150, heloName: 'x.test',
       };
-      let t0 = performance.now();
-      assert.equal((await runProbe(check)).ok, false);
-      assert.ok(since(t0) >= 145 && since(t0) < 300, `${since(t0)}`);
-      t0 = performance.now();
-      await runProbe(check, { timeoutMs: 50 });
-      assert.ok(since(t0) < 150);
+      // The deadline a probe ran under is in its verdict: no stopwatch needed.
+      assert.deepEqual(await runProbe(check), { ok: false, reason: 'timeout', detail: 'no verdict within 150 ms' });
+      assert.deepEqual(await runProbe(check, { timeoutMs: 50 }), { ok: false, reason: 'timeout', detail: 'no verdict within 50 ms' });
     } finally { await srv.close(); }
   });
 

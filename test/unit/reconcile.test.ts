@@ -8,6 +8,7 @@ import {
   destKey, sameDest, sameService, serviceKey, tableOf, type LbTable, type RealServer, type ServiceAddress,
   type VirtualService,
 } from '../../src/lb/model.js';
+import { CaseCount } from '../lib/cases.js';
 import { mulberry32 as rng } from '../lib/prng.js';
 
 const tcp = (address: string, port: number): ServiceAddress => ({ kind: 'inet', family: 4, protocol: 'TCP', address, port });
@@ -122,6 +123,9 @@ function subset<T>(r: () => number, xs: readonly T[], p: number): T[] {
 
 describe('reconcile property: random desired and actual tables (1000 seeded cases)', () => {
   it('applying the ops gives the desired owned part, keeps foreign services, and is minimal', () => {
+    // Every seed is checked; the tally says how many had something to check: ops to apply, a
+    // foreign service to keep, an owned service to delete, an entry to edit.
+    const cases = new CaseCount('reconcile property', 1000);
     for (let seed = 1; seed <= 1000; seed++) {
       const r = rng(seed);
       const desired = randomTable(r, subset(r, SERVICE_POOL, 0.5));
@@ -166,6 +170,13 @@ describe('reconcile property: random desired and actual tables (1000 seeded case
       }
       // Level-triggered and idempotent: once applied, there is nothing left to do.
       assert.deepEqual(reconcile(desired, after, owned), [], `${ctx}\nsecond pass`);
+      cases.checked(...[
+        ops.length > 0 ? 'with ops' : '',
+        [...actual.keys()].some((k) => !owned.has(k)) ? 'with a foreign service' : '',
+        ops.some((o) => o.op === 'delete_service') ? 'deleting an owned service' : '',
+        ops.some((o) => o.op === 'edit_dest' || o.op === 'edit_service') ? 'with an edit' : '',
+      ].filter((k) => k !== ''));
     }
+    cases.done({ kinds: ['with ops', 'with a foreign service', 'deleting an owned service', 'with an edit'], min: 100 });
   });
 });

@@ -21,6 +21,7 @@ import { formatConfigError } from '../../src/config/errors.js';
 import { formatUnconverted, importKeepalived } from '../../src/config/import/convert.js';
 import { WebhookNotifier } from '../../src/alert/webhook.js';
 import { recordingLogger, waitFor } from './alert-net-servers.js';
+import { CaseCount } from '../lib/cases.js';
 import { mulberry32 } from '../lib/prng.js';
 import { configText, keepalivedWithBadAuthPass, SECRET_CASES, SECRET_WARNING_CASES, UNIT_BASE } from '../lib/secretCases.js';
 
@@ -66,6 +67,7 @@ describe('secrets: URL credentials', () => {
     const rand = mulberry32(seed);
     // Anything a password can hold in a URL's userinfo except the delimiters of an authority.
     const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&()*+,;=:@%';
+    const cases = new CaseCount('random URL password', 500);
     for (let i = 0; i < 500; i++) {
       const len = 3 + Math.floor(rand() * 20);
       let pw = '';
@@ -74,7 +76,10 @@ describe('secrets: URL credentials', () => {
       const masked = maskUrlCredentials(text);
       assert.ok(!masked.includes(`:${pw}@`), `seed ${seed} case ${i}: ${masked}`);
       assert.ok(masked.includes(`user:${MASK}@hooks.example.com/p`), `seed ${seed} case ${i}: ${masked}`);
+      // The hard ones: a password holding an authority delimiter (':' or '@') or an escape.
+      cases.checked(...(/[:@%]/.test(pw) ? ['with : @ or %'] : []));
     }
+    cases.done({ kinds: ['with : @ or %'], min: 50 });
   });
 
   test('a value with a keepalived-style `<secret key> <value>` inside is masked, other words kept', () => {

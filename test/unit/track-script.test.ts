@@ -171,13 +171,16 @@ describe('runScript with real /bin/sh scripts', () => {
 
   it('a timeout kills the whole process group, children included', async () => {
     const pidFile = join(dir, 'child.pid');
-    const p = sh('hang.sh', `sleep 30 & echo $! > "${pidFile}"; wait`);
+    const done = join(dir, 'hang.done');
+    const p = sh('hang.sh', `sleep 30 & echo $! > "${pidFile}"; wait; touch "${done}"`);
     const t0 = Date.now();
     const r = await runScript([p], { timeoutMs: 300 });
     const took = Date.now() - t0;
     assert.deepEqual(r, { kind: 'timeout' });
-    // The shared runner reports a timeout after its SIGKILL sweep of the group, KILL_GRACE_MS later.
-    assert.ok(took >= 250 && took < 300 + KILL_GRACE_MS + 2000, `took ${took} ms`);
+    // Not before the timeout (a lower bound: a slow machine cannot break it), and killed rather
+    // than waited for: the script never reached the end of its wait.
+    assert.ok(took >= 250, `took ${took} ms`);
+    assert.ok(!existsSync(done), 'the script was killed, not waited for');
     const child = Number(readFileSync(pidFile, 'utf8'));
     try {
       assert.ok(await waitGone(child, 3000), `the script's child ${child} must die with its group`);
@@ -192,20 +195,21 @@ describe('runScript with real /bin/sh scripts', () => {
     const t0 = Date.now();
     const r = await runScript([p], { timeoutMs: 200 });
     const took = Date.now() - t0;
+    // The script loops forever: returning at all means the SIGKILL reached it.
     assert.deepEqual(r, { kind: 'timeout' });
-    assert.ok(took >= 200 + KILL_GRACE_MS - 50 && took < 200 + KILL_GRACE_MS + 3000, `took ${took} ms`);
+    assert.ok(took >= 200 + KILL_GRACE_MS - 50, `waited the grace before SIGKILL: took ${took} ms`);
     const pid = Number(readFileSync(pidFile, 'utf8'));
     assert.ok(await waitGone(pid, 3000));
   });
 
   it('an abort signal kills the group (shutdown)', async () => {
-    const p = sh('long.sh', 'sleep 30');
+    const done = join(dir, 'long.done');
+    const p = sh('long.sh', `sleep 30; touch "${done}"`);
     const ac = new AbortController();
-    const t0 = Date.now();
     const pr = runScript([p], { timeoutMs: 60_000, signal: ac.signal });
     setTimeout(() => ac.abort(), 100);
     assert.deepEqual(await pr, { kind: 'stopped' });
-    assert.ok(Date.now() - t0 < 100 + KILL_GRACE_MS + 2000);
+    assert.ok(!existsSync(done), 'killed at the abort, not waited for');
   });
 
   it('ScriptTracker follows a real script that starts failing and recovers', async () => {

@@ -13,6 +13,7 @@ import { formatConfigError } from '../../src/config/errors.js';
 import type { Config } from '../../src/config/model.js';
 import { createLogger } from '../../src/log.js';
 import { computePriority } from '../../src/track/priority.js';
+import { realTicker, type Ticker } from '../../src/track/scriptTracker.js';
 import { Trackers } from '../../src/track/trackers.js';
 
 const quiet = createLogger({ write: () => undefined });
@@ -83,7 +84,16 @@ vrrp_instances:
     track_scripts: [{ name: chk, weight: 0 }]
 `);
     const changed: string[] = [];
-    trackers = new Trackers(config, quiet, (name) => changed.push(name), { processScanMs: 100, filePollMs: 60_000 });
+    // Real ticks, counted: "one run per interval" is then a count against the ticks, not runs per
+    // wall-clock second.
+    const ticks = { intervals: [] as number[], fired: 0 };
+    const ticker: Ticker = {
+      every(ms, fn) {
+        ticks.intervals.push(ms);
+        return realTicker.every(ms, () => { ticks.fired++; fn(); });
+      },
+    };
+    trackers = new Trackers(config, quiet, (name) => changed.push(name), { processScanMs: 100, filePollMs: 60_000, ticker });
     const prio = (name: string) => computePriority(config.vrrpInstances.find((i) => i.name === name)!.priority, trackers!.stateFor(name));
 
     // Before the first script result: VI_2's weight-0 script holds it out; the process is unknown.
@@ -98,14 +108,15 @@ vrrp_instances:
     assert.deepEqual(changed.sort(), ['VI_1', 'VI_2'], 'the script\'s first result reached both instances');
     assert.equal(trackers.snapshot().scripts.length, 1, 'an untracked script is not run');
 
-    // One script, two instances, one run per interval.
-    const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, 1000));
-    const elapsed = Date.now() - t0 + 200;
+    // One script, two instances, one run per interval: one ticker at the script's 200 ms, and at
+    // most one run per tick besides the first at start().
+    await until(() => trackers!.snapshot().scripts[0]!.runs >= 3, 'three runs');
     const snap = trackers.snapshot().scripts[0]!;
+    const fired = ticks.fired;
     const lines = readFileSync(runs, 'utf8').trim().split('\n').length;
     assert.equal(lines, snap.runs, 'every run is counted once');
-    assert.ok(snap.runs >= 3 && snap.runs <= Math.ceil(elapsed / 200) + 1, `runs ${snap.runs} in ${elapsed} ms at a 200 ms interval`);
+    assert.deepEqual(ticks.intervals, [200], 'one ticker for the shared script, none for the unused one');
+    assert.ok(snap.runs >= 3 && snap.runs <= fired + 1, `runs ${snap.runs} for ${fired} ticks at a 200 ms interval`);
     assert.deepEqual(snap.trackedBy, ['VI_1', 'VI_2']);
 
     // The script fails: VI_1 loses 20, VI_2 goes to FAULT.
@@ -157,7 +168,8 @@ vrrp_instances:
       await t.ready();
       assert.deepEqual(t.stateFor('VI_1'), [{ kind: 'script', name: 's', weight: 0, reverse: false, up: false }]);
       assert.equal(t.snapshot().scripts[0]!.last?.verdict, 'spawn_error');
-      await new Promise((r) => setTimeout(r, 1200)); // a second run (interval 1 s) fails the same way, quietly
+      // A second run (interval 1 s) fails the same way, quietly.
+      await until(() => t.snapshot().scripts[0]!.runs >= 2, 'a second run');
       assert.ok(t.snapshot().scripts[0]!.runs >= 2);
       assert.equal(lines.filter((l) => l.includes('ERROR') && l.includes('no such user "no-such-user-tandem"')).length, 1);
       assert.equal(lines.filter((l) => l.includes('vrrp_script s: failed')).length, 1);
