@@ -7,7 +7,7 @@ import type { AlertEvent } from '../alert/events.js';
 import type { Logger } from '../log.js';
 import { CHECK_LATENCY_BUCKETS, CheckScheduler, type SchedulerEvent } from '../check/scheduler.js';
 import { desiredTable, type ServicePlan } from '../lb/desired.js';
-import type { LbBackend } from '../lb/ipvs/backend.js';
+import type { LbBackend } from '../lb/backend.js';
 import { destKey, type LbTable } from '../lb/model.js';
 import { describeOp } from '../lb/reconcile.js';
 import { Reconciler } from '../lb/reconciler.js';

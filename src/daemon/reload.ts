@@ -8,19 +8,13 @@ import { loadConfigFileOffThread } from '../config/loadOffThread.js';
 import { locateKey } from '../config/locate.js';
 import { isSecretKey, maskUrlCredentials } from '../config/secrets.js';
 import type { Config } from '../config/model.js';
+import type { ReloadOutcome } from '../api/status.js';
 import type { Logger } from '../log.js';
 import type { AlertDispatcher } from '../alert/dispatcher.js';
 import type { Trackers } from '../track/trackers.js';
 import type { LbService } from './lbService.js';
 import { describePlan, planReload, restartOnlyChanges, type ReloadPlan } from './reloadPlan.js';
 import { VrrpStartError, type VrrpService } from './vrrpService.js';
-
-/** What a reload did, as `tandem reload`, the log and the status show it. `warnings` are the
- *  new file's (config/errors.ts): an applied reload runs with them, a refused one lists them
- *  beside its errors, so that the next edit can fix both. */
-export type ReloadOutcome =
-  | { ok: true; file: string; changes: string[]; durationMs: number; warnings: string[] }
-  | { ok: false; file: string; errors: string[]; warnings: string[] };
 
 export interface ReloadTargets {
   /** The config running now. */

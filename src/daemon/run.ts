@@ -19,8 +19,8 @@ import { Trackers } from '../track/trackers.js';
 import { createSystemdNotifier, vrrpStatusLine } from './sdNotify.js';
 import { StatusServer } from '../api/statusServer.js';
 import { connectionCaps, newListenerStats, parseOpenFileLimit } from '../api/listenerLimits.js';
-import type { DaemonStatus, StatusConfig } from '../api/status.js';
-import { reloadConfig, type ReloadOutcome } from './reload.js';
+import type { DaemonStatus, ReloadOutcome, StatusConfig } from '../api/status.js';
+import { reloadConfig } from './reload.js';
 
 export interface RunOptions {
   configFile: string;

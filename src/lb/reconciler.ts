@@ -14,7 +14,7 @@
 // with exponential backoff (bounded), reported through onError, and never throws out of here.
 import { serviceKey, type LbTable, type ServiceEntry } from './model.js';
 import { applyOps, reconcile, type TableOp } from './reconcile.js';
-import type { ApplyResult, LbBackend } from './ipvs/backend.js';
+import type { ApplyResult, LbBackend } from './backend.js';
 
 export type PassCause = 'start' | 'trigger' | 'interval' | 'retry' | 'manual';
 

@@ -17,7 +17,8 @@
 import { GenlSocket } from '../../net/genetlink.js';
 import { tableOf, type LbTable, type RealServer, type VirtualService } from '../model.js';
 import type { TableOp } from '../reconcile.js';
-import { IpvsBackendError, type ApplyResult, type LbBackend, type RefusedOp } from './backend.js';
+import type { ApplyResult, LbBackend, RefusedOp } from '../backend.js';
+import { IpvsBackendError } from './backend.js';
 import {
   IPVS_GENL_NAME, decodeDests, decodeServices, encodeGetDests, encodeGetServices, encodeOps, ipvsErrorMessage,
   type DecodeProblem,

@@ -11,7 +11,7 @@
 import { runTool, type ToolResult } from '../runTool.js';
 import { destKey, serviceKey, type LbTable, type ServiceEntry } from '../model.js';
 import { applyOpTo, copyTable, opServiceId, TableOpError, type TableOp } from '../reconcile.js';
-import type { ApplyResult, LbBackend, RefusedOp } from '../ipvs/backend.js';
+import type { ApplyResult, LbBackend, RefusedOp } from '../backend.js';
 import { diffScript, modelOf, NftRenderError, sameModel, serviceTag, TABLE_NAME, unrenderableDest, unrenderableService, updateModel, type NftModel } from './render.js';
 import { readNftTables } from './parse.js';
 

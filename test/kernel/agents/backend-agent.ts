@@ -5,7 +5,8 @@
 // real servers' documentation subnet (IPVS refuses a real server it has no route to).
 import { execFileSync } from 'node:child_process';
 import type { VirtualServerConfig } from '../../../src/config/lbModel.js';
-import { desiredTable, type RealServerHealth } from '../../../src/lb/desired.js';
+import type { RealServerHealth } from '../../../src/check/health.js';
+import { desiredTable } from '../../../src/lb/desired.js';
 import { IpvsadmBackend } from '../../../src/lb/ipvs/backend.js';
 import { parseIpvsSave } from '../../../src/lb/ipvs/parse.js';
 import { renderOps } from '../../../src/lb/ipvs/render.js';

@@ -7,7 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { VirtualServerConfig } from '../../../src/config/lbModel.js';
-import { desiredTable, type RealServerHealth } from '../../../src/lb/desired.js';
+import type { RealServerHealth } from '../../../src/check/health.js';
+import { desiredTable } from '../../../src/lb/desired.js';
 import { NetlinkIpvsBackend } from '../../../src/lb/ipvs/netlinkBackend.js';
 import type { DecodeProblem } from '../../../src/lb/ipvs/netlinkCodec.js';
 import { parseIpvsSave } from '../../../src/lb/ipvs/parse.js';
