@@ -13,7 +13,7 @@
 // notify_up / notify_down, configured argv only, then the FIFO line; virtual servers
 // (do_vs_notifies()): quorum_up / quorum_down, then the FIFO line.
 import type { TransitionReason, VrrpState } from '../vrrp/machine.js';
-import type { ServiceAddress } from '../lb/model.js';
+import type { ServiceAddress } from '../config/lbModel.js';
 
 /** A program and its arguments, run without a shell. */
 export type Argv = readonly string[];

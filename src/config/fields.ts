@@ -2,7 +2,7 @@
 // shared context with the node's own position, and returns the typed value (or undefined when
 // the node is invalid). Nothing throws: every error of a file is collected in one pass.
 import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
-import { isIP, SocketAddress } from 'node:net';
+import { canonicalIp } from '../ip/address.js';
 import type { ConfigIssue, Severity } from './errors.js';
 import { isSecretKey, lastKeyOf, maskSecretText, maskUrlCredentials, redactValues } from './secrets.js';
 import { suggest } from './suggest.js';
@@ -184,14 +184,6 @@ export const oneOf = <T extends string>(values: readonly T[]): Validator<T> => (
   }
   return v as T;
 };
-
-/** Canonical text of an IP address (IPv6 compressed, lower case), or undefined. */
-export function canonicalIp(s: string): { address: string; family: 4 | 6 } | undefined {
-  const fam = isIP(s);
-  if (fam === 0) return undefined;
-  const family = fam === 4 ? 4 : 6;
-  return { address: new SocketAddress({ address: s, family: family === 4 ? 'ipv4' : 'ipv6' }).address, family };
-}
 
 export const ipAddress: Validator<{ address: string; family: 4 | 6 }> = (at, ctx) => {
   const v = scalarValue(at);

@@ -8,8 +8,7 @@ import { isScalar, isSeq, type Node } from 'yaml';
 import type { ConfigIssue } from './errors.js';
 import { nodeOf, report, type Ctx } from './fields.js';
 import type { Config } from './model.js';
-import type { RealServer } from '../lb/model.js';
-import { NFT_SCHEDULERS } from '../lb/nft/render.js';
+import { NFT_SCHEDULERS, type RealServer } from './lbModel.js';
 
 export type ResolvedBackend = 'ipvs' | 'nft';
 

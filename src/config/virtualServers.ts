@@ -16,9 +16,8 @@ import {
   CHECK_KINDS, DNS_TYPES, realServerId, type CheckConfig, type CheckKind, type HttpUrl, type RealServerConfig,
   type VirtualServerConfig,
 } from './lbModel.js';
-import {
-  destKey, netmaskToPrefix, SCHEDULERS, serviceKey, type Family, type Forwarding, type RealServer, type ServiceAddress,
-} from '../lb/model.js';
+import { destKey, type Forwarding, type RealServer, SCHEDULERS, type ServiceAddress, serviceKey } from './lbModel.js';
+import { type Family, netmaskToPrefix } from '../ip/address.js';
 
 /** keepalived's defaults (REFERENCE.md), seconds. */
 export const CHECK_DEFAULTS = {

@@ -8,9 +8,9 @@
 //   is up when the sum reaches quorum + hysteresis;
 // - while quorum is lost and there is a sorry server, the sorry server replaces every real
 //   server (inhibit_on_failure ones stay with weight 0); without one, the live servers stay.
-import type { RealServerConfig, VirtualServerConfig } from '../config/lbModel.js';
+import { destKey, type RealServer, type RealServerConfig, type VirtualServerConfig } from '../config/lbModel.js';
 import type { HealthMap, RealServerHealth } from '../check/health.js';
-import { destKey, type LbTable, type RealServer, type ServiceEntry } from './model.js';
+import type { LbTable, ServiceEntry } from './model.js';
 
 /** Keyed by VirtualServerConfig.key: whether quorum was up at the last computation. */
 export type QuorumMap = ReadonlyMap<string, boolean>;

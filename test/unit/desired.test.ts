@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { HealthMap } from '../../src/check/health.js';
 import { desiredTable, type QuorumMap } from '../../src/lb/desired.js';
 import { realServerId, type CheckConfig, type RealServerConfig, type VirtualServerConfig } from '../../src/config/lbModel.js';
-import { destKey, serviceKey, type RealServer, type ServiceAddress } from '../../src/lb/model.js';
+import { destKey, type RealServer, type ServiceAddress, serviceKey } from '../../src/config/lbModel.js';
 
 const ID: ServiceAddress = { kind: 'inet', family: 4, protocol: 'TCP', address: '192.0.2.100', port: 80 };
 const KEY = serviceKey(ID);

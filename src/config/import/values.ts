@@ -2,7 +2,7 @@
 // words the way keepalived's parsers read them, and storing them in the output with the
 // statement's comments. A value that cannot be read is noted (notes.ts) and left out.
 import { splitScriptString } from '../../alert/argv.js';
-import { canonicalIp } from '../fields.js';
+import { canonicalIp } from '../../ip/address.js';
 import { note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 import { Commented, Flow, type Obj } from './yamlWriter.js';

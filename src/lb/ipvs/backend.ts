@@ -11,7 +11,8 @@
 // ApplyResult; only "could not run ipvsadm at all" rejects, with an IpvsBackendError.
 import type { ApplyResult, LbBackend, RefusedOp } from '../backend.js';
 import { runTool, type ToolResult } from '../runTool.js';
-import { destKey, sameDest, sameService, serviceKey, type LbTable } from '../model.js';
+import { destKey, serviceKey } from '../../config/lbModel.js';
+import { type LbTable, sameDest, sameService } from '../model.js';
 import { opServiceId, type TableOp } from '../reconcile.js';
 import { parseIpvsSave, type ParseProblem } from './parse.js';
 import { renderOp } from './render.js';
