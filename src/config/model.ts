@@ -3,7 +3,7 @@ import type { TrackFileConfig, TrackProcessConfig, TrackRef, VrrpScriptConfig } 
 import type { VirtualServerConfig } from './lbModel.js';
 import type { MailConfig, WebhookConfig } from './netAlerts.js';
 import type { NotifyGlobalConfig } from './notifyScripts.js';
-import type { StateNotifyScripts } from '../alert/events.js';
+import type { StateNotifyScripts } from './notifyScripts.js';
 import type { StatusApiGlobalConfig } from './statusApi.js';
 
 // The typed, frozen configuration that the rest of tandem consumes. Units are explicit in names

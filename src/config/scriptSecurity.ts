@@ -38,9 +38,10 @@
 // because whoever can write that file chooses which programs root runs, and as which user.
 import { resolve } from 'node:path';
 import { isMap, isSeq, type Node } from 'yaml';
-import { checkPathSecurity, checkScriptSecurity, type RunAs, type ScriptSecurity } from '../alert/security.js';
-import type { Argv, StateNotifyScripts } from '../alert/events.js';
-import { resolveScriptUser, systemUserDb, type UserDb } from '../alert/users.js';
+import { checkPathSecurity, checkScriptSecurity, type RunAs, type ScriptSecurity } from '../process/security.js';
+import type { Argv } from '../process/argv.js';
+import type { StateNotifyScripts } from './notifyScripts.js';
+import { resolveScriptUser, systemUserDb, type UserDb } from '../process/users.js';
 import type { ConfigIssue } from './errors.js';
 import { nodeOf, report, type Ctx } from './fields.js';
 import type { CheckConfig } from './lbModel.js';
