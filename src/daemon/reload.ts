@@ -3,6 +3,7 @@
 // apply the difference (reloadPlan.ts) service by service. All checks that can refuse a reload run
 // before the first change, so a reload is applied whole or not at all.
 import { formatConfigError, type ConfigIssue } from '../config/errors.js';
+import type { BackendIssues } from '../config/lbBackend.js';
 import type { LoadResult } from '../config/load.js';
 import { loadConfigFileOffThread } from '../config/loadOffThread.js';
 import { locateKey } from '../config/locate.js';
@@ -30,8 +31,9 @@ export interface ReloadTargets {
   startLb(next: Config): void;
   /** The daemon began to stop while the file was being read: do nothing. */
   stopping(): boolean;
-  /** What the running LB backend cannot express in `next` (located). */
-  backendErrors(next: Config): ConfigIssue[];
+  /** What the running LB backend cannot express in `next` (located; `issues` from its load
+   *  result, config/lbBackend.ts). */
+  backendErrors(next: Config, issues: BackendIssues): ConfigIssue[];
   log: Logger;
 }
 
@@ -68,7 +70,7 @@ export async function reloadConfig(file: string, t: ReloadTargets): Promise<Relo
       message: `${isSecretKey(r.key) ? 'changed' : `changed from ${String(r.from)} to ${String(r.to)}`}: this needs a restart (systemctl restart tandem); nothing was reloaded`,
     }))));
   }
-  const unfit = t.backendErrors(next);
+  const unfit = t.backendErrors(next, loaded.backendIssues);
   if (unfit.length) return refuse(unfit.map(formatConfigError));
   const plan = planReload(old, next);
   try {
