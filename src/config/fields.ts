@@ -88,7 +88,7 @@ function scalarTexts(node: Node | null | undefined): string[] {
  * What a node holds, for "expected X, got Y". A secret's value is never shown, only its kind;
  * any other string is shown with URL credentials and `<secret key> <value>` inside it masked.
  */
-export function describe(node: Node | null | undefined): string {
+export function describe(node: Node | null | undefined, opts: { numberAsWritten?: boolean } = {}): string {
   if (node === null || node === undefined) return 'nothing';
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
@@ -99,6 +99,9 @@ export function describe(node: Node | null | undefined): string {
       const kind = typeof v === 'number' ? 'a number' : typeof v === 'boolean' ? 'true or false' : typeof v === 'string' ? 'a string' : 'a value';
       return `${kind} (not shown: a secret)`;
     }
+    // numberAsWritten: a number as written (`200.0000000000000001`), not as the double it rounds
+    // to, where that would mislead (a status code, a netmask: virtualServers.ts).
+    if (opts.numberAsWritten && typeof v === 'number') return (node as Scalar).source ?? String(v);
     return typeof v === 'string' ? JSON.stringify(maskSecretText(v)) : String(v);
   }
   return 'an unsupported node';
