@@ -31,7 +31,8 @@ function runMisc(p: MiscProbeParams, opts: ProbeOptions, ids: { uid: number; gid
     const file = p.argv[0];
     if (file === undefined) { scope.fail('spawn_error', 'empty argv'); return; }
     // The deadline is the scope's; when it passes (or the probe ends any other way) the abort
-    // kills the whole group at once (no grace: MISC_CHECK has always SIGKILLed at its timeout).
+    // kills the whole group: SIGTERM, then SIGKILL on the next timer turn (grace 0), since
+    // MISC_CHECK has always killed at its timeout rather than wait for the script to stop.
     const stop = new AbortController();
     scope.onDeadline(() => ({ ok: false, reason: 'timeout', detail: `${file} still running: killed its process group` }));
     scope.defer(() => stop.abort());
