@@ -2,6 +2,7 @@
 // 2 invalid config or usage (keepalived -t uses 4/5; 2 is the Unix convention for bad input).
 import { parseArgs } from 'node:util';
 import { countIssues, formatConfigError, inFileOrder, type ConfigIssue } from './config/errors.js';
+import type { BackendIssues } from './config/lbBackend.js';
 import { loadConfigFile } from './config/load.js';
 import type { Config } from './config/model.js';
 import { VERSION } from './version.js';
@@ -92,7 +93,7 @@ export async function main(argv: string[]): Promise<number> {
       const strict = values.strict === true;
       const r = loadConfigFile(file);
       // global.backend auto: check against the backend `tandem run` would pick on this machine.
-      const unfit = r.ok ? await backendErrors(r.config) : { errors: [], kind: undefined };
+      const unfit = r.ok ? await backendErrors(r) : { errors: [], kind: undefined };
       const errors = r.ok ? unfit.errors : r.errors;
       const found = printIssues(errors, r.warnings, strict);
       if (found.errors) {
@@ -113,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
       const file = needConfig();
       if (!file) return 2;
       const r = loadConfigFile(file);
-      const unfit = r.ok ? await backendErrors(r.config) : { errors: [], kind: undefined };
+      const unfit = r.ok ? await backendErrors(r) : { errors: [], kind: undefined };
       const found = printIssues(r.ok ? unfit.errors : r.errors, r.warnings, false);
       if (!r.ok || found.errors) {
         process.stderr.write(`${file}: ${countIssues(found.errors, r.warnings.length)}: nothing to plan\n`);
@@ -163,10 +164,11 @@ function printIssues(errors: readonly ConfigIssue[], warnings: readonly ConfigIs
 }
 
 /** What the backend `tandem run` would pick here cannot express (global.backend: auto). */
-async function backendErrors(config: Config): Promise<{ errors: ConfigIssue[]; kind: string | undefined }> {
+async function backendErrors(loaded: { config: Config; backendIssues: BackendIssues }): Promise<{ errors: ConfigIssue[]; kind: string | undefined }> {
+  const { config } = loaded;
   if (!config.virtualServers.length) return { errors: [], kind: undefined };
   const { backendConfigErrors } = await import('./config/lbBackend.js');
   const { resolveBackendKind } = await import('./lb/select.js');
   const kind = resolveBackendKind(config.global);
-  return { errors: backendConfigErrors(config, kind), kind };
+  return { errors: backendConfigErrors(loaded, kind), kind };
 }

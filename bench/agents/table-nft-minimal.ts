@@ -4,7 +4,8 @@
 // chain's dnat rule, so the smallest change is: the server's element in rs_<tag> (the service's
 // record) replaced, and svc_<tag> flushed and refilled with its rules. The rule text is the
 // renderer's for the service alone (a person would write the same line).
-import { destKey, type LbTable, type RealServer } from '../../src/lb/model.js';
+import { destKey, type RealServer } from '../../src/config/lbModel.js';
+import type { LbTable } from '../../src/lb/model.js';
 import { modelOf, serviceTag, TABLE_NAME } from '../../src/lb/nft/render.js';
 
 export function minimalWeightChange(table: LbTable, service: string, dest: RealServer): string {

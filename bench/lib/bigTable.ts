@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import type { RealServerConfig, VirtualServerConfig } from '../../src/config/lbModel.js';
 import { realServerId } from '../../src/config/lbModel.js';
-import { destKey, serviceKey, type ServiceAddress } from '../../src/lb/model.js';
+import { destKey, type ServiceAddress, serviceKey } from '../../src/config/lbModel.js';
 
 export const SERVICES = 100;
 export const DESTS_PER_SERVICE = 100;

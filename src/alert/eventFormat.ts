@@ -1,7 +1,7 @@
 // How an alert event reads on the wire: the JSON body of a webhook and the subject/body of a
 // keepalived-style smtp_alert mail. Pure functions, no I/O.
 import type { WebhookEvent } from '../config/netAlerts.js';
-import type { ServiceAddress } from '../lb/model.js';
+import type { ServiceAddress } from '../config/lbModel.js';
 import type { AlertEvent } from './events.js';
 
 /** What a webhook can subscribe to (`events:` in the config): vrrp covers instances and groups. */

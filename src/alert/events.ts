@@ -13,10 +13,9 @@
 // notify_up / notify_down, configured argv only, then the FIFO line; virtual servers
 // (do_vs_notifies()): quorum_up / quorum_down, then the FIFO line.
 import type { TransitionReason, VrrpState } from '../vrrp/machine.js';
-import type { ServiceAddress } from '../lb/model.js';
-
-/** A program and its arguments, run without a shell. */
-export type Argv = readonly string[];
+import type { ServiceAddress } from '../config/lbModel.js';
+import type { StateNotifyScripts } from '../config/notifyScripts.js';
+import type { Argv } from '../process/argv.js';
 
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
 
@@ -64,16 +63,6 @@ export type AlertEvent =
     reason: string;
     time: EventTimeMs;
   };
-
-/** The notify scripts of a VRRP instance or sync group; undefined = not configured. */
-export interface StateNotifyScripts {
-  master: Argv | undefined;
-  backup: Argv | undefined;
-  fault: Argv | undefined;
-  stop: Argv | undefined;
-  /** The generic `notify`: runs on every state with `INSTANCE|GROUP <name> <state> <priority>`. */
-  notify: Argv | undefined;
-}
 
 /** The part of the config that scriptsFor reads (tandem's Config has it; groups are optional
  *  so the function works before sync groups carry notify scripts). */

@@ -6,10 +6,10 @@
 // the event it was for, and counted.
 import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log.js';
-import { formatArgv } from './argv.js';
+import { formatArgv } from '../process/argv.js';
 import { describeEvent, eventKey, scriptsFor, type AlertEvent, type ScriptRun, type ScriptsConfigView } from './events.js';
 import { OrderedRunner, type DropCause } from './orderedRunner.js';
-import { describeResult, runScript, type RunScriptOptions, type ScriptResult } from './script.js';
+import { describeResult, runScript, type RunScriptOptions, type ScriptResult } from '../process/script.js';
 
 /** What the notifier reads from the config (tandem's Config has all of it). */
 export interface ScriptNotifierConfig extends ScriptsConfigView {

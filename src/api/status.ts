@@ -138,3 +138,11 @@ export interface DaemonStatus {
   alerts: StatusAlerts;
   api?: StatusApiListeners;
 }
+
+/** What a reload did (src/daemon/reload.ts), as `POST /reload` answers it and `tandem reload`,
+ *  the log and the status show it. Declared here so api/ needs nothing from daemon/. `warnings`
+ *  are the new file's (config/errors.ts): an applied reload runs with them, a refused one lists them
+ *  beside its errors, so that the next edit can fix both. */
+export type ReloadOutcome =
+  | { ok: true; file: string; changes: string[]; durationMs: number; warnings: string[] }
+  | { ok: false; file: string; errors: string[]; warnings: string[] };

@@ -3,8 +3,7 @@
 // there is no daemon to ask.
 import { request } from 'node:http';
 import { DEFAULT_STATUS_SOCKET } from '../config/statusApi.js';
-import type { DaemonStatus } from './status.js';
-import type { ReloadOutcome } from '../daemon/reload.js';
+import type { DaemonStatus, ReloadOutcome } from './status.js';
 import { lastChecksText } from './page.js';
 
 export class StatusQueryError extends Error {}

@@ -18,8 +18,7 @@ import type { Logger } from '../log.js';
 import type { ListenAddress } from '../config/statusApi.js';
 import { METRICS_CONTENT_TYPE, renderMetrics, type ProcessMetrics } from './metrics.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './page.js';
-import type { DaemonStatus, StatusListenerStats } from './status.js';
-import type { ReloadOutcome } from '../daemon/reload.js';
+import type { DaemonStatus, ReloadOutcome, StatusListenerStats } from './status.js';
 import { ConnectionTable } from './connectionTable.js';
 import { connectionCaps, LISTENER_TIMEOUTS, newListenerStats, type ConnectionCaps, type ListenerTimeouts } from './listenerLimits.js';
 

@@ -10,7 +10,7 @@
 // and epoll's 0.1% slack do not matter here, and 10,000 servers must not spin.
 import { isDeepStrictEqual } from 'node:util';
 import type { CheckConfig, RealServerConfig } from '../config/lbModel.js';
-import type { HealthMap, RealServerHealth } from '../lb/desired.js';
+import type { HealthMap, RealServerHealth } from './health.js';
 import { DeadlineQueue, type DeadlineOwner } from './deadlines.js';
 import { runProbe as defaultRunProbe, type RunProbeOptions } from './probes/index.js';
 import {

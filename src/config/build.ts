@@ -10,7 +10,7 @@ import { crossCheckNetAlerts, netAlertsModel } from './netAlerts.js';
 import { notifyGlobalModel, stateNotifyModel } from './notifyScripts.js';
 import { crossCheckScriptSecurity } from './scriptSecurity.js';
 import { statusApiModel } from './statusApi.js';
-import { crossCheckLbBackend } from './lbBackend.js';
+import { crossCheckLbBackend, type BackendIssues } from './lbBackend.js';
 import { DEFAULT_MTU, VRRP_MAX_ADDR, advertRoom } from './vipLimit.js';
 
 export function toModel(raw: RawConfig, file: string, hostname: string): Config {
@@ -77,11 +77,11 @@ export interface CrossCheckEnv {
  * it), the check warns and queues the same correction of the model; the corrections are applied
  * at the end, once every check has seen the model as written.
  */
-export function crossCheck(config: Config, root: Node, ctx: Ctx, env: CrossCheckEnv): void {
+export function crossCheck(config: Config, root: Node, ctx: Ctx, env: CrossCheckEnv): { backendIssues: BackendIssues } {
   const fixes: Corrections = [];
   const partial = env.partial === true;
   crossCheckVirtualServers(config.virtualServers, root, ctx, fixes);
-  crossCheckLbBackend(config, root, ctx);
+  const backendIssues = crossCheckLbBackend(config, root, ctx);
   crossCheckNetAlerts(root, ctx);
   crossCheckSyncGroups(config.vrrpSyncGroups, config.vrrpInstances, root, ctx, fixes, partial);
   crossCheckTrackers(config, root, ctx, fixes, partial);
@@ -90,6 +90,7 @@ export function crossCheck(config: Config, root: Node, ctx: Ctx, env: CrossCheck
   if (env.globalValid !== false) crossCheckScriptSecurity(config, root, ctx);
   crossCheckInstances(config.vrrpInstances, root, ctx, env, fixes);
   for (const fix of fixes) fix();
+  return { backendIssues };
 }
 
 function crossCheckInstances(instances: VrrpInstanceConfig[], root: Node, ctx: Ctx, env: CrossCheckEnv, fixes: Corrections): void {

@@ -2,7 +2,7 @@
 // shared context with the node's own position, and returns the typed value (or undefined when
 // the node is invalid). Nothing throws: every error of a file is collected in one pass.
 import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
-import { isIP, SocketAddress } from 'node:net';
+import { canonicalIp } from '../ip/address.js';
 import type { ConfigIssue, Severity } from './errors.js';
 import { isSecretKey, lastKeyOf, maskSecretText, maskUrlCredentials, redactValues } from './secrets.js';
 import { suggest } from './suggest.js';
@@ -88,7 +88,7 @@ function scalarTexts(node: Node | null | undefined): string[] {
  * What a node holds, for "expected X, got Y". A secret's value is never shown, only its kind;
  * any other string is shown with URL credentials and `<secret key> <value>` inside it masked.
  */
-export function describe(node: Node | null | undefined): string {
+export function describe(node: Node | null | undefined, opts: { numberAsWritten?: boolean } = {}): string {
   if (node === null || node === undefined) return 'nothing';
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
@@ -99,6 +99,9 @@ export function describe(node: Node | null | undefined): string {
       const kind = typeof v === 'number' ? 'a number' : typeof v === 'boolean' ? 'true or false' : typeof v === 'string' ? 'a string' : 'a value';
       return `${kind} (not shown: a secret)`;
     }
+    // numberAsWritten: a number as written (`200.0000000000000001`), not as the double it rounds
+    // to, where that would mislead (a status code, a netmask: virtualServers.ts).
+    if (opts.numberAsWritten && typeof v === 'number') return (node as Scalar).source ?? String(v);
     return typeof v === 'string' ? JSON.stringify(maskSecretText(v)) : String(v);
   }
   return 'an unsupported node';
@@ -184,14 +187,6 @@ export const oneOf = <T extends string>(values: readonly T[]): Validator<T> => (
   }
   return v as T;
 };
-
-/** Canonical text of an IP address (IPv6 compressed, lower case), or undefined. */
-export function canonicalIp(s: string): { address: string; family: 4 | 6 } | undefined {
-  const fam = isIP(s);
-  if (fam === 0) return undefined;
-  const family = fam === 4 ? 4 : 6;
-  return { address: new SocketAddress({ address: s, family: family === 4 ? 'ipv4' : 'ipv6' }).address, family };
-}
 
 export const ipAddress: Validator<{ address: string; family: 4 | 6 }> = (at, ctx) => {
   const v = scalarValue(at);

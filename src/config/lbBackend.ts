@@ -1,55 +1,38 @@
 // What each load-balancing backend can express, checked against the virtual servers with every
 // error located at file:line:col (DESIGN.md principle 6). With `global.backend: nft` (or `ipvs`)
 // the errors are config errors at load. With `auto` the backend is known only at start (it
-// depends on the kernel), so the errors for both are computed at load, kept beside the config,
-// and backendConfigErrors(config, resolved) hands the daemon the ones for the backend it got:
-// it refuses to start with the same located messages.
+// depends on the kernel), so the errors for both are computed at load and returned in the load
+// result (LoadResult.backendIssues, plain data, so it also crosses the reload worker's
+// structured clone), and backendConfigErrors(loaded, resolved) hands the daemon the ones for the
+// backend it got: it refuses to start, or a reload, with the same located messages.
 import { isScalar, isSeq, type Node } from 'yaml';
 import type { ConfigIssue } from './errors.js';
 import { nodeOf, report, type Ctx } from './fields.js';
 import type { Config } from './model.js';
-import type { RealServer } from '../lb/model.js';
-import { NFT_SCHEDULERS } from '../lb/nft/render.js';
+import { NFT_SCHEDULERS, type RealServer } from './lbModel.js';
 
 export type ResolvedBackend = 'ipvs' | 'nft';
 
-/** Errors per backend, for configs whose backend is `auto` (keyed by the frozen Config object). */
-const deferred = new WeakMap<Config, Record<ResolvedBackend, ConfigIssue[]>>();
+/** What each backend cannot express in the config, located. Both lists are empty unless
+ *  global.backend is `auto`: with an explicit backend its errors were load errors already. */
+export type BackendIssues = Readonly<Record<ResolvedBackend, readonly ConfigIssue[]>>;
 
-/** Called from crossCheck(): reports the chosen backend's limits, or keeps both for `auto`. */
-export function crossCheckLbBackend(config: Config, root: Node, ctx: Ctx): void {
+/** Called from crossCheck(): reports the chosen backend's limits, or returns both for `auto`. */
+export function crossCheckLbBackend(config: Config, root: Node, ctx: Ctx): BackendIssues {
   const per = {} as Record<ResolvedBackend, ConfigIssue[]>;
   for (const b of ['ipvs', 'nft'] as const) {
     const sub: Ctx = { file: ctx.file, lineCounter: ctx.lineCounter, issues: [] };
     checkBackend(config, root, sub, b);
     per[b] = sub.issues;
   }
-  if (config.global.backend === 'auto') deferred.set(config, per);
-  else for (const e of per[config.global.backend]) ctx.issues.push(e); // not push(...): 10^5 arguments overflow the stack
+  if (config.global.backend === 'auto') return per;
+  for (const e of per[config.global.backend]) ctx.issues.push(e); // not push(...): 10^5 arguments overflow the stack
+  return { ipvs: [], nft: [] };
 }
 
-/** Both backends' located errors of a config loaded in another thread (config/loadWorker.ts):
- *  the loader's record of them is per object and does not survive the structured clone. */
-export function deferredBackendErrors(config: Config): Record<ResolvedBackend, ConfigIssue[]> {
-  return { ipvs: backendConfigErrors(config, 'ipvs'), nft: backendConfigErrors(config, 'nft') };
-}
-
-export function adoptDeferredBackendErrors(config: Config, per: Record<ResolvedBackend, ConfigIssue[]>): void {
-  if (config.global.backend === 'auto') deferred.set(config, per);
-}
-
-/**
- * The config errors `config` has with the backend it resolved to (empty when it fits). For a
- * config loaded with an explicit backend they were fatal at load already, so this is empty.
- */
-export function backendConfigErrors(config: Config, resolved: ResolvedBackend): ConfigIssue[] {
-  const per = deferred.get(config);
-  if (per) return per[resolved];
-  if (config.global.backend !== 'auto') return [];
-  // A config built without the loader: check the model, unlocated.
-  const sub: Ctx = { file: config.file, lineCounter: { linePos: () => ({ line: 1, col: 1 }) } as unknown as Ctx['lineCounter'], issues: [] };
-  checkBackend(config, null, sub, resolved);
-  return sub.issues;
+/** The config errors a loaded config has with the backend it resolved to (empty when it fits). */
+export function backendConfigErrors(loaded: { backendIssues: BackendIssues }, resolved: ResolvedBackend): ConfigIssue[] {
+  return [...loaded.backendIssues[resolved]];
 }
 
 function checkBackend(config: Config, root: Node | null, ctx: Ctx, backend: ResolvedBackend): void {

@@ -1,7 +1,86 @@
 // The typed, resolved model of `virtual_servers` (issue 3): what the checkers, the desired-table
 // computation and the API consume. Every default is already applied and every duration is in
 // milliseconds (Ms); inheritance (virtual server -> real server -> check) is resolved.
-import type { Family, RealServer, VirtualService } from '../lb/model.js';
+import type { Family } from '../ip/address.js';
+
+// The virtual service and real server vocabulary, shared by the config, the LB tables (lb/model.ts)
+// and the alert events.
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+/** NAT = masquerading (-m), DR = direct routing / gatewaying (-g), TUN = IP tunnelling (-i). */
+export type Forwarding = 'NAT' | 'DR' | 'TUN';
+
+/** Every IPVS scheduler Linux has (net/netfilter/ipvs/ip_vs_*.c). `twos` needs Linux 6.2+;
+ *  Debian 12's 6.1 kernel lacks it (CONFIG_IP_VS_TWOS is not set). */
+export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'mh', 'sed', 'nq', 'fo', 'ovf', 'twos'] as const;
+export type Scheduler = (typeof SCHEDULERS)[number];
+
+/** What identifies a virtual service in the kernel: (family, protocol, address, port) or
+ *  (family, fwmark). */
+export type ServiceAddress =
+  | { kind: 'inet'; family: Family; protocol: Protocol; address: string; port: number }
+  | { kind: 'fwmark'; family: Family; fwmark: number };
+
+export interface Persistence {
+  /** ipvsadm -p: 1..2678400 seconds. */
+  timeoutS: number;
+  /** ipvsadm -M as a prefix length (/32 or /128 = per client address, the kernel's default). */
+  netmaskPrefix: number;
+}
+
+export interface VirtualService {
+  id: ServiceAddress;
+  /** A string, not Scheduler: a foreign service may use a scheduler tandem does not know. */
+  scheduler: string;
+  persistence: Persistence | null;
+  /** Persistence engine (ipvsadm --pe), e.g. `sip`. */
+  pe: string | null;
+  /** One-packet scheduling (ipvsadm -o), UDP only. */
+  ops: boolean;
+  /** Scheduler flags (ipvsadm -b), sorted: sh-fallback, sh-port, mh-fallback, mh-port, flag-N. */
+  schedFlags: readonly string[];
+  /** tandem-only, nft backend only (`nft_masquerade`): also SNAT (masquerade) the client's
+   *  connections to the real servers, like LVS FULLNAT. Absent = false. */
+  masquerade?: boolean;
+}
+
+export type TunnelCsum = 'nocsum' | 'csum' | 'remcsum';
+/** Tunnel encapsulation of a TUN real server (ipvsadm --tun-type, Linux 5.3+). */
+export type Tunnel =
+  | { type: 'ipip' }
+  | { type: 'gue'; port: number; csum: TunnelCsum }
+  | { type: 'gre'; csum: TunnelCsum };
+
+export interface RealServer {
+  family: Family;
+  address: string;
+  /** 0 for a real server of a fwmark service given without a port. */
+  port: number;
+  forwarding: Forwarding;
+  /** 0..65535 here; 0 = in the table but given no new connections (inhibit_on_failure). */
+  weight: number;
+  /** TUN only; null for NAT and DR. */
+  tunnel: Tunnel | null;
+}
+
+/** The service's name as `ipvsadm -Ln` prints it: `TCP 192.0.2.10:80`, `UDP [2001:db8::1]:53`,
+ *  `FWM 1`, `FWM 1 IPv6`. Used as the map key, in logs, in plans and in the API. */
+export function serviceKey(id: ServiceAddress): string {
+  if (id.kind === 'fwmark') return id.family === 6 ? `FWM ${id.fwmark} IPv6` : `FWM ${id.fwmark}`;
+  return `${id.protocol} ${hostPort(id.address, id.port)}`;
+}
+
+/** `198.51.100.11:80`, `[2001:db8::11]:80`. */
+export function destKey(d: { address: string; port: number }): string {
+  return hostPort(d.address, d.port);
+}
+
+export function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** The schedulers the nft backend renders (lb/nft/render.ts's header says how). Here, beside
+ *  SCHEDULERS, because the config checks a service against it (config/lbBackend.ts). */
+export const NFT_SCHEDULERS = ['rr', 'wrr', 'sh', 'dh'] as const;
 
 export const CHECK_KINDS = [
   'tcp_check', 'http_get', 'ssl_get', 'dns_check', 'smtp_check', 'misc_check', 'ping_check', 'udp_check',

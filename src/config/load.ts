@@ -8,6 +8,7 @@ import { inFileOrder, type ConfigIssue } from './errors.js';
 import { nodeOf, partialValue, report, type Ctx } from './fields.js';
 import { configShape, type RawConfig } from './schema.js';
 import { crossCheck, toModel } from './build.js';
+import type { BackendIssues } from './lbBackend.js';
 import { readConfigText } from './readText.js';
 import { deepFreeze, type Config } from './model.js';
 import { refuseInsecureConfigFile } from './scriptSecurity.js';
@@ -17,7 +18,8 @@ import { maskUrlCredentials, sharesRun, yamlSecretSpans, type SecretSpan } from 
 
 /** A config and its warnings, or every error (and the warnings found with them). */
 export type LoadResult =
-  | { ok: true; config: Config; warnings: ConfigIssue[] }
+  /** backendIssues: what each backend cannot express, for global.backend auto (lbBackend.ts). */
+  | { ok: true; config: Config; warnings: ConfigIssue[]; backendIssues: BackendIssues }
   | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[] };
 
 /** What a config is checked against on this machine; tests pass their own. */
@@ -113,10 +115,10 @@ function loadText(text: string, file: string, shown: string, env: LoadEnv): Load
   // wrong, on the parts that are valid (partialConfig), with the failed items left out.
   const usable = raw ?? partialConfig(root);
   const config = usable ? toModel(usable, file, env.hostname) : undefined;
-  if (config) crossCheck(config, root, ctx, { ...env, partial: raw === undefined, globalValid: raw !== undefined || globalIsValid(root) });
+  const checked = config && crossCheck(config, root, ctx, { ...env, partial: raw === undefined, globalValid: raw !== undefined || globalIsValid(root) });
   const { errors, warnings } = split(ctx.issues);
-  if (errors.length || !config || raw === undefined) return { ok: false, errors, warnings };
-  return { ok: true, config: deepFreeze(config), warnings };
+  if (errors.length || !config || !checked || raw === undefined) return { ok: false, errors, warnings };
+  return { ok: true, config: deepFreeze(config), warnings, backendIssues: checked.backendIssues };
 }
 
 /** Errors and warnings, each in the order of the file. */

@@ -6,8 +6,6 @@
 import { Worker } from 'node:worker_threads';
 import { deepFreeze } from './model.js';
 import type { LoadResult } from './load.js';
-import type { ConfigIssue } from './errors.js';
-import { adoptDeferredBackendErrors, type ResolvedBackend } from './lbBackend.js';
 
 export function loadConfigFileOffThread(path: string, timeoutMs = 120_000): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
@@ -21,11 +19,9 @@ export function loadConfigFileOffThread(path: string, timeoutMs = 120_000): Prom
       void worker.terminate();
     };
     const timer = setTimeout(() => finish(() => reject(new Error(`loading ${path} took more than ${timeoutMs} ms`))), timeoutMs);
-    worker.once('message', (m: { loaded: LoadResult; backendErrors: Record<ResolvedBackend, ConfigIssue[]> | null }) => finish(() => {
+    worker.once('message', (m: { loaded: LoadResult }) => finish(() => {
       if (!m.loaded.ok) return resolve(m.loaded);
-      const config = deepFreeze(m.loaded.config);
-      if (m.backendErrors) adoptDeferredBackendErrors(config, m.backendErrors);
-      resolve({ ok: true, config, warnings: m.loaded.warnings });
+      resolve({ ...m.loaded, config: deepFreeze(m.loaded.config) });
     }));
     worker.once('error', (e) => finish(() => reject(e)));
     worker.once('exit', (code) => finish(() => reject(new Error(`the config loader exited (${code}) without a result`))));

@@ -1,15 +1,20 @@
+import type { Family } from '../ip/address.js';
 import type { SyncGroupConfig } from './syncGroups.js';
 import type { TrackFileConfig, TrackProcessConfig, TrackRef, VrrpScriptConfig } from './trackers.js';
 import type { VirtualServerConfig } from './lbModel.js';
 import type { MailConfig, WebhookConfig } from './netAlerts.js';
-import type { NotifyGlobalConfig } from './notifyScripts.js';
-import type { StateNotifyScripts } from '../alert/events.js';
+import type { NotifyGlobalConfig, StateNotifyScripts } from './notifyScripts.js';
 import type { StatusApiGlobalConfig } from './statusApi.js';
 
 // The typed, frozen configuration that the rest of tandem consumes. Units are explicit in names
 // (Cs = centiseconds, Ms = milliseconds) because VRRP mixes seconds (v2) and centiseconds (v3).
-
-export type Family = 4 | 6;
+//
+// The config model is one module tree under config/, and nothing outside config/ declares a
+// config type: this file is its root (Config, global, VRRP instances); each section's types
+// sit beside the code that validates that section and are imported here: lbModel.ts (virtual
+// servers, checks, and the virtual service / real server vocabulary that lb/ and alert/ read),
+// syncGroups.ts, trackers.ts, notifyScripts.ts, netAlerts.ts, statusApi.ts. config/ imports no
+// other tandem folder but ip/ and process/ (test/unit/architecture.test.ts keeps it so).
 
 export interface Vip {
   address: string; // canonical text

@@ -20,8 +20,10 @@
 //         events: [vrrp, real_server, quorum]      # default all
 import { isScalar, isSeq, type Node } from 'yaml';
 import {
-  boolean, canonicalIp, describe, field, integer, list, nodeOf, number, object, oneOf, report, warn, type Ctx, type Validator,
+  boolean, type Ctx, describe, field, integer, list, nodeOf, number, object, oneOf, report, type Validator,
+  warn,
 } from './fields.js';
+import { canonicalIp } from '../ip/address.js';
 
 export const WEBHOOK_EVENTS = ['vrrp', 'real_server', 'quorum'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];

@@ -21,10 +21,20 @@
 // that is missing, not executable, or changeable by a non-root user while it would run as root
 // is a config error at its key.
 import { isScalar, isSeq, type Node, type Scalar } from 'yaml';
-import { splitScriptString } from '../alert/argv.js';
-import type { Argv, StateNotifyScripts } from '../alert/events.js';
-import { resolveScriptUser, systemUserDb, type ResolvedUser } from '../alert/users.js';
+import { splitScriptString } from '../process/argv.js';
+import type { Argv } from '../process/argv.js';
+import { resolveScriptUser, systemUserDb, type ResolvedUser } from '../process/users.js';
 import { boolean, describe, field, number, report, type Validator } from './fields.js';
+
+/** The notify scripts of a VRRP instance or sync group; undefined = not configured. */
+export interface StateNotifyScripts {
+  master: Argv | undefined;
+  backup: Argv | undefined;
+  fault: Argv | undefined;
+  stop: Argv | undefined;
+  /** The generic `notify`: runs on every state with `INSTANCE|GROUP <name> <state> <priority>`. */
+  notify: Argv | undefined;
+}
 
 /** script_user, resolved at load: names as written, ids as looked up. */
 export type ScriptUser = ResolvedUser;

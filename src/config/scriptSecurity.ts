@@ -38,9 +38,10 @@
 // because whoever can write that file chooses which programs root runs, and as which user.
 import { resolve } from 'node:path';
 import { isMap, isSeq, type Node } from 'yaml';
-import { checkPathSecurity, checkScriptSecurity, type RunAs, type ScriptSecurity } from '../alert/security.js';
-import type { Argv, StateNotifyScripts } from '../alert/events.js';
-import { resolveScriptUser, systemUserDb, type UserDb } from '../alert/users.js';
+import { checkPathSecurity, checkScriptSecurity, type RunAs, type ScriptSecurity } from '../process/security.js';
+import type { Argv } from '../process/argv.js';
+import type { StateNotifyScripts } from './notifyScripts.js';
+import { resolveScriptUser, systemUserDb, type UserDb } from '../process/users.js';
 import type { ConfigIssue } from './errors.js';
 import { nodeOf, report, type Ctx } from './fields.js';
 import type { CheckConfig } from './lbModel.js';
@@ -150,8 +151,9 @@ export function crossCheckScriptSecurity(config: ScriptSecurityView, root: Node,
   });
 }
 
-/** load.ts's LoadResult (not imported: load.ts imports this module). */
+/** The shape of load.ts's LoadResult this check reads (not imported: load.ts imports this module). */
 type Loaded = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[] };
+type Refused = Extract<Loaded, { ok: false }>;
 
 /**
  * With enable_script_security, a config file that a non-root user could change is refused when
@@ -166,7 +168,7 @@ type Loaded = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: fals
  * `file` is the name errors show (load.ts displayName()); the error has no line: it is the whole
  * file that is refused.
  */
-export function refuseInsecureConfigFile(loaded: Loaded, path: string, file: string, self: RunAs = ownIds()): Loaded {
+export function refuseInsecureConfigFile<L extends Loaded>(loaded: L, path: string, file: string, self: RunAs = ownIds()): L | Refused {
   if (!loaded.ok || !loaded.config.global.enableScriptSecurity) return loaded;
   if (self.uid !== 0 && self.gid !== 0) return loaded;
   const r = checkPathSecurity(resolve(path), 'so a non-root user could change which programs tandem runs as root');

@@ -6,7 +6,8 @@
 //
 // Neither is a keepalived keyword: keepalived has no status API or metrics endpoint.
 import { isScalar, type Node } from 'yaml';
-import { canonicalIp, describe, field, report, string, type Validator } from './fields.js';
+import { canonicalIp } from '../ip/address.js';
+import { describe, field, report, string, type Validator } from './fields.js';
 
 export const DEFAULT_STATUS_SOCKET = '/run/tandem/tandem.sock';
 

@@ -10,7 +10,7 @@
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { boolean, field, integer, list, namesInFile, nodeOf, number, object, oneOf, report, reportDuplicateNames, string, warn, type Corrections, type Ctx, type Validator } from './fields.js';
 import { suggest } from './suggest.js';
-import { splitScriptString } from '../alert/argv.js';
+import { splitScriptString } from '../process/argv.js';
 
 const name = string({ pattern: /^[A-Za-z0-9_.-]+$/, what: 'a name of letters, digits, _ . -' });
 const weight = integer(-254, 254);

@@ -7,7 +7,7 @@
 // given on a virtual server, a real server or a check; the nearest one wins, as in keepalived 2.x.
 import { isMap, isScalar, isSeq, YAMLMap, type Node, type Scalar } from 'yaml';
 import {
-  boolean, describe, field, integer, integerLiteral, ipAddress, isSecretNode, list, nodeOf, number, object, oneOf, report, string, warn,
+  boolean, describe, field, integer, integerLiteral, ipAddress, list, nodeOf, number, object, oneOf, report, string, warn,
   type Corrections, type Ctx, type Validator,
 } from './fields.js';
 import { suggest } from './suggest.js';
@@ -16,9 +16,8 @@ import {
   CHECK_KINDS, DNS_TYPES, realServerId, type CheckConfig, type CheckKind, type HttpUrl, type RealServerConfig,
   type VirtualServerConfig,
 } from './lbModel.js';
-import {
-  destKey, netmaskToPrefix, SCHEDULERS, serviceKey, type Family, type Forwarding, type RealServer, type ServiceAddress,
-} from '../lb/model.js';
+import { destKey, type Forwarding, type RealServer, SCHEDULERS, type ServiceAddress, serviceKey } from './lbModel.js';
+import { type Family, netmaskToPrefix } from '../ip/address.js';
 
 /** keepalived's defaults (REFERENCE.md), seconds. */
 export const CHECK_DEFAULTS = {
@@ -46,7 +45,7 @@ const hex = string({ pattern: /^(?:[0-9a-fA-F]{2})+$/, what: 'hex bytes (e.g. 0a
 const warmup: Validator<boolean | number> = (at, ctx) => {
   if (isScalar(at.node) && typeof at.node.value === 'boolean') return at.node.value;
   if (isScalar(at.node) && typeof at.node.value === 'number') return seconds(86400)(at, ctx);
-  report(ctx, at.node, at.path, `expected true, false or a number of seconds, got ${describeNode(at.node)}`);
+  report(ctx, at.node, at.path, `expected true, false or a number of seconds, got ${describe(at.node, { numberAsWritten: true })}`);
   return undefined;
 };
 
@@ -60,7 +59,7 @@ const statusCodes: Validator<Array<[number, number]>> = (at, ctx) => {
       const m = /^(\d{3})-(\d{3})$/.exec(v);
       if (m && Number(m[1]) >= 100 && Number(m[2]) <= 599 && Number(m[1]) <= Number(m[2])) return [Number(m[1]), Number(m[2])];
     }
-    report(ctx, node, path, `expected a status code 100..599 or a range like "200-299", got ${describeNode(node)}`);
+    report(ctx, node, path, `expected a status code 100..599 or a range like "200-299", got ${describe(node, { numberAsWritten: true })}`);
     return undefined;
   };
   if (isSeq(at.node)) {
@@ -84,7 +83,7 @@ const httpProtocol: Validator<'1.0' | '1.0C' | '1.1'> = (at, ctx) => {
   const v = isScalar(at.node) ? at.node.value : undefined;
   const s = typeof v === 'number' ? (at.node as Scalar).source : v;
   if (s === '1.0' || s === '1.0C' || s === '1.1') return s;
-  report(ctx, at.node, at.path, `expected one of 1.0, 1.0C, 1.1, got ${describeNode(at.node)}`);
+  report(ctx, at.node, at.path, `expected one of 1.0, 1.0C, 1.1, got ${describe(at.node, { numberAsWritten: true })}`);
   return undefined;
 };
 
@@ -118,7 +117,7 @@ const granularity: Validator<string | number> = (at, ctx) => {
   const prefix = integerLiteral(at.node)?.value;
   if (prefix !== undefined && prefix >= 1n && prefix <= 128n) return Number(prefix);
   if (typeof v === 'string' && netmaskToPrefix(v) !== undefined) return v;
-  report(ctx, at.node, at.path, `expected an IPv4 netmask (e.g. 255.255.255.0) or an IPv6 prefix length 1..128, got ${describeNode(at.node)}`);
+  report(ctx, at.node, at.path, `expected an IPv4 netmask (e.g. 255.255.255.0) or an IPv6 prefix length 1..128, got ${describe(at.node, { numberAsWritten: true })}`);
   return undefined;
 };
 
@@ -190,7 +189,7 @@ const check: Validator<RawCheck> = (at, ctx) => {
   if (!isMap(at.node) || at.node.items.length !== 1) {
     const got = isMap(at.node)
       ? `${at.node.items.length} keys (${at.node.items.map((p) => String(isScalar(p.key) ? p.key.value : '?')).join(', ')})`
-      : describeNode(at.node);
+      : describe(at.node, { numberAsWritten: true });
     report(ctx, at.node ?? at.parent, at.path,
       `expected a mapping with exactly one checker key (${CHECK_KINDS.join(', ')}), got ${got}`);
     return undefined;
@@ -612,9 +611,3 @@ function listItems(node: Node | undefined): Array<Node | undefined> {
   return isSeq(node) ? (node.items as Node[]) : [];
 }
 
-/** fields.ts describe() (secrets masked), but a number as written (`200.0000000000000001`), not
- *  as the double it rounds to. */
-function describeNode(node: Node | null | undefined): string {
-  if (isScalar(node) && typeof node.value === 'number' && !isSecretNode(node)) return (node as Scalar).source ?? String(node.value);
-  return describe(node);
-}

@@ -2,13 +2,13 @@
 // desired table (lb/desired.ts), and the reconciler (lb/reconciler.ts) keeps the kernel's table
 // equal to it through the configured backend (IPVS by generic netlink or ipvsadm, or nftables),
 // restoring drift every delay_loop.
-import type { VirtualServerConfig } from '../config/lbModel.js';
+import { destKey, type VirtualServerConfig } from '../config/lbModel.js';
 import type { AlertEvent } from '../alert/events.js';
 import type { Logger } from '../log.js';
 import { CHECK_LATENCY_BUCKETS, CheckScheduler, type SchedulerEvent } from '../check/scheduler.js';
 import { desiredTable, type ServicePlan } from '../lb/desired.js';
-import type { LbBackend } from '../lb/ipvs/backend.js';
-import { destKey, type LbTable } from '../lb/model.js';
+import type { LbBackend } from '../lb/backend.js';
+import type { LbTable } from '../lb/model.js';
 import { describeOp } from '../lb/reconcile.js';
 import { Reconciler } from '../lb/reconciler.js';
 import type { LbPlan } from './reloadPlan.js';

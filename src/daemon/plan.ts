@@ -5,7 +5,7 @@
 // before this for a config that is refused).
 import type { Config } from '../config/model.js';
 import { desiredTable } from '../lb/desired.js';
-import type { LbBackend } from '../lb/ipvs/backend.js';
+import type { LbBackend } from '../lb/backend.js';
 import { lbBackendFor } from '../lb/select.js';
 import { NftBackend } from '../lb/nft/backend.js';
 import { renderOp } from '../lb/ipvs/render.js';

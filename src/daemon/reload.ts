@@ -3,24 +3,19 @@
 // apply the difference (reloadPlan.ts) service by service. All checks that can refuse a reload run
 // before the first change, so a reload is applied whole or not at all.
 import { formatConfigError, type ConfigIssue } from '../config/errors.js';
+import type { BackendIssues } from '../config/lbBackend.js';
 import type { LoadResult } from '../config/load.js';
 import { loadConfigFileOffThread } from '../config/loadOffThread.js';
 import { locateKey } from '../config/locate.js';
 import { isSecretKey, maskUrlCredentials } from '../config/secrets.js';
 import type { Config } from '../config/model.js';
+import type { ReloadOutcome } from '../api/status.js';
 import type { Logger } from '../log.js';
 import type { AlertDispatcher } from '../alert/dispatcher.js';
 import type { Trackers } from '../track/trackers.js';
 import type { LbService } from './lbService.js';
 import { describePlan, planReload, restartOnlyChanges, type ReloadPlan } from './reloadPlan.js';
 import { VrrpStartError, type VrrpService } from './vrrpService.js';
-
-/** What a reload did, as `tandem reload`, the log and the status show it. `warnings` are the
- *  new file's (config/errors.ts): an applied reload runs with them, a refused one lists them
- *  beside its errors, so that the next edit can fix both. */
-export type ReloadOutcome =
-  | { ok: true; file: string; changes: string[]; durationMs: number; warnings: string[] }
-  | { ok: false; file: string; errors: string[]; warnings: string[] };
 
 export interface ReloadTargets {
   /** The config running now. */
@@ -36,8 +31,9 @@ export interface ReloadTargets {
   startLb(next: Config): void;
   /** The daemon began to stop while the file was being read: do nothing. */
   stopping(): boolean;
-  /** What the running LB backend cannot express in `next` (located). */
-  backendErrors(next: Config): ConfigIssue[];
+  /** What the running LB backend cannot express in `next` (located; `issues` from its load
+   *  result, config/lbBackend.ts). */
+  backendErrors(next: Config, issues: BackendIssues): ConfigIssue[];
   log: Logger;
 }
 
@@ -74,7 +70,7 @@ export async function reloadConfig(file: string, t: ReloadTargets): Promise<Relo
       message: `${isSecretKey(r.key) ? 'changed' : `changed from ${String(r.from)} to ${String(r.to)}`}: this needs a restart (systemctl restart tandem); nothing was reloaded`,
     }))));
   }
-  const unfit = t.backendErrors(next);
+  const unfit = t.backendErrors(next, loaded.backendIssues);
   if (unfit.length) return refuse(unfit.map(formatConfigError));
   const plan = planReload(old, next);
   try {

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../log.js';
 import { createStateFileWriter, readOwnedServices } from './stateFile.js';
 import { VrrpService, VrrpStartError } from './vrrpService.js';
 import { lbBackendFor, resolveBackendKind } from '../lb/select.js';
-import { backendConfigErrors } from '../config/lbBackend.js';
+import { backendConfigErrors, type BackendIssues } from '../config/lbBackend.js';
 import { LbService } from './lbService.js';
 import { VERSION } from '../version.js';
 import { AlertDispatcher } from '../alert/dispatcher.js';
@@ -19,8 +19,8 @@ import { Trackers } from '../track/trackers.js';
 import { createSystemdNotifier, vrrpStatusLine } from './sdNotify.js';
 import { StatusServer } from '../api/statusServer.js';
 import { connectionCaps, newListenerStats, parseOpenFileLimit } from '../api/listenerLimits.js';
-import type { DaemonStatus, StatusConfig } from '../api/status.js';
-import { reloadConfig, type ReloadOutcome } from './reload.js';
+import type { DaemonStatus, ReloadOutcome, StatusConfig } from '../api/status.js';
+import { reloadConfig } from './reload.js';
 
 export interface RunOptions {
   configFile: string;
@@ -43,8 +43,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   // global.backend auto: the kernel decides, once; what that backend cannot express is fatal here
   // and refuses a reload (src/config/lbBackend.ts).
   const backendKind = resolveBackendKind(config.global);
-  const unfit = (c: typeof config) => (c.virtualServers.length ? backendConfigErrors(c, backendKind) : []);
-  const unfitAtStart = unfit(config);
+  const unfit = (c: typeof config, backendIssues: BackendIssues) =>
+    (c.virtualServers.length ? backendConfigErrors({ backendIssues }, backendKind) : []);
+  const unfitAtStart = unfit(config, loaded.backendIssues);
   if (unfitAtStart.length) {
     for (const e of unfitAtStart) log.error(formatConfigError(e));
     log.error(`refusing to start: ${unfitAtStart.length} config error(s) for the ${backendKind} backend (global.backend: ${config.global.backend})`);

@@ -9,7 +9,7 @@ import { addAddress, deleteAddress, linkInfo, listAddresses } from '../net/addre
 import { watchNetlink, type NetEvent } from '../net/netlinkWatch.js';
 import { openVrrpSocket, receiveBufferBytes, type ReceivedPacket, type VrrpSocket } from '../net/vrrpSocket.js';
 import { VrrpInstanceDriver } from '../vrrp/instance.js';
-import { VRRP_GROUP4, VRRP_GROUP6 } from '../vrrp/ip.js';
+import { VRRP_GROUP4, VRRP_GROUP6 } from '../ip/address.js';
 import type { MachineConfig, TransitionReason, VrrpState } from '../vrrp/machine.js';
 import { groupFault, groupHolds, groupState, syncOrders, type GroupState, type MemberView } from '../vrrp/syncGroup.js';
 import { AUTH_NONE, AUTH_PASS, encodeAdvert, type Advert } from '../vrrp/packet.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { formatConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/model.js';
-import { destKey } from '../lb/model.js';
+import { destKey } from '../config/lbModel.js';
 import { ADDRESSES, type DirectorName } from './topology.js';
 
 export interface DirectorPlan {

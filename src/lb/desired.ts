@@ -8,19 +8,9 @@
 //   is up when the sum reaches quorum + hysteresis;
 // - while quorum is lost and there is a sorry server, the sorry server replaces every real
 //   server (inhibit_on_failure ones stay with weight 0); without one, the live servers stay.
-import type { RealServerConfig, VirtualServerConfig } from '../config/lbModel.js';
-import { destKey, type LbTable, type RealServer, type ServiceEntry } from './model.js';
-
-export interface RealServerHealth {
-  up: boolean;
-  /** Effective weight (the configured one unless misc_dynamic changed it). */
-  weight: number;
-}
-
-/** Keyed by RealServerConfig.id. A server with no entry yet has its initial verdict: up unless
- *  one of its checks has alpha, with its configured weight. */
-/** Real server id -> its health (a Map, or a view that looks it up on demand). */
-export interface HealthMap { get(id: string): RealServerHealth | undefined }
+import { destKey, type RealServer, type RealServerConfig, type VirtualServerConfig } from '../config/lbModel.js';
+import type { HealthMap, RealServerHealth } from '../check/health.js';
+import type { LbTable, ServiceEntry } from './model.js';
 
 /** Keyed by VirtualServerConfig.key: whether quorum was up at the last computation. */
 export type QuorumMap = ReadonlyMap<string, boolean>;

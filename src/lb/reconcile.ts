@@ -8,10 +8,8 @@
 // - inside an owned service every real server is tandem's: one added by hand is removed, one
 //   removed by hand is put back, one re-weighted by hand is edited back (drift).
 // keepalived's reload does the same diff (check/ipwrapper.c clear_diff_services/clear_diff_rs).
-import {
-  destKey, sameDest, sameService, serviceKey, type LbTable, type RealServer, type ServiceAddress, type ServiceEntry,
-  type VirtualService,
-} from './model.js';
+import { destKey, type RealServer, type ServiceAddress, serviceKey, type VirtualService } from '../config/lbModel.js';
+import { type LbTable, sameDest, sameService, type ServiceEntry } from './model.js';
 
 export type OpReason =
   | 'missing' // desired but not in the kernel (new, came up, or deleted by hand)

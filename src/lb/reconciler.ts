@@ -12,9 +12,10 @@
 // it concerns; a pass made only of such triggers diffs only those services (a full desired table
 // and diff of 10,000 servers cost ~10-30 ms here, one service of 100 well under 1 ms). A failing backend is retried
 // with exponential backoff (bounded), reported through onError, and never throws out of here.
-import { serviceKey, type LbTable, type ServiceEntry } from './model.js';
+import { serviceKey } from '../config/lbModel.js';
+import type { LbTable, ServiceEntry } from './model.js';
 import { applyOps, reconcile, type TableOp } from './reconcile.js';
-import type { ApplyResult, LbBackend } from './ipvs/backend.js';
+import type { ApplyResult, LbBackend } from './backend.js';
 
 export type PassCause = 'start' | 'trigger' | 'interval' | 'retry' | 'manual';
 

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import type { GlobalConfig } from '../config/model.js';
-import type { LbBackend } from './ipvs/backend.js';
+import type { LbBackend } from './backend.js';
 import { ipvsBackendFor } from './ipvs/select.js';
 import { NftBackend } from './nft/backend.js';
 

@@ -6,8 +6,8 @@
 //   all-nodes, Override set, with the target link-layer address option.
 // No node: imports; Uint8Array and DataView only.
 
-import { internetChecksum, pseudoHeader6 } from '../vrrp/checksum.js';
-import { parseIp } from '../vrrp/ip.js';
+import { internetChecksum, pseudoHeader6 } from '../ip/checksum.js';
+import { parseIp } from '../ip/address.js';
 
 const ETHERTYPE_ARP = 0x0806;
 const ETHERTYPE_IPV4 = 0x0800;

@@ -5,7 +5,7 @@
 // "timed_out"). The runner settles only when the script has exited, so a caller that waits for
 // it never has two runs of one script at once. Its result is reduced to what the rise/fall
 // machine needs.
-import { runScript as runShared, type ScriptResult } from '../alert/script.js';
+import { runScript as runShared, type ScriptResult } from '../process/script.js';
 
 export type ScriptOutcome =
   | { kind: 'exit'; code: number }

@@ -6,7 +6,7 @@
 //
 // The VRRP side asks stateFor(instance) on every onChange(instance) and feeds the list, with the
 // instance's interfaces, to computePriority() (track/priority.ts).
-import { resolveScriptUser } from '../alert/users.js';
+import { resolveScriptUser } from '../process/users.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { Config, VrrpInstanceConfig } from '../config/model.js';
 import type { TrackFileConfig, TrackProcessConfig, VrrpScriptConfig } from '../config/trackers.js';

@@ -2,7 +2,7 @@
 // actions). No sockets, no timers, no clock: the driver (instance.ts) feeds events, carries out
 // actions and fires the `timer` event at nextDeadline(state). Rules cite RFC 5798 §6.4 (and
 // RFC 3768 §6.4 for v2, whose rules are the same) and keepalived where it differs.
-import { compareIp } from './ip.js';
+import { compareIp } from '../ip/address.js';
 import { masterDownIntervalMs, skewTimeMs } from './timers.js';
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';

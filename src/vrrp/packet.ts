@@ -12,8 +12,8 @@
 // keepalived leaves the 8 authentication bytes out of v2 over IPv6 (not standard; kept so its
 // packets decode), and so do we.
 
-import { formatIp, parseIp, type Family } from './ip.js';
-import { vrrpChecksum, type ChecksumForm } from './checksum.js';
+import { formatIp, parseIp, type Family } from '../ip/address.js';
+import { vrrpChecksum, type ChecksumForm } from '../ip/checksum.js';
 import type { DropReason } from './validate.js';
 
 export const VRRP_HEADER_LEN = 8;

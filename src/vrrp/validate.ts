@@ -18,8 +18,8 @@
 // and counted under the same name: 'bad_source' counts exactly the packets keepalived would
 // have accepted.
 
-import { isMulticast, parseIp, sameIp, type Family } from './ip.js';
-import { checksumValid } from './checksum.js';
+import { isMulticast, parseIp, sameIp, type Family } from '../ip/address.js';
+import { checksumValid } from '../ip/checksum.js';
 import {
   AUTH_AH, AUTH_NONE, AUTH_PASS, VRRP_AUTH_LEN, VRRP_HEADER_LEN, VRRP_TYPE_ADVERTISEMENT,
   authPassBytes, decodeAdvert, expectedLength, type Advert,

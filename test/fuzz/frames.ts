@@ -1,6 +1,6 @@
 // Ethernet frames carrying VRRP packets for the wire fuzz campaign (wire.ts sends them with
 // vrrp-flood.c). The encoder is the tests' own (test/lib/raw-sender.ts), independent of
-// src/vrrp/packet.ts and src/vrrp/checksum.ts, so that a bug shared with the daemon cannot hide.
+// src/vrrp/packet.ts and src/ip/checksum.ts, so that a bug shared with the daemon cannot hide.
 import { encodeVrrp as encode, ethernetFrame, ipv4Bytes, ipv4Datagram, ipv6Bytes, ipv6Datagram, onesSum, type VrrpFields } from '../lib/raw-sender.js';
 
 export type VrrpMessage = VrrpFields;

@@ -11,7 +11,8 @@ import { nsRun, removeStaleNamespaces, requireRoot, requireTools, run } from '..
 import { NftBackend } from '../../src/lb/nft/backend.js';
 import { reconcile } from '../../src/lb/reconcile.js';
 import { Reconciler } from '../../src/lb/reconciler.js';
-import { tableOf, type LbTable, type RealServer, type VirtualService } from '../../src/lb/model.js';
+import { type LbTable, tableOf } from '../../src/lb/model.js';
+import type { RealServer, VirtualService } from '../../src/config/lbModel.js';
 import { sampleTable } from '../lib/nftSample.js';
 
 const PREFIX = 'tnft';

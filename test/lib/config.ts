@@ -2,7 +2,7 @@
 // every located error otherwise), the invalid case returns the formatted errors.
 import assert from 'node:assert/strict';
 import { formatConfigError } from '../../src/config/errors.js';
-import { loadConfigText } from '../../src/config/load.js';
+import { loadConfigText, type LoadResult } from '../../src/config/load.js';
 import type { Config } from '../../src/config/model.js';
 
 export interface LoadAs { file?: string; hostname?: string }
@@ -11,6 +11,13 @@ export function loadOk(text: string, as: LoadAs = {}): Config {
   const r = loadConfigText(text, as.file ?? 'lb.yaml', { hostname: as.hostname ?? 'h' });
   assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
   return r.config;
+}
+
+/** The whole load result of a valid config (with backendIssues, config/lbBackend.ts). */
+export function loadResult(text: string, as: LoadAs = {}): Extract<LoadResult, { ok: true }> {
+  const r = loadConfigText(text, as.file ?? 'lb.yaml', { hostname: as.hostname ?? 'h' });
+  assert.ok(r.ok, r.ok ? '' : r.errors.map(formatConfigError).join('\n'));
+  return r;
 }
 
 export function configErrors(text: string, as: LoadAs = {}): string[] {

@@ -1,6 +1,7 @@
 // The table behind test/fixtures/nft/sample.nft (test/fixtures/nft/README.md), shared by the
 // nft unit and integration tests.
-import { tableOf, type LbTable, type RealServer, type ServiceAddress, type VirtualService } from '../../src/lb/model.js';
+import { type LbTable, tableOf } from '../../src/lb/model.js';
+import type { RealServer, ServiceAddress, VirtualService } from '../../src/config/lbModel.js';
 
 const svc = (id: ServiceAddress, scheduler: string, extra: Partial<VirtualService> = {}): VirtualService =>
   ({ id, scheduler, persistence: null, pe: null, ops: false, schedFlags: [], ...extra });

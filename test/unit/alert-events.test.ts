@@ -3,7 +3,8 @@
 // and keepalived's notify_fifo line for each kind of event.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventKey, fifoLine, scriptsFor, type AlertEvent, type ScriptsConfigView, type StateNotifyScripts } from '../../src/alert/events.js';
+import { type AlertEvent, eventKey, fifoLine, type ScriptsConfigView, scriptsFor } from '../../src/alert/events.js';
+import type { StateNotifyScripts } from '../../src/config/notifyScripts.js';
 
 const none: StateNotifyScripts = { master: undefined, backup: undefined, fault: undefined, stop: undefined, notify: undefined };
 const all: StateNotifyScripts = {

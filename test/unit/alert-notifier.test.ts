@@ -5,7 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chownSync, writeFileSync } from 'node:fs';
-import type { AlertEvent, StateNotifyScripts } from '../../src/alert/events.js';
+import type { AlertEvent } from '../../src/alert/events.js';
+import type { StateNotifyScripts } from '../../src/config/notifyScripts.js';
 import { ScriptNotifier, type ScriptNotifierConfig } from '../../src/alert/scriptNotifier.js';
 import { createLogger } from '../../src/log.js';
 import { isAlive, killQuietly, ScriptDir, waitFor } from '../lib/scripts.js';

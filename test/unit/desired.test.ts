@@ -1,9 +1,10 @@
 // The desired table = f(config, health, quorum): keepalived's rules (ipwrapper.c) as table tests.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { desiredTable, type HealthMap, type QuorumMap } from '../../src/lb/desired.js';
+import type { HealthMap } from '../../src/check/health.js';
+import { desiredTable, type QuorumMap } from '../../src/lb/desired.js';
 import { realServerId, type CheckConfig, type RealServerConfig, type VirtualServerConfig } from '../../src/config/lbModel.js';
-import { destKey, serviceKey, type RealServer, type ServiceAddress } from '../../src/lb/model.js';
+import { destKey, type RealServer, type ServiceAddress, serviceKey } from '../../src/config/lbModel.js';
 
 const ID: ServiceAddress = { kind: 'inet', family: 4, protocol: 'TCP', address: '192.0.2.100', port: 80 };
 const KEY = serviceKey(ID);

@@ -729,12 +729,12 @@ describe('a keepalived.conf with virtual servers means IPVS: backend: ipvs', () 
     assert.equal(data.global.backend, 'ipvs');
     const loaded = loadConfigText(yaml, 'x.yaml', { hostname: 'h' });
     assert.ok(loaded.ok);
-    assert.deepEqual(backendConfigErrors(loaded.config, 'nft'), [], 'not judged against nftables');
+    assert.deepEqual(backendConfigErrors(loaded, 'nft'), [], 'not judged against nftables');
     // The same file with backend auto, on a machine whose kernel has no IPVS (nft), is refused:
     const auto = loadConfigText(yaml.replace(/^ {2}# keepalived programs.*\n {2}backend: ipvs\n/m, ''), 'x.yaml', { hostname: 'h' });
     assert.ok(auto.ok);
     assert.equal(auto.config.global.backend, 'auto');
-    assert.match(backendConfigErrors(auto.config, 'nft').map((e) => e.message).join('\n'), /DR|nft backend/);
+    assert.match(backendConfigErrors(auto, 'nft').map((e) => e.message).join('\n'), /DR|nft backend/);
   });
 
   it('tandem check accepts the converted DR file on this machine (which has no IPVS)', () => {

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { IpvsadmBackend, IpvsBackendError, attributeRefusals } from '../../src/lb/ipvs/backend.js';
 import { parseIpvsSave } from '../../src/lb/ipvs/parse.js';
 import { renderOps } from '../../src/lb/ipvs/render.js';
-import type { RealServer, VirtualService } from '../../src/lb/model.js';
+import type { RealServer, VirtualService } from '../../src/config/lbModel.js';
 import type { TableOp } from '../../src/lb/reconcile.js';
 
 const dir = mkdtempSync(join(tmpdir(), `tandem-ipvsadm-fake-${process.pid}-`));

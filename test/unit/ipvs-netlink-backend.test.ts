@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { IpvsBackendError } from '../../src/lb/ipvs/backend.js';
 import { NetlinkIpvsBackend, type GenlTransport } from '../../src/lb/ipvs/netlinkBackend.js';
 import { encodeOp, type DecodeProblem } from '../../src/lb/ipvs/netlinkCodec.js';
-import { tableOf, type RealServer, type ServiceAddress, type VirtualService } from '../../src/lb/model.js';
+import { tableOf } from '../../src/lb/model.js';
+import type { RealServer, ServiceAddress, VirtualService } from '../../src/config/lbModel.js';
 import type { TableOp } from '../../src/lb/reconcile.js';
 import { GenlSocket } from '../../src/net/genetlink.js';
 

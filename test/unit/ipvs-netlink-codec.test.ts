@@ -11,7 +11,7 @@ import {
   decodeDests, decodeServices, encodeGetDests, encodeGetServices, encodeOp, encodeOps, ipvsErrorMessage, IpvsEncodeError,
 } from '../../src/lb/ipvs/netlinkCodec.js';
 import { parseIpvsSave } from '../../src/lb/ipvs/parse.js';
-import type { RealServer, ServiceAddress, VirtualService } from '../../src/lb/model.js';
+import type { RealServer, ServiceAddress, VirtualService } from '../../src/config/lbModel.js';
 import type { TableOp } from '../../src/lb/reconcile.js';
 
 const FAMILY = 0x22; // any id the kernel might hand out for "IPVS"

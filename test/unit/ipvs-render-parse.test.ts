@@ -7,8 +7,9 @@ import { parseIpvsSave } from '../../src/lb/ipvs/parse.js';
 import { renderOp, renderOps } from '../../src/lb/ipvs/render.js';
 import { opServiceId, reconcile, type TableOp } from '../../src/lb/reconcile.js';
 import {
-  SCHEDULERS, serviceKey, type LbTable, type RealServer, type ServiceAddress, type VirtualService,
-} from '../../src/lb/model.js';
+  type RealServer, SCHEDULERS, type ServiceAddress, serviceKey, type VirtualService,
+} from '../../src/config/lbModel.js';
+import type { LbTable } from '../../src/lb/model.js';
 
 const fixture = (f: string) => readFileSync(new URL(`../../../test/fixtures/ipvs/${f}`, import.meta.url), 'utf8');
 function parsed(f: string): LbTable {

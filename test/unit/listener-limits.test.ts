@@ -14,7 +14,7 @@ import { connectionCaps, LISTENER_TIMEOUTS, newListenerStats, parseOpenFileLimit
 import { renderMetrics } from '../../src/api/metrics.js';
 import { StatusServer } from '../../src/api/statusServer.js';
 import type { DaemonStatus } from '../../src/api/status.js';
-import type { ReloadOutcome } from '../../src/daemon/reload.js';
+import type { ReloadOutcome } from '../../src/api/status.js';
 import type { Logger } from '../../src/log.js';
 
 // Whitespace folded, so that a line break in the README does not matter.

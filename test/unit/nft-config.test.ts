@@ -2,9 +2,14 @@
 // file:line:col (src/config/lbBackend.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { configErrors, loadOk, loadWithWarnings } from '../lib/config.js';
+import { configErrors, loadOk, loadResult, loadWithWarnings } from '../lib/config.js';
 import { backendConfigErrors } from '../../src/config/lbBackend.js';
 import { formatConfigError } from '../../src/config/errors.js';
+import { loadConfigFile } from '../../src/config/load.js';
+import { loadConfigFileOffThread } from '../../src/config/loadOffThread.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { lbBackendFor, resolveBackendKind, kernelHasIpvs } from '../../src/lb/select.js';
 import { NftBackend } from '../../src/lb/nft/backend.js';
 
@@ -102,12 +107,26 @@ virtual_servers:
     assert.deepEqual(s.persistence, { timeoutS: 300, netmaskPrefix: 24 });
   });
 
+  it('auto: the backend errors are in the load result, also when a reload loads in the worker', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-nft-config-'));
+    try {
+      const file = join(dir, 'lb.yaml');
+      writeFileSync(file, vs('auto', '    lb_algo: lc\n'));
+      const here = loadConfigFile(file);
+      const there = await loadConfigFileOffThread(file);
+      assert.ok(here.ok && there.ok);
+      assert.equal(here.backendIssues.nft.length, 1);
+      assert.deepEqual(there.backendIssues, here.backendIssues);
+      assert.deepEqual(backendConfigErrors(there, 'nft').map((e) => e.message), ['the nft backend cannot express lc (it can: rr, wrr, sh, dh)']);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
   it('auto: loads, and hands the daemon the located errors of the backend it resolved to', () => {
-    const c = loadOk(vs('auto', '    lb_algo: lc\n    nft_masquerade: true\n'));
+    const c = loadResult(vs('auto', '    lb_algo: lc\n    nft_masquerade: true\n'));
     assert.deepEqual(backendConfigErrors(c, 'nft').map(formatConfigError), ['lb.yaml:6:14 virtual_servers[0].lb_algo: the nft backend cannot express lc (it can: rr, wrr, sh, dh)']);
     assert.deepEqual(backendConfigErrors(c, 'ipvs').map(formatConfigError), [
       'lb.yaml:7:21 virtual_servers[0].nft_masquerade: only the nft backend can masquerade (global.backend: nft); IPVS NAT needs the real servers to route replies through the director',
     ]);
-    assert.deepEqual(backendConfigErrors(loadOk(vs('auto', '    lb_algo: sh\n')), 'nft'), []);
+    assert.deepEqual(backendConfigErrors(loadResult(vs('auto', '    lb_algo: sh\n')), 'nft'), []);
   });
 });

@@ -4,7 +4,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { tableOf, type LbTable, type RealServer, type ServiceAddress, type VirtualService } from '../../src/lb/model.js';
+import { type LbTable, tableOf } from '../../src/lb/model.js';
+import type { RealServer, ServiceAddress, VirtualService } from '../../src/config/lbModel.js';
 import { sampleTable } from '../lib/nftSample.js';
 import { reconcile, describeOp } from '../../src/lb/reconcile.js';
 import { diffScript, modelOf, renderRuleset, serviceTag, unrenderableService, NftRenderError } from '../../src/lb/nft/render.js';

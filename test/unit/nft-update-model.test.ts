@@ -5,7 +5,8 @@
 // seeded PRNG; a failure prints its seed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serviceKey, tableOf, type LbTable, type RealServer, type ServiceAddress, type ServiceEntry, type VirtualService } from '../../src/lb/model.js';
+import { type RealServer, type ServiceAddress, serviceKey, type VirtualService } from '../../src/config/lbModel.js';
+import { type LbTable, type ServiceEntry, tableOf } from '../../src/lb/model.js';
 import { readFileSync } from 'node:fs';
 import { diffScript, modelOf, sameModel, serviceTag, updateModel, type NftModel } from '../../src/lb/nft/render.js';
 import { readNftTables } from '../../src/lb/nft/parse.js';

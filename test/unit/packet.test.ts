@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { decodeAdvert, encodeAdvert, type Advert, type IpContext } from '../../src/vrrp/packet.js';
-import { checksumValid, onesSum } from '../../src/vrrp/checksum.js';
+import { checksumValid, onesSum } from '../../src/ip/checksum.js';
 import { validateAdvert, type InstanceRx } from '../../src/vrrp/validate.js';
-import { formatIp, isMulticast, VRRP_GROUP4, VRRP_GROUP6, type Family } from '../../src/vrrp/ip.js';
+import { formatIp, isMulticast, VRRP_GROUP4, VRRP_GROUP6, type Family } from '../../src/ip/address.js';
 import { CaseCount } from '../lib/cases.js';
 import { mulberry32 } from '../lib/prng.js';
 

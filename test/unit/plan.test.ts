@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { loadConfigText } from '../../src/config/load.js';
 import { planTable } from '../../src/daemon/plan.js';
 import { desiredTable } from '../../src/lb/desired.js';
-import type { LbBackend } from '../../src/lb/ipvs/backend.js';
+import type { LbBackend } from '../../src/lb/backend.js';
 import { parseIpvsSave } from '../../src/lb/ipvs/parse.js';
 import type { LbTable } from '../../src/lb/model.js';
 import type { TableOp } from '../../src/lb/reconcile.js';

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText } from '../../src/config/load.js';
 import { probeMisc, type MiscProbeParams } from '../../src/check/probes/misc.js';
+import { resolveScriptUser } from '../../src/process/users.js';
 import { since } from './probes-servers.js';
 
 const sh = (script: string, extra: Partial<MiscProbeParams> = {}): MiscProbeParams =>
@@ -88,6 +89,29 @@ describe('MISC_CHECK', () => {
     else assert.equal(!r.ok && r.reason, 'spawn_error');
     const unknown = await probeMisc(sh('exit 0', { user: 'no-such-user-tandem' }), { timeoutMs: 2000 });
     assert.deepEqual(unknown, { ok: false, reason: 'spawn_error', detail: 'unknown user no-such-user-tandem' });
+  });
+
+  test('user is looked up as notify scripts do (getpwnam: a name, never a bare uid)', async () => {
+    // keepalived set_uid_gid() (keepalived/core/notify.c) calls getpwnam_r(username): `65534`
+    // is no user name, so the check cannot start, as a notify script's script_user `65534` cannot.
+    const r = await probeMisc(sh('exit 0', { user: '65534' }), { timeoutMs: 2000 });
+    assert.deepEqual(r, { ok: false, reason: 'spawn_error', detail: 'unknown user 65534' });
+    assert.equal(resolveScriptUser('65534', undefined).ok, false, 'the same answer as process/users.ts');
+  });
+
+  test('the script gets the cleaned environment every script gets (no LD_LIBRARY_PATH)', async () => {
+    // keepalived/core/notify.c system_call_script() unsets IFS, LD_PRELOAD and LD_LIBRARY_PATH
+    // for every script it runs, MISC_CHECK's included.
+    const saved = process.env.LD_LIBRARY_PATH;
+    process.env.LD_LIBRARY_PATH = '/nonexistent-tandem-test';
+    process.env.TANDEM_MISC_KEPT = 'kept';
+    try {
+      const r = await probeMisc(sh('test -z "${LD_LIBRARY_PATH+set}" && test "$TANDEM_MISC_KEPT" = kept'), { timeoutMs: 2000 });
+      assert.deepEqual(r, { ok: true });
+    } finally {
+      delete process.env.TANDEM_MISC_KEPT;
+      if (saved === undefined) delete process.env.LD_LIBRARY_PATH; else process.env.LD_LIBRARY_PATH = saved;
+    }
   });
 
   test('no user of its own: runs as the default ids (global script_user), which the config model sets', async () => {

@@ -5,9 +5,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyOps, describeOp, opServiceId, reconcile, TableOpError, type TableOp } from '../../src/lb/reconcile.js';
 import {
-  destKey, sameDest, sameService, serviceKey, tableOf, type LbTable, type RealServer, type ServiceAddress,
-  type VirtualService,
-} from '../../src/lb/model.js';
+  destKey, type RealServer, type ServiceAddress, serviceKey, type VirtualService,
+} from '../../src/config/lbModel.js';
+import { type LbTable, sameDest, sameService, tableOf } from '../../src/lb/model.js';
 import { CaseCount } from '../lib/cases.js';
 import { mulberry32 as rng } from '../lib/prng.js';
 

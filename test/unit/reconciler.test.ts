@@ -5,8 +5,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Reconciler, type PassReport, type ReconcilerError } from '../../src/lb/reconciler.js';
-import type { ApplyResult, LbBackend, RefusedOp } from '../../src/lb/ipvs/backend.js';
-import { destKey, tableOf, type LbTable, type RealServer, type ServiceEntry, type VirtualService } from '../../src/lb/model.js';
+import type { ApplyResult, LbBackend, RefusedOp } from '../../src/lb/backend.js';
+import { destKey, type RealServer, type VirtualService } from '../../src/config/lbModel.js';
+import { type LbTable, type ServiceEntry, tableOf } from '../../src/lb/model.js';
 import { applyOps, TableOpError, type TableOp } from '../../src/lb/reconcile.js';
 
 const svc = (address: string): VirtualService =>

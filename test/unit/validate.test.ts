@@ -4,12 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeAdvert, type Advert } from '../../src/vrrp/packet.js';
-import { checksumValid, vrrpChecksum } from '../../src/vrrp/checksum.js';
+import { checksumValid, vrrpChecksum } from '../../src/ip/checksum.js';
 import {
   DROP_REASONS, NOTES, directedBroadcast, sourceAddressProblem, validateAdvert, type DropReason, type InstanceRx,
   type ReceivedPacket, type SourceProblem, type Verdict,
 } from '../../src/vrrp/validate.js';
-import { formatIp, VRRP_GROUP4, VRRP_GROUP6, type Family } from '../../src/vrrp/ip.js';
+import { formatIp, VRRP_GROUP4, VRRP_GROUP6, type Family } from '../../src/ip/address.js';
 import { CaseCount } from '../lib/cases.js';
 import { mulberry32 } from '../lib/prng.js';
 

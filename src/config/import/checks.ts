@@ -1,7 +1,7 @@
 // The health checkers of a real server (TCP_CHECK, HTTP_GET, SSL_GET, DNS_CHECK, SMTP_CHECK,
 // MISC_CHECK, PING_CHECK, UDP_CHECK) -> `checks: [{ tcp_check: {...} }, ...]`, and the timing keys
 // every level (virtual server, real server, check) may carry.
-import { splitScriptString } from '../../alert/argv.js';
+import { splitScriptString } from '../../process/argv.js';
 import { DNS_TYPES } from '../lbModel.js';
 import { changed, NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';

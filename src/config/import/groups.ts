@@ -15,8 +15,7 @@
 //   A PORT                       one address.
 // A port of 0 or none is "all ports", which keepalived allows only with persistence and tandem
 // does not have: such an entry is noted and left out.
-import { isIP } from 'node:net';
-import { canonicalIp } from '../fields.js';
+import { canonicalIp, inetNtop, parseIp } from '../../ip/address.js';
 import { changed, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 
@@ -96,7 +95,7 @@ function addressRange(ctx: Ctx, e: Stmt): Range | undefined {
   if (!start) return bad(`${JSON.stringify(startText)} is not an IP address`);
   const family = start.family;
   const bits = family === 4 ? 32 : 128;
-  const a = toBig(start.address, family);
+  const a = toBig(start.address)!;
   if (slash >= 0) {
     const lenText = text.slice(slash + 1);
     const len = /^\d{1,3}$/.test(lenText) ? Number(lenText) : NaN;
@@ -108,7 +107,7 @@ function addressRange(ctx: Ctx, e: Stmt): Range | undefined {
   if (dash < 0) return { first: a, last: a, family };
   const endText = text.slice(dash + 1);
   if (endText.includes(family === 4 ? '.' : ':')) {
-    const end = isIP(endText) === family ? toBig(endText, family) : undefined;
+    const end = canonicalIp(endText)?.family === family ? toBig(endText) : undefined;
     if (end === undefined) return bad(`invalid range end ${JSON.stringify(endText)}`);
     if (end < a) return bad('the range ends before it starts');
     return { first: a, last: end, family };
@@ -129,25 +128,13 @@ function addressRange(ctx: Ctx, e: Stmt): Range | undefined {
   return { first: a, last: (a & ~max) | n, family };
 }
 
-function toBig(address: string, family: 4 | 6): bigint {
-  if (family === 4) return address.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
-  let text = address;
-  // An embedded IPv4 tail (::ffff:192.0.2.1) is two 16-bit groups.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const n = toBig(v4[1]!, 4);
-    text = text.slice(0, -v4[1]!.length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') as [string, string] : [text, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+/** The address as one unsigned number (network byte order). */
+function toBig(address: string): bigint | undefined {
+  return parseIp(canonicalIp(address)?.address ?? '')?.bytes.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
 }
 
 function fromBig(n: bigint, family: 4 | 6): string {
-  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 0xffn)).join('.');
-  const groups = [];
-  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((n >> s) & 0xffffn).toString(16));
-  return canonicalIp(groups.join(':'))!.address;
+  const bytes = new Uint8Array(family === 4 ? 4 : 16);
+  for (let i = bytes.length - 1; i >= 0; i--, n >>= 8n) bytes[i] = Number(n & 0xffn);
+  return inetNtop(bytes);
 }

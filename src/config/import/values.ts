@@ -1,8 +1,8 @@
 // Reading keepalived's values (numbers, booleans, scripts, addresses, weights) out of a statement's
 // words the way keepalived's parsers read them, and storing them in the output with the
 // statement's comments. A value that cannot be read is noted (notes.ts) and left out.
-import { splitScriptString } from '../../alert/argv.js';
-import { canonicalIp } from '../fields.js';
+import { splitScriptString } from '../../process/argv.js';
+import { canonicalIp } from '../../ip/address.js';
 import { note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 import { Commented, Flow, type Obj } from './yamlWriter.js';

@@ -1,6 +1,6 @@
 // virtual_server -> `virtual_servers[]`: the service (address and port, or fwmark), its scheduling
 // and persistence, the sorry server and the real servers with their checks (checks.ts).
-import { SCHEDULERS } from '../../lb/model.js';
+import { SCHEDULERS } from '../lbModel.js';
 import { CHECKERS, convertChecks, timing, TIMING_KEYS, TIMING_SAME } from './checks.js';
 import type { VirtualServerGroup } from './groups.js';
 import { changed, NO_EQUIVALENT, note, noteOnce, type Ctx } from './notes.js';

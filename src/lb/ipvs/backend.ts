@@ -9,8 +9,10 @@
 // effect is missing is reported as refused, with the stderr lines paired in order (ipvsadm
 // processes the lines in order and prints one message per refusal). Kernel refusals are data in
 // ApplyResult; only "could not run ipvsadm at all" rejects, with an IpvsBackendError.
+import type { ApplyResult, LbBackend, RefusedOp } from '../backend.js';
 import { runTool, type ToolResult } from '../runTool.js';
-import { destKey, sameDest, sameService, serviceKey, type LbTable } from '../model.js';
+import { destKey, serviceKey } from '../../config/lbModel.js';
+import { type LbTable, sameDest, sameService } from '../model.js';
 import { opServiceId, type TableOp } from '../reconcile.js';
 import { parseIpvsSave, type ParseProblem } from './parse.js';
 import { renderOp } from './render.js';
@@ -29,31 +31,6 @@ export class IpvsBackendError extends Error {
   }
 }
 
-export type RefusalReason =
-  | 'kernel_refused' // ipvsadm ran the line and the kernel said no (message from stderr)
-  | 'unrenderable' // render.ts refused the op (ipvsadm could not parse it): never sent
-  | 'not_applied'; // the batch stopped before it (an unparseable line) or no message matched
-
-export interface RefusedOp {
-  op: TableOp;
-  reason: RefusalReason;
-  /** ipvsadm's message, e.g. "No such destination", when one could be paired with the op. */
-  message?: string;
-}
-
-export interface ApplyResult {
-  /** Ops sent to the kernel (all of `ops` minus the unrenderable ones). */
-  sent: number;
-  /** Ops that took effect. */
-  applied: number;
-  refused: RefusedOp[];
-  /** ipvsadm -R's exit status: 0 all applied, 255 some refused, 2 a line could not be parsed. */
-  exitStatus: number | null;
-  /** Every line ipvsadm printed on stderr. */
-  stderrLines: string[];
-  durationMs: number;
-}
-
 export interface IpvsBackendOptions {
   /** Path or name of ipvsadm; default `ipvsadm` from PATH. */
   ipvsadm?: string;
@@ -61,18 +38,6 @@ export interface IpvsBackendOptions {
   timeoutMs?: number;
   /** Lines of `ipvsadm -S -n` tandem could not parse (foreign entries it does not know). */
   onParseProblems?: (problems: ParseProblem[]) => void;
-}
-
-export interface LbBackend {
-  /** Every service the backend reads back is tandem's (nft: tandem's own tables), so a service
-   *  no longer configured is removed even by a daemon that never created it (one restarted after
-   *  the config dropped it). IPVS's table is shared with other tools: there, only what this
-   *  process created or desired is tandem's. */
-  readonly ownsWholeTable?: boolean;
-  readTable(): Promise<LbTable>;
-  apply(ops: readonly TableOp[]): Promise<ApplyResult>;
-  /** Releases what the backend holds open (the netlink socket); a later call reopens it. */
-  close?(): void;
 }
 
 const MAX_OUTPUT_BYTES = 256 << 20;

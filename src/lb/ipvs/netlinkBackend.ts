@@ -15,9 +15,11 @@
 // src/native/genetlink.cc). A large batch is cut into slices with a turn of the event loop
 // between them, so 10,000 ops cannot hold up VRRP adverts for the whole batch.
 import { GenlSocket } from '../../net/genetlink.js';
-import { tableOf, type LbTable, type RealServer, type VirtualService } from '../model.js';
+import { type LbTable, tableOf } from '../model.js';
+import type { RealServer, VirtualService } from '../../config/lbModel.js';
 import type { TableOp } from '../reconcile.js';
-import { IpvsBackendError, type ApplyResult, type LbBackend, type RefusedOp } from './backend.js';
+import type { ApplyResult, LbBackend, RefusedOp } from '../backend.js';
+import { IpvsBackendError } from './backend.js';
 import {
   IPVS_GENL_NAME, decodeDests, decodeServices, encodeGetDests, encodeGetServices, encodeOps, ipvsErrorMessage,
   type DecodeProblem,

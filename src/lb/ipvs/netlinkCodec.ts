@@ -26,11 +26,11 @@
 //   same table. DEL_DEST: ADDR_FAMILY, ADDR, PORT.
 // Nested attributes are written without NLA_F_NESTED, as the kernel's own IPVS dumps are
 // (nla_nest_start_noflag); the family parses them leniently either way.
-import { formatIp, parseIp } from '../../vrrp/ip.js';
+import { formatIp, parseIp, type Family } from '../../ip/address.js';
 import {
-  serviceKey, hostPort, type Family, type Forwarding, type Protocol, type RealServer, type ServiceAddress, type Tunnel,
+  type Forwarding, hostPort, type Protocol, type RealServer, type ServiceAddress, serviceKey, type Tunnel,
   type TunnelCsum, type VirtualService,
-} from '../model.js';
+} from '../../config/lbModel.js';
 import type { TableOp } from '../reconcile.js';
 
 export const IPVS_GENL_NAME = 'IPVS';

@@ -14,10 +14,12 @@
 // `ipvsadm`, long options, and ipvsadm's defaults for what is left out (scheduler wlc,
 // forwarding DR, weight 1, `-p` alone = 360 s). A line that cannot be understood is reported in
 // `problems` and skipped; it never throws.
+import { canonicalIp, type Family, netmaskToPrefix } from '../../ip/address.js';
 import {
-  canonicalAddress, netmaskToPrefix, serviceKey, destKey, type Family, type Forwarding, type LbTable, type Protocol,
-  type RealServer, type ServiceAddress, type ServiceEntry, type Tunnel, type TunnelCsum, type VirtualService,
-} from '../model.js';
+  destKey, type Forwarding, type Protocol, type RealServer, type ServiceAddress, serviceKey, type Tunnel,
+  type TunnelCsum, type VirtualService,
+} from '../../config/lbModel.js';
+import type { LbTable, ServiceEntry } from '../model.js';
 
 export interface ParseProblem {
   line: number; // 1-based
@@ -189,7 +191,7 @@ function hostPortOf(s: string): { address: string; family: Family; port: number 
     port = Number(p);
   } else host = s;
   if (port > 65535) return undefined;
-  const ip = canonicalAddress(host);
+  const ip = canonicalIp(host);
   if (!ip || (v6 && ip.family !== 6)) return undefined;
   return { ...ip, port };
 }

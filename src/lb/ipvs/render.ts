@@ -9,7 +9,8 @@
 // - an IPv6 real server needs its port: `[2001:db8::1]` alone is refused, `[2001:db8::1]:0` works;
 // - -E and -e replace every setting: -E without -p drops persistence, -e without --tun-type
 //   resets the tunnel to ipip. So edits always carry the complete entry.
-import { hostPort, prefixToNetmask, type RealServer, type ServiceAddress, type VirtualService } from '../model.js';
+import { hostPort, type RealServer, type ServiceAddress, type VirtualService } from '../../config/lbModel.js';
+import { prefixToNetmask } from '../../ip/address.js';
 import type { TableOp } from '../reconcile.js';
 
 const FORWARDING_FLAG = { NAT: '-m', DR: '-g', TUN: '-i' } as const;

@@ -2,7 +2,8 @@
 // it applies 10,000 real servers from empty in about a third of ipvsadm-restore's time and a
 // verdict reaches the kernel without a process spawn (docs/benchmarks.md, bench:table).
 import type { GlobalConfig } from '../../config/model.js';
-import { IpvsadmBackend, type LbBackend } from './backend.js';
+import type { LbBackend } from '../backend.js';
+import { IpvsadmBackend } from './backend.js';
 import { NetlinkIpvsBackend } from './netlinkBackend.js';
 
 export function ipvsBackendFor(kind: GlobalConfig['ipvsBackend']): LbBackend {

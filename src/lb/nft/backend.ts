@@ -9,9 +9,10 @@
 // triggered passes do not read and a diff needs the objects' current shape. When it has nothing
 // (first use, or after a failure) apply() reads first.
 import { runTool, type ToolResult } from '../runTool.js';
-import { destKey, serviceKey, type LbTable, type ServiceEntry } from '../model.js';
+import { destKey, serviceKey } from '../../config/lbModel.js';
+import type { LbTable, ServiceEntry } from '../model.js';
 import { applyOpTo, copyTable, opServiceId, TableOpError, type TableOp } from '../reconcile.js';
-import type { ApplyResult, LbBackend, RefusedOp } from '../ipvs/backend.js';
+import type { ApplyResult, LbBackend, RefusedOp } from '../backend.js';
 import { diffScript, modelOf, NftRenderError, sameModel, serviceTag, TABLE_NAME, unrenderableDest, unrenderableService, updateModel, type NftModel } from './render.js';
 import { readNftTables } from './parse.js';
 

@@ -7,7 +7,9 @@
 // an element gone, an object added) marks the service as drifted: its scheduler reads back as
 // `<scheduler> (nft drift: <what>)`, so reconcile() sees a difference and emits edit_service,
 // and the backend's next apply rewrites what differs (docs/nft-backend.md).
-import { canonicalAddress, destKey, serviceKey, type Family, type LbTable, type RealServer, type ServiceEntry, type VirtualService } from '../model.js';
+import { canonicalIp, type Family } from '../../ip/address.js';
+import { destKey, type RealServer, serviceKey, type VirtualService } from '../../config/lbModel.js';
+import type { LbTable, ServiceEntry } from '../model.js';
 import {
   declKey, modelOf, parseServiceComment, sameRules, serviceTag, TABLE_NAME, type FamilyModel, type MapDecl, type NftChain,
   type NftMap, type NftModel,
@@ -90,7 +92,7 @@ function readMap(m: Obj, problems: string[]): NftMap {
 export function valueText(v: Json): string {
   if (typeof v === 'number') return String(v);
   if (typeof v === 'string') {
-    const c = canonicalAddress(v);
+    const c = canonicalIp(v);
     return c ? c.address : v;
   }
   if (isObj(v)) {
@@ -180,7 +182,7 @@ function recordedServices(model: FamilyModel, problems: string[]): ServiceEntry[
     const dests = new Map<string, RealServer>();
     for (const [k, v] of m.elements) {
       const km = /^(\S+) \. (\d+)$/.exec(k);
-      const addr = km ? canonicalAddress(km[1]!) : undefined;
+      const addr = km ? canonicalIp(km[1]!) : undefined;
       const weight = Number(v);
       if (!km || !addr || addr.family !== model.family || !Number.isInteger(weight) || weight < 0 || weight > 65535) {
         problems.push(`map ${name}: unreadable real server ${k} : ${v}`);

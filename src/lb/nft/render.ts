@@ -28,12 +28,11 @@
 // Weight 0 (inhibit_on_failure) = in rs_<tag>, not in the scheduling map: no new connections,
 // while persistent clients already mapped to it keep it (IPVS, expire_quiescent_template=0).
 import {
-  destKey, serviceKey, type Family, type LbTable, type RealServer, type ServiceAddress,
-  type ServiceEntry, type VirtualService,
-} from '../model.js';
+  destKey, NFT_SCHEDULERS, type RealServer, type ServiceAddress, serviceKey, type VirtualService,
+} from '../../config/lbModel.js';
+import type { Family } from '../../ip/address.js';
+import type { LbTable, ServiceEntry } from '../model.js';
 
-/** The schedulers this backend renders (see the header for how). */
-export const NFT_SCHEDULERS = ['rr', 'wrr', 'sh', 'dh'] as const;
 export const TABLE_NAME = 'tandem';
 /** Clients remembered per persistent service (the dynamic map's bound). */
 export const PERSIST_MAP_SIZE = 1_048_576;

@@ -4,14 +4,13 @@
 // starts it has already added a foreign service by hand and a dummy interface that routes the
 // real servers' documentation subnet (IPVS refuses a real server it has no route to).
 import { execFileSync } from 'node:child_process';
-import type { VirtualServerConfig } from '../../../src/config/lbModel.js';
-import { desiredTable, type RealServerHealth } from '../../../src/lb/desired.js';
+import type { VirtualServerConfig, RealServer, ServiceAddress, VirtualService } from '../../../src/config/lbModel.js';
+import type { RealServerHealth } from '../../../src/check/health.js';
+import { desiredTable } from '../../../src/lb/desired.js';
 import { IpvsadmBackend } from '../../../src/lb/ipvs/backend.js';
 import { parseIpvsSave } from '../../../src/lb/ipvs/parse.js';
 import { renderOps } from '../../../src/lb/ipvs/render.js';
-import {
-  type LbTable, type RealServer, type ServiceAddress, type VirtualService,
-} from '../../../src/lb/model.js';
+import type { LbTable } from '../../../src/lb/model.js';
 import { describeOp } from '../../../src/lb/reconcile.js';
 import { Reconciler, type PassReport } from '../../../src/lb/reconciler.js';
 import { vs } from './virtualServer.js';

@@ -6,14 +6,13 @@
 // server it has no route to).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { VirtualServerConfig } from '../../../src/config/lbModel.js';
-import { desiredTable, type RealServerHealth } from '../../../src/lb/desired.js';
+import type { VirtualServerConfig, RealServer, ServiceAddress, VirtualService } from '../../../src/config/lbModel.js';
+import type { RealServerHealth } from '../../../src/check/health.js';
+import { desiredTable } from '../../../src/lb/desired.js';
 import { NetlinkIpvsBackend } from '../../../src/lb/ipvs/netlinkBackend.js';
 import type { DecodeProblem } from '../../../src/lb/ipvs/netlinkCodec.js';
 import { parseIpvsSave } from '../../../src/lb/ipvs/parse.js';
-import {
-  type LbTable, type RealServer, type ServiceAddress, type VirtualService,
-} from '../../../src/lb/model.js';
+import type { LbTable } from '../../../src/lb/model.js';
 import { describeOp, reconcile, type TableOp } from '../../../src/lb/reconcile.js';
 import { Reconciler, type PassReport } from '../../../src/lb/reconciler.js';
 import { vs } from './virtualServer.js';

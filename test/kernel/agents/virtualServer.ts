@@ -2,7 +2,7 @@
 // drive health themselves), keepalived's quorum defaults.
 import type { RealServerConfig, VirtualServerConfig } from '../../../src/config/lbModel.js';
 import { realServerId } from '../../../src/config/lbModel.js';
-import { destKey, serviceKey, type Forwarding, type ServiceAddress } from '../../../src/lb/model.js';
+import { destKey, type Forwarding, type ServiceAddress, serviceKey } from '../../../src/config/lbModel.js';
 
 export function vs(id: ServiceAddress, scheduler: string, dests: Array<{ address: string; port: number; weight: number; fwd: Forwarding }>): VirtualServerConfig {
   const key = serviceKey(id);

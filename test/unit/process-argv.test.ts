@@ -5,7 +5,7 @@
 // same unescaping once before set_script_params_array() runs it again).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatArgv, splitScriptString, type ArgvErrorReason } from '../../src/alert/argv.js';
+import { formatArgv, splitScriptString, type ArgvErrorReason } from '../../src/process/argv.js';
 
 const ok: Array<{ in: string; argv: string[]; ka?: true }> = [
   { in: '/bin/x a b', argv: ['/bin/x', 'a', 'b'], ka: true },

@@ -22,6 +22,9 @@
 //
 // Pure: no I/O.
 
+/** A program and its arguments, run without a shell. */
+export type Argv = readonly string[];
+
 export type ArgvErrorReason = 'empty' | 'unterminated_quote' | 'trailing_backslash' | 'nul_byte' | 'invalid_utf8';
 
 export type ArgvParse =

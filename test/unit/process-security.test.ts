@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkScriptSecurity, isExecutableBy, type ScriptSecurityReason } from '../../src/alert/security.js';
+import { checkScriptSecurity, isExecutableBy, type ScriptSecurityReason } from '../../src/process/security.js';
 
 const ROOT = { uid: 0, gid: 0 };
 const NOBODY = { uid: 65534, gid: 65534 };

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { runScript, succeeded } from '../../src/alert/script.js';
+import { runScript, succeeded } from '../../src/process/script.js';
 import { isAlive, killQuietly, ScriptDir, waitFor } from '../lib/scripts.js';
 
 describe('alert script runner (real processes)', () => {

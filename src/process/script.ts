@@ -1,6 +1,8 @@
-// Run one notify script: an argv, no shell, in its own process group, with a timeout that kills
-// the whole group. The result is data (never a rejection): how it ended, why, and the start of
-// what it printed, for the log.
+// Run one script: an argv, no shell, in its own process group, with a timeout that kills the
+// whole group. The result is data (never a rejection): how it ended, why, and the start of what
+// it printed, for the log. The one runner of every external program tandem starts: notify scripts
+// (alert/scriptNotifier.ts), vrrp_script trackers (track/scriptRunner.ts) and MISC_CHECK
+// (check/probes/misc.ts); each sets its own timing (keepalived's differs per kind).
 //
 // What keepalived does and where tandem follows it (keepalived/core/notify.c
 // system_call_script()): the child drops to the script user's uid/gid and clears supplementary
@@ -22,6 +24,10 @@ export interface RunScriptOptions {
   gid?: number | undefined;
   /** Bytes of stdout and of stderr kept for the log; the rest is read and counted. */
   outputLimitBytes?: number;
+  /** `ignore`: the script's stdout and stderr go to /dev/null (MISC_CHECK reads only the exit
+   *  status), and the result does not wait for pipes a background child may hold. Default
+   *  `capture`. */
+  output?: 'capture' | 'ignore';
   /** Base environment (default process.env); IFS, LD_PRELOAD and LD_LIBRARY_PATH are removed. */
   env?: NodeJS.ProcessEnv;
   /** Working directory (default `/`, as for a daemon). */
@@ -145,7 +151,7 @@ export function runScript(argv: readonly string[], opts: RunScriptOptions): Prom
   try {
     child = spawn(argv[0]!, argv.slice(1), {
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: opts.output === 'ignore' ? 'ignore' : ['ignore', 'pipe', 'pipe'],
       env,
       cwd: opts.cwd ?? '/',
       ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
@@ -163,7 +169,7 @@ export function runScript(argv: readonly string[], opts: RunScriptOptions): Prom
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let killTimer: NodeJS.Timeout | undefined;
     let killSent = false;
-    let pipesClosed = false;
+    let pipesClosed = opts.output === 'ignore';
     let pipeTimer: NodeJS.Timeout | undefined;
 
     child.stdout?.on('data', (b: Buffer) => out.add(b));

@@ -7,7 +7,7 @@
 //   pseudo-header (src, dst, zero, protocol 112, VRRP length) + message. Cisco, Juniper and
 //   RFC 9568 §5.2.8 sum the message only, as for v2: keepalived >= 2.2.8 `v3_checksum_as_v2`.
 
-import { parseIp, VRRP_GROUP4, type Family } from './ip.js';
+import { parseIp, VRRP_GROUP4, type Family } from './address.js';
 
 export const IPPROTO_VRRP = 112;
 

@@ -1,5 +1,7 @@
-// IPv4/IPv6 address text <-> bytes, pure (no node:net), so the VRRP codec and the receive
-// checks can run anywhere and be tested without sockets.
+// IPv4/IPv6 addresses, the one module for them: text <-> bytes, family, the canonical text that
+// config, the VRRP codec, the LB backends (ipvsadm and nft output read back) and net/ compare,
+// and netmask <-> prefix. Pure (no node:net), so every caller can be tested without sockets.
+// The Internet checksum is beside it (ip/checksum.ts).
 
 export type Family = 4 | 6;
 
@@ -87,6 +89,46 @@ export function formatIp(b: Uint8Array): string {
   const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
   if (bestAt < 0) return hex(groups);
   return `${hex(groups.slice(0, bestAt))}::${hex(groups.slice(bestAt + bestLen))}`;
+}
+
+/** The text glibc's and libuv's inet_ntop print (what ipvsadm and Node print, so what the
+ *  config canonicalised with node:net before): RFC 5952 (formatIp), except that an
+ *  IPv4-compatible address (RFC 4291 §2.5.5.1, deprecated: 96 zero bits then an IPv4 address
+ *  that is not 0.0.0.0/16) keeps its dotted tail, `::192.0.2.1`. inet_ntop6's rule: the
+ *  longest zero run starts at group 0 and is exactly 6 groups long. */
+export function inetNtop(b: Uint8Array): string {
+  if (b.length === 16 && b.subarray(0, 12).every((x) => x === 0) && (b[12] !== 0 || b[13] !== 0)) {
+    return `::${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  }
+  return formatIp(b);
+}
+
+/** IPv6 text may carry a zone (`fe80::1%eth0`): Node's isIP accepts `%[0-9A-Za-z.:-]+` after an
+ *  IPv6 address (lib/internal/net.js) and SocketAddress drops it, so the config always read
+ *  `fe80::1%eth0` as `fe80::1`. canonicalIp keeps that; parseIp refuses zones. */
+const ZONE = /%[0-9A-Za-z.:-]+$/;
+
+/** Canonical text (inetNtop) and family of an address, or undefined when `s` is not one. The
+ *  one canonicaliser: config values, ipvsadm and nft output read back, so canonical texts
+ *  compare equal exactly when the addresses are equal. */
+export function canonicalIp(s: string): { address: string; family: Family } | undefined {
+  const zone = s.includes(':') ? ZONE.exec(s) : null;
+  const p = parseIp(zone ? s.slice(0, zone.index) : s);
+  return p ? { address: inetNtop(p.bytes), family: p.family } : undefined;
+}
+
+/** Prefix length of a contiguous dotted IPv4 netmask (`255.255.255.0` -> 24), else undefined. */
+export function netmaskToPrefix(mask: string): number | undefined {
+  const p = parseIp(mask);
+  if (!p || p.family !== 4) return undefined;
+  const n = ((p.bytes[0]! << 24) | (p.bytes[1]! << 16) | (p.bytes[2]! << 8) | p.bytes[3]!) >>> 0;
+  const prefix = 32 - Math.log2((~n >>> 0) + 1);
+  return Number.isInteger(prefix) ? prefix : undefined;
+}
+
+export function prefixToNetmask(prefix: number): string {
+  const n = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
 }
 
 /** Compares two addresses of one family as unsigned numbers (network byte order), as the

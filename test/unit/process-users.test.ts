@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { parseIdFile, resolveScriptUser, systemUserDb } from '../../src/alert/users.js';
+import { parseIdFile, resolveScriptUser, systemUserDb } from '../../src/process/users.js';
 import { ScriptDir } from '../lib/scripts.js';
 
 describe('alert script_user resolution', () => {
