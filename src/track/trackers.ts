@@ -14,12 +14,12 @@ import type { Logger } from '../log.js';
 import { FileTracker, type FileSnapshot } from './fileTracker.js';
 import type { TrackerState } from './priority.js';
 import { ProcessTracker, readProcs, readProcsYielding, type ProcessSnapshot } from './processTracker.js';
-import { runScript as defaultRunScript, type ScriptRunner } from './scriptRunner.js';
+import type { ScriptRunner } from './scriptRunner.js';
 import { ScriptTracker, type ScriptSnapshot, type Ticker } from './scriptTracker.js';
 
 export interface TrackersOptions {
-  /** How scripts are run (default: track/scriptRunner.ts). */
-  runScript?: ScriptRunner;
+  /** How scripts are run: track/scriptRunner.ts runScript in the daemon (daemon/compose.ts). */
+  runScript: ScriptRunner;
   /** Ticks for script intervals (default: real timers). */
   ticker?: Ticker;
   /** /proc scan period for tracked processes (default 1000 ms). */
@@ -54,7 +54,7 @@ export class Trackers {
     private config: Config,
     private readonly log: Logger,
     private readonly onChange: (instanceName: string) => void,
-    private readonly opts: TrackersOptions = {},
+    private readonly opts: TrackersOptions,
   ) {
     for (const s of config.vrrpScripts) if (this.users('trackScripts', s.name).length) this.scripts.set(s.name, this.scriptTracker(s));
     for (const f of config.trackFiles) if (this.users('trackFiles', f.name).length) this.files.set(f.name, this.fileTracker(f));
@@ -62,7 +62,7 @@ export class Trackers {
   }
 
   private scriptTracker(s: VrrpScriptConfig): ScriptTracker {
-    const run = this.opts.runScript ?? defaultRunScript;
+    const run = this.opts.runScript;
     return new ScriptTracker(
       { name: s.name, argv: s.argv, intervalMs: s.intervalMs, timeoutMs: s.timeoutMs, rise: s.rise, fall: s.fall, initFail: s.initFail },
       {

@@ -66,6 +66,7 @@ stop.wait()
 plain.stop()
 secure.stop()
 `;
+import { createSystemTimers } from '../../src/timers.js';
 
 interface Stored { server: string; mail_from: string; rcpt_tos: string[]; data: string; tls: boolean; helo: string; esmtp: boolean }
 
@@ -125,7 +126,8 @@ function options(port: number, extra: Partial<MailNotifierOptions> = {}): MailNo
     routerId: 'lb1', log: recordingLogger().log,
     server: { host: '127.0.0.1', port }, connectTimeoutMs: 2000, heloName: 'lb1.example.com',
     from: 'tandem@lb1.example.com', to: ['ops@example.com', 'oncall@example.com'],
-    wallClock: () => new Date(T0), ...extra,
+    // Real sockets, real timeouts; the mails' Date is fixed.
+    timers: { ...createSystemTimers(), wallNow: () => T0 }, ...extra,
   };
 }
 
@@ -204,7 +206,7 @@ describe('smtp_alert against a real SMTP server (aiosmtpd)', () => {
     const payload = composeMessage({ subject: 'dots', body: '.leading dot\n..two dots\n.\nend', date: new Date(T0) },
       { from: 'tandem@lb1.example.com', to: ['ops@example.com'], heloName: 'lb1.example.com' });
     const before = smtpd.stored().length;
-    const r = await new SmtpSession({ server: { host: '127.0.0.1', port: smtpd.tlsPort }, connectTimeoutMs: 2000, heloName: 'lb1.example.com', from: 'tandem@lb1.example.com', to: ['ops@example.com'] }, payload).run();
+    const r = await new SmtpSession({ server: { host: '127.0.0.1', port: smtpd.tlsPort }, connectTimeoutMs: 2000, heloName: 'lb1.example.com', from: 'tandem@lb1.example.com', to: ['ops@example.com'] }, payload, { timers: createSystemTimers() }).run();
     assert.deepEqual(r, { ok: true, tls: true, rejectedRecipients: [] });
     const [stored] = smtpd.stored().slice(before);
     assert.equal(parseMessage(stored!.data).body, '.leading dot\n..two dots\n.\nend\n');

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { WebhookNotifier, type WebhookTarget } from '../../src/alert/webhook.js';
 import type { AlertEvent } from '../../src/alert/events.js';
 import { closedPort, maxLoopLagMs, recordingLogger, selfSignedCertFiles, waitFor, type CertFiles } from './alert-net-servers.js';
+import { createSystemTimers } from '../../src/timers.js';
 
 const SECRET = 'test-secret-0123456789';
 
@@ -86,7 +87,7 @@ function target(url: string, extra: Partial<WebhookTarget> = {}): WebhookTarget 
 
 function notifier(targets: WebhookTarget[], log = recordingLogger().log): WebhookNotifier {
   // Short backoff so retries take tens of ms; the rules are the same as with 1 s / 30 s.
-  const n = new WebhookNotifier({ routerId: 'lb1', webhooks: targets, log, backoffBaseMs: 20, backoffCapMs: 80 });
+  const n = new WebhookNotifier({ routerId: 'lb1', webhooks: targets, log, backoffBaseMs: 20, backoffCapMs: 80, timers: createSystemTimers() });
   n.start();
   return n;
 }

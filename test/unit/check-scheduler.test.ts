@@ -10,6 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { CheckScheduler, type SchedulerEvent } from '../../src/check/scheduler.js';
 import type { CheckConfig, RealServerConfig } from '../../src/config/lbModel.js';
 import { hostileServer } from './probes-servers.js';
+import { runProbe } from '../../src/check/probes/index.js';
+import { createSystemTimers } from '../../src/timers.js';
+
+/** Probes against real sockets, in real time. */
+const real = { timers: createSystemTimers(), runProbe };
 
 const TIMING = { timeoutMs: 500, retry: 1, delayBeforeRetryMs: 100, delayLoopMs: 300, warmupMs: 0, alpha: false, rise: 1 };
 /** keepalived's bound for leaving the table after the server dies. */
@@ -88,7 +93,7 @@ describe('check scheduler', () => {
     await srv.up();
     const ev = new Events();
     const rs = realServer(11, [tcpCheck(srv.port, { alpha: true })]);
-    const sched = new CheckScheduler({ servers: [rs], onEvent: ev.push });
+    const sched = new CheckScheduler({ ...real, servers: [rs], onEvent: ev.push });
     try {
       sched.start();
       // alpha: starts down, the first success brings it up.
@@ -127,7 +132,7 @@ describe('check scheduler', () => {
     const http = await httpServer(() => status);
     const ev = new Events();
     const rs = realServer(12, [tcpCheck(tcp.port), httpCheck(http.port)]);
-    const sched = new CheckScheduler({ servers: [rs], onEvent: ev.push });
+    const sched = new CheckScheduler({ ...real, servers: [rs], onEvent: ev.push });
     try {
       sched.start();
       assert.equal(sched.health().get(rs.id)!.up, true, 'without alpha a server starts up');
@@ -160,7 +165,7 @@ describe('check scheduler', () => {
     const starts: number[] = [];
     const rs = realServer(13, [tcpCheck(srv.port, { warmupMs: 400 })]);
     const t0 = performance.now();
-    const sched = new CheckScheduler({
+    const sched = new CheckScheduler({ ...real,
       servers: [rs], onEvent: () => {}, random: () => 0.5,
       runProbe: async () => { starts.push(performance.now() - t0); return { ok: true }; },
     });
@@ -181,7 +186,7 @@ describe('check scheduler', () => {
     const rs = realServer(14, [misc]);
     const weights = [5, 5, 7];
     const ev = new Events();
-    const sched = new CheckScheduler({
+    const sched = new CheckScheduler({ ...real,
       servers: [rs], onEvent: ev.push, runProbe: async () => ({ ok: true, weight: weights.shift() ?? 7 }),
     });
     try {
@@ -201,7 +206,7 @@ describe('check scheduler', () => {
     const silent = await hostileServer('127.0.0.1', 'silent');
     const before = kinds();
     const servers = [1, 2, 3].map((n) => realServer(20 + n, [httpCheck(silent.port, { timeoutMs: 5000 })]));
-    const sched = new CheckScheduler({ servers, onEvent: () => {} });
+    const sched = new CheckScheduler({ ...real, servers, onEvent: () => {} });
     sched.start();
     // Every probe is connected and waiting for an answer that never comes.
     const t0 = performance.now();
@@ -226,7 +231,7 @@ describe('last check and latency', () => {
     const flappy = new Flappy();
     await flappy.up();
     const rs = realServer(31, [tcpCheck(flappy.port)]);
-    const sched = new CheckScheduler({ servers: [rs], onEvent: () => undefined });
+    const sched = new CheckScheduler({ ...real, servers: [rs], onEvent: () => undefined });
     try {
       assert.deepEqual([...sched.lastChecks(rs.id)], [null], 'nothing before the first probe');
       sched.start();

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { configErrors, loadOk, loadWithWarnings } from '../lib/config.js';
 import { backendConfigErrors } from '../../src/config/lbBackend.js';
 import { formatConfigError } from '../../src/config/errors.js';
-import { lbBackendFor, resolveBackendKind, kernelHasIpvs } from '../../src/lb/select.js';
+import { resolveBackendKind, kernelHasIpvs } from '../../src/lb/select.js';
+import { lbBackendFor } from '../../src/daemon/compose.js';
 import { NftBackend } from '../../src/lb/nft/backend.js';
 
 const vs = (backend: string, body: string) => `global:

@@ -14,6 +14,7 @@ import type { Config } from '../../src/config/model.js';
 import { createLogger } from '../../src/log.js';
 import { computePriority } from '../../src/track/priority.js';
 import { Trackers } from '../../src/track/trackers.js';
+import { runScript } from '../../src/track/scriptRunner.js';
 
 const quiet = createLogger({ write: () => undefined });
 
@@ -83,7 +84,7 @@ vrrp_instances:
     track_scripts: [{ name: chk, weight: 0 }]
 `);
     const changed: string[] = [];
-    trackers = new Trackers(config, quiet, (name) => changed.push(name), { processScanMs: 100, filePollMs: 60_000 });
+    trackers = new Trackers(config, quiet, (name) => changed.push(name), { runScript, processScanMs: 100, filePollMs: 60_000 });
     const prio = (name: string) => computePriority(config.vrrpInstances.find((i) => i.name === name)!.priority, trackers!.stateFor(name));
 
     // Before the first script result: VI_2's weight-0 script holds it out; the process is unknown.
@@ -151,7 +152,7 @@ vrrp_instances:
 vrrp_instances:
   - { name: VI_1, interface: eth0, virtual_router_id: 51, virtual_ipaddresses: [192.0.2.100/24], track_scripts: [s] }
 `);
-    const t = new Trackers(config, createLogger({ write: (l) => lines.push(l) }), () => undefined);
+    const t = new Trackers(config, createLogger({ write: (l) => lines.push(l) }), () => undefined, { runScript });
     try {
       t.start();
       await t.ready();
@@ -184,7 +185,7 @@ vrrp_scripts:
 vrrp_instances:
   - { name: VI_1, interface: eth0, virtual_router_id: 51, virtual_ipaddresses: [192.0.2.100/24], track_scripts: [who] }
 `);
-      const t = new Trackers(config, quiet, () => undefined, { processScanMs: 60_000, filePollMs: 60_000 });
+      const t = new Trackers(config, quiet, () => undefined, { runScript, processScanMs: 60_000, filePollMs: 60_000 });
       try {
         t.start();
         await t.ready();
