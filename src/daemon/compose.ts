@@ -98,7 +98,7 @@ export function composeDaemon(): Daemon {
     timers,
     hasIpvs: hostHasIpvs,
     alerts: (config, log) => new AlertDispatcher(config, { log, timers, channels: realAlertChannels(timers) }),
-    trackers: (config, log, onChange) => new Trackers(config, log, onChange, { runScript: runTrackScript }),
+    trackers: (config, log, onChange) => new Trackers(config, log, onChange, { runScript: runTrackScript, timers }),
     lb: (vss, global, wiring) => {
       const sel = lbBackendFor(global);
       return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe });
