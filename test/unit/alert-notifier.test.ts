@@ -11,9 +11,12 @@ import { createLogger } from '../../src/log.js';
 import { runScript } from '../../src/alert/script.js';
 import { createSystemTimers } from '../../src/timers.js';
 import { isAlive, killQuietly, ScriptDir, waitFor } from '../lib/scripts.js';
+import { socketClock } from './alert-net-servers.js';
 
 /** Real scripts run in real time here (their own sleeps and timeouts). */
 const real = { run: runScript, timers: createSystemTimers() };
+/** A stop grace on a manual clock (alert-net-servers.ts socketClock: the runner's turns are real). */
+const sc = socketClock();
 const none: StateNotifyScripts = { master: undefined, backup: undefined, fault: undefined, stop: undefined, notify: undefined };
 let t = 1_700_000_000_000;
 const ev = (instance: string, state: 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP', priority = 100): AlertEvent =>
@@ -64,11 +67,10 @@ describe('alert script notifier (real scripts)', () => {
     const slow = d.script('slow.sh', `sleep 1; echo slow >> "${out}"`);
     const fast = d.script('fast.sh', `echo fast >> "${out}"`);
     const n = new ScriptNotifier(config([['SLOW', { master: [slow] }], ['FAST', { master: [fast] }]]), createLogger({ write: () => {} }), real);
-    const t0 = performance.now();
     n.handle(ev('SLOW', 'MASTER'));
     n.handle(ev('FAST', 'MASTER'));
-    const ms = performance.now() - t0;
-    assert.ok(ms < 50, `handle took ${ms.toFixed(1)} ms`);
+    // handle() only enqueues: both scripts start on a later turn of the loop.
+    assert.deepEqual(n.queueStats(), { keys: 2, pending: 2, running: 0 }, 'handle() returned at once');
     assert.ok(await waitFor(() => d.read('side.out') === 'fast\n', 3000), 'FAST ran while SLOW was still running');
     await n.stop({ graceMs: 10000 });
     assert.equal(d.read('side.out'), 'fast\nslow\n');
@@ -122,13 +124,20 @@ describe('alert script notifier (real scripts)', () => {
     const n = new ScriptNotifier(config([
       ['VI_S', { stop: [rec, out, 'stop'], notify: [rec, out, 'notify'] }],
       ['VI_X', { stop: [hang], notify: [rec, out, 'never'] }],
-    ], 60000), createLogger({ write: () => {} }), { ...real, killGraceMs: 200 });
+    ], 60000), createLogger({ write: () => {} }), { run: runScript, timers: sc.timers, killGraceMs: 200 });
     n.handle(ev('VI_S', 'STOP', 90));
     n.handle(ev('VI_X', 'STOP', 90));
-    const t0 = performance.now();
-    await n.stop({ graceMs: 1500 });
-    const ms = performance.now() - t0;
-    assert.ok(ms >= 1400 && ms < 6000, `stop waited for the grace, then killed (${ms.toFixed(0)} ms)`);
+    // The grace is on a manual clock: the test moves it once VI_S's scripts have run.
+    const t0 = sc.clock.now();
+    let stopped = false;
+    const stopping = n.stop({ graceMs: 1500 }).then(() => { stopped = true; });
+    assert.ok(await waitFor(() => d.read('stop.out').trimEnd().split('\n').length === 2, 5000), 'VI_S\'s scripts ran');
+    sc.clock.advance(1499);
+    await new Promise((res) => setTimeout(res, 50));
+    assert.equal(stopped, false, 'stop waits for the grace while a STOP script runs');
+    sc.clock.advance(1);
+    await stopping;
+    assert.equal(sc.clock.now() - t0, 1500, 'stop waited for the grace, then killed');
     assert.deepEqual(d.read('stop.out').trimEnd().split('\n').sort(), ['notify INSTANCE VI_S STOP 90', 'stop']);
     const c = n.counters();
     assert.equal(c.failed, 1, 'the hung STOP script is a failure (stopped by shutdown)');
