@@ -12,6 +12,7 @@ import type { ApplyResult, LbBackend } from '../../src/lb/ipvs/backend.js';
 import type { LbTable } from '../../src/lb/model.js';
 import { applyOps, type TableOp } from '../../src/lb/reconcile.js';
 import { LbService } from '../../src/daemon/lbService.js';
+import { planReload } from '../../src/daemon/reloadPlan.js';
 import { createLogger } from '../../src/log.js';
 import { loadOk } from '../lib/config.js';
 import { ManualTimers } from '../lib/manualTimers.js';
@@ -21,7 +22,12 @@ const quiet = createLogger({ write: () => {} });
 class MemoryBackend implements LbBackend {
   table: LbTable = new Map();
   batches: TableOp[][] = [];
-  async readTable(): Promise<LbTable> { return this.table; }
+  /** While set, every read fails as a kernel without IPVS would. */
+  broken = false;
+  async readTable(): Promise<LbTable> {
+    if (this.broken) throw new Error('Protocol not available');
+    return this.table;
+  }
   async apply(ops: readonly TableOp[]): Promise<ApplyResult> {
     this.batches.push([...ops]);
     this.table = applyOps(this.table, ops);
@@ -51,8 +57,8 @@ const CONFIG = `virtual_servers:
       - { address: 198.51.100.21, port: 80, checks: [{ tcp_check: {} }] }
 `;
 
-function setup() {
-  const config = loadOk(CONFIG);
+function setup(text = CONFIG) {
+  const config = loadOk(text);
   const timers = new ManualTimers();
   const backend = new MemoryBackend();
   const alerts: AlertEvent[] = [];
@@ -68,23 +74,29 @@ function setup() {
     log: quiet, timers, backend, backendName: 'netlink', runProbe,
     changed: () => undefined, alert: (e) => alerts.push(e),
   });
-  return { lb, timers, backend, alerts, down, inFlight, answer };
+  return { lb, timers, backend, alerts, down, inFlight, answer, config };
 }
 
 /** Lets promise chains (probe results, the backend's answers) settle; the clock does not move. */
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
+/** Starts the service and runs its first probes and its start pass. */
+async function started(f: ReturnType<typeof setup>): Promise<void> {
+  f.lb.start();
+  f.timers.flush();
+  await settle();
+  f.answer();
+  await settle();
+  f.timers.flush();
+  await settle();
+}
+
 describe('LB service with fakes', () => {
   test('a verdict reaches the backend once; its service\'s desired table is computed once; quorum and server changes reach the alerts', async () => {
-    const { lb, timers, backend, alerts, down, inFlight, answer } = setup();
-    lb.start();
+    const f = setup();
+    const { lb, timers, backend, alerts, down, inFlight, answer } = f;
+    await started(f);
     try {
-      timers.flush();
-      await settle();
-      answer();
-      await settle();
-      timers.flush();
-      await settle();
       assert.ok(backend.batches.length >= 1, 'the start pass applied the table');
       assert.deepEqual([...backend.table.keys()].sort(), ['TCP 192.0.2.100:80', 'TCP 192.0.2.101:80']);
       assert.equal(backend.table.get('TCP 192.0.2.100:80')!.dests.size, 2);
@@ -119,6 +131,47 @@ describe('LB service with fakes', () => {
       assert.equal(snap.virtual_servers.find((v) => v.key === 'TCP 192.0.2.100:80')!.quorum_up, false);
     } finally {
       await lb.stop();
+    }
+  });
+
+  test('a failing backend: the error is in the snapshot, and quorum hooks do not wait for it', async () => {
+    const f = setup();
+    f.backend.broken = true;
+    await started(f);
+    assert.equal(f.backend.batches.length, 0);
+    assert.match(f.lb.snapshot().backend.last_error ?? '', /Protocol not available/);
+    f.down.add('198.51.100.11');
+    for (let i = 0; i < 50 && !f.alerts.some((e) => e.type === 'quorum'); i++) {
+      f.timers.step();
+      await settle();
+      f.answer();
+      await settle();
+    }
+    const q = f.alerts.find((e) => e.type === 'quorum');
+    const rs = f.alerts.find((e) => e.type === 'real_server');
+    assert.ok(q && q.type === 'quorum' && !q.up, 'quorum lost is reported while the backend still fails');
+    assert.equal(q.time, rs?.time, 'at the verdict, not at the backend\'s next retry');
+    assert.equal(f.backend.batches.length, 0, 'nothing reached the kernel');
+    await f.lb.stop();
+  });
+
+  test('a reload computes only the services it changed', async () => {
+    const f = setup();
+    await started(f);
+    try {
+      const weighted = loadOk(CONFIG.replace('198.51.100.21, port: 80,', '198.51.100.21, port: 80, weight: 4,'));
+      const before = f.lb.servicesComputed;
+      const batches = f.backend.batches.length;
+      const plan = planReload(f.config, weighted).lb;
+      assert.deepEqual(plan.changedServices, ['TCP 192.0.2.101:80']);
+      f.lb.reconfigure(weighted.virtualServers, plan);
+      f.timers.flush();
+      await settle();
+      assert.equal(f.lb.servicesComputed - before, 1, 'one changed service, computed once (the pass takes that entry)');
+      assert.deepEqual(f.backend.batches.slice(batches).flat().map((op) => op.op), ['edit_dest']);
+      assert.equal([...f.backend.table.get('TCP 192.0.2.101:80')!.dests.values()][0]!.weight, 4);
+    } finally {
+      await f.lb.stop();
     }
   });
 });
