@@ -33,6 +33,7 @@ import type { CheckConfig, RealServerConfig } from '../src/config/lbModel.js';
 import { CheckScheduler } from '../src/check/scheduler.js';
 import { runProbe } from '../src/check/probes/index.js';
 import { median, toolVersion } from './lib/common.js';
+import { createSystemTimers } from '../src/timers.js';
 
 type Mode = 'tcp' | 'http';
 type Impl = 'tandem' | 'haproxy';
@@ -112,7 +113,7 @@ function runTandem(mode: Mode, n: number): void {
   const failReasons: Record<string, number> = {};
   let downEvents = 0;
   const servers = Array.from({ length: n }, (_, i) => benchServer(mode, i));
-  const sched = new CheckScheduler({
+  const sched = new CheckScheduler({ timers: createSystemTimers(),
     servers,
     onEvent: (e) => { if (e.type === 'server_changed' && !e.up) downEvents++; },
     runProbe: async (check, opts) => {

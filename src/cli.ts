@@ -120,8 +120,8 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`${file}: ${countIssues(found.errors, r.warnings.length)}: nothing to plan\n`);
         return 2;
       }
-      const { planTable } = await import('./daemon/plan.js');
-      return planTable(r.config);
+      const { composePlan } = await import('./daemon/compose.js');
+      return composePlan(r.config);
     }
     case 'status': {
       // src/api/statusCli.ts: exit 1 with one line when no daemon answers.
@@ -169,6 +169,7 @@ async function backendErrors(loaded: { config: Config; backendIssues: BackendIss
   if (!config.virtualServers.length) return { errors: [], kind: undefined };
   const { backendConfigErrors } = await import('./config/lbBackend.js');
   const { resolveBackendKind } = await import('./lb/select.js');
-  const kind = resolveBackendKind(config.global);
+  const { hostHasIpvs } = await import('./daemon/compose.js');
+  const kind = resolveBackendKind(config.global, hostHasIpvs);
   return { errors: backendConfigErrors(loaded, kind), kind };
 }

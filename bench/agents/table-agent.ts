@@ -20,6 +20,7 @@ import { NetlinkIpvsBackend } from '../../src/lb/ipvs/netlinkBackend.js';
 import { renderOps } from '../../src/lb/ipvs/render.js';
 import { reconcile } from '../../src/lb/reconcile.js';
 import { Reconciler, type PassReport } from '../../src/lb/reconciler.js';
+import { createSystemTimers } from '../../src/timers.js';
 
 
 function intEnv(name: string, dflt: number): number {
@@ -75,7 +76,7 @@ async function flipRun(
   // Resolved from onPass itself (called synchronously at the end of a pass), so the time taken
   // is not rounded up to a polling interval.
   let passed: (() => void) | null = null;
-  const rec = new Reconciler({
+  const rec = new Reconciler({ timers: createSystemTimers(),
     backend, intervalMs: 600_000,
     desired: (scope) => desiredTable(scope ? config.filter((v) => scope.has(v.key)) : config, health, new Map()).table,
     onPass: (p) => { passes.push(p); passed?.(); },
@@ -146,7 +147,7 @@ async function main(): Promise<void> {
         // A whole reconciler pass from an empty kernel: read the (empty) table, compute the
         // desired table, diff, and one batch (render + `ipvsadm -R`, or netlink requests).
         const b: LbBackend = side === 'tandem' ? backend : netlink;
-        const rec = new Reconciler({ backend: b, intervalMs: 60_000, desired: () => desiredTable(config, new Map(), new Map()).table });
+        const rec = new Reconciler({ timers: createSystemTimers(), backend: b, intervalMs: 60_000, desired: () => desiredTable(config, new Map(), new Map()).table });
         const p = await rec.passNow();
         if ('error' in p) throw p.error;
         const exitOk = side === 'netlink' || p.result?.exitStatus === 0;

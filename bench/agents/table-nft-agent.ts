@@ -24,6 +24,7 @@ import { renderRuleset } from '../../src/lb/nft/render.js';
 import { reconcile, type TableOp } from '../../src/lb/reconcile.js';
 import { Reconciler } from '../../src/lb/reconciler.js';
 import { minimalWeightChange } from './table-nft-minimal.js';
+import { createSystemTimers } from '../../src/timers.js';
 
 
 
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
       for (const side of sides) {
         await emptyTandemTables();
         if (side === 'tandem') {
-          const rec = new Reconciler({ backend, intervalMs: 600_000, desired });
+          const rec = new Reconciler({ timers: createSystemTimers(), backend, intervalMs: 600_000, desired });
           const p = await rec.passNow();
           if ('error' in p) throw p.error;
           if (p.ops.length !== fromEmpty.length || !p.result || p.result.refused.length > 0) {

@@ -5,15 +5,67 @@
 // script, a dead webhook receiver or an SMTP server that does not answer can never delay a VRRP
 // advert (DESIGN.md principle 7). A channel that throws is contained and logged; the others
 // still get the event.
+//
+// The channels themselves are built through AlertChannelMakers (daemon/compose.ts makes the real
+// ScriptNotifier, NotifyFifo, WebhookNotifier and MailNotifier); a unit test passes fakes.
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/model.js';
 import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log.js';
+import type { Timers } from '../timers.js';
 import { describeEvent, type AlertEvent } from './events.js';
-import { NotifyFifo } from './fifo.js';
-import { mailNotifierFor, smtpAlertFilter, type MailNotifier } from './mail.js';
-import { ScriptNotifier } from './scriptNotifier.js';
-import { WebhookNotifier } from './webhook.js';
+import type { FifoCounters } from './fifo.js';
+import { smtpAlertFilter, type MailCounters } from './mail.js';
+import type { ScriptCounters } from './scriptNotifier.js';
+import type { WebhookCounters } from './webhook.js';
+
+/** What the dispatcher uses of each channel (the real ones: scriptNotifier.ts, fifo.ts,
+ *  webhook.ts, mail.ts). */
+export interface ScriptsChannel {
+  handle(e: AlertEvent): void;
+  setConfig(config: Config): void;
+  stop(opts: { graceMs: number }): Promise<void>;
+  counters(): ScriptCounters;
+  queueStats(): { keys: number; pending: number; running: number };
+}
+export interface FifoChannel {
+  readonly path: string;
+  handle(e: AlertEvent): void;
+  close(): void;
+  counters(): FifoCounters;
+}
+export interface WebhooksChannel {
+  handle(e: AlertEvent): void;
+  start(): void;
+  stop(): Promise<void>;
+  counters(): WebhookCounters[];
+}
+export interface MailChannel {
+  handle(e: AlertEvent): void;
+  start(): void;
+  stop(): Promise<void>;
+  setFilter(wants: (e: AlertEvent) => boolean): void;
+  counters(): MailCounters;
+}
+
+export type FifoOpened = { ok: true; fifo: FifoChannel } | { ok: false; path: string; reason: string; message: string };
+
+/** Builds each channel from the config (none of them does I/O before start(), except the FIFO's
+ *  open, which start() and a reload call). */
+export interface AlertChannelMakers {
+  scripts(config: Config, log: Logger): ScriptsChannel;
+  fifo(path: string, log: Logger): FifoOpened;
+  /** undefined when the config has no webhooks. */
+  webhooks(config: Config, log: Logger): WebhooksChannel | undefined;
+  /** undefined when mail is not configured. */
+  mail(config: Config, log: Logger): MailChannel | undefined;
+}
+
+export interface AlertDispatcherDeps {
+  log: Logger;
+  timers: Timers;
+  channels: AlertChannelMakers;
+}
 
 interface Channel {
   name: string;
@@ -21,26 +73,25 @@ interface Channel {
 }
 
 export class AlertDispatcher {
-  private readonly scripts: ScriptNotifier;
-  private fifo: NotifyFifo | undefined;
-  private webhooks: WebhookNotifier | undefined;
-  private mail: MailNotifier | undefined;
+  private readonly scripts: ScriptsChannel;
+  private fifo: FifoChannel | undefined;
+  private webhooks: WebhooksChannel | undefined;
+  private mail: MailChannel | undefined;
   private channels: Channel[] = [];
   private readonly failures: RateLimitedLog;
   private events = 0;
+  private readonly log: Logger;
+  private readonly make: AlertChannelMakers;
 
   /** Does no I/O: start() opens the FIFO and starts the senders. */
-  constructor(private config: Config, private readonly log: Logger) {
-    this.failures = new RateLimitedLog(log, () => performance.now(), 10_000);
-    this.scripts = new ScriptNotifier(config, log.child('notify'));
-    this.webhooks = this.webhooksFor(config);
-    this.mail = mailNotifierFor(config, log.child('mail'));
-  }
-
-  private webhooksFor(config: Config): WebhookNotifier | undefined {
-    return config.global.webhooks.length > 0
-      ? new WebhookNotifier({ routerId: config.global.routerId, webhooks: config.global.webhooks, log: this.log.child('webhook') })
-      : undefined;
+  constructor(private config: Config, deps: AlertDispatcherDeps) {
+    const { log, timers } = deps;
+    this.log = log;
+    this.make = deps.channels;
+    this.failures = new RateLimitedLog(log, () => timers.now(), 10_000);
+    this.scripts = this.make.scripts(config, log.child('notify'));
+    this.webhooks = this.make.webhooks(config, log.child('webhook'));
+    this.mail = this.make.mail(config, log.child('mail'));
   }
 
   start(): void {
@@ -53,7 +104,7 @@ export class AlertDispatcher {
   private openFifo(): void {
     const path = this.config.global.notifyFifo;
     if (path === undefined) return;
-    const r = NotifyFifo.open(path, this.log.child('notify_fifo'));
+    const r = this.make.fifo(path, this.log.child('notify_fifo'));
     if (r.ok) this.fifo = r.fifo;
     // A FIFO that cannot be opened is reported, not fatal: failover matters more than its log.
     else this.log.error(`notify_fifo ${r.path}: ${r.reason}: ${r.message}; FIFO lines will not be written`);
@@ -86,12 +137,12 @@ export class AlertDispatcher {
     }
     if (!isDeepStrictEqual(prev.global.webhooks, next.global.webhooks) || prev.global.routerId !== next.global.routerId) {
       void this.webhooks?.stop();
-      this.webhooks = this.webhooksFor(next);
+      this.webhooks = this.make.webhooks(next, this.log.child('webhook'));
       this.webhooks?.start();
     }
     if (!isDeepStrictEqual(prev.global.mail, next.global.mail) || prev.global.routerId !== next.global.routerId) {
       void this.mail?.stop();
-      this.mail = mailNotifierFor(next, this.log.child('mail'));
+      this.mail = this.make.mail(next, this.log.child('mail'));
       this.mail?.start();
     } else {
       this.mail?.setFilter(smtpAlertFilter(next));

@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log.js';
 import { fifoLine, type AlertEvent } from './events.js';
+import type { TimerHandle, Timers } from '../timers.js';
 
 export type FifoOpenErrorReason = 'mkfifo_failed' | 'open_failed' | 'not_a_fifo' | 'not_owned';
 
@@ -46,7 +47,7 @@ export class NotifyFifo {
   private readonly backlog: Buffer[] = [];
   /** The head of the backlog was partly written: it must not be dropped. */
   private headPartial = false;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: TimerHandle | undefined;
   private retryDelay: number;
   private written = 0;
   private dropped = 0;
@@ -59,13 +60,15 @@ export class NotifyFifo {
     private readonly created: boolean,
     private readonly log: Logger,
     private readonly opts: Required<NotifyFifoOptions>,
+    private readonly timers: Timers,
   ) {
     this.retryDelay = opts.retryMs;
-    this.rl = new RateLimitedLog(log, () => performance.now(), 10_000);
+    this.rl = new RateLimitedLog(log, () => timers.now(), 10_000);
   }
 
-  /** Create the FIFO if needed and open it. Never waits for a reader. */
-  static open(path: string, log: Logger, opts: NotifyFifoOptions = {}): FifoOpen {
+  /** Create the FIFO if needed and open it. Never waits for a reader. `timers`: the backlog's
+   *  retry timer and the failure log's clock. */
+  static open(path: string, log: Logger, timers: Timers, opts: NotifyFifoOptions = {}): FifoOpen {
     const full: Required<NotifyFifoOptions> = {
       backlogLines: opts.backlogLines ?? 1024, retryMs: opts.retryMs ?? 20, maxRetryMs: opts.maxRetryMs ?? 500,
     };
@@ -106,7 +109,7 @@ export class NotifyFifo {
         ? { ok: false, reason: 'not_owned', path, message: `${path} is a FIFO of uid ${st.uid}, not ours (${euid}): not using it` }
         : { ok: false, reason: 'not_a_fifo', path, message: `${path} exists and is not a FIFO: not using it` };
     }
-    return { ok: true, fifo: new NotifyFifo(path, fd, created, log, full) };
+    return { ok: true, fifo: new NotifyFifo(path, fd, created, log, full, timers) };
   }
 
   /** keepalived's line for the event. */
@@ -141,7 +144,7 @@ export class NotifyFifo {
     if (this.closed) return;
     this.flush();
     this.closed = true;
-    clearTimeout(this.retryTimer);
+    this.timers.clear(this.retryTimer);
     if (this.backlog.length > 0) {
       this.dropped += this.backlog.length;
       this.log.warn(`notify_fifo ${this.path}: ${this.backlog.length} line(s) not written at close (no reader)`);
@@ -209,16 +212,15 @@ export class NotifyFifo {
       break;
     }
     if (this.backlog.length === 0) {
-      clearTimeout(this.retryTimer);
+      this.timers.clear(this.retryTimer);
       this.retryTimer = undefined;
       this.retryDelay = this.opts.retryMs;
       return;
     }
     this.retryDelay = progress ? this.opts.retryMs : Math.min(this.retryDelay * 2, this.opts.maxRetryMs);
     if (!this.retryTimer) {
-      this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.flush(); }, this.retryDelay);
-      // The FIFO alone must not keep the daemon alive.
-      this.retryTimer.unref();
+      // Cleared by close(): the daemon closes the FIFO when it stops, so the timer cannot keep it alive.
+      this.retryTimer = this.timers.setTimeout(() => { this.retryTimer = undefined; this.flush(); }, this.retryDelay);
     }
   }
 }

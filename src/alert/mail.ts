@@ -28,6 +28,7 @@ import { VERSION } from '../version.js';
 import { BoundedQueue } from './boundedQueue.js';
 import { mailText } from './eventFormat.js';
 import type { AlertEvent } from './events.js';
+import type { TimerHandle, Timers } from '../timers.js';
 
 /** The mail part of the config, resolved (src/config/netAlerts.ts). */
 export interface MailTarget {
@@ -102,8 +103,9 @@ export interface MailNotifierOptions extends MailTarget {
   ca?: string;
   /** smtp_alert: which events are mailed (smtpAlertFilter(config)); default every event. */
   wants?: (event: AlertEvent) => boolean;
-  now?: () => number;
-  wallClock?: () => Date;
+  /** The pump's next turn, the SMTP timeouts, the log rate limit's clock and the mails' Date
+   *  (src/timers.ts). */
+  timers: Timers;
   logIntervalMs?: number;
 }
 
@@ -113,7 +115,7 @@ export class MailNotifier {
   private started = false;
   private stopped = false;
   private busy = false;
-  private pumpScheduled: NodeJS.Immediate | undefined;
+  private pumpScheduled: TimerHandle | undefined;
   private session: SmtpSession | undefined;
   private settled: Promise<unknown> = Promise.resolve();
   private readonly n = { queued: 0, delivered: 0, failed: 0 };
@@ -121,7 +123,7 @@ export class MailNotifier {
 
   constructor(private readonly opts: MailNotifierOptions) {
     this.queue = new BoundedQueue<ComposedMail>(opts.queueSize ?? MAIL_DEFAULTS.queueSize);
-    this.rl = new RateLimitedLog(opts.log, opts.now ?? (() => performance.now()), opts.logIntervalMs ?? 10_000);
+    this.rl = new RateLimitedLog(opts.log, () => opts.timers.now(), opts.logIntervalMs ?? 10_000);
   }
 
   start(): void {
@@ -136,7 +138,7 @@ export class MailNotifier {
     if (this.opts.wants && !this.opts.wants(event)) return;
     const { subject, body } = mailText(event, this.opts.routerId);
     this.n.queued++;
-    if (this.queue.push({ subject, body, date: this.opts.wallClock?.() ?? new Date() }) !== undefined) {
+    if (this.queue.push({ subject, body, date: new Date(this.opts.timers.wallNow()) }) !== undefined) {
       this.rl.warn('dropped', `smtp_alert: queue full (${this.queue.capacity}), dropped the oldest mail; ${this.queue.dropped} dropped so far`);
     }
     this.schedulePump();
@@ -145,7 +147,7 @@ export class MailNotifier {
   /** Drops what is queued, aborts the session in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.pumpScheduled) clearImmediate(this.pumpScheduled);
+    this.opts.timers.clear(this.pumpScheduled);
     this.pumpScheduled = undefined;
     this.queue.clear();
     this.session?.abort();
@@ -164,7 +166,7 @@ export class MailNotifier {
 
   private schedulePump(): void {
     if (!this.started || this.stopped || this.busy || this.pumpScheduled) return;
-    this.pumpScheduled = setImmediate(() => {
+    this.pumpScheduled = this.opts.timers.setImmediate(() => {
       this.pumpScheduled = undefined;
       this.pump();
     });
@@ -188,7 +190,7 @@ export class MailNotifier {
         }
       } else {
         this.n.failed++;
-        this.lastError = { reason: r.reason, detail: r.detail, at: (this.opts.wallClock?.() ?? new Date()).toISOString() };
+        this.lastError = { reason: r.reason, detail: r.detail, at: new Date(this.opts.timers.wallNow()).toISOString() };
         this.rl.warn('failed', `smtp_alert: "${mail.subject}" not sent via ${this.hostPort()}: ${r.reason} (${r.detail})`);
       }
       this.schedulePump();
@@ -214,12 +216,14 @@ export interface MailConfigView {
  * The MailNotifier for a config: undefined when mail is not configured (keepalived sends
  * nothing without notification_email and smtp_server either). Not started.
  */
-export function mailNotifierFor(config: MailConfigView, log: Logger, extra: Partial<MailNotifierOptions> = {}): MailNotifier | undefined {
+export function mailNotifierFor(
+  config: MailConfigView, log: Logger, timers: Timers, extra: Partial<MailNotifierOptions> = {},
+): MailNotifier | undefined {
   const mail = config.global.mail;
   if (!mail) return undefined;
   return new MailNotifier({
     server: mail.server, connectTimeoutMs: mail.connectTimeoutMs, heloName: mail.heloName, from: mail.from, to: mail.to,
-    routerId: config.global.routerId, log, wants: smtpAlertFilter(config), ...extra,
+    routerId: config.global.routerId, log, timers, wants: smtpAlertFilter(config), ...extra,
   });
 }
 
@@ -337,6 +341,8 @@ class ReplyReader {
 interface SessionOptions {
   verifyCertificate?: boolean;
   ca?: string;
+  /** The connect, TLS and reply timeouts. */
+  timers: Timers;
 }
 
 /** One SMTP conversation for one message. run() resolves once, never rejects. */
@@ -348,7 +354,7 @@ export class SmtpSession {
   private aborted = false;
   private tls = false;
 
-  constructor(private readonly target: MailTarget, private readonly payload: string, private readonly opts: SessionOptions = {}) {}
+  constructor(private readonly target: MailTarget, private readonly payload: string, private readonly opts: SessionOptions) {}
 
   abort(): void {
     this.aborted = true;
@@ -423,22 +429,22 @@ export class SmtpSession {
     return new Promise<void>((resolve, reject) => {
       const socket = netConnect({ host, port });
       this.socket = socket;
-      const timer = setTimeout(() => {
+      const timer = this.opts.timers.setTimeout(() => {
         socket.destroy();
         reject(new SmtpFailure('connect_timeout', `no connection to ${host}:${port} within ${this.target.connectTimeoutMs} ms`));
       }, this.target.connectTimeoutMs);
       socket.once('connect', () => {
-        clearTimeout(timer);
+        this.opts.timers.clear(timer);
         this.attach(socket);
         resolve();
       });
       socket.once('error', (e: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
+        this.opts.timers.clear(timer);
         reject(connectFailure(e, host, port));
       });
       // abort() destroys the socket without an error: only 'close' tells.
       socket.once('close', () => {
-        clearTimeout(timer);
+        this.opts.timers.clear(timer);
         reject(this.broken ?? new SmtpFailure('connection', `${host}:${port} closed before connecting`));
       });
       if (this.aborted) socket.destroy();
@@ -483,24 +489,24 @@ export class SmtpSession {
         ...(this.opts.ca !== undefined ? { ca: this.opts.ca } : {}),
       });
       this.socket = secure;
-      const timer = setTimeout(() => {
+      const timer = this.opts.timers.setTimeout(() => {
         secure.destroy();
         reject(new SmtpFailure('tls', `no TLS handshake within ${this.target.connectTimeoutMs} ms`));
       }, this.target.connectTimeoutMs);
       secure.once('secureConnect', () => {
-        clearTimeout(timer);
+        this.opts.timers.clear(timer);
         secure.off('error', onHandshakeError);
         this.tls = true;
         this.attach(secure);
         resolve();
       });
       const onHandshakeError = (e: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
+        this.opts.timers.clear(timer);
         reject(new SmtpFailure('tls', e.code ? `${e.code}: ${e.message}` : e.message));
       };
       secure.once('error', onHandshakeError);
       secure.once('close', () => {
-        clearTimeout(timer);
+        this.opts.timers.clear(timer);
         reject(this.broken ?? new SmtpFailure('tls', 'the connection closed during the TLS handshake'));
       });
       if (this.aborted) secure.destroy();
@@ -523,13 +529,13 @@ export class SmtpSession {
   private reply(step: string): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       if (this.broken) { reject(this.broken); return; }
-      const timer = setTimeout(() => {
+      const timer = this.opts.timers.setTimeout(() => {
         this.waiter = undefined;
         reject(new SmtpFailure('timeout', `no reply to ${step} within ${this.target.connectTimeoutMs} ms`));
       }, this.target.connectTimeoutMs);
       this.waiter = {
-        resolve: (r) => { clearTimeout(timer); resolve(r); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (r) => { this.opts.timers.clear(timer); resolve(r); },
+        reject: (e) => { this.opts.timers.clear(timer); reject(e); },
       };
       this.deliver();
     });

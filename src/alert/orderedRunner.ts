@@ -11,6 +11,7 @@
 // job is dropped and the new one kept: the last job to run is then the one for the latest event,
 // so a script that applies state ("we are MASTER now") leaves the system in the right final state;
 // each dropped job is reported through onDrop (counted and logged by the caller).
+import type { Timers } from '../timers.js';
 import { BoundedQueue } from './boundedQueue.js';
 
 export type DropCause = 'overflow' | 'closed';
@@ -21,8 +22,8 @@ export interface OrderedRunnerOptions<T> {
   onDrop?: (key: string, item: T, cause: DropCause) => void;
   /** A job that threw (jobs should not: they return their outcome as data). */
   onError?: (key: string, item: T, error: unknown) => void;
-  /** How the first job of an idle key is started; default setImmediate. */
-  schedule?: (start: () => void) => void;
+  /** How the first job of an idle key is started: on the next turn (timers.setImmediate). */
+  timers: Pick<Timers, 'setImmediate'>;
 }
 
 interface Lane<T> {
@@ -51,10 +52,10 @@ export class OrderedRunner<T> {
 
   constructor(
     private readonly work: (key: string, item: T) => Promise<void>,
-    private readonly opts: OrderedRunnerOptions<T> = {},
+    private readonly opts: OrderedRunnerOptions<T>,
   ) {
     this.capacity = opts.capacityPerKey ?? 64;
-    this.schedule = opts.schedule ?? ((start) => { setImmediate(start); });
+    this.schedule = (start) => { opts.timers.setImmediate(start); };
   }
 
   /** Queue `item` behind the other jobs of `key`. Returns false (and reports a drop) once

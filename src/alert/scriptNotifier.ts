@@ -9,7 +9,8 @@ import { RateLimitedLog } from '../log.js';
 import { formatArgv } from '../process/argv.js';
 import { describeEvent, eventKey, scriptsFor, type AlertEvent, type ScriptRun, type ScriptsConfigView } from './events.js';
 import { OrderedRunner, type DropCause } from './orderedRunner.js';
-import { describeResult, runScript, type RunScriptOptions, type ScriptResult } from '../process/script.js';
+import { describeResult, type RunScriptOptions, type ScriptResult } from '../process/script.js';
+import type { TimerHandle, Timers } from '../timers.js';
 
 /** What the notifier reads from the config (tandem's Config has all of it). */
 export interface ScriptNotifierConfig extends ScriptsConfigView {
@@ -31,8 +32,10 @@ export interface ScriptCounters {
 }
 
 export interface ScriptNotifierDeps {
-  /** Runs one script; tests substitute it. */
-  run?: (argv: readonly string[], opts: RunScriptOptions) => Promise<ScriptResult>;
+  /** Runs one script: alert/script.ts runScript in the daemon (daemon/compose.ts); tests substitute it. */
+  run: (argv: readonly string[], opts: RunScriptOptions) => Promise<ScriptResult>;
+  /** The drop log's clock, the stop grace timer and the runner's next-turn start. */
+  timers: Timers;
   /** Pending events per key (default 64). */
   capacityPerKey?: number;
   /** SIGTERM -> SIGKILL grace for a script's group (default 1000 ms, keepalived's). */
@@ -55,11 +58,12 @@ export class ScriptNotifier {
   private readonly count: ScriptCounters = { run: 0, failed: 0, timed_out: 0, dropped: 0 };
   private stopping = false;
 
-  constructor(config: ScriptNotifierConfig, private readonly log: Logger, private readonly deps: ScriptNotifierDeps = {}) {
+  constructor(config: ScriptNotifierConfig, private readonly log: Logger, private readonly deps: ScriptNotifierDeps) {
     this.config = config;
-    this.run = deps.run ?? runScript;
-    this.dropLog = new RateLimitedLog(log, () => performance.now(), 10_000);
+    this.run = deps.run;
+    this.dropLog = new RateLimitedLog(log, () => deps.timers.now(), 10_000);
     this.runner = new OrderedRunner<Job>((_key, job) => this.runJob(job), {
+      timers: deps.timers,
       capacityPerKey: deps.capacityPerKey ?? 64,
       onDrop: (key, job, cause) => this.dropped(key, job, cause),
       onError: (key, job, e) => this.log.error(`notify scripts for ${describeEvent(job.event)} (${key}): ${String(e)}`),
@@ -98,10 +102,11 @@ export class ScriptNotifier {
     if (this.stopping) return this.runner.idle();
     this.stopping = true;
     const graceMs = opts.graceMs ?? 5000;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'deadline'>((resolve) => { timer = setTimeout(() => resolve('deadline'), graceMs); });
+    const timers = this.deps.timers;
+    let timer: TimerHandle | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => { timer = timers.setTimeout(() => resolve('deadline'), graceMs); });
     const first = await Promise.race([this.runner.idle().then(() => 'idle' as const), deadline]);
-    clearTimeout(timer);
+    timers.clear(timer);
     this.runner.close();
     if (first === 'deadline') this.abort.abort();
     await this.runner.idle();

@@ -37,6 +37,7 @@ import { VERSION } from '../version.js';
 import { BoundedQueue } from './boundedQueue.js';
 import { eventKind, webhookBody, type WebhookEventKind } from './eventFormat.js';
 import type { AlertEvent } from './events.js';
+import type { TimerHandle, Timers } from '../timers.js';
 
 /** One configured webhook, resolved: `config.global.webhooks[i]` (src/config/netAlerts.ts).
  *  secret: HMAC key (none: no signature header); retries: after the first attempt; caFile:
@@ -95,9 +96,9 @@ export interface WebhookNotifierOptions {
   /** Backoff parameters; defaults 1 s and 30 s. */
   backoffBaseMs?: number;
   backoffCapMs?: number;
-  /** Monotonic ms, for log rate limiting. */
-  now?: () => number;
-  wallClock?: () => Date;
+  /** The pump's next turn, backoff and request timers, the log rate limit's clock, the wall
+   *  clock of lastError and of an HTTP-date Retry-After (src/timers.ts). */
+  timers: Timers;
   /** In [0, 1): jitter source. */
   random?: () => number;
   /** Minimum interval between two similar warnings per webhook (default 10 s). */
@@ -167,8 +168,8 @@ class WebhookChannel {
   private started = false;
   private stopped = false;
   private busy = false;
-  private pumpScheduled: NodeJS.Immediate | undefined;
-  private backoffTimer: NodeJS.Timeout | undefined;
+  private pumpScheduled: TimerHandle | undefined;
+  private backoffTimer: TimerHandle | undefined;
   /** Aborts the request in flight (stop()); resolves `settled` once it has settled. */
   private abortInFlight: (() => void) | undefined;
   private settled: Promise<void> = Promise.resolve();
@@ -181,7 +182,7 @@ class WebhookChannel {
     this.label = `webhooks[${index}] ${this.url.origin}`;
     this.secrets = knownSecrets(this.url, target.secret);
     this.queue = new BoundedQueue<Delivery>(target.queueSize);
-    this.rl = new RateLimitedLog(opts.log, opts.now ?? (() => performance.now()), opts.logIntervalMs ?? 10_000);
+    this.rl = new RateLimitedLog(opts.log, () => opts.timers.now(), opts.logIntervalMs ?? 10_000);
     this.baseMs = opts.backoffBaseMs ?? WEBHOOK_DEFAULTS.backoffBaseMs;
     this.capMs = opts.backoffCapMs ?? WEBHOOK_DEFAULTS.backoffCapMs;
   }
@@ -225,8 +226,8 @@ class WebhookChannel {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.pumpScheduled) clearImmediate(this.pumpScheduled);
-    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    this.opts.timers.clear(this.pumpScheduled);
+    this.opts.timers.clear(this.backoffTimer);
     this.pumpScheduled = undefined;
     this.backoffTimer = undefined;
     this.queue.clear();
@@ -238,7 +239,7 @@ class WebhookChannel {
   /** Sending starts on a later turn of the event loop: the caller of handle() never waits. */
   private schedulePump(): void {
     if (!this.started || this.stopped || this.busy || this.pumpScheduled) return;
-    this.pumpScheduled = setImmediate(() => {
+    this.pumpScheduled = this.opts.timers.setImmediate(() => {
       this.pumpScheduled = undefined;
       this.pump();
     });
@@ -280,12 +281,12 @@ class WebhookChannel {
     }
     // Every failure's detail reaches the log, the status and the state file: scrubbed once, here.
     const r = { ...result, detail: this.scrub(result.detail) };
-    this.lastError = { reason: r.reason, detail: r.detail, at: (this.opts.wallClock?.() ?? new Date()).toISOString() };
+    this.lastError = { reason: r.reason, detail: r.detail, at: new Date(this.opts.timers.wallNow()).toISOString() };
     if (r.retry && d.attempts <= this.target.retries) {
       this.n.retried++;
       const delay = this.backoffMs(d.attempts, r.retryAfterMs);
       this.opts.log.debug(`${this.label}: ${r.reason} (${r.detail}); retry ${d.attempts}/${this.target.retries} in ${delay} ms`);
-      this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = this.opts.timers.setTimeout(() => {
         this.backoffTimer = undefined;
         if (!this.stopped) this.attempt(d);
       }, delay);
@@ -311,11 +312,12 @@ class WebhookChannel {
 
   /** One POST; calls `done` exactly once. Returns an abort function (stop()). */
   private send(d: Delivery, done: (r: AttemptResult) => void): () => void {
+    const timers = this.opts.timers;
     let finished = false;
     const finish = (r: AttemptResult) => {
       if (finished) return;
       finished = true;
-      clearTimeout(timer);
+      timers.clear(timer);
       done(r);
     };
     const headers: Record<string, string | number> = {
@@ -352,7 +354,7 @@ class WebhookChannel {
       queueMicrotask(() => finish({ ok: false, retry: false, reason: 'connection', detail: err.message }));
       return () => {};
     }
-    const timer = setTimeout(() => {
+    const timer = timers.setTimeout(() => {
       req.destroy();
       finish({ ok: false, retry: true, reason: 'timeout', detail: `no response within ${this.target.timeoutMs} ms` });
     }, this.target.timeoutMs);
@@ -362,8 +364,8 @@ class WebhookChannel {
         finish({ ok: true, status });
         // The body is not needed; drain it, but never let a receiver that keeps streaming hold
         // the socket beyond the timeout.
-        const drain = setTimeout(() => res.destroy(), this.target.timeoutMs).unref();
-        res.on('close', () => clearTimeout(drain));
+        const drain = timers.setTimeout(() => res.destroy(), this.target.timeoutMs);
+        res.on('close', () => timers.clear(drain));
         res.on('error', () => {});
         res.resume();
         return;
@@ -374,7 +376,7 @@ class WebhookChannel {
       const report = () => {
         const text = Buffer.concat(chunks).toString('utf8').replace(/\s+/g, ' ').trim().slice(0, 200);
         const retry = status === 408 || status === 429 || status >= 500;
-        const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+        const retryAfterMs = parseRetryAfter(res.headers['retry-after'], timers.wallNow());
         finish({
           ok: false, retry, reason: 'http_status', detail: `HTTP ${status}${text ? `: ${text}` : ''}`,
           ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
@@ -431,9 +433,9 @@ function classifyError(e: NodeJS.ErrnoException): AttemptResult {
 }
 
 /** RFC 9110 §10.2.3: delay-seconds or an HTTP-date; returns ms, or undefined. */
-function parseRetryAfter(v: string | undefined): number | undefined {
+function parseRetryAfter(v: string | undefined, wallNow: number): number | undefined {
   if (!v) return undefined;
   if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
   const t = Date.parse(v);
-  return Number.isFinite(t) ? Math.max(0, t - Date.now()) : undefined;
+  return Number.isFinite(t) ? Math.max(0, t - wallNow) : undefined;
 }

@@ -9,6 +9,8 @@
 // Stale entries are bounded by how often owners re-arm within their longest deadline; a rebuild
 // from the owners' current deadlines caps the heap at a multiple of the live ones anyway.
 
+import type { TimerHandle, Timers } from '../timers.js';
+
 /** Something with at most one pending deadline. */
 export interface DeadlineOwner {
   /** The pending deadline (the queue's clock), or null. Managed by DeadlineQueue. */
@@ -27,12 +29,13 @@ export class DeadlineQueue<T extends DeadlineOwner> {
   private times: number[] = [];
   private owners: T[] = [];
   private live = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: TimerHandle | undefined;
   /** When the armed timer fires (the queue's clock); Infinity when none is armed. */
   private timerAt = Infinity;
 
-  /** `now`: monotonic milliseconds, the clock deadlines are given in. */
-  constructor(private readonly now: () => number) {}
+  /** `timers.now()`: monotonic milliseconds, the clock deadlines are given in; the single timer
+   *  is armed through `timers` too (src/timers.ts). */
+  constructor(private readonly timers: Timers) {}
 
   /** Sets `owner`'s deadline (replacing a pending one); null cancels it. */
   set(owner: T, at: number | null): void {
@@ -52,7 +55,7 @@ export class DeadlineQueue<T extends DeadlineOwner> {
 
   /** Cancels the timer; owners keep their dueAt, nothing fires until the next set(). */
   clear(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timers.clear(this.timer);
     this.timer = undefined;
     this.timerAt = Infinity;
     for (const o of this.owners) o.dueAt = null;
@@ -62,21 +65,21 @@ export class DeadlineQueue<T extends DeadlineOwner> {
   }
 
   private arm(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timers.clear(this.timer);
     this.timer = undefined;
     this.timerAt = Infinity;
     if (this.times.length === 0) return;
     const at = this.times[0]!;
-    const ms = Math.min(Math.max(Math.ceil(at - this.now()), 0), MAX_TIMER_MS);
+    const ms = Math.min(Math.max(Math.ceil(at - this.timers.now()), 0), MAX_TIMER_MS);
     this.timerAt = at;
-    this.timer = setTimeout(fire, ms, this);
+    this.timer = this.timers.setTimeout(() => this.fireDue(), ms);
   }
 
   /** @internal The timer fired: run every owner whose deadline has passed, then re-arm. */
   fireDue(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
-    const now = this.now();
+    const now = this.timers.now();
     // Bounded: an owner that re-arms at or before `now` waits for the next wakeup rather than
     // spinning here.
     let budget = this.times.length;
@@ -140,8 +143,4 @@ export class DeadlineQueue<T extends DeadlineOwner> {
     for (const o of owners) this.push(o.dueAt!, o);
     this.arm();
   }
-}
-
-function fire(q: DeadlineQueue<DeadlineOwner>): void {
-  q.fireDue();
 }

@@ -12,7 +12,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { CheckConfig, RealServerConfig } from '../config/lbModel.js';
 import type { HealthMap, RealServerHealth } from './health.js';
 import { DeadlineQueue, type DeadlineOwner } from './deadlines.js';
-import { runProbe as defaultRunProbe, type RunProbeOptions } from './probes/index.js';
+import type { RunProbeOptions } from './probes/index.js';
+import type { Timers } from '../timers.js';
 import {
   effectiveWeight, initialVerdictState, nextDeadline, step, type CheckChangeReason, type CheckTiming, type ProbeFailReason,
   type ProbeResult, type ServerChangeReason, type ServerVerdictConfig, type ServerVerdictState, type VerdictEvent,
@@ -30,12 +31,14 @@ export type SchedulerEvent =
 export interface CheckSchedulerOptions {
   servers: readonly RealServerConfig[];
   onEvent(e: SchedulerEvent): void;
-  /** Monotonic milliseconds; default performance.now(). */
-  now?: () => number;
+  /** The clock of the verdict machines, their deadlines (one DeadlineQueue timer), and the
+   *  wall-clock time of each last probe (src/timers.ts). */
+  timers: Timers;
   /** [0, 1); default Math.random. Draws the warmup jitter. */
   random?: () => number;
-  /** Default: probes/index.ts runProbe. Injected by tests that need a scripted probe. */
-  runProbe?: (check: CheckConfig, opts: RunProbeOptions) => Promise<ProbeResult>;
+  /** Runs one probe: probes/index.ts runProbe in the daemon (daemon/compose.ts), a scripted one
+   *  in tests. */
+  runProbe: (check: CheckConfig, opts: RunProbeOptions) => Promise<ProbeResult>;
 }
 
 /** The machine's timing for one configured check. */
@@ -46,7 +49,9 @@ export function checkTiming(c: CheckConfig): CheckTiming {
   };
 }
 
-type DriverOptions = Required<Omit<CheckSchedulerOptions, 'servers'>> & {
+type DriverOptions = Required<Omit<CheckSchedulerOptions, 'servers' | 'timers'>> & {
+  now(): number;
+  wallNow(): number;
   deadlines: DeadlineQueue<ServerDriver>;
   /** Every probe's duration, by check kind (the latency histogram). */
   observe(kind: CheckConfig['kind'], seconds: number): void;
@@ -180,7 +185,7 @@ class ServerDriver implements DeadlineOwner {
     last.reason = r.ok ? null : r.reason;
     last.detail = r.ok ? null : r.detail ?? null;
     last.latencyMs = ms;
-    last.at = Date.now();
+    last.at = this.opts.wallNow();
     this.opts.observe(kind, ms / 1000);
   }
 
@@ -200,13 +205,14 @@ export class CheckScheduler {
   private readonly latency = new Map<CheckConfig['kind'], LatencyHistogram>();
 
   constructor(opts: CheckSchedulerOptions) {
-    const now = opts.now ?? (() => performance.now());
+    const t = opts.timers;
     const o: DriverOptions = {
       onEvent: opts.onEvent,
-      now,
+      now: () => t.now(),
+      wallNow: () => t.wallNow(),
       random: opts.random ?? Math.random,
-      runProbe: opts.runProbe ?? defaultRunProbe,
-      deadlines: new DeadlineQueue<ServerDriver>(now),
+      runProbe: opts.runProbe,
+      deadlines: new DeadlineQueue<ServerDriver>(t),
       observe: (kind, seconds) => this.observe(kind, seconds),
     };
     this.deadlines = o.deadlines;

@@ -2,18 +2,43 @@
 // desired table (lb/desired.ts), and the reconciler (lb/reconciler.ts) keeps the kernel's table
 // equal to it through the configured backend (IPVS by generic netlink or ipvsadm, or nftables),
 // restoring drift every delay_loop.
+//
+// A verdict's path to the kernel (docs/architecture.md): CheckScheduler's server driver emits
+// server_changed -> onCheckEvent computes that one service's desired entry once (compute: quorum
+// and its hooks, the plan for the status) and triggers the reconciler for it -> the reconciler's
+// pass takes the entry computed then (desired(scope)) instead of computing it a second time, diffs
+// it against the cached kernel table and applies the ops through the backend.
+//
+// Every adapter comes in LbServiceDeps, built by daemon/compose.ts; a unit test passes fakes.
 import { destKey, type VirtualServerConfig } from '../config/lbModel.js';
 import type { AlertEvent } from '../alert/events.js';
 import type { Logger } from '../log.js';
-import { CHECK_LATENCY_BUCKETS, CheckScheduler, type SchedulerEvent } from '../check/scheduler.js';
+import { CHECK_LATENCY_BUCKETS, CheckScheduler, type CheckSchedulerOptions, type SchedulerEvent } from '../check/scheduler.js';
 import { desiredTable, type ServicePlan } from '../lb/desired.js';
 import type { LbBackend } from '../lb/backend.js';
-import type { LbTable } from '../lb/model.js';
+import type { LbTable, ServiceEntry } from '../lb/model.js';
 import { describeOp } from '../lb/reconcile.js';
 import { Reconciler } from '../lb/reconciler.js';
 import type { LbPlan } from './reloadPlan.js';
 import { RateLimitedLog } from '../log.js';
-import { monotonicNow } from './preciseTimer.js';
+import type { Timers } from '../timers.js';
+
+/** What the LB service needs from the outside world (daemon/compose.ts builds the real ones). */
+export interface LbServiceDeps {
+  log: Logger;
+  timers: Timers;
+  /** The table backend and its name for logs and the API (netlink, ipvsadm, nft). */
+  backend: LbBackend;
+  backendName: string;
+  /** Runs one health probe (check/probes/index.ts runProbe in the daemon). */
+  runProbe: CheckSchedulerOptions['runProbe'];
+  /** The state changed (the state file and the status follow); urgent = write it now. */
+  changed(urgent: boolean): void;
+  /** Real server up/down and quorum changes, for notify scripts, the FIFO, webhooks, mail. */
+  alert(e: AlertEvent): void;
+  /** Services a previous run of tandem owned (its state file): removed if no longer configured. */
+  initiallyOwned?: readonly string[];
+}
 
 /** Drift is looked for as often as the most frequent checker runs (keepalived: delay_loop), at
  *  least every minute and at most every second. */
@@ -33,6 +58,12 @@ export class LbService {
   /** Each service's plan from the last pass that covered it (a triggered pass covers only the
    *  services whose health changed). */
   private readonly lastPlan = new Map<string, ServicePlan>();
+  /** Each service's desired entry from its last computation. Every health change and every
+   *  reload recomputes the services it concerns at once (quorum hooks must not wait for the
+   *  backend), so a triggered pass takes these rather than computing them again. */
+  private readonly entries = new Map<string, ServiceEntry>();
+  /** Service entries computed since start (the one-computation-per-verdict claim's evidence). */
+  private computed = 0;
   private readonly vsByKey = new Map<string, VirtualServerConfig>();
   private readonly serviceOf = new Map<string, string>();
   private readonly errors: RateLimitedLog;
@@ -41,23 +72,32 @@ export class LbService {
   private readonly table: string;
   private lastError: string | null = null;
 
-  constructor(
-    private vss: readonly VirtualServerConfig[], private readonly log: Logger,
-    private readonly changed: (urgent: boolean) => void, private readonly backend: LbBackend,
-    private readonly backendName: string,
-    /** Real server up/down and quorum changes, for notify scripts, the FIFO, webhooks, mail. */
-    private readonly alert: (e: AlertEvent) => void = () => undefined,
-    /** Services a previous run of tandem owned (its state file): removed if no longer configured. */
-    initiallyOwned: readonly string[] = [],
-  ) {
-    this.errors = new RateLimitedLog(log, monotonicNow, 30_000);
+  private readonly log: Logger;
+  private readonly timers: Timers;
+  private readonly backend: LbBackend;
+  private readonly backendName: string;
+  private readonly changed: (urgent: boolean) => void;
+  private readonly alert: (e: AlertEvent) => void;
+
+  constructor(private vss: readonly VirtualServerConfig[], deps: LbServiceDeps) {
+    const { log, timers, backend, backendName } = deps;
+    this.log = log;
+    this.timers = timers;
+    this.backend = backend;
+    this.backendName = backendName;
+    this.changed = deps.changed;
+    this.alert = deps.alert;
+    this.errors = new RateLimitedLog(log, () => timers.now(), 30_000);
     this.table = backendName === 'nft' ? 'nft' : 'ipvs';
     this.index(vss);
-    this.scheduler = new CheckScheduler({ servers: vss.flatMap((vs) => vs.realServers), onEvent: (e) => this.onCheckEvent(e) });
+    this.scheduler = new CheckScheduler({
+      servers: vss.flatMap((vs) => vs.realServers), onEvent: (e) => this.onCheckEvent(e), timers, runProbe: deps.runProbe,
+    });
     this.reconciler = new Reconciler({
       backend,
+      timers,
       desired: (scope) => this.desired(scope),
-      initiallyOwned,
+      initiallyOwned: deps.initiallyOwned ?? [],
       intervalMs: driftCheckMs(vss),
       onPass: (r) => {
         this.passes++;
@@ -103,12 +143,13 @@ export class LbService {
     this.reconciler.setIntervalMs(driftCheckMs(vss));
     for (const k of [...this.quorum.keys()]) if (!this.vsByKey.has(k)) this.quorum.delete(k);
     for (const k of [...this.lastPlan.keys()]) if (!this.vsByKey.has(k)) this.lastPlan.delete(k);
+    for (const k of [...this.entries.keys()]) if (!this.vsByKey.has(k)) this.entries.delete(k);
     this.log.info(`reload: ${vss.length} virtual server(s); checkers kept ${checkers.kept.length}, started ${checkers.started.length}, stopped ${checkers.stopped.length}`);
     const scope = [...plan.addedServices, ...plan.removedServices, ...plan.changedServices];
     if (scope.length) {
       // Quorum (and its hooks) first, as for a verdict; then one pass over those services.
       const live = scope.filter((k) => this.vsByKey.has(k));
-      if (live.length) this.desired(new Set(live));
+      if (live.length) this.compute(live.flatMap((k) => this.vsByKey.get(k) ?? []));
       this.reconciler.trigger(scope);
     }
     this.changed(true);
@@ -155,12 +196,33 @@ export class LbService {
     };
   }
 
-  /** The desired table of every service, or of `scope`'s only: a verdict's pass computes its own
-   *  service (100 real servers), not all 10,000. */
+  /** Service entries computed so far (each verdict computes its service's once). */
+  get servicesComputed(): number { return this.computed; }
+
+  /** The reconciler's desired table. A full pass (no scope: start, the delay_loop drift check, a
+   *  retry) computes every service again. A triggered pass names the services whose health or
+   *  config changed; those were computed when the change came in (onCheckEvent, reconfigure), so
+   *  their entries are taken as they are; only a service never computed yet is computed here. A
+   *  verdict's pass thus covers its own service (100 real servers), not all 10,000, once. */
   private desired(scope?: ReadonlySet<string>): LbTable {
-    const vss = scope ? [...scope].flatMap((k) => this.vsByKey.get(k) ?? []) : this.vss;
+    if (!scope) return this.compute(this.vss);
+    const missing = [...scope].filter((k) => !this.entries.has(k)).flatMap((k) => this.vsByKey.get(k) ?? []);
+    if (missing.length) this.compute(missing);
+    const out = new Map<string, ServiceEntry>();
+    for (const k of scope) {
+      const e = this.entries.get(k);
+      if (e && this.vsByKey.has(k)) out.set(k, e);
+    }
+    return out;
+  }
+
+  /** Computes `vss`' desired entries from the health now (lb/desired.ts), keeps them, and acts on
+   *  quorum changes (log, quorum_up / quorum_down hooks). */
+  private compute(vss: readonly VirtualServerConfig[]): LbTable {
     const r = desiredTable(vss, this.scheduler.health(), this.quorum);
+    this.computed += vss.length;
     for (const [k, up] of r.quorum) this.quorum.set(k, up);
+    for (const [k, e] of r.table) this.entries.set(k, e);
     for (const p of r.services) this.lastPlan.set(p.key, p);
     for (const q of r.quorumChanges) {
       const msg = `${q.service}: quorum ${q.up ? 'gained' : 'lost'} (${q.reason}: live weight ${q.weightSum}, threshold ${q.threshold})`;
@@ -169,7 +231,7 @@ export class LbService {
       // keepalived runs quorum_up / quorum_down on changes, not for a service that starts without
       // quorum (set_quorum_states() at start is silent).
       if (vs && q.reason !== 'starting_down') {
-        this.alert({ type: 'quorum', virtualServer: vs.key, service: vs.service.id, up: q.up, reason: q.reason, time: Date.now() });
+        this.alert({ type: 'quorum', virtualServer: vs.key, service: vs.service.id, up: q.up, reason: q.reason, time: this.timers.wallNow() });
       }
     }
     return r.table;
@@ -186,7 +248,7 @@ export class LbService {
       if (vs && rs) {
         this.alert({
           type: 'real_server', virtualServer: vs.key, realServer: rs.id, service: vs.service.id,
-          dest: { address: rs.dest.address, port: rs.dest.port }, up: e.up, reason: e.up ? e.reason : (e.probe ?? e.reason), time: Date.now(),
+          dest: { address: rs.dest.address, port: rs.dest.port }, up: e.up, reason: e.up ? e.reason : (e.probe ?? e.reason), time: this.timers.wallNow(),
         });
       }
     } else {
@@ -194,8 +256,10 @@ export class LbService {
     }
     const svc = this.serviceOf.get(e.server);
     // Quorum is decided here, not only in the reconciler's pass: its hooks (quorum_up/down) must
-    // not wait for a backend that is failing and backing off. The pass recomputes the same state.
-    if (svc) this.desired(new Set([svc]));
+    // not wait for a backend that is failing and backing off. The pass takes the entry computed
+    // here (desired()): one computation per verdict.
+    const vs = svc === undefined ? undefined : this.vsByKey.get(svc);
+    if (vs) this.compute([vs]);
     this.reconciler.trigger(svc ? [svc] : undefined);
     this.changed(true);
   }

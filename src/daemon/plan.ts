@@ -6,14 +6,13 @@
 import type { Config } from '../config/model.js';
 import { desiredTable } from '../lb/desired.js';
 import type { LbBackend } from '../lb/backend.js';
-import { lbBackendFor } from '../lb/select.js';
 import { NftBackend } from '../lb/nft/backend.js';
 import { renderOp } from '../lb/ipvs/render.js';
 import { describeOp, reconcile } from '../lb/reconcile.js';
 
-export async function planTable(
-  config: Config, backend: LbBackend = lbBackendFor(config.global).backend, out: (s: string) => void = (s) => process.stdout.write(s),
-): Promise<number> {
+/** `backend`: the one `tandem run` would use (daemon/compose.ts composePlan builds it); `out`:
+ *  where the plan is printed (stdout there). */
+export async function planTable(config: Config, backend: LbBackend, out: (s: string) => void): Promise<number> {
   try {
     return await plan(config, backend, out);
   } finally {

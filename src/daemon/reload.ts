@@ -5,12 +5,12 @@
 import { formatConfigError, type ConfigIssue } from '../config/errors.js';
 import type { BackendIssues } from '../config/lbBackend.js';
 import type { LoadResult } from '../config/load.js';
-import { loadConfigFileOffThread } from '../config/loadOffThread.js';
 import { locateKey } from '../config/locate.js';
 import { isSecretKey, maskUrlCredentials } from '../config/secrets.js';
 import type { Config } from '../config/model.js';
 import type { ReloadOutcome } from '../api/status.js';
 import type { Logger } from '../log.js';
+import type { Timers } from '../timers.js';
 import type { AlertDispatcher } from '../alert/dispatcher.js';
 import type { Trackers } from '../track/trackers.js';
 import type { LbService } from './lbService.js';
@@ -22,11 +22,11 @@ export interface ReloadTargets {
   current(): Config;
   /** Makes `next` the running config (the daemon's snapshot and shutdown read it). */
   commit(next: Config, plan: ReloadPlan): void;
-  vrrp: VrrpService;
-  trackers: Trackers;
-  alerts: AlertDispatcher;
+  vrrp: Pick<VrrpService, 'checkReconfigure' | 'reconfigure'>;
+  trackers: Pick<Trackers, 'reconfigure'>;
+  alerts: Pick<AlertDispatcher, 'reconfigure'>;
   /** The running LB service, or undefined when the config had no virtual servers so far. */
-  lb(): LbService | undefined;
+  lb(): Pick<LbService, 'reconfigure'> | undefined;
   /** Creates and starts the LB service (the first virtual servers arrive with a reload). */
   startLb(next: Config): void;
   /** The daemon began to stop while the file was being read: do nothing. */
@@ -34,11 +34,16 @@ export interface ReloadTargets {
   /** What the running LB backend cannot express in `next` (located; `issues` from its load
    *  result, config/lbBackend.ts). */
   backendErrors(next: Config, issues: BackendIssues): ConfigIssue[];
+  /** Reads and validates the file: config/loadOffThread.ts in the daemon (daemon/compose.ts). */
+  load(file: string): Promise<LoadResult>;
+  /** The clock of the durations logged and returned. */
+  timers: Pick<Timers, 'now'>;
   log: Logger;
 }
 
 export async function reloadConfig(file: string, t: ReloadTargets): Promise<ReloadOutcome> {
-  const t0 = performance.now();
+  const now = () => t.timers.now();
+  const t0 = now();
   const log = t.log;
   // What a refusal says reaches the log, `tandem reload`, the state file and /status.json: config
   // errors come masked from the loader (src/config/secrets.ts); anything else (an exception's
@@ -53,12 +58,12 @@ export async function reloadConfig(file: string, t: ReloadTargets): Promise<Relo
   };
   let loaded: LoadResult;
   try {
-    loaded = await loadConfigFileOffThread(file);
+    loaded = await t.load(file);
   } catch (e) {
     return refuse([`${file}: cannot load: ${(e as Error).message}`]);
   }
   if (t.stopping()) return { ok: false, file, errors: ['tandem is stopping; not reloading'], warnings: [] };
-  const loadMs = performance.now() - t0;
+  const loadMs = now() - t0;
   warnings = loaded.warnings.map(formatConfigError);
   if (!loaded.ok) return refuse(loaded.errors.map(formatConfigError));
   const old = t.current();
@@ -92,9 +97,9 @@ export async function reloadConfig(file: string, t: ReloadTargets): Promise<Relo
   const lb = t.lb();
   if (lb) lb.reconfigure(next.virtualServers, plan.lb);
   else if (next.virtualServers.length) t.startLb(next);
-  const durationMs = Math.round((performance.now() - t0) * 10) / 10;
+  const durationMs = Math.round((now() - t0) * 10) / 10;
   log.info(`reloaded ${file} in ${durationMs} ms (read and validated in a worker: ${Math.round(loadMs)} ms; ` +
-    `planned and applied on the main thread: ${Math.round(performance.now() - t0 - loadMs)} ms)`);
+    `planned and applied on the main thread: ${Math.round(now() - t0 - loadMs)} ms)`);
   return { ok: true, file, changes, durationMs, warnings };
 }
 

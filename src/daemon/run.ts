@@ -2,23 +2,21 @@
 // alert hooks, handle signals. SIGTERM/SIGINT: graceful stop (priority 0 adverts, VIPs removed,
 // STOP notifications given a few seconds to run), exit 0. SIGHUP or `tandem reload` (POST /reload
 // on the status socket): reload the file, applying only the difference (reload.ts).
-import { readFileSync } from 'node:fs';
+// Every real adapter comes from the composition root (compose.ts).
 import { hostname } from 'node:os';
 import { formatConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
-import { createStateFileWriter, readOwnedServices } from './stateFile.js';
+import { readOwnedServices } from './stateFile.js';
 import { VrrpService, VrrpStartError } from './vrrpService.js';
-import { lbBackendFor, resolveBackendKind } from '../lb/select.js';
+import { resolveBackendKind } from '../lb/select.js';
 import { backendConfigErrors, type BackendIssues } from '../config/lbBackend.js';
-import { LbService } from './lbService.js';
+import type { LbService } from './lbService.js';
 import { VERSION } from '../version.js';
-import { AlertDispatcher } from '../alert/dispatcher.js';
 import type { NotifyState } from '../alert/events.js';
-import { Trackers } from '../track/trackers.js';
-import { createSystemdNotifier, vrrpStatusLine } from './sdNotify.js';
-import { StatusServer } from '../api/statusServer.js';
-import { connectionCaps, newListenerStats, parseOpenFileLimit } from '../api/listenerLimits.js';
+import { vrrpStatusLine } from './sdNotify.js';
+import { composeDaemon } from './compose.js';
+import { connectionCaps, newListenerStats } from '../api/listenerLimits.js';
 import type { DaemonStatus, ReloadOutcome, StatusConfig } from '../api/status.js';
 import { reloadConfig } from './reload.js';
 
@@ -42,7 +40,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   let config = loaded.config;
   // global.backend auto: the kernel decides, once; what that backend cannot express is fatal here
   // and refuses a reload (src/config/lbBackend.ts).
-  const backendKind = resolveBackendKind(config.global);
+  const parts = composeDaemon();
+  const timers = parts.timers;
+  const backendKind = resolveBackendKind(config.global, parts.hasIpvs);
   const unfit = (c: typeof config, backendIssues: BackendIssues) =>
     (c.virtualServers.length ? backendConfigErrors({ backendIssues }, backendKind) : []);
   const unfitAtStart = unfit(config, loaded.backendIssues);
@@ -51,19 +51,19 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     log.error(`refusing to start: ${unfitAtStart.length} config error(s) for the ${backendKind} backend (global.backend: ${config.global.backend})`);
     return 2;
   }
-  const startedAt = new Date().toISOString();
+  const startedAt = new Date(timers.wallNow()).toISOString();
   const configStatus: StatusConfig = {
     file: opts.configFile, loaded_at: startedAt, warnings: loaded.warnings.map(formatConfigError), reloads: { ok: 0, refused: 0 }, last_reload: null,
   };
   let service: VrrpService | undefined;
   let lb: LbService | undefined;
-  const alerts = new AlertDispatcher(config, log.child('alert'));
-  const systemd = createSystemdNotifier(log.child('systemd'));
-  const trackers = new Trackers(config, log, (name) => service?.trackerChanged(name));
+  const alerts = parts.alerts(config, log.child('alert'));
+  const systemd = parts.systemd(log.child('systemd'));
+  const trackers = parts.trackers(config, log, (name) => service?.trackerChanged(name));
   // The status API's connection caps come out of the open file limit (listenerLimits.ts), so that
   // no flood of connections can take the descriptors VRRP, checks, scripts, the state file and a
   // reload need. Read once: Node has raised the soft limit to the hard one by now.
-  const openFileLimit = readOpenFileLimit();
+  const openFileLimit = parts.openFileLimit();
   const caps = connectionCaps(openFileLimit);
   const apiStats = { unix: newListenerStats(caps.unix), tcp: newListenerStats(caps.tcp) };
   log.info(`open file limit ${openFileLimit ?? 'unknown (1024 assumed)'}: status socket up to ${caps.unix} connection(s), ` +
@@ -77,7 +77,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     alerts: alerts.snapshot(),
     api: { open_file_limit: openFileLimit, unix: apiStats.unix, tcp: config.global.metricsListen ? apiStats.tcp : null },
   });
-  const state = createStateFileWriter(opts.stateFile, snapshot, log);
+  const state = parts.stateFile(opts.stateFile, snapshot, log);
   // Reloads run one at a time (a SIGHUP during a `tandem reload` waits for it).
   let reloads: Promise<unknown> = Promise.resolve();
   let stopping = false;
@@ -92,9 +92,9 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
           current: () => config,
           commit: (next, plan) => { config = next; listenersChanged = plan.statusApiChanged; },
           vrrp: service!, trackers, alerts, lb: () => lb, startLb, backendErrors: unfit, stopping: () => stopping,
-          log: log.child('reload'),
+          load: parts.loadConfig, timers, log: log.child('reload'),
         });
-        const at = new Date().toISOString();
+        const at = new Date(timers.wallNow()).toISOString();
         configStatus.last_reload = { at, ok: o.ok, changes: o.ok ? o.changes : [], errors: o.ok ? [] : o.errors, warnings: o.warnings };
         if (o.ok) { configStatus.reloads.ok++; configStatus.loaded_at = at; configStatus.warnings = o.warnings; } else configStatus.reloads.refused++;
         return o;
@@ -104,14 +104,14 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         await state.flush();
         if (listenersChanged) {
           // After the answer to `tandem reload` has left through the old socket.
-          setTimeout(() => void restartStatusApi(), 100);
+          timers.setTimeout(() => void restartStatusApi(), 100);
         }
       }
     });
     reloads = r.catch(() => undefined);
     return r;
   };
-  const newStatusApi = () => new StatusServer({
+  const newStatusApi = () => parts.statusServer({
     socketPath: config.global.statusSocket, metricsListen: config.global.metricsListen, snapshot, log: log.child('api'),
     reload: () => reload('tandem reload'),
     maxConnections: caps, stats: apiStats,
@@ -129,20 +129,18 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     transition: (name, from, to, reason, priority) => {
       // keepalived's notify states; a stop (-> INIT) is notify_stop / STOP.
       const s: NotifyState | null = to === 'INIT' ? (reason === 'shutdown' ? 'STOP' : null) : to;
-      if (s) alerts.handle({ type: 'vrrp_instance', instance: name, state: s, previous: from, priority, reason, time: Date.now() });
+      if (s) alerts.handle({ type: 'vrrp_instance', instance: name, state: s, previous: from, priority, reason, time: timers.wallNow() });
     },
     groupTransition: (name, from, to, reason) => {
-      alerts.handle({ type: 'vrrp_group', group: name, state: to, previous: from, reason, time: Date.now() });
+      alerts.handle({ type: 'vrrp_group', group: name, state: to, previous: from, reason, time: timers.wallNow() });
     },
   }, trackers);
   // The table entries the previous run owned (its state file), before this run overwrites it.
   const previouslyOwned = readOwnedServices(opts.stateFile, (m) => log.warn(m));
   if (previouslyOwned.length) log.info(`${previouslyOwned.length} virtual service(s) owned by the previous run (${opts.stateFile}): removed if no longer configured`);
-  const newLb = (c: typeof config) => {
-    const sel = lbBackendFor(c.global);
-    return new LbService(c.virtualServers, log.child('lb'), (urgent) => state.changed(urgent), sel.backend, sel.name,
-      (e) => alerts.handle(e), previouslyOwned);
-  };
+  const newLb = (c: typeof config) => parts.lb(c.virtualServers, c.global, {
+    log: log.child('lb'), changed: (urgent) => state.changed(urgent), alert: (e) => alerts.handle(e), initiallyOwned: previouslyOwned,
+  });
   // The first virtual servers may come with a reload: created then.
   const startLb = (c: typeof config) => { lb = newLb(c); lb.start(); };
   // With no virtual servers but services left from the previous run, the LB service still runs:
@@ -185,7 +183,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
       // keepalived notify_shutdown(): every instance (above, through its transition), then every
       // sync group, gets STOP.
       for (const g of config.vrrpSyncGroups) {
-        alerts.handle({ type: 'vrrp_group', group: g.name, state: 'STOP', previous: null, reason: 'shutdown', time: Date.now() });
+        alerts.handle({ type: 'vrrp_group', group: g.name, state: 'STOP', previous: null, reason: 'shutdown', time: timers.wallNow() });
       }
       trackers.stop();
       void Promise.all([
@@ -209,13 +207,4 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     const onHup = () => { void reload('SIGHUP'); };
     process.on('SIGHUP', onHup);
   });
-}
-
-/** The soft open file limit of this process, or null if /proc/self/limits cannot be read. */
-function readOpenFileLimit(): number | null {
-  try {
-    return parseOpenFileLimit(readFileSync('/proc/self/limits', 'utf8'));
-  } catch {
-    return null;
-  }
 }

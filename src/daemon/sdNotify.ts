@@ -24,7 +24,8 @@ export interface SystemdNotifier {
 /** Sends one datagram; false when not under systemd. Throws when the send fails. */
 export type SdSend = (state: string) => boolean;
 
-export function createSystemdNotifier(log: Logger, send: SdSend = defaultSend): SystemdNotifier {
+/** `send`: nativeSdSend in the daemon (daemon/compose.ts), a recorder in tests. */
+export function createSystemdNotifier(log: Logger, send: SdSend): SystemdNotifier {
   let lastStatus: string | undefined;
   const reported = new Set<string>();
   const notify = (fields: string[]) => {
@@ -48,7 +49,7 @@ export function createSystemdNotifier(log: Logger, send: SdSend = defaultSend): 
     // CLOCK_MONOTONIC in microseconds: process.hrtime is CLOCK_MONOTONIC on Linux.
     reloading: (status) => withStatus(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`, status),
     status(textOrBuild) {
-      if (typeof textOrBuild === 'function' && send === defaultSend && !process.env.NOTIFY_SOCKET) return;
+      if (typeof textOrBuild === 'function' && send === nativeSdSend && !process.env.NOTIFY_SOCKET) return;
       const text = typeof textOrBuild === 'function' ? textOrBuild() : textOrBuild;
       if (text === lastStatus) return;
       lastStatus = text;
@@ -57,8 +58,9 @@ export function createSystemdNotifier(log: Logger, send: SdSend = defaultSend): 
   };
 }
 
-// The addon is only loaded under systemd, so a run without NOTIFY_SOCKET never depends on it here.
-function defaultSend(state: string): boolean {
+/** The real sender (passed by daemon/compose.ts). The addon is only loaded under systemd, so a
+ *  run without NOTIFY_SOCKET never depends on it here. */
+export function nativeSdSend(state: string): boolean {
   if (!process.env.NOTIFY_SOCKET) return false;
   return nativeAddon().sdNotify(state);
 }

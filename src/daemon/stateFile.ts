@@ -18,6 +18,7 @@ import { constants, fstatSync, lstatSync, openSync, readFileSync, closeSync, typ
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { RateLimitedLog, type Logger } from '../log.js';
+import type { TimerHandle, Timers } from '../timers.js';
 
 /** The state file's mode: what the status socket shows (addresses, script results) is root's. */
 export const STATE_FILE_MODE = 0o600;
@@ -34,22 +35,27 @@ export interface StateFileWriter {
 }
 
 export interface StateFileOptions {
-  /** Monotonic milliseconds, for the rate limit of failure lines. */
-  now?: () => number;
+  /** The write timers (next turn when urgent, 100 ms otherwise) and the clock of the rate limit
+   *  of failure lines. */
+  timers: Timers;
   failureLogIntervalMs?: number;
-  /** Writes `data` to `path` (the seam tests use to make every write fail); default
-   *  writeFileReplacing. */
-  write?: (path: string, data: string) => Promise<void>;
+  /** Writes `data` to `path`: writeStateFile in the daemon (daemon/compose.ts); the seam tests use
+   *  to make every write fail. */
+  write: (path: string, data: string) => Promise<void>;
 }
 
-export function createStateFileWriter(path: string | undefined, snapshot: () => unknown, log: Logger, opts: StateFileOptions = {}): StateFileWriter {
-  let timer: NodeJS.Timeout | undefined;
-  let soon: NodeJS.Immediate | undefined;
+/** The real write: writeFileReplacing with the state file's mode. */
+export const writeStateFile = (p: string, d: string): Promise<void> => writeFileReplacing(p, d, STATE_FILE_MODE);
+
+export function createStateFileWriter(path: string | undefined, snapshot: () => unknown, log: Logger, opts: StateFileOptions): StateFileWriter {
+  const timers = opts.timers;
+  let timer: TimerHandle | undefined;
+  let soon: TimerHandle | undefined;
   let inFlight: Promise<void> | undefined;
   let queued: Promise<void> | undefined;
   let failures = 0;
-  const write = opts.write ?? ((p: string, d: string) => writeFileReplacing(p, d, STATE_FILE_MODE));
-  const failed = new RateLimitedLog(log, opts.now ?? (() => performance.now()), opts.failureLogIntervalMs ?? STATE_FILE_FAILURE_LOG_INTERVAL_MS);
+  const write = opts.write;
+  const failed = new RateLimitedLog(log, () => timers.now(), opts.failureLogIntervalMs ?? STATE_FILE_FAILURE_LOG_INTERVAL_MS);
   if (path) for (const w of stateFileWarnings(path)) log.warn(w);
 
   const writeOnce = async (p: string): Promise<void> => {
@@ -63,8 +69,8 @@ export function createStateFileWriter(path: string | undefined, snapshot: () => 
     }
   };
   const flush = (): Promise<void> => {
-    if (timer) { clearTimeout(timer); timer = undefined; }
-    if (soon) { clearImmediate(soon); soon = undefined; }
+    timers.clear(timer); timer = undefined;
+    timers.clear(soon); soon = undefined;
     if (!path) return Promise.resolve();
     if (!inFlight) {
       inFlight = writeOnce(path).finally(() => { inFlight = undefined; });
@@ -80,12 +86,12 @@ export function createStateFileWriter(path: string | undefined, snapshot: () => 
     changed(urgent) {
       if (!path) return;
       // Urgent (a transition) still waits for the current tick, so it never delays an advert.
-      if (urgent) soon ??= setImmediate(() => void flush());
-      else if (!timer) timer = setTimeout(() => void flush(), 100);
+      if (urgent) soon ??= timers.setImmediate(() => void flush());
+      else if (!timer) timer = timers.setTimeout(() => void flush(), 100);
     },
     close() {
-      if (timer) clearTimeout(timer);
-      if (soon) clearImmediate(soon);
+      timers.clear(timer);
+      timers.clear(soon);
       timer = undefined;
       soon = undefined;
     },

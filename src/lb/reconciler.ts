@@ -16,6 +16,7 @@ import { serviceKey } from '../config/lbModel.js';
 import type { LbTable, ServiceEntry } from './model.js';
 import { applyOps, reconcile, type TableOp } from './reconcile.js';
 import type { ApplyResult, LbBackend } from './backend.js';
+import type { TimerHandle, Timers } from '../timers.js';
 
 export type PassCause = 'start' | 'trigger' | 'interval' | 'retry' | 'manual';
 
@@ -39,6 +40,8 @@ export interface ReconcilerError {
 
 export interface ReconcilerOptions {
   backend: LbBackend;
+  /** The pass and retry timers and the clock of readMs / totalMs (src/timers.ts). */
+  timers: Timers;
   /** The desired table now (desiredTable(config, health, quorum).table). With `scope`, only
    *  those services are needed (more may be returned; they are ignored). */
   desired(scope?: ReadonlySet<string>): LbTable;
@@ -56,7 +59,7 @@ export interface ReconcilerOptions {
 
 export class Reconciler {
   private readonly owned: Set<string>;
-  private timer: { immediate?: ReturnType<typeof setImmediate>; timeout?: ReturnType<typeof setTimeout> } | undefined;
+  private timer: TimerHandle | undefined;
   private running = false;
   private passing: Promise<unknown> | null = null;
   /** A pass was asked for (trigger) and has not started yet. */
@@ -133,12 +136,12 @@ export class Reconciler {
     };
     // A pass asked for now runs on the next turn of the loop: setTimeout(0) would wait >= 1 ms,
     // a fifth of the 5 ms budget from a verdict to the kernel.
-    this.timer = ms === 0 ? { immediate: setImmediate(run) } : { timeout: setTimeout(run, ms) };
+    const t = this.opts.timers;
+    this.timer = ms === 0 ? t.setImmediate(run) : t.setTimeout(run, ms);
   }
 
   private cancelTimer(): void {
-    if (this.timer?.immediate) clearImmediate(this.timer.immediate);
-    if (this.timer?.timeout) clearTimeout(this.timer.timeout);
+    this.opts.timers.clear(this.timer);
     this.timer = undefined;
   }
 
@@ -179,7 +182,7 @@ export class Reconciler {
 
   /** Returns null when the backend (or the desired() callback) failed; the error is in lastError. */
   private async pass(cause: PassCause, mustRead: boolean, scope: ReadonlySet<string> | null): Promise<PassReport | null> {
-    const t0 = performance.now();
+    const t0 = this.opts.timers.now();
     try {
       // A scoped pass needs the cache (it does not read); without one it covers everything.
       if (mustRead || this.known === null) scope = null;
@@ -189,7 +192,7 @@ export class Reconciler {
       const whole = read ? await this.opts.backend.readTable() : this.known!;
       const actual = pick(whole, scope);
       if (this.opts.backend.ownsWholeTable) for (const k of actual.keys()) this.owned.add(k);
-      const readMs = performance.now() - t0;
+      const readMs = this.opts.timers.now() - t0;
       this.known = null;
       const ops = reconcile(desired, actual, this.owned);
       const result = ops.length > 0 ? await this.opts.backend.apply(ops) : null;
@@ -202,7 +205,7 @@ export class Reconciler {
       if (refused.size === 0) {
         try { this.known = merge(whole, applyOps(actual, ops), scope); } catch { this.known = null; }
       }
-      const report: PassReport = { cause, read, ops, result, readMs, totalMs: performance.now() - t0 };
+      const report: PassReport = { cause, read, ops, result, readMs, totalMs: this.opts.timers.now() - t0 };
       this.report(() => this.opts.onPass?.(report));
       return report;
     } catch (e) {

@@ -1,12 +1,10 @@
 // The load-balancing backend a config asks for (`global.backend`, `global.ipvs_backend`):
-// ipvs = IPVS through generic netlink or ipvsadm (lb/ipvs/select.ts); nft = tandem's nftables
-// tables (lb/nft/backend.ts); auto = IPVS when this kernel has it, else nft.
-import { existsSync, readFileSync } from 'node:fs';
+// ipvs = IPVS through generic netlink or ipvsadm; nft = tandem's nftables tables
+// (lb/nft/backend.ts); auto = IPVS when this kernel has it, else nft. The decision is here; the
+// real backends and the real kernel probe are built by the composition root (daemon/compose.ts).
 import { release } from 'node:os';
 import type { GlobalConfig } from '../config/model.js';
 import type { LbBackend } from './backend.js';
-import { ipvsBackendFor } from './ipvs/select.js';
-import { NftBackend } from './nft/backend.js';
 
 export type LbBackendName = 'netlink' | 'ipvsadm' | 'nft';
 
@@ -17,8 +15,11 @@ export interface SelectedBackend {
   kind: 'ipvs' | 'nft';
 }
 
+/** What kernelHasIpvs reads (daemon/compose.ts passes the real file system). */
+export interface KernelProbe { exists(p: string): boolean; read(p: string): string | undefined }
+
 /** Whether the kernel has IPVS: loaded (/proc/net/ip_vs), or a module it can load on demand. */
-export function kernelHasIpvs(probe: { exists(p: string): boolean; read(p: string): string | undefined } = realProbe): boolean {
+export function kernelHasIpvs(probe: KernelProbe): boolean {
   if (probe.exists('/proc/net/ip_vs') || probe.exists('/sys/module/ip_vs')) return true;
   // Not loaded yet: the generic netlink request (or ipvsadm) autoloads ip_vs when the module exists.
   const dep = probe.read(`/lib/modules/${release()}/modules.dep`);
@@ -28,19 +29,20 @@ export function kernelHasIpvs(probe: { exists(p: string): boolean; read(p: strin
   return builtin !== undefined && /(^|\/)ip_vs\.ko$/m.test(builtin);
 }
 
-const realProbe = {
-  exists: (p: string) => existsSync(p),
-  read: (p: string) => { try { return readFileSync(p, 'utf8'); } catch { return undefined; } },
-};
-
 /** Which backend kind `global.backend` resolves to on this machine. */
-export function resolveBackendKind(g: Pick<GlobalConfig, 'backend'>, hasIpvs: () => boolean = () => kernelHasIpvs()): 'ipvs' | 'nft' {
+export function resolveBackendKind(g: Pick<GlobalConfig, 'backend'>, hasIpvs: () => boolean): 'ipvs' | 'nft' {
   if (g.backend === 'ipvs' || g.backend === 'nft') return g.backend;
   return hasIpvs() ? 'ipvs' : 'nft';
 }
 
-export function lbBackendFor(g: Pick<GlobalConfig, 'backend' | 'ipvsBackend'>, hasIpvs?: () => boolean): SelectedBackend {
+/** How each backend is built (daemon/compose.ts: the real ones). */
+export interface BackendMakers {
+  nft(): LbBackend;
+  ipvs(kind: GlobalConfig['ipvsBackend']): LbBackend;
+}
+
+export function selectBackend(g: Pick<GlobalConfig, 'backend' | 'ipvsBackend'>, hasIpvs: () => boolean, make: BackendMakers): SelectedBackend {
   const kind = resolveBackendKind(g, hasIpvs);
-  if (kind === 'nft') return { backend: new NftBackend(), name: 'nft', kind };
-  return { backend: ipvsBackendFor(g.ipvsBackend), name: g.ipvsBackend, kind };
+  if (kind === 'nft') return { backend: make.nft(), name: 'nft', kind };
+  return { backend: make.ipvs(g.ipvsBackend), name: g.ipvsBackend, kind };
 }

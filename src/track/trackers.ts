@@ -11,15 +11,18 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Config, VrrpInstanceConfig } from '../config/model.js';
 import type { TrackFileConfig, TrackProcessConfig, VrrpScriptConfig } from '../config/trackers.js';
 import type { Logger } from '../log.js';
+import type { TimerHandle, Timers } from '../timers.js';
 import { FileTracker, type FileSnapshot } from './fileTracker.js';
 import type { TrackerState } from './priority.js';
 import { ProcessTracker, readProcs, readProcsYielding, type ProcessSnapshot } from './processTracker.js';
-import { runScript as defaultRunScript, type ScriptRunner } from './scriptRunner.js';
+import type { ScriptRunner } from './scriptRunner.js';
 import { ScriptTracker, type ScriptSnapshot, type Ticker } from './scriptTracker.js';
 
 export interface TrackersOptions {
-  /** How scripts are run (default: track/scriptRunner.ts). */
-  runScript?: ScriptRunner;
+  /** How scripts are run: track/scriptRunner.ts runScript in the daemon (daemon/compose.ts). */
+  runScript: ScriptRunner;
+  /** The /proc scan period's timer and ready()'s bound. */
+  timers: Timers;
   /** Ticks for script intervals (default: real timers). */
   ticker?: Ticker;
   /** /proc scan period for tracked processes (default 1000 ms). */
@@ -44,7 +47,7 @@ export class Trackers {
   private readonly processes = new Map<string, ProcessTracker>();
   /** Script name -> uid/gid to run as (resolved at start), or why it cannot run. */
   private readonly scriptIds = new Map<string, { uid: number; gid: number } | { error: string }>();
-  private scanTimer: NodeJS.Timeout | null = null;
+  private scanTimer: TimerHandle | null = null;
   private scanning = false;
   private running = false;
   /** During start(): the first reads set the initial states without onChange (the caller reads stateFor() after start()). */
@@ -54,7 +57,7 @@ export class Trackers {
     private config: Config,
     private readonly log: Logger,
     private readonly onChange: (instanceName: string) => void,
-    private readonly opts: TrackersOptions = {},
+    private readonly opts: TrackersOptions,
   ) {
     for (const s of config.vrrpScripts) if (this.users('trackScripts', s.name).length) this.scripts.set(s.name, this.scriptTracker(s));
     for (const f of config.trackFiles) if (this.users('trackFiles', f.name).length) this.files.set(f.name, this.fileTracker(f));
@@ -62,7 +65,7 @@ export class Trackers {
   }
 
   private scriptTracker(s: VrrpScriptConfig): ScriptTracker {
-    const run = this.opts.runScript ?? defaultRunScript;
+    const run = this.opts.runScript;
     return new ScriptTracker(
       { name: s.name, argv: s.argv, intervalMs: s.intervalMs, timeoutMs: s.timeoutMs, rise: s.rise, fall: s.fall, initFail: s.initFail },
       {
@@ -138,8 +141,8 @@ export class Trackers {
         const all = readProcs(this.procReadOpts());
         for (const p of procs) p.update(all);
       }
-      if (this.processes.size > 0 && !this.scanTimer) this.scanTimer = setInterval(() => this.scan(), this.opts.processScanMs ?? 1000);
-      if (this.processes.size === 0 && this.scanTimer) { clearInterval(this.scanTimer); this.scanTimer = null; }
+      if (this.processes.size > 0 && !this.scanTimer) this.armScan();
+      if (this.processes.size === 0 && this.scanTimer) { this.opts.timers.clear(this.scanTimer); this.scanTimer = null; }
     } finally {
       this.starting = false;
     }
@@ -161,7 +164,7 @@ export class Trackers {
       if (this.processes.size > 0) {
         const procs = readProcs(this.procReadOpts());
         for (const p of this.processes.values()) p.update(procs);
-        this.scanTimer = setInterval(() => this.scan(), this.opts.processScanMs ?? 1000);
+        this.armScan();
       }
     } finally {
       this.starting = false;
@@ -174,8 +177,14 @@ export class Trackers {
     for (const s of this.scripts.values()) s.stop();
     for (const f of this.files.values()) f.stop();
     for (const p of this.processes.values()) p.stop();
-    if (this.scanTimer) clearInterval(this.scanTimer);
+    if (this.scanTimer) this.opts.timers.clear(this.scanTimer);
     this.scanTimer = null;
+  }
+
+  /** A scan every processScanMs, as setInterval would: the next one is armed before this one
+   *  runs, so a slow scan does not stretch the period (scan() skips a period instead). */
+  private armScan(): void {
+    this.scanTimer = this.opts.timers.setTimeout(() => { this.armScan(); this.scan(); }, this.opts.processScanMs ?? 1000);
   }
 
   /**
@@ -184,10 +193,11 @@ export class Trackers {
    * instances after this avoids a FAULT at startup that only means "not run yet".
    */
   ready(timeoutMs = 10_000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); });
+    const timers = this.opts.timers;
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<void>((r) => { timer = timers.setTimeout(r, timeoutMs); });
     return Promise.race([Promise.all([...this.scripts.values()].map((s) => s.ready())).then(() => undefined), timeout])
-      .finally(() => clearTimeout(timer));
+      .finally(() => timers.clear(timer));
   }
 
   /** The instance's script, file and process trackers with the weights in force for it. */

@@ -14,6 +14,7 @@ import { Reconciler } from '../../src/lb/reconciler.js';
 import { type LbTable, tableOf } from '../../src/lb/model.js';
 import type { RealServer, VirtualService } from '../../src/config/lbModel.js';
 import { sampleTable } from '../lib/nftSample.js';
+import { createSystemTimers } from '../../src/timers.js';
 
 const PREFIX = 'tnft';
 const NS = `${PREFIX}${process.pid}-1`;
@@ -99,7 +100,7 @@ describe('nft backend (real nft in a namespace)', () => {
   it('drift made by hand (a rule, an element, a chain flushed) is restored by the reconciler', async () => {
     const want = sampleTable();
     const backend = new NftBackend({ nft: nftWrapper });
-    const rec = new Reconciler({ backend, desired: () => want, intervalMs: 60_000 });
+    const rec = new Reconciler({ timers: createSystemTimers(), backend, desired: () => want, intervalMs: 60_000 });
     const doc = await listJson('ip');
     const rule = doc.nftables.find((o) => o.rule?.chain === 'svc_tcp_192_0_2_10_443')!.rule;
     await nft('delete', 'rule', 'ip', 'tandem', 'svc_tcp_192_0_2_10_443', 'handle', String(rule.handle));
@@ -133,7 +134,7 @@ describe('nft backend (real nft in a namespace)', () => {
     const json0 = await listOtherJson();
     const want = sampleTable();
     const backend = new NftBackend({ nft: nftWrapper });
-    const rec = new Reconciler({ backend, desired: () => want, intervalMs: 60_000 });
+    const rec = new Reconciler({ timers: createSystemTimers(), backend, desired: () => want, intervalMs: 60_000 });
     await rec.passNow();
     await rec.passNow();
     assert.equal(await listOther(), text0);
@@ -157,13 +158,13 @@ describe('nft backend (real nft in a namespace)', () => {
 
   it('a restarted daemon removes a service the config dropped while it was down (tandem owns its tables)', async () => {
     const want = sampleTable();
-    const first = new Reconciler({ backend: new NftBackend({ nft: nftWrapper }), desired: () => want, intervalMs: 60_000 });
+    const first = new Reconciler({ timers: createSystemTimers(), backend: new NftBackend({ nft: nftWrapper }), desired: () => want, intervalMs: 60_000 });
     await first.passNow();
     equalTables(await new NftBackend({ nft: nftWrapper }).readTable(), want);
     // A new process (a new reconciler that never desired it) whose config lacks one service.
     const fewer = new Map(want);
     fewer.delete('TCP 192.0.2.10:443');
-    const second = new Reconciler({ backend: new NftBackend({ nft: nftWrapper }), desired: () => fewer, intervalMs: 60_000 });
+    const second = new Reconciler({ timers: createSystemTimers(), backend: new NftBackend({ nft: nftWrapper }), desired: () => fewer, intervalMs: 60_000 });
     const report = await second.passNow();
     assert.ok(!('error' in report), String((report as { error?: unknown }).error));
     assert.deepEqual(report.ops.map((o) => o.op), ['delete_service']);

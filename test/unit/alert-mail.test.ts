@@ -3,7 +3,9 @@
 // session was under TLS); the test reads the files back. One aiosmtpd process serves two
 // ports: plain ESMTP, and ESMTP with STARTTLS offered and required (a self-signed certificate
 // made with openssl). Error paths (a refused EHLO, a 554 greeting ...) use small scripted
-// servers on loopback, since a well-behaved server never produces them.
+// servers on loopback, since a well-behaved server never produces them. The sockets are real; the
+// notifier's SMTP timeouts and clock are a manual clock's (alert-net-servers.ts socketClock), so a
+// timeout is asserted to the millisecond and nothing is bounded by the wall clock.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,9 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeMessage, MailNotifier, SmtpSession, type MailNotifierOptions } from '../../src/alert/mail.js';
 import type { AlertEvent } from '../../src/alert/events.js';
-import { closedPort, maxLoopLagMs, recordingLogger, selfSignedCertFiles, waitFor, type CertFiles } from './alert-net-servers.js';
+import { closedPort, recordingLogger, selfSignedCertFiles, socketClock, waitFor as waitReal, type CertFiles } from './alert-net-servers.js';
 
 const PYTHON = '/usr/bin/python3';
+/** The mailers' clock; the mails' Date stays T0 (below). */
+const { clock, timers: socketTimers, waitFor } = socketClock();
 
 // The SMTP server: aiosmtpd's Controller (a thread running asyncio), one per port.
 const SERVER_PY = String.raw`
@@ -125,7 +129,8 @@ function options(port: number, extra: Partial<MailNotifierOptions> = {}): MailNo
     routerId: 'lb1', log: recordingLogger().log,
     server: { host: '127.0.0.1', port }, connectTimeoutMs: 2000, heloName: 'lb1.example.com',
     from: 'tandem@lb1.example.com', to: ['ops@example.com', 'oncall@example.com'],
-    wallClock: () => new Date(T0), ...extra,
+    // Real sockets, real timeouts; the mails' Date is fixed.
+    timers: { ...socketTimers, wallNow: () => T0 }, ...extra,
   };
 }
 
@@ -204,7 +209,7 @@ describe('smtp_alert against a real SMTP server (aiosmtpd)', () => {
     const payload = composeMessage({ subject: 'dots', body: '.leading dot\n..two dots\n.\nend', date: new Date(T0) },
       { from: 'tandem@lb1.example.com', to: ['ops@example.com'], heloName: 'lb1.example.com' });
     const before = smtpd.stored().length;
-    const r = await new SmtpSession({ server: { host: '127.0.0.1', port: smtpd.tlsPort }, connectTimeoutMs: 2000, heloName: 'lb1.example.com', from: 'tandem@lb1.example.com', to: ['ops@example.com'] }, payload).run();
+    const r = await new SmtpSession({ server: { host: '127.0.0.1', port: smtpd.tlsPort }, connectTimeoutMs: 2000, heloName: 'lb1.example.com', from: 'tandem@lb1.example.com', to: ['ops@example.com'] }, payload, { timers: socketTimers }).run();
     assert.deepEqual(r, { ok: true, tls: true, rejectedRecipients: [] });
     const [stored] = smtpd.stored().slice(before);
     assert.equal(parseMessage(stored!.data).body, '.leading dot\n..two dots\n.\nend\n');
@@ -254,11 +259,12 @@ describe('smtp_alert when the SMTP server is down or misbehaves', () => {
     const { log, lines } = recordingLogger();
     const m = mailer(port, { log, connectTimeoutMs: 1000 });
     cleanup.push(() => m.stop());
-    const t0 = performance.now();
+    const t0 = clock.now();
     for (let i = 0; i < 3; i++) m.handle(master);
-    assert.ok(performance.now() - t0 < 50, 'handle() returned at once');
-    await waitFor(() => m.counters().failed === 3, 5000, () => JSON.stringify(m.counters()));
-    assert.ok(performance.now() - t0 < 1000, 'refusals do not wait for smtp_connect_timeout');
+    // handle() only enqueues: the session starts on a later turn of the loop.
+    assert.deepEqual({ pending: m.counters().pending, inFlight: m.counters().inFlight }, { pending: 3, inFlight: false }, 'handle() returned at once');
+    await waitReal(() => m.counters().failed === 3, 5000, () => JSON.stringify(m.counters()));
+    assert.equal(clock.now(), t0, 'refusals do not wait for smtp_connect_timeout (the clock never moved)');
     assert.equal(m.counters().lastError?.reason, 'refused');
     const failLines = lines.filter((l) => l.includes('not sent via'));
     assert.equal(failLines.length, 1, 'failures are logged at a limited rate');
@@ -270,16 +276,17 @@ describe('smtp_alert when the SMTP server is down or misbehaves', () => {
     cleanup.push(() => srv.close());
     const m = mailer(srv.port, { connectTimeoutMs: 300 });
     cleanup.push(() => m.stop());
-    const t0 = performance.now();
-    const { lagMs } = await maxLoopLagMs(async () => {
-      m.handle(master);
-      await waitFor(() => m.counters().failed === 1, 5000, () => JSON.stringify(m.counters()));
-    });
-    const took = performance.now() - t0;
+    m.handle(master);
+    // The session waits for the greeting without holding the loop: this real-time wait runs.
+    await waitReal(() => srv.accepted === 1, 5000, 'the session to connect');
+    await new Promise((res) => setTimeout(res, 20));
+    clock.advance(299);
+    await new Promise((res) => setImmediate(res));
+    assert.equal(m.counters().failed, 0, 'still waiting 1 ms before smtp_connect_timeout');
+    clock.advance(1);
+    await waitReal(() => m.counters().failed === 1, 5000, () => JSON.stringify(m.counters()));
     assert.equal(m.counters().lastError?.reason, 'timeout');
     assert.match(m.counters().lastError!.detail, /no reply to the greeting within 300 ms/);
-    assert.ok(took >= 290 && took < 2000, `failed after ${took.toFixed(0)} ms`);
-    assert.ok(lagMs < 200, `max event-loop lag ${lagMs.toFixed(0)} ms`);
   });
 
   test('EHLO refused: falls back to HELO and sends', async () => {
@@ -360,10 +367,10 @@ describe('smtp_alert when the SMTP server is down or misbehaves', () => {
     const m = mailer(srv.port, { connectTimeoutMs: 10_000 });
     m.handle(master);
     m.handle(master);
-    await waitFor(() => srv.accepted === 1, 2000, 'the session to connect');
-    const t0 = performance.now();
+    await waitReal(() => srv.accepted === 1, 2000, 'the session to connect');
+    const t0 = clock.now();
     await m.stop();
-    assert.ok(performance.now() - t0 < 500, 'stop() did not wait for the 10 s timeout');
+    assert.equal(clock.now(), t0, 'stop() resolved with the clock unmoved: it did not wait for the 10 s timeout');
     await waitFor(() => srv.open === 0, 2000, 'the connection to close');
     m.handle(master);
     assert.deepEqual({ ...m.counters(), lastError: null }, { queued: 2, delivered: 0, failed: 0, dropped: 0, pending: 0, inFlight: false, lastError: null });

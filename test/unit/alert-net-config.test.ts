@@ -7,6 +7,7 @@ import type { Config } from '../../src/config/model.js';
 import { MailNotifier, mailNotifierFor, smtpAlertFilter } from '../../src/alert/mail.js';
 import { createLogger } from '../../src/log.js';
 import type { AlertEvent } from '../../src/alert/events.js';
+import { ManualTimers } from '../lib/manualTimers.js';
 
 const ok = (text: string): Config => loadOk(text, { file: 'lb1.yaml', hostname: 'h1.example.com' });
 const errorsOf = (text: string): string[] => configErrors(text, { file: 'lb1.yaml', hostname: 'h1.example.com' });
@@ -108,8 +109,8 @@ ${instance.replace('virtual_router_id: 51', 'virtual_router_id: 51\n    smtp_ale
     assert.equal(wants(rs(13)), false, 'a server the config does not know');
     // Wiring: a notifier only when mail is configured.
     const log = createLogger({ write: () => {} });
-    assert.ok(mailNotifierFor(c, log) instanceof MailNotifier);
-    assert.equal(mailNotifierFor(ok(instance), log), undefined);
+    assert.ok(mailNotifierFor(c, log, new ManualTimers()) instanceof MailNotifier);
+    assert.equal(mailNotifierFor(ok(instance), log, new ManualTimers()), undefined);
   });
 
   it('bad addresses, servers and names are located', () => {

@@ -6,6 +6,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../../src/log.js';
+import { createSystemTimers, type Timers } from '../../src/timers.js';
+import { ManualTimers } from '../lib/manualTimers.js';
 
 export interface CertFiles {
   dir: string;
@@ -79,4 +81,29 @@ export async function maxLoopLagMs<T>(run: () => Promise<T>): Promise<{ result: 
   } finally {
     clearInterval(t);
   }
+}
+
+/**
+ * Timers for a notifier talking to a real server: its next-turn pump runs on the real loop
+ * (setImmediate), its timeouts, backoffs and clock are `clock`'s, a manual clock that moves only
+ * when the test says. `waitFor` waits for a condition on the real sockets while moving the clock
+ * 5 ms per poll, so retries and timeouts come as the clock reaches them.
+ */
+export function socketClock(): {
+  clock: ManualTimers; timers: Timers;
+  waitFor(cond: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void>;
+} {
+  const clock = new ManualTimers();
+  const system = createSystemTimers();
+  const timers: Timers = {
+    now: () => clock.now(), wallNow: () => clock.wallNow(),
+    setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+    setImmediate: (fn) => system.setImmediate(fn),
+    // ManualTimers' handles are numbers; the system's are objects.
+    clear: (h) => { if (typeof (h as unknown) === 'number') clock.clear(h); else system.clear(h); },
+  };
+  return {
+    clock, timers,
+    waitFor: (cond, timeoutMs, what) => waitFor(() => { if (cond()) return true; clock.advance(5); return cond(); }, timeoutMs, what),
+  };
 }

@@ -9,8 +9,15 @@ import type { AlertEvent } from '../../src/alert/events.js';
 import type { StateNotifyScripts } from '../../src/config/notifyScripts.js';
 import { ScriptNotifier, type ScriptNotifierConfig } from '../../src/alert/scriptNotifier.js';
 import { createLogger } from '../../src/log.js';
+import { runScript } from '../../src/process/script.js';
+import { createSystemTimers } from '../../src/timers.js';
 import { isAlive, killQuietly, ScriptDir, waitFor } from '../lib/scripts.js';
+import { socketClock } from './alert-net-servers.js';
 
+/** Real scripts run in real time here (their own sleeps and timeouts). */
+const real = { run: runScript, timers: createSystemTimers() };
+/** A stop grace on a manual clock (alert-net-servers.ts socketClock: the runner's turns are real). */
+const sc = socketClock();
 const none: StateNotifyScripts = { master: undefined, backup: undefined, fault: undefined, stop: undefined, notify: undefined };
 let t = 1_700_000_000_000;
 const ev = (instance: string, state: 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP', priority = 100): AlertEvent =>
@@ -44,7 +51,7 @@ describe('alert script notifier (real scripts)', () => {
     const out = d.path('flap.out');
     const n = new ScriptNotifier(config([['VI_1', {
       master: [rec, out, 'master'], backup: [rec, out, 'backup'], notify: [rec, out, 'notify'],
-    }]]), createLogger({ write: () => {} }));
+    }]]), createLogger({ write: () => {} }), real);
     const expected: string[] = [];
     for (let i = 0; i < 12; i++) {
       const state = i % 2 === 0 ? 'MASTER' : 'BACKUP';
@@ -60,12 +67,11 @@ describe('alert script notifier (real scripts)', () => {
     const out = d.path('side.out');
     const slow = d.script('slow.sh', `sleep 1; echo slow >> "${out}"`);
     const fast = d.script('fast.sh', `echo fast >> "${out}"`);
-    const n = new ScriptNotifier(config([['SLOW', { master: [slow] }], ['FAST', { master: [fast] }]]), createLogger({ write: () => {} }));
-    const t0 = performance.now();
+    const n = new ScriptNotifier(config([['SLOW', { master: [slow] }], ['FAST', { master: [fast] }]]), createLogger({ write: () => {} }), real);
     n.handle(ev('SLOW', 'MASTER'));
     n.handle(ev('FAST', 'MASTER'));
-    const ms = performance.now() - t0;
-    assert.ok(ms < 50, `handle took ${ms.toFixed(1)} ms`);
+    // handle() only enqueues: both scripts start on a later turn of the loop.
+    assert.deepEqual(n.queueStats(), { keys: 2, pending: 2, running: 0 }, 'handle() returned at once');
     assert.ok(await waitFor(() => d.read('side.out') === 'fast\n', 3000), 'FAST ran while SLOW was still running');
     await n.stop({ graceMs: 10000 });
     assert.equal(d.read('side.out'), 'fast\nslow\n');
@@ -77,7 +83,7 @@ describe('alert script notifier (real scripts)', () => {
     const hang = d.script('hang.sh', `sleep 60 & echo $! > "${d.path('hung.child')}"; wait`);
     const fail = d.script('fail.sh', 'echo "cloud API said no" >&2; exit 2');
     const n = new ScriptNotifier(config([['VI_H', { master: [hang], notify: [rec, out, 'notify'], backup: [fail] }]], 300),
-      createLogger({ write: (l) => lines.push(l), journald: true }), { killGraceMs: 300 });
+      createLogger({ write: (l) => lines.push(l), journald: true }), { ...real, killGraceMs: 300 });
     n.handle(ev('VI_H', 'MASTER'));
     n.handle(ev('VI_H', 'BACKUP'));
     await n.stop({ graceMs: 10000 });
@@ -99,7 +105,7 @@ describe('alert script notifier (real scripts)', () => {
     const wait = d.script('wait.sh', `i=0; while [ ! -e "${gate}" ] && [ $i -lt 200 ]; do sleep 0.02; i=$((i+1)); done; echo "$1" >> "${out}"`);
     const lines: string[] = [];
     const n = new ScriptNotifier(config([['VI_F', { master: [wait, 'm'], backup: [wait, 'b'], notify: [rec, out, 'notify'] }]]),
-      createLogger({ write: (l) => lines.push(l) }), { capacityPerKey: 2 });
+      createLogger({ write: (l) => lines.push(l) }), { ...real, capacityPerKey: 2 });
     n.handle(ev('VI_F', 'MASTER', 1));
     assert.ok(await waitFor(() => n.queueStats().running === 1, 2000));
     for (let i = 2; i <= 6; i++) n.handle(ev('VI_F', i % 2 === 0 ? 'BACKUP' : 'MASTER', i));
@@ -119,13 +125,20 @@ describe('alert script notifier (real scripts)', () => {
     const n = new ScriptNotifier(config([
       ['VI_S', { stop: [rec, out, 'stop'], notify: [rec, out, 'notify'] }],
       ['VI_X', { stop: [hang], notify: [rec, out, 'never'] }],
-    ], 60000), createLogger({ write: () => {} }), { killGraceMs: 200 });
+    ], 60000), createLogger({ write: () => {} }), { run: runScript, timers: sc.timers, killGraceMs: 200 });
     n.handle(ev('VI_S', 'STOP', 90));
     n.handle(ev('VI_X', 'STOP', 90));
-    const t0 = performance.now();
-    await n.stop({ graceMs: 1500 });
-    const ms = performance.now() - t0;
-    assert.ok(ms >= 1400 && ms < 6000, `stop waited for the grace, then killed (${ms.toFixed(0)} ms)`);
+    // The grace is on a manual clock: the test moves it once VI_S's scripts have run.
+    const t0 = sc.clock.now();
+    let stopped = false;
+    const stopping = n.stop({ graceMs: 1500 }).then(() => { stopped = true; });
+    assert.ok(await waitFor(() => d.read('stop.out').trimEnd().split('\n').length === 2, 5000), 'VI_S\'s scripts ran');
+    sc.clock.advance(1499);
+    await new Promise((res) => setTimeout(res, 50));
+    assert.equal(stopped, false, 'stop waits for the grace while a STOP script runs');
+    sc.clock.advance(1);
+    await stopping;
+    assert.equal(sc.clock.now() - t0, 1500, 'stop waited for the grace, then killed');
     assert.deepEqual(d.read('stop.out').trimEnd().split('\n').sort(), ['notify INSTANCE VI_S STOP 90', 'stop']);
     const c = n.counters();
     assert.equal(c.failed, 1, 'the hung STOP script is a failure (stopped by shutdown)');
@@ -140,7 +153,7 @@ describe('alert script notifier (real scripts)', () => {
     const idScript = d.script('id2.sh', `id -u > "${out}"`);
     // The out file must be writable by nobody: pre-create it with the right owner.
     writeGate(out, 65534);
-    const n = new ScriptNotifier(config([['VI_U', { master: [idScript] }]], 5000, { uid: 65534, gid: 65534 }), createLogger({ write: () => {} }));
+    const n = new ScriptNotifier(config([['VI_U', { master: [idScript] }]], 5000, { uid: 65534, gid: 65534 }), createLogger({ write: () => {} }), real);
     n.handle(ev('VI_U', 'MASTER'));
     await n.stop({ graceMs: 5000 });
     assert.equal(d.read('user.out'), '65534\n');

@@ -1,7 +1,10 @@
 // The checker driver (src/check/scheduler.ts) against real servers on loopback: a server that goes
 // away leaves within keepalived's bound (retry x delay_before_retry + connect_timeout +
 // delay_loop), comes back when restarted, a real server is up only when all its checks pass, and
-// stop() aborts in-flight probes and leaves no timer or socket behind.
+// stop() aborts in-flight probes and leaves no timer or socket behind. The probes are real (real
+// sockets, in real time); the scheduler's clock is manual (test/lib/manualTimers.ts): drive()
+// moves it to the next deadline only once no probe is in flight, so the times below are the
+// scheduler's own, exact, whatever the machine's load.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
@@ -10,12 +13,34 @@ import type { AddressInfo } from 'node:net';
 import { CheckScheduler, type SchedulerEvent } from '../../src/check/scheduler.js';
 import type { CheckConfig, RealServerConfig } from '../../src/config/lbModel.js';
 import { hostileServer } from './probes-servers.js';
+import { runProbe } from '../../src/check/probes/index.js';
+import { ManualTimers } from '../lib/manualTimers.js';
+
+/** A manual clock for the scheduler, and the real probe runner, counting probes in flight. */
+function clocked(probe: typeof runProbe = runProbe) {
+  const timers = new ManualTimers();
+  let inFlight = 0;
+  const counted: typeof runProbe = (c, o) => {
+    inFlight++;
+    return probe(c, o).finally(() => { inFlight--; });
+  };
+  /** Runs the scheduler until `cond`: waits (real time, socket I/O) while a probe is in flight,
+   *  else moves the manual clock to the next deadline. */
+  const drive = async (cond: () => boolean, what: string, maxSteps = 200): Promise<void> => {
+    for (let i = 0; i < maxSteps * 50 && !cond(); i++) {
+      await new Promise((res) => setImmediate(res));
+      if (cond()) break;
+      if (inFlight > 0) { await new Promise((res) => setTimeout(res, 2)); continue; }
+      if (!timers.step()) break;
+    }
+    if (!cond()) throw new Error(`${what}: did not happen (scheduler clock at ${timers.now()} ms)`);
+  };
+  return { timers, runProbe: counted, drive };
+}
 
 const TIMING = { timeoutMs: 500, retry: 1, delayBeforeRetryMs: 100, delayLoopMs: 300, warmupMs: 0, alpha: false, rise: 1 };
 /** keepalived's bound for leaving the table after the server dies. */
 const LEAVE_BOUND_MS = TIMING.retry * TIMING.delayBeforeRetryMs + TIMING.timeoutMs + TIMING.delayLoopMs;
-/** Event-loop and scheduling slack on a busy 2-core CI machine. */
-const SLACK_MS = 250;
 
 function tcpCheck(port: number, extra: Partial<CheckConfig> = {}): CheckConfig {
   return { kind: 'tcp_check', connectIp: '127.0.0.1', connectPort: port, bindTo: undefined, bindPort: undefined, ...TIMING, ...extra } as CheckConfig;
@@ -58,25 +83,16 @@ async function httpServer(status: () => number): Promise<{ port: number; server:
   return { port: (server.address() as AddressInfo).port, server };
 }
 
-/** Collects events and lets a test wait for one that matches, with a bound. */
+/** Collects events, each with the scheduler's (manual) clock at the time. */
 class Events {
   readonly all: Array<SchedulerEvent & { at: number }> = [];
-  private waiters: Array<() => void> = [];
-  push = (e: SchedulerEvent): void => { this.all.push({ ...e, at: performance.now() }); for (const w of this.waiters) w(); };
-  async waitFor(match: (e: SchedulerEvent) => boolean, fromIndex: number, timeoutMs: number): Promise<SchedulerEvent & { at: number }> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const hit = this.all.slice(fromIndex).find(match);
-      if (hit) return hit;
-      const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(this.all)}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, left);
-        function done(): void { clearTimeout(t); resolve(); }
-        this.waiters.push(done);
-      });
-      this.waiters = [];
-    }
+  constructor(private readonly clock: { now(): number }, private readonly drive: (cond: () => boolean, what: string) => Promise<void>) {}
+  push = (e: SchedulerEvent): void => { this.all.push({ ...e, at: this.clock.now() }); };
+  /** Drives the scheduler until an event from `fromIndex` on matches; returns it. */
+  async waitFor(match: (e: SchedulerEvent) => boolean, fromIndex: number): Promise<SchedulerEvent & { at: number }> {
+    const find = () => this.all.slice(fromIndex).find(match);
+    await this.drive(() => find() !== undefined, `a matching event (got ${JSON.stringify(this.all.slice(fromIndex))})`);
+    return find()!;
   }
 }
 
@@ -86,33 +102,33 @@ describe('check scheduler', () => {
   test('a dead server leaves within retry x delay_before_retry + connect_timeout + delay_loop, and returns when restarted', async () => {
     const srv = new Flappy();
     await srv.up();
-    const ev = new Events();
+    const c = clocked();
+    const ev = new Events(c.timers, c.drive);
     const rs = realServer(11, [tcpCheck(srv.port, { alpha: true })]);
-    const sched = new CheckScheduler({ servers: [rs], onEvent: ev.push });
+    const sched = new CheckScheduler({ timers: c.timers, runProbe: c.runProbe, servers: [rs], onEvent: ev.push });
     try {
       sched.start();
       // alpha: starts down, the first success brings it up.
       assert.equal(sched.health().get(rs.id)!.up, false);
-      await ev.waitFor(serverChanged(true), 0, 1000);
+      await ev.waitFor(serverChanged(true), 0);
       assert.deepEqual(sched.health().get(rs.id), { up: true, weight: 1 });
 
       for (let round = 0; round < 2; round++) {
         const mark = ev.all.length;
-        const t0 = performance.now();
+        const t0 = c.timers.now();
         await srv.down();
-        const down = await ev.waitFor(serverChanged(false), mark, LEAVE_BOUND_MS + SLACK_MS);
+        const down = await ev.waitFor(serverChanged(false), mark);
         const took = down.at - t0;
-        assert.ok(took <= LEAVE_BOUND_MS + SLACK_MS, `left after ${took.toFixed(0)} ms (bound ${LEAVE_BOUND_MS})`);
+        assert.ok(took <= LEAVE_BOUND_MS, `left after ${took.toFixed(0)} ms (bound ${LEAVE_BOUND_MS})`);
         assert.equal(down.type === 'server_changed' && down.probe, 'refused');
         assert.match(down.type === 'server_changed' ? down.detail ?? '' : '', /ECONNREFUSED|refused/i);
         assert.equal(sched.health().get(rs.id)!.up, false);
-        console.log(`# round ${round}: down event ${took.toFixed(0)} ms after the server closed (bound ${LEAVE_BOUND_MS} ms)`);
 
         const mark2 = ev.all.length;
-        const t1 = performance.now();
+        const t1 = c.timers.now();
         await srv.up();
-        const up = await ev.waitFor(serverChanged(true), mark2, TIMING.delayLoopMs + SLACK_MS);
-        console.log(`# round ${round}: up event ${(up.at - t1).toFixed(0)} ms after the server came back (bound ${TIMING.delayLoopMs} ms)`);
+        const up = await ev.waitFor(serverChanged(true), mark2);
+        assert.ok(up.at - t1 <= TIMING.delayLoopMs, `up ${up.at - t1} ms after the server came back (bound ${TIMING.delayLoopMs} ms)`);
       }
     } finally {
       sched.stop();
@@ -125,27 +141,31 @@ describe('check scheduler', () => {
     await tcp.up();
     let status = 200;
     const http = await httpServer(() => status);
-    const ev = new Events();
+    const c = clocked();
+    const ev = new Events(c.timers, c.drive);
     const rs = realServer(12, [tcpCheck(tcp.port), httpCheck(http.port)]);
-    const sched = new CheckScheduler({ servers: [rs], onEvent: ev.push });
+    const sched = new CheckScheduler({ timers: c.timers, runProbe: c.runProbe, servers: [rs], onEvent: ev.push });
     try {
       sched.start();
       assert.equal(sched.health().get(rs.id)!.up, true, 'without alpha a server starts up');
       // The HTTP check fails (status 503) while TCP still passes: the server goes down.
       status = 503;
-      const down = await ev.waitFor(serverChanged(false), 0, LEAVE_BOUND_MS + SLACK_MS);
+      const down = await ev.waitFor(serverChanged(false), 0);
+      assert.ok(down.at <= LEAVE_BOUND_MS, `down at ${down.at} ms`);
       assert.equal(down.type === 'server_changed' && down.check, 1);
       assert.equal(down.type === 'server_changed' && down.probe, 'http_status');
       // HTTP passes again, but TCP goes away before it: still down until both pass.
       const mark = ev.all.length;
       await tcp.down();
-      await ev.waitFor((e) => e.type === 'check_changed' && e.check === 0 && !e.up, mark, LEAVE_BOUND_MS + SLACK_MS);
+      await ev.waitFor((e) => e.type === 'check_changed' && e.check === 0 && !e.up, mark);
       status = 200;
-      await ev.waitFor((e) => e.type === 'check_changed' && e.check === 1 && e.up, mark, TIMING.delayLoopMs + SLACK_MS);
+      await ev.waitFor((e) => e.type === 'check_changed' && e.check === 1 && e.up, mark);
       assert.equal(sched.health().get(rs.id)!.up, false, 'one check passing is not enough');
       assert.equal(ev.all.slice(mark).some(serverChanged(true)), false);
       await tcp.up();
-      await ev.waitFor(serverChanged(true), mark, TIMING.delayLoopMs + SLACK_MS);
+      const t1 = c.timers.now();
+      const up = await ev.waitFor(serverChanged(true), mark);
+      assert.ok(up.at - t1 <= TIMING.delayLoopMs, `up ${up.at - t1} ms after TCP came back`);
       assert.equal(sched.health().get(rs.id)!.up, true);
     } finally {
       sched.stop();
@@ -159,16 +179,16 @@ describe('check scheduler', () => {
     await srv.up();
     const starts: number[] = [];
     const rs = realServer(13, [tcpCheck(srv.port, { warmupMs: 400 })]);
-    const t0 = performance.now();
+    const timers = new ManualTimers();
     const sched = new CheckScheduler({
-      servers: [rs], onEvent: () => {}, random: () => 0.5,
-      runProbe: async () => { starts.push(performance.now() - t0); return { ok: true }; },
+      timers, servers: [rs], onEvent: () => {}, random: () => 0.5,
+      runProbe: async () => { starts.push(timers.now()); return { ok: true }; },
     });
     try {
       sched.start();
-      await new Promise((r) => setTimeout(r, 350));
+      timers.advance(350);
       assert.equal(starts.length, 1);
-      assert.ok(starts[0]! >= 195 && starts[0]! < 200 + SLACK_MS, `first probe at ${starts[0]} ms, jitter 0.5 x 400`);
+      assert.equal(starts[0], 200, 'first probe at jitter 0.5 x 400');
     } finally {
       sched.stop();
       await srv.down();
@@ -180,13 +200,12 @@ describe('check scheduler', () => {
       delayLoopMs: 50, argv: ['/bin/true'], dynamic: true, user: undefined } as CheckConfig;
     const rs = realServer(14, [misc]);
     const weights = [5, 5, 7];
-    const ev = new Events();
-    const sched = new CheckScheduler({
-      servers: [rs], onEvent: ev.push, runProbe: async () => ({ ok: true, weight: weights.shift() ?? 7 }),
-    });
+    const c = clocked(async () => ({ ok: true, weight: weights.shift() ?? 7 }));
+    const ev = new Events(c.timers, c.drive);
+    const sched = new CheckScheduler({ timers: c.timers, runProbe: c.runProbe, servers: [rs], onEvent: ev.push });
     try {
       sched.start();
-      await ev.waitFor((e) => e.type === 'weight_changed' && e.to === 7, 0, 1000);
+      await ev.waitFor((e) => e.type === 'weight_changed' && e.to === 7, 0);
       assert.deepEqual(ev.all.filter((e) => e.type === 'weight_changed').map((e) => e.type === 'weight_changed' && [e.from, e.to]), [[1, 5], [5, 7]]);
       assert.deepEqual(sched.health().get(rs.id), { up: true, weight: 7 });
     } finally { sched.stop(); }
@@ -201,11 +220,12 @@ describe('check scheduler', () => {
     const silent = await hostileServer('127.0.0.1', 'silent');
     const before = kinds();
     const servers = [1, 2, 3].map((n) => realServer(20 + n, [httpCheck(silent.port, { timeoutMs: 5000 })]));
-    const sched = new CheckScheduler({ servers, onEvent: () => {} });
+    const timers = new ManualTimers();
+    const sched = new CheckScheduler({ timers, runProbe, servers, onEvent: () => {} });
     sched.start();
+    timers.flush();
     // Every probe is connected and waiting for an answer that never comes.
-    const t0 = performance.now();
-    while (silent.accepted < 3 && performance.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && silent.accepted < 3; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(silent.accepted, 3);
     assert.ok((kinds().TCPSocketWrap ?? 0) > (before.TCPSocketWrap ?? 0), 'probes hold sockets while in flight');
     sched.stop();
@@ -215,6 +235,7 @@ describe('check scheduler', () => {
     const after = kinds();
     assert.equal(after.TCPSocketWrap ?? 0, before.TCPSocketWrap ?? 0, JSON.stringify({ before, after }));
     assert.equal(after.Timeout ?? 0, before.Timeout ?? 0, JSON.stringify({ before, after }));
+    assert.equal(timers.size, 0, 'no scheduler deadline left armed');
     await silent.close();
     // Stopping twice is harmless; start after stop is a fresh run that stops cleanly too.
     sched.stop();
@@ -226,23 +247,24 @@ describe('last check and latency', () => {
     const flappy = new Flappy();
     await flappy.up();
     const rs = realServer(31, [tcpCheck(flappy.port)]);
-    const sched = new CheckScheduler({ servers: [rs], onEvent: () => undefined });
+    // Each real probe takes 3 ms of the scheduler's clock: the latency is measured on that clock.
+    const c = clocked(async (check, o) => {
+      const r = await runProbe(check, o);
+      c.timers.advance(3);
+      return r;
+    });
+    const sched = new CheckScheduler({ timers: c.timers, runProbe: c.runProbe, servers: [rs], onEvent: () => undefined });
     try {
       assert.deepEqual([...sched.lastChecks(rs.id)], [null], 'nothing before the first probe');
       sched.start();
-      const until = async (pred: () => boolean, what: string) => {
-        const t0 = Date.now();
-        while (!pred()) {
-          if (Date.now() - t0 > 5000) assert.fail(`not within 5 s: ${what}`);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      };
+      const until = (pred: () => boolean, what: string) => c.drive(pred, what);
       await until(() => sched.lastChecks(rs.id)[0]?.ok === true, 'a successful probe');
       const ok = sched.lastChecks(rs.id)[0]!;
       assert.equal(ok.kind, 'tcp_check');
       assert.equal(ok.reason, null);
       assert.ok(ok.latencyMs >= 0 && ok.latencyMs < TIMING.timeoutMs, `latency ${ok.latencyMs} ms`);
-      assert.ok(Math.abs(ok.at - Date.now()) < 5000);
+      assert.equal(ok.latencyMs, 3, 'measured on the injected clock');
+      assert.ok(ok.at >= Date.UTC(2026, 0, 1) && ok.at <= c.timers.wallNow(), 'stamped with the injected wall clock');
       await flappy.down();
       await until(() => sched.lastChecks(rs.id)[0]?.ok === false, 'a failed probe');
       const failed = sched.lastChecks(rs.id)[0]!;

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kernelHasIpvs } from '../../src/lb/select.js';
+import { hostHasIpvs } from '../../src/daemon/compose.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const tandem = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin/tandem'), ...args], { encoding: 'utf8', cwd: root });
@@ -38,7 +38,7 @@ describe('tandem CLI', () => {
     writeFileSync(f, 'virtual_servers:\n  - address: 192.0.2.100\n    port: 80\n    protocol: TCP\n    lb_kind: DR\n' +
       '    real_servers:\n      - { address: 198.51.100.11, port: 80 }\n');
     const r = tandem('check', '-f', f);
-    if (kernelHasIpvs()) {
+    if (hostHasIpvs()) {
       assert.equal(r.status, 0, r.stderr);
     } else {
       assert.equal(r.status, 2, r.stdout);
@@ -120,7 +120,7 @@ describe('tandem CLI', () => {
     const f = join(dir, 'plan-wlc.yaml');
     writeFileSync(f, 'virtual_servers:\n  - { address: 192.0.2.100, port: 80, real_servers: [{ address: 198.51.100.11, port: 80 }] }\n');
     const r = tandem('plan', '-f', f);
-    if (kernelHasIpvs()) {
+    if (hostHasIpvs()) {
       assert.notEqual(r.status, 2, r.stderr);
     } else {
       // wlc, keepalived's default scheduler, has no nftables form (docs/nft-backend.md).

@@ -10,7 +10,8 @@ import { loadConfigFileOffThread } from '../../src/config/loadOffThread.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lbBackendFor, resolveBackendKind, kernelHasIpvs } from '../../src/lb/select.js';
+import { resolveBackendKind, kernelHasIpvs } from '../../src/lb/select.js';
+import { lbBackendFor } from '../../src/daemon/compose.js';
 import { NftBackend } from '../../src/lb/nft/backend.js';
 
 const vs = (backend: string, body: string) => `global:

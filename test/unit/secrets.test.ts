@@ -24,6 +24,7 @@ import { recordingLogger, waitFor } from './alert-net-servers.js';
 import { CaseCount } from '../lib/cases.js';
 import { mulberry32 } from '../lib/prng.js';
 import { configText, keepalivedWithBadAuthPass, SECRET_CASES, SECRET_WARNING_CASES, UNIT_BASE } from '../lib/secretCases.js';
+import { createSystemTimers } from '../../src/timers.js';
 
 describe('secrets: which keys are secret (one rule)', () => {
   test('names with a pass / password / secret / token / credential word, or api/private/access/signing key', () => {
@@ -244,7 +245,7 @@ describe('secrets: webhook delivery errors', () => {
     const port = (server.address() as AddressInfo).port;
     const rec = recordingLogger();
     const n = new WebhookNotifier({
-      routerId: 'lb1', log: rec.log, backoffBaseMs: 1, backoffCapMs: 2,
+      routerId: 'lb1', log: rec.log, backoffBaseMs: 1, backoffCapMs: 2, timers: createSystemTimers(),
       webhooks: [{
         url: `http://alice:${PASSWORD}@127.0.0.1:${port}/hooks/x?token=${TOKEN}`, secret: SECRET, timeoutMs: 2000, retries: 1,
         queueSize: 4, verifyCertificate: true, caFile: undefined, events: ['vrrp'],

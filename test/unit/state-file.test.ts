@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createStateFileWriter, directoryExposure, readOwnedServices, writeFileReplacing } from '../../src/daemon/stateFile.js';
+import { createStateFileWriter, writeStateFile, directoryExposure, readOwnedServices, writeFileReplacing } from '../../src/daemon/stateFile.js';
 import type { Logger } from '../../src/log.js';
+import { ManualTimers } from '../lib/manualTimers.js';
 
 interface Captured { log: Logger; lines: string[] }
 function capture(): Captured {
@@ -44,7 +45,7 @@ describe('state file', () => {
     symlinkSync(victim, target);
 
     const { log, lines } = capture();
-    const w = createStateFileWriter(target, () => ({ pid: process.pid, hello: 'world' }), log);
+    const w = createStateFileWriter(target, () => ({ pid: process.pid, hello: 'world' }), log, { timers: new ManualTimers(), write: writeStateFile });
     await w.flush();
     w.close();
 
@@ -71,7 +72,7 @@ describe('state file', () => {
     let n = 0;
     const old = process.umask(0o000);
     try {
-      const w = createStateFileWriter(target, () => ({ n: ++n }), log);
+      const w = createStateFileWriter(target, () => ({ n: ++n }), log, { timers: new ManualTimers(), write: writeStateFile });
       await w.flush();
       await w.flush();
       w.close();
@@ -118,7 +119,7 @@ describe('state file', () => {
     mkdirSync(dir, { mode: 0o700 });
     const target = join(dir, 'state.json');
     const w = createStateFileWriter(target, () => ({ now }), log, {
-      now: () => now,
+      timers: Object.assign(new ManualTimers(), { now: () => now }),
       failureLogIntervalMs: 60_000,
       write: async (_p, data) => {
         if (fail) throw Object.assign(new Error(`EROFS: read-only file system, open '${dir}/.state.json.0123.tmp'`), { code: 'EROFS' });
@@ -146,7 +147,7 @@ describe('state file', () => {
     const started: string[] = [];
     const pending: Array<() => void> = [];
     const w = createStateFileWriter(join(root, 'slow-state.json'), () => ({ version }), log, {
-      now: () => 0,
+      timers: new ManualTimers(),
       write: (_p, data) => { started.push(data); return new Promise<void>((resolve) => pending.push(resolve)); },
     });
     version = 1;

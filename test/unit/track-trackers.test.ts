@@ -15,6 +15,8 @@ import { createLogger } from '../../src/log.js';
 import { computePriority } from '../../src/track/priority.js';
 import { realTicker, type Ticker } from '../../src/track/scriptTracker.js';
 import { Trackers } from '../../src/track/trackers.js';
+import { runScript } from '../../src/track/scriptRunner.js';
+import { createSystemTimers } from '../../src/timers.js';
 
 const quiet = createLogger({ write: () => undefined });
 
@@ -93,7 +95,7 @@ vrrp_instances:
         return realTicker.every(ms, () => { ticks.fired++; fn(); });
       },
     };
-    trackers = new Trackers(config, quiet, (name) => changed.push(name), { processScanMs: 100, filePollMs: 60_000, ticker });
+    trackers = new Trackers(config, quiet, (name) => changed.push(name), { runScript, timers: createSystemTimers(), processScanMs: 100, filePollMs: 60_000, ticker });
     const prio = (name: string) => computePriority(config.vrrpInstances.find((i) => i.name === name)!.priority, trackers!.stateFor(name));
 
     // Before the first script result: VI_2's weight-0 script holds it out; the process is unknown.
@@ -162,7 +164,7 @@ vrrp_instances:
 vrrp_instances:
   - { name: VI_1, interface: eth0, virtual_router_id: 51, virtual_ipaddresses: [192.0.2.100/24], track_scripts: [s] }
 `);
-    const t = new Trackers(config, createLogger({ write: (l) => lines.push(l) }), () => undefined);
+    const t = new Trackers(config, createLogger({ write: (l) => lines.push(l) }), () => undefined, { runScript, timers: createSystemTimers() });
     try {
       t.start();
       await t.ready();
@@ -196,7 +198,7 @@ vrrp_scripts:
 vrrp_instances:
   - { name: VI_1, interface: eth0, virtual_router_id: 51, virtual_ipaddresses: [192.0.2.100/24], track_scripts: [who] }
 `);
-      const t = new Trackers(config, quiet, () => undefined, { processScanMs: 60_000, filePollMs: 60_000 });
+      const t = new Trackers(config, quiet, () => undefined, { runScript, timers: createSystemTimers(), processScanMs: 60_000, filePollMs: 60_000 });
       try {
         t.start();
         await t.ready();

@@ -14,6 +14,7 @@ import type { LbTable } from '../../../src/lb/model.js';
 import { describeOp } from '../../../src/lb/reconcile.js';
 import { Reconciler, type PassReport } from '../../../src/lb/reconciler.js';
 import { vs } from './virtualServer.js';
+import { createSystemTimers } from '../../../src/timers.js';
 
 const saveText = (): string => execFileSync('ipvsadm', ['-S', '-n'], { encoding: 'utf8' });
 const ipvsadm = (...args: string[]): void => { execFileSync('ipvsadm', args, { stdio: 'inherit' }); };
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
   };
   const passes: PassReport[] = [];
   const errors: string[] = [];
-  const rec = new Reconciler({
+  const rec = new Reconciler({ timers: createSystemTimers(),
     backend, desired, intervalMs: 1000,
     onPass: (p) => passes.push(p), onError: (e) => errors.push(String(e.error)),
   });
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
   const bigHealth = new Map<string, RealServerHealth>();
   const bigPasses: PassReport[] = [];
   const bigErrors: string[] = [];
-  const bigRec = new Reconciler({
+  const bigRec = new Reconciler({ timers: createSystemTimers(),
     backend, intervalMs: 60_000,
     desired: (scope) => desiredTable(scope ? big.filter((v) => scope.has(v.key)) : big, bigHealth, new Map()).table,
     onPass: (p) => bigPasses.push(p), onError: (e) => bigErrors.push(String(e.error)),

@@ -16,6 +16,7 @@ import type { LbTable } from '../../../src/lb/model.js';
 import { describeOp, reconcile, type TableOp } from '../../../src/lb/reconcile.js';
 import { Reconciler, type PassReport } from '../../../src/lb/reconciler.js';
 import { vs } from './virtualServer.js';
+import { createSystemTimers } from '../../../src/timers.js';
 
 const fixture = (f: string): string => readFileSync(new URL(`../../../../test/fixtures/ipvs/${f}`, import.meta.url), 'utf8');
 const saveText = (): string => execFileSync('ipvsadm', ['-S', '-n'], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -143,7 +144,7 @@ async function main(): Promise<void> {
   ];
   const passes: PassReport[] = [];
   const errors: string[] = [];
-  const rec = new Reconciler({
+  const rec = new Reconciler({ timers: createSystemTimers(),
     backend, intervalMs: 1000, desired: () => desiredTable(config, new Map(), new Map()).table,
     onPass: (p) => passes.push(p), onError: (e) => errors.push(String(e.error)),
   });
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
   const bigPasses: PassReport[] = [];
   const bigErrors: string[] = [];
   let passed: (() => void) | null = null;
-  const bigRec = new Reconciler({
+  const bigRec = new Reconciler({ timers: createSystemTimers(),
     backend, intervalMs: 600_000,
     desired: (scope) => desiredTable(scope ? big.filter((v) => scope.has(v.key)) : big, health, new Map()).table,
     onPass: (p) => { bigPasses.push(p); passed?.(); }, onError: (e) => bigErrors.push(String(e.error)),
