@@ -2,32 +2,14 @@
 // interface. src/net/vrrpNetwork.ts implements it over the native addon (raw sockets, AF_PACKET,
 // rtnetlink); test/lib/fakeVrrpNetwork.ts fakes it for unit tests. Types only: the router and
 // the modules around it see nothing else of the network, so they run without root.
-// The types are declared here, not imported from net/, because net/ already imports vrrp/
-// (announce.ts uses vrrp/checksum and vrrp/ip): the port belongs to its user, the adapter fits it.
+// The value types (packets, addresses, events) are net/'s own, imported as types; net/ imports
+// nothing from vrrp/, so the real adapter (net/vrrpNetwork.ts) fits the port structurally.
 
-/** One VRRP message as a raw socket delivered it (net/vrrpSocket.ts ReceivedPacket). */
-export interface ReceivedVrrpPacket {
-  family: 4 | 6;
-  /** The VRRP message only (no IP header). */
-  payload: Uint8Array;
-  src: string;
-  dst: string;
-  /** IPv4 TTL or IPv6 hop limit as received: RFC 5798 §7.1 requires 255. */
-  ttl: number;
-  ifindex: number;
-  /** Packets the kernel dropped on this socket (receive buffer full) since the packet before. */
-  kernelDropsBefore: number;
-}
+import type { IfAddress, LinkInfo } from '../net/addresses.js';
+import type { NetEvent } from '../net/netlinkWatch.js';
+import type { ReceivedPacket as ReceivedVrrpPacket, ReceiveBuffer } from '../net/vrrpSocket.js';
 
-/** What the kernel gave a socket's receive buffer. */
-export interface ReceiveBuffer {
-  /** Bytes asked for (setsockopt). */
-  requested: number;
-  /** SO_RCVBUF as the kernel reports it afterwards: twice what it accepted (socket(7)). */
-  granted: number;
-  /** SO_RCVBUFFORCE worked (CAP_NET_ADMIN); otherwise net.core.rmem_max caps the request. */
-  forced: boolean;
-}
+export type { IfAddress, LinkInfo, NetEvent, ReceivedVrrpPacket, ReceiveBuffer };
 
 /** One raw protocol-112 socket on (interface, family). */
 export interface VrrpSocketHandle {
@@ -56,24 +38,6 @@ export interface Announcer {
   unsolicitedNa(ip: string): void;
   close(): void;
 }
-
-export interface IfAddress {
-  family: 4 | 6;
-  address: string;
-  prefixLen: number;
-}
-
-export interface LinkInfo {
-  ifname: string;
-  ifindex: number;
-  mac: string;
-  /** Administratively and operationally up (IFF_UP && IFF_RUNNING). */
-  up: boolean;
-}
-
-export type NetEvent =
-  | { kind: 'link'; ifname: string; ifindex: number; up: boolean }
-  | { kind: 'addr'; op: 'add' | 'del'; ifname: string; ifindex: number; family: 4 | 6; address: string; prefixLen: number };
 
 /** What one socket serves, for sizing its receive buffer. */
 export interface SocketLoad {
