@@ -1,5 +1,5 @@
 // The composition root (DESIGN.md: one place builds the real adapters). Everything below takes
-// its clock, timers, table backend, probe runner, script runners, alert channels, status server,
+// its clock, timers, VRRP network port and advert timer, table backend, probe runner, script runners, alert channels, status server,
 // systemd notifier and state file writer as arguments; this module is where the real ones are
 // made, so a unit test can build any part with fakes and a manual clock instead.
 // run.ts: parse options, composeDaemon(), run, handle signals. cli.ts `tandem plan`: composePlan().
@@ -29,6 +29,11 @@ import { LbService, type LbServiceDeps } from './lbService.js';
 import { planTable } from './plan.js';
 import { createSystemdNotifier, nativeSdSend, type SystemdNotifier } from './sdNotify.js';
 import { createStateFileWriter, writeStateFile, type StateFileWriter } from './stateFile.js';
+import { createVrrpNetwork } from '../net/vrrpNetwork.js';
+import { VrrpRouter, type VrrpRouterEvents } from '../vrrp/router.js';
+import type { TrackerSource } from '../vrrp/health.js';
+import { createPreciseTimer, monotonicNow } from './preciseTimer.js';
+import { instanceKeyword } from './reloadPlan.js';
 
 /** The real file system, as kernelHasIpvs reads it. */
 const systemKernelProbe: KernelProbe = {
@@ -79,6 +84,8 @@ export interface Daemon {
   timers: Timers;
   /** global.backend auto, resolved once against this kernel. */
   hasIpvs: () => boolean;
+  /** The VRRP router (src/vrrp/router.ts) on the real network port and the precise advert timer. */
+  vrrp(config: Config, log: Logger, events: VrrpRouterEvents, trackers: TrackerSource): VrrpRouter;
   alerts(config: Config, log: Logger): AlertDispatcher;
   trackers(config: Config, log: Logger, onChange: (instance: string) => void): Trackers;
   /** An LB service on the backend `global` asks for. */
@@ -97,6 +104,10 @@ export function composeDaemon(): Daemon {
   return {
     timers,
     hasIpvs: hostHasIpvs,
+    vrrp: (config, log, events, trackers) => new VrrpRouter(config, {
+      net: createVrrpNetwork(), timers, advertTimer: () => createPreciseTimer(monotonicNow),
+      log, events, trackers, keyword: instanceKeyword,
+    }),
     alerts: (config, log) => new AlertDispatcher(config, { log, timers, channels: realAlertChannels(timers) }),
     trackers: (config, log, onChange) => new Trackers(config, log, onChange, { runScript: runTrackScript, timers }),
     lb: (vss, global, wiring) => {

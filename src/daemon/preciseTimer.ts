@@ -5,14 +5,13 @@
 // millisecond, so we sleep in shrinking steps that each wake up early, and spend the last
 // EARLY_MS yielding with setImmediate (I/O still runs) until the deadline has passed.
 
+import type { OneShotTimer } from '../vrrp/running.js';
+
 const EARLY_MS = 1;
 /** Wake this fraction of the remaining time early, more than the kernel's 0.1% slack. */
 const SLACK_FRACTION = 1 / 250;
 
-export interface OneShotTimer {
-  arm(at: number | null, fire: () => void): void;
-  cancel(): void;
-}
+export type { OneShotTimer };
 
 export function createPreciseTimer(now: () => number): OneShotTimer {
   let handle: NodeJS.Timeout | undefined;

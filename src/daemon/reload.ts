@@ -15,14 +15,14 @@ import type { AlertDispatcher } from '../alert/dispatcher.js';
 import type { Trackers } from '../track/trackers.js';
 import type { LbService } from './lbService.js';
 import { describePlan, planReload, restartOnlyChanges, type ReloadPlan } from './reloadPlan.js';
-import { VrrpStartError, type VrrpService } from './vrrpService.js';
+import { VrrpStartError, type VrrpRouter } from '../vrrp/router.js';
 
 export interface ReloadTargets {
   /** The config running now. */
   current(): Config;
   /** Makes `next` the running config (the daemon's snapshot and shutdown read it). */
   commit(next: Config, plan: ReloadPlan): void;
-  vrrp: Pick<VrrpService, 'checkReconfigure' | 'reconfigure'>;
+  vrrp: Pick<VrrpRouter, 'checkReconfigure' | 'reconfigure'>;
   trackers: Pick<Trackers, 'reconfigure'>;
   alerts: Pick<AlertDispatcher, 'reconfigure'>;
   /** The running LB service, or undefined when the config had no virtual servers so far. */

@@ -8,7 +8,7 @@ import { formatConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
 import { readOwnedServices } from './stateFile.js';
-import { VrrpService, VrrpStartError } from './vrrpService.js';
+import { VrrpStartError, type VrrpRouter } from '../vrrp/router.js';
 import { resolveBackendKind } from '../lb/select.js';
 import { backendConfigErrors, type BackendIssues } from '../config/lbBackend.js';
 import type { LbService } from './lbService.js';
@@ -55,7 +55,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   const configStatus: StatusConfig = {
     file: opts.configFile, loaded_at: startedAt, warnings: loaded.warnings.map(formatConfigError), reloads: { ok: 0, refused: 0 }, last_reload: null,
   };
-  let service: VrrpService | undefined;
+  let service: VrrpRouter | undefined;
   let lb: LbService | undefined;
   const alerts = parts.alerts(config, log.child('alert'));
   const systemd = parts.systemd(log.child('systemd'));
@@ -124,7 +124,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     await statusApi.start();
   };
 
-  service = new VrrpService(config, log, {
+  service = parts.vrrp(config, log, {
     changed: (urgent) => { state.changed(urgent); if (urgent) systemd.status(() => vrrpStatusLine(service!.snapshot().instances)); },
     transition: (name, from, to, reason, priority) => {
       // keepalived's notify states; a stop (-> INIT) is notify_stop / STOP.

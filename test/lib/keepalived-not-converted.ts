@@ -39,7 +39,7 @@ export const NOT_CONVERTED_YET: Record<string, NotConverted> = {
   // vrrp_strict converts (completion.ts applies keepalived's strict rules) except two behaviours
   // tandem has no form for: not answering a lower-priority advert, and no accept mode.
   vrrp_strict: { issue: 'none filed', kind: 'feature', why: 'tandem always answers a lower priority (RFC 9568) and has no accept mode (no firewall rules on VIPs)' },
-  dont_track_primary: { issue: 'none filed', kind: 'feature', why: 'tandem always tracks the instance\'s own interface (daemon/vrrpService.ts)' },
+  dont_track_primary: { issue: 'none filed', kind: 'feature', why: 'tandem always tracks the instance\'s own interface (vrrp/health.ts)' },
   vrrp_garp_interval: { issue: 'none filed', kind: 'feature', why: 'tandem sends a GARP burst back to back; no delay between packets' },
   vrrp_gna_interval: { issue: 'none filed', kind: 'feature', why: 'as vrrp_garp_interval, for unsolicited NAs' },
   vrrp_startup_delay: { issue: 'none filed', kind: 'feature', why: 'VRRP starts at once' },

@@ -9,7 +9,7 @@ import type { ConfigIssue } from '../../src/config/errors.js';
 import type { LoadResult } from '../../src/config/load.js';
 import type { Config } from '../../src/config/model.js';
 import { reloadConfig, type ReloadTargets } from '../../src/daemon/reload.js';
-import { VrrpStartError } from '../../src/daemon/vrrpService.js';
+import { VrrpStartError } from '../../src/vrrp/router.js';
 import { createLogger } from '../../src/log.js';
 import { loadOk } from '../lib/config.js';
 import { ManualTimers } from '../lib/manualTimers.js';

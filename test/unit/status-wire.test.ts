@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { renderMetrics } from '../../src/api/metrics.js';
 import { renderStatusTable } from '../../src/api/statusCli.js';
 import type { DaemonStatus, StatusInstance } from '../../src/api/status.js';
-import { newRxStats } from '../../src/daemon/stats.js';
+import { newRxStats } from '../../src/vrrp/receive.js';
 
 const NOW = Date.parse('2026-01-02T03:04:05.000Z');
 const PROC = { cpuSeconds: 1, residentBytes: 1, startTimeSeconds: 1, openFds: null };

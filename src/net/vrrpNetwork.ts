@@ -1,0 +1,27 @@
+// The real VRRP network port (vrrp/network.ts VrrpNetwork): a thin object over the net/ adapters,
+// built once by the daemon and handed to the VRRP router. It names no vrrp/ type (net/ sits below
+// vrrp/ in the folder graph, and lb/ uses net/): the daemon, which passes it to the router, is
+// where the compiler checks that it fits the port.
+import { addAddress, deleteAddress, linkInfo, listAddresses } from './addresses.js';
+import { buildGarp, buildUnsolicitedNa } from './announce.js';
+import { openAnnouncer } from './announcer.js';
+import { watchNetlink, type NetEvent } from './netlinkWatch.js';
+import { openVrrpSocket, receiveBufferBytes, type VrrpSocketOptions } from './vrrpSocket.js';
+
+export function createVrrpNetwork() {
+  return {
+    openSocket: (req: VrrpSocketOptions) => openVrrpSocket(req),
+    receiveBufferBytes: (load: Parameters<typeof receiveBufferBytes>[0]) => receiveBufferBytes(load),
+    openAnnouncer: (ifname: string) => openAnnouncer(ifname),
+    addAddress: (ifname: string, address: string, prefixLen: number) => addAddress(ifname, address, prefixLen),
+    deleteAddress: (ifname: string, address: string, prefixLen: number) => deleteAddress(ifname, address, prefixLen),
+    listAddresses: (ifname: string) => listAddresses(ifname),
+    linkInfo: (ifname: string) => linkInfo(ifname),
+    /** Builds one frame per address and throws it away: the first takeover's GARP is not the
+     *  builders' first run. */
+    warmUpAnnouncements: (addresses: ReadonlyArray<{ family: 4 | 6; address: string }>) => {
+      for (const a of addresses) (a.family === 4 ? buildGarp : buildUnsolicitedNa)(new Uint8Array(6), a.address);
+    },
+    watch: (onEvent: (e: NetEvent) => void, onError: (e: Error) => void) => watchNetlink(onEvent, onError),
+  };
+}

@@ -1,0 +1,71 @@
+// The VRRP network port: everything the VRRP router (router.ts) needs from the network, as one
+// interface. src/net/vrrpNetwork.ts implements it over the native addon (raw sockets, AF_PACKET,
+// rtnetlink); test/lib/fakeVrrpNetwork.ts fakes it for unit tests. Types only: the router and
+// the modules around it see nothing else of the network, so they run without root.
+// The value types (packets, addresses, events) are net/'s own, imported as types; net/ imports
+// nothing from vrrp/, so the real adapter (net/vrrpNetwork.ts) fits the port structurally.
+
+import type { IfAddress, LinkInfo } from '../net/addresses.js';
+import type { NetEvent } from '../net/netlinkWatch.js';
+import type { ReceivedPacket as ReceivedVrrpPacket, ReceiveBuffer } from '../net/vrrpSocket.js';
+
+export type { IfAddress, LinkInfo, NetEvent, ReceivedVrrpPacket, ReceiveBuffer };
+
+/** One raw protocol-112 socket on (interface, family). */
+export interface VrrpSocketHandle {
+  /** Sends with TTL / hop limit 255 from `src`. Throws an Error with the errno's message. */
+  send(payload: Uint8Array, dst: string, src: string): void;
+  /** Joins 224.0.0.18 / ff02::12 on the interface; a second call does nothing. */
+  joinMulticast(): void;
+  /** Resizes the receive buffer; returns (and keeps in `receiveBuffer`) what the kernel granted. */
+  setReceiveBuffer(bytes: number): ReceiveBuffer;
+  readonly receiveBuffer: ReceiveBuffer | null;
+  /** Idempotent. */
+  close(): void;
+}
+
+export interface VrrpSocketRequest {
+  family: 4 | 6;
+  ifname: string;
+  onPacket(p: ReceivedVrrpPacket): void;
+  /** Receive-side failures; the socket keeps running. */
+  onError(e: Error): void;
+}
+
+/** Gratuitous ARP / unsolicited NA on one interface (RFC 5798 §6.4.1 (o), §6.4.2). */
+export interface Announcer {
+  garp(ip: string): void;
+  unsolicitedNa(ip: string): void;
+  close(): void;
+}
+
+/** What one socket serves, for sizing its receive buffer. */
+export interface SocketLoad {
+  family: 4 | 6;
+  version: 2 | 3;
+  /** VIPs in the advert. */
+  addresses: number;
+}
+
+export interface VrrpNetwork {
+  /** Throws when the socket cannot be opened (no CAP_NET_RAW, no interface). */
+  openSocket(req: VrrpSocketRequest): VrrpSocketHandle;
+  /** The receive buffer to ask for on a socket serving these instances (net/vrrpSocket.ts). */
+  receiveBufferBytes(load: readonly SocketLoad[]): number;
+  /** One announcer per interface, kept open (opening one per takeover is too slow). */
+  openAnnouncer(ifname: string): Announcer;
+  /** 'exists' when the address is already there; other failures throw. */
+  addAddress(ifname: string, address: string, prefixLen: number): 'added' | 'exists';
+  /** 'absent' when it is not there; other failures throw. */
+  deleteAddress(ifname: string, address: string, prefixLen: number): 'deleted' | 'absent';
+  /** In the kernel's order (the first IPv4 address is keepalived's source address). */
+  listAddresses(ifname: string): IfAddress[];
+  /** undefined when there is no such interface. */
+  linkInfo(ifname: string): LinkInfo | undefined;
+  /** Builds (and throws away) one announcement frame per address, so that the first takeover's
+   *  GARP / NA is not the builders' first run (V8 compiles lazily). Sends nothing. */
+  warmUpAnnouncements(addresses: ReadonlyArray<{ family: 4 | 6; address: string }>): void;
+  /** Link up/down changes and address adds/deletes. onError with code ENOBUFS means events were
+   *  lost: re-read what you depend on. */
+  watch(onEvent: (e: NetEvent) => void, onError: (e: Error) => void): { close(): void };
+}

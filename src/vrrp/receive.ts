@@ -1,0 +1,77 @@
+// The receive path: socket -> demux by VRID -> validate (validate.ts) -> count -> the instance's
+// machine. Receive counters use the same typed reasons validate.ts returns, plus what the kernel
+// dropped before tandem could read it.
+import { RateLimitedLog, type Logger } from '../log.js';
+import type { ReceiveBuffer, ReceivedVrrpPacket } from './network.js';
+import { socketKey, type RunningInstance } from './running.js';
+import { DROP_REASONS, validateAdvert, type DropReason, type Note } from './validate.js';
+
+export interface SocketRxStats {
+  /** Packets the kernel dropped on this socket (receive buffer full), SO_RXQ_OVFL. */
+  kernel_drops: number;
+  receive_buffer: ReceiveBuffer | null;
+}
+
+export interface RxStats {
+  accepted: number;
+  drops: Record<DropReason, number>;
+  notes: Partial<Record<Note, number>>;
+  /** All sockets', since start (a closed socket's drops stay counted here). */
+  kernel_drops: number;
+  /** By socket, `interface/family` (e.g. eth0/6), for the sockets open now. */
+  sockets: Record<string, SocketRxStats>;
+}
+
+export function newRxStats(): RxStats {
+  const drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+  return { accepted: 0, drops, notes: {}, kernel_drops: 0, sockets: {} };
+}
+
+export class VrrpReceiver {
+  /** Socket key (`ifname/family`) -> VRID -> instance, rebuilt when the instances change. */
+  private readonly byVrid = new Map<string, Map<number, RunningInstance>>();
+  private readonly drops: RateLimitedLog;
+
+  /** `changed`: something the status shows changed (a counter). */
+  constructor(readonly stats: RxStats, log: Logger, now: () => number, private readonly changed: () => void) {
+    this.drops = new RateLimitedLog(log, now);
+  }
+
+  index(instances: readonly RunningInstance[]): void {
+    this.byVrid.clear();
+    for (const r of instances) {
+      const key = socketKey(r.cfg);
+      if (!this.byVrid.has(key)) this.byVrid.set(key, new Map());
+      this.byVrid.get(key)!.set(r.cfg.vrid, r);
+    }
+  }
+
+  onPacket(socketKey: string, p: ReceivedVrrpPacket): void {
+    if (p.kernelDropsBefore > 0) {
+      this.stats.kernel_drops += p.kernelDropsBefore;
+      const s = this.stats.sockets[socketKey];
+      if (s) s.kernel_drops += p.kernelDropsBefore;
+      this.drops.warn(`kernel:${socketKey}`, `the kernel dropped ${p.kernelDropsBefore} VRRP packet(s) on ${socketKey}: receive buffer ` +
+        `(${s?.receive_buffer?.granted ?? '?'} bytes) full; ${s?.kernel_drops ?? '?'} on this socket so far`);
+    }
+    const byVrid = this.byVrid.get(socketKey);
+    const verdict = validateAdvert(p, (vrid) => byVrid?.get(vrid)?.rx);
+    if (!verdict.ok) {
+      this.stats.drops[verdict.reason] = (this.stats.drops[verdict.reason] ?? 0) + 1;
+      // Our own multicast is not looped back, but unicast setups can see their own packets.
+      if (verdict.reason !== 'own_packet') {
+        this.drops.warn(verdict.reason, `dropped VRRP packet from ${p.src} on ${socketKey}: ${verdict.reason} (${verdict.detail})`);
+      }
+      this.changed();
+      return;
+    }
+    const r = byVrid!.get(verdict.advert.vrid)!;
+    this.stats.accepted++;
+    for (const n of verdict.notes) {
+      this.stats.notes[n] = (this.stats.notes[n] ?? 0) + 1;
+      this.drops.warn(`note:${n}`, `${r.cfg.name}: advert from ${p.src}: ${n} (accepted, as keepalived does)`);
+    }
+    r.driver.advert(p.src, verdict.advert.priority, verdict.advert.advertIntCs);
+    this.changed();
+  }
+}

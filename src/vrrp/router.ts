@@ -1,0 +1,239 @@
+// The VRRP router: the set of running instances on this host, behind the network port
+// (network.ts). One driver per instance (instance.ts), one socket per (interface, family)
+// (sockets.ts), the receive path (receive.ts), VIPs (vips.ts), adverts and their send health
+// (sendPath.ts), health (health.ts), sync groups (syncGroupRuntime.ts), reloads (reconfigure.ts).
+// It builds no adapter: the daemon passes the real port, tests a fake one and a manual clock.
+import type { Config, VrrpInstanceConfig } from '../config/model.js';
+import { createLogger, RateLimitedLog, type Logger } from '../log.js';
+import type { Timers } from '../timers.js';
+import { InstanceHealth, type TrackerSource } from './health.js';
+import { VrrpInstanceDriver } from './instance.js';
+import type { TransitionReason, VrrpState } from './machine.js';
+import type { NetEvent, VrrpNetwork } from './network.js';
+import { newRxStats, VrrpReceiver, type RxStats } from './receive.js';
+import { checkReconfigure, reconfigure, type VrrpReload } from './reconfigure.js';
+import { machineConfigFor, rxFor, VrrpStartError, wireFor, type OneShotTimer, type RunningInstance } from './running.js';
+import { SendPath } from './sendPath.js';
+import { initialSendHealth } from './sendHealth.js';
+import { SocketPool } from './sockets.js';
+import { SyncGroupRuntime, type SyncGroupEvents } from './syncGroupRuntime.js';
+import { VipOps } from './vips.js';
+
+export { VrrpStartError } from './running.js';
+
+export interface VrrpRouterEvents extends SyncGroupEvents {
+  /** Something worth persisting changed; `urgent` for transitions. */
+  changed(urgent: boolean): void;
+  transition(name: string, from: VrrpState, to: VrrpState, reason: TransitionReason, priority: number): void;
+}
+
+export interface VrrpRouterDeps {
+  net: VrrpNetwork;
+  timers: Timers;
+  /** Each instance's machine timer. Its own member, not `timers`: VRRP failover is judged against
+   *  Master_Down_Interval to the millisecond, and a plain setTimeout is late by up to 0.1% plus
+   *  libuv's rounding (daemon/preciseTimer.ts says why and how it is made precise). */
+  advertTimer(): OneShotTimer;
+  log: Logger;
+  events: VrrpRouterEvents;
+  /** vrrp_scripts, track_files and track_processes (started by the caller before start(), so
+   *  every instance starts with its trackers' first results). */
+  trackers?: TrackerSource;
+  /** The config keyword of a VrrpInstanceConfig field, for the reload log line. */
+  keyword?: (field: string) => string;
+}
+
+export class VrrpRouter {
+  readonly stats: RxStats = newRxStats();
+  /** @internal The fields below are the router's state, shared with reconfigure.ts. */
+  instances: RunningInstance[] = [];
+  /** Instance name -> instance: sync group and tracker lookups run on every machine step. */
+  readonly byName = new Map<string, RunningInstance>();
+  readonly sockets: SocketPool;
+  readonly receiver: VrrpReceiver;
+  readonly vips: VipOps;
+  readonly sendPath: SendPath;
+  readonly health: InstanceHealth;
+  readonly groups: SyncGroupRuntime;
+  watcher: { close(): void } | undefined;
+  /** Each instance's last transition, for the status API (wall-clock time: operators read it). */
+  readonly lastTransitions = new Map<string, { from: VrrpState; to: VrrpState; reason: TransitionReason; at: string }>();
+
+  constructor(public config: Config, readonly deps: VrrpRouterDeps) {
+    const { net, timers, log, events } = deps;
+    this.receiver = new VrrpReceiver(this.stats, log.child('rx'), () => timers.now(), () => events.changed(false));
+    this.sockets = new SocketPool(net, log, this.stats, (key, p) => this.receiver.onPacket(key, p));
+    this.vips = new VipOps(net);
+    this.groups = new SyncGroupRuntime(log, events);
+    this.health = new InstanceHealth(log, (r, f) => this.groups.applyFault(r, f), (u) => events.changed(u), deps.trackers);
+    this.sendPath = new SendPath(timers, (r) => { if (this.byName.get(r.cfg.name) === r) this.health.refresh(r); });
+  }
+
+  /** Opens sockets and starts every instance. Throws VrrpStartError for problems an operator must fix. */
+  start(): void {
+    const insts = this.config.vrrpInstances;
+    this.requireInterfaces(insts);
+    this.watchLinks(insts);
+    this.watcher = this.deps.net.watch((e) => this.onNetEvent(e), (e) => this.onWatchError(e));
+    for (const cfg of insts) this.instances.push(this.buildInstance(cfg));
+    this.index();
+    this.groups.build(this.config, this.instances, this.byName, new Map());
+    this.sockets.sizeReceiveBuffers(this.instances);
+    // Every member's own fault first, so a sync group's combined fault is right at start.
+    for (const r of this.instances) this.health.refresh(r);
+    for (const r of this.instances) r.driver.start();
+  }
+
+  /** Throws VrrpStartError when `next` cannot run here; changes nothing (reconfigure.ts). */
+  checkReconfigure(next: Config, plan: VrrpReload): void { checkReconfigure(this, next, plan); }
+
+  /** A reload: kept instances keep their state, removed ones stop, added ones start (reconfigure.ts). */
+  reconfigure(next: Config, plan: VrrpReload): void { reconfigure(this, next, plan); }
+
+  /** Graceful stop: masters send priority 0 and remove their VIPs (RFC 5798 §6.4.3 Shutdown). */
+  stop(): void {
+    for (const r of this.instances) this.stopInstance(r);
+    this.watcher?.close();
+    this.sockets.closeAll();
+  }
+
+  /** A tracker (script, file, process) of `name` changed: recompute its priority and fault. */
+  trackerChanged(name: string): void {
+    const r = this.byName.get(name);
+    if (r) this.health.trackerChanged(r);
+  }
+
+  snapshot() {
+    return {
+      instances: this.instances.map((r) => {
+        const s = r.driver.snapshot();
+        return {
+          name: r.cfg.name, vrid: r.cfg.vrid, family: r.cfg.family, interface: r.cfg.interface, version: r.cfg.version,
+          state: s.state, priority: r.cfg.priority, effective_priority: s.effectivePriority,
+          master_ip: s.masterIp, master_adver_int: s.masterAdverIntCs / 100, transitions: s.transitions,
+          src_ip: r.srcIp, last_transition: this.lastTransitions.get(r.cfg.name) ?? null,
+          advert_send: this.sendPath.status(r.sendHealth),
+        };
+      }),
+      sync_groups: this.snapshotGroups(),
+      rx: this.stats,
+    };
+  }
+
+  snapshotGroups() { return this.groups.snapshot(this.instances); }
+
+  /** @internal */
+  requireInterfaces(insts: readonly VrrpInstanceConfig[]): void {
+    const missing = [...new Set(insts.map((i) => i.interface))].filter((n) => !this.deps.net.linkInfo(n));
+    if (missing.length) throw new VrrpStartError(`interface ${missing.join(', ')} does not exist`);
+  }
+
+  /** @internal Follows the up state of every interface the instances run on or track. */
+  watchLinks(insts: readonly VrrpInstanceConfig[]): void {
+    for (const name of new Set(insts.flatMap((i) => [i.interface, ...i.trackInterfaces.map((t) => t.interface)]))) {
+      this.health.watchLink(name, this.deps.net.linkInfo(name)?.up ?? false);
+    }
+  }
+
+  /** @internal Rebuilds the name and receive indexes from `instances`. */
+  index(): void {
+    this.byName.clear();
+    for (const r of this.instances) this.byName.set(r.cfg.name, r);
+    this.receiver.index(this.instances);
+  }
+
+  /** @internal */
+  stopInstance(r: RunningInstance): void {
+    r.driver.stop();
+    r.timer.cancel();
+    this.sendPath.cancel(r);
+  }
+
+  /** @internal */
+  buildInstance(cfg: VrrpInstanceConfig): RunningInstance {
+    const { timers, log: rootLog } = this.deps;
+    const log = rootLog.child(`vrrp[${cfg.name}]`);
+    const srcIp = this.vips.sourceAddress(this.config, cfg);
+    const timer = this.deps.advertTimer();
+    // Send and address failures repeat with every advert or takeover: log each kind rate-limited.
+    const sendFail = new RateLimitedLog(log, () => timers.now());
+    // The ports read the instance's fields at call time (`r.cfg`, `r.wire`), not values captured
+    // here: a reload that keeps the instance replaces them (reconfigure.ts).
+    const r = { cfg, timer, srcIp, log, sendFail, ownFault: false, group: null, wire: wireFor(cfg),
+      rx: rxFor(cfg, srcIp, this.vips.broadcastsOf(cfg)), socket: this.sockets.socketFor(cfg), announcer: this.sockets.announcerFor(cfg.interface),
+      sendHealth: initialSendHealth(), sendRetry: undefined } as Omit<RunningInstance, 'driver'> as RunningInstance;
+    const driver = new VrrpInstanceDriver(cfg.name, machineConfigFor(cfg, srcIp), {
+      now: () => timers.now(),
+      armTimer: (at, fire) => timer.arm(at, fire),
+      sendAdvert: (priority) => this.sendPath.send(r, priority),
+      addVips: (reason) => {
+        const added = this.vips.add(r, r.wire.allVips, sendFail);
+        // Logged after the current dispatch (microtask): writing a line to a pipe measured
+        // 0.3-1.8 ms here, and the advert and GARPs that follow must not wait for it.
+        if (reason === 'vip_missing' && added.length) {
+          queueMicrotask(() => r.log.warn(`VIP ${added.join(', ')} was deleted from ${r.cfg.interface} by someone else while MASTER; re-added`));
+        } else if (added.length) queueMicrotask(() => r.log.info(`added ${added.join(', ')} on ${r.cfg.interface}`));
+      },
+      removeVips: () => {
+        const removed = this.vips.remove(r, r.wire.allVips, sendFail);
+        if (removed.length) queueMicrotask(() => r.log.info(`removed ${removed.join(', ')} from ${r.cfg.interface}`));
+      },
+      announce: (repeat) => this.vips.announce(r, r.wire.allVips, repeat, sendFail),
+      onTransition: (t) => {
+        this.lastTransitions.set(r.cfg.name, { from: t.from, to: t.to, reason: t.reason, at: new Date(timers.wallNow()).toISOString() });
+        this.deps.events.transition(r.cfg.name, t.from, t.to, t.reason, t.priority);
+        this.deps.events.changed(true);
+        this.groups.memberTransition(r, t.to, t.reason);
+      },
+      onStep: () => this.groups.memberStep(r),
+      // A getter: a reload that renames the instance gives it a new logger.
+      get log() { return r.log; },
+    });
+    r.driver = driver;
+    // Run the takeover path's JS once now (machine, advert encoding, frame building, log
+    // formatting) so that a failover is not its first run: V8 compiles lazily, and cold this path
+    // cost ~3 ms against ~0.15 ms warm (see VrrpInstanceDriver.warmUp).
+    driver.warmUp();
+    this.sendPath.checkEncodable(r);
+    this.deps.net.warmUpAnnouncements(r.wire.allVips);
+    createLogger({ write: () => undefined }).child(cfg.name).info(`BACKUP -> MASTER (warm-up) priority=${cfg.priority}`);
+    if (cfg.unicastPeers.length === 0) r.socket.joinMulticast();
+    log.info(`VRRPv${cfg.version} IPv${cfg.family} vrid ${cfg.vrid} on ${cfg.interface} from ${srcIp} to ${r.wire.dsts.join(', ')}, ` +
+      `priority ${cfg.priority}, advert_int ${cfg.advertIntCs / 100}s, ${cfg.preempt ? 'preempt' : 'nopreempt'}`);
+    return r;
+  }
+
+  /** @internal */
+  onNetEvent(e: NetEvent): void {
+    // A subnet added or removed (not a VIP): the directed broadcasts 'bad_source' knows change.
+    if (e.kind === 'addr' && e.family === 4 && !this.config.vrrpInstances.some((i) => [...i.vips, ...i.vipsExcluded].some((v) => v.address === e.address))) {
+      for (const r of this.instances) if (r.cfg.interface === e.ifname && r.cfg.family === 4) r.rx = { ...r.rx, broadcasts: this.vips.broadcastsOf(r.cfg) };
+    }
+    if (e.kind === 'link') {
+      if (!this.health.linkChanged(e.ifname, e.up)) return;
+      for (const r of this.instances) {
+        if (r.cfg.interface === e.ifname || r.cfg.trackInterfaces.some((t) => t.interface === e.ifname)) this.health.refresh(r);
+      }
+      return;
+    }
+    if (e.op !== 'del') return;
+    for (const r of this.instances) {
+      if (r.cfg.interface !== e.ifname) continue;
+      const isVip = [...r.cfg.vips, ...r.cfg.vipsExcluded].some((v) => v.address === e.address);
+      if (isVip && r.driver.snapshot().state === 'MASTER') r.driver.vipsMissing();
+    }
+  }
+
+  /** @internal ENOBUFS means the kernel dropped events: re-read links and VIPs instead of trusting our view. */
+  onWatchError(e: Error): void {
+    this.deps.log.warn(`netlink watch: ${e.message}; re-reading links and addresses`);
+    if ((e as Error & { code?: string }).code !== 'ENOBUFS') return;
+    for (const name of this.health.links()) {
+      const info = this.deps.net.linkInfo(name);
+      this.onNetEvent({ kind: 'link', ifname: name, ifindex: info?.ifindex ?? 0, up: info?.up ?? false });
+    }
+    for (const r of this.instances) {
+      if (r.driver.snapshot().state === 'MASTER' && this.vips.missing(r)) r.driver.vipsMissing();
+    }
+  }
+}

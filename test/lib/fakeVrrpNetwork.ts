@@ -1,0 +1,185 @@
+// A fake VRRP network port (src/vrrp/network.ts) for unit tests of the VRRP router: interfaces
+// and their addresses live in maps, sent adverts are decoded and recorded with the (manual)
+// time they left, announcements are recorded, and a test injects received adverts (encoded with
+// vrrp/packet.ts, so they go through the real receive checks), link and address events, and send
+// failures. Pair it with test/lib/manualTimers.ts and manualOneShot() below.
+import type {
+  Announcer, IfAddress, LinkInfo, NetEvent, ReceiveBuffer, ReceivedVrrpPacket, VrrpNetwork, VrrpSocketHandle, VrrpSocketRequest,
+} from '../../src/vrrp/network.js';
+import type { OneShotTimer } from '../../src/vrrp/running.js';
+import { decodeAdvert, encodeAdvert, type Advert } from '../../src/vrrp/packet.js';
+import { VRRP_GROUP4, VRRP_GROUP6 } from '../../src/ip/address.js';
+import type { TimerHandle, Timers } from '../../src/timers.js';
+
+export interface SentAdvert {
+  at: number;
+  ifname: string;
+  src: string;
+  dst: string;
+  advert: Advert;
+}
+
+export interface Announcement {
+  at: number;
+  ifname: string;
+  kind: 'garp' | 'na';
+  ip: string;
+}
+
+export interface AddressOp {
+  at: number;
+  op: 'add' | 'del';
+  ifname: string;
+  address: string;
+}
+
+interface FakeSocket {
+  req: VrrpSocketRequest;
+  joined: boolean;
+  closed: boolean;
+}
+
+/** The instance's machine timer on a manual clock (the real one is daemon/preciseTimer.ts). */
+export function manualOneShot(timers: Timers): OneShotTimer {
+  let h: TimerHandle | undefined;
+  const cancel = () => { timers.clear(h); h = undefined; };
+  return {
+    cancel,
+    arm(at, fire) {
+      cancel();
+      if (at !== null) h = timers.setTimeout(() => { h = undefined; fire(); }, at - timers.now());
+    },
+  };
+}
+
+export class FakeVrrpNetwork implements VrrpNetwork {
+  readonly links = new Map<string, LinkInfo>();
+  readonly addresses = new Map<string, IfAddress[]>();
+  readonly sent: SentAdvert[] = [];
+  readonly announced: Announcement[] = [];
+  readonly addressOps: AddressOp[] = [];
+  readonly sockets: FakeSocket[] = [];
+  /** When set, every advert send throws an Error with this message (as ENETDOWN would). */
+  failSends: string | null = null;
+  private readonly watchers: Array<{ onEvent(e: NetEvent): void; onError(e: Error): void; closed: boolean }> = [];
+
+  constructor(private readonly timers: Timers) {}
+
+  /** An interface with its own (non-VIP) addresses. */
+  addLink(ifname: string, addresses: string[], up = true): this {
+    this.links.set(ifname, { ifname, ifindex: this.links.size + 2, mac: '02:00:00:00:00:01', up });
+    this.addresses.set(ifname, addresses.map((a) => {
+      const [address, len] = a.split('/') as [string, string | undefined];
+      const family = address.includes(':') ? 6 : 4;
+      return { family, address, prefixLen: Number(len ?? (family === 4 ? 24 : 64)) };
+    }));
+    return this;
+  }
+
+  has(ifname: string, address: string): boolean {
+    return (this.addresses.get(ifname) ?? []).some((a) => a.address === address);
+  }
+
+  /** Adverts sent on `ifname` since `since` (manual ms). */
+  advertsOn(ifname: string, since = -Infinity): SentAdvert[] {
+    return this.sent.filter((s) => s.ifname === ifname && s.at >= since);
+  }
+
+  /** A received advert, encoded as a peer would send it (TTL 255 unless given). */
+  inject(ifname: string, src: string, advert: Omit<Advert, 'type' | 'authType' | 'authPass'> & Partial<Advert>, ttl = 255): void {
+    const s = this.sockets.find((x) => !x.closed && x.req.ifname === ifname && x.req.family === (src.includes(':') ? 6 : 4));
+    if (!s) throw new Error(`no open VRRP socket on ${ifname}`);
+    const family = s.req.family;
+    const dst = family === 4 ? VRRP_GROUP4 : VRRP_GROUP6;
+    const payload = encodeAdvert({ type: 1, authType: 0, authPass: '', ...advert }, { family, src, dst });
+    const p: ReceivedVrrpPacket = { family, payload, src, dst, ttl, ifindex: this.links.get(ifname)?.ifindex ?? 0, kernelDropsBefore: 0 };
+    s.req.onPacket(p);
+  }
+
+  /** The link goes up or down (an RTM_NEWLINK the watch reports). */
+  setLink(ifname: string, up: boolean): void {
+    const l = this.links.get(ifname)!;
+    this.links.set(ifname, { ...l, up });
+    this.emit({ kind: 'link', ifname, ifindex: l.ifindex, up });
+  }
+
+  /** Someone else deletes an address (`ip addr del`): gone, and the watch reports it. */
+  deleteExternally(ifname: string, address: string): void {
+    const list = this.addresses.get(ifname) ?? [];
+    const a = list.find((x) => x.address === address);
+    if (!a) throw new Error(`${address} is not on ${ifname}`);
+    this.addresses.set(ifname, list.filter((x) => x !== a));
+    this.emit({ kind: 'addr', op: 'del', ifname, ifindex: this.links.get(ifname)?.ifindex ?? 0, family: a.family, address, prefixLen: a.prefixLen });
+  }
+
+  private emit(e: NetEvent): void {
+    for (const w of this.watchers) if (!w.closed) w.onEvent(e);
+  }
+
+  // --- VrrpNetwork ---
+
+  openSocket(req: VrrpSocketRequest): VrrpSocketHandle {
+    const s: FakeSocket = { req, joined: false, closed: false };
+    this.sockets.push(s);
+    let receiveBuffer: ReceiveBuffer | null = null;
+    return {
+      send: (payload, dst, src) => {
+        if (s.closed) throw new Error('EBADF: socket closed');
+        if (this.failSends !== null) throw new Error(this.failSends);
+        const d = decodeAdvert(payload, req.family);
+        if (!d.ok) throw new Error(`the router sent an advert that does not decode: ${d.reason} ${d.detail}`);
+        this.sent.push({ at: this.timers.now(), ifname: req.ifname, src, dst, advert: d.advert });
+      },
+      joinMulticast: () => { s.joined = true; },
+      setReceiveBuffer: (bytes) => (receiveBuffer = { requested: bytes, granted: 2 * bytes, forced: true }),
+      get receiveBuffer() { return receiveBuffer; },
+      close: () => { s.closed = true; },
+    };
+  }
+
+  receiveBufferBytes(load: ReadonlyArray<{ addresses: number }>): number {
+    return 256 * 1024 + load.length;
+  }
+
+  openAnnouncer(ifname: string): Announcer {
+    if (!this.links.has(ifname)) throw new Error(`openAnnouncer: no interface ${ifname}`);
+    const record = (kind: 'garp' | 'na') => (ip: string) => { this.announced.push({ at: this.timers.now(), ifname, kind, ip }); };
+    return { garp: record('garp'), unsolicitedNa: record('na'), close: () => undefined };
+  }
+
+  addAddress(ifname: string, address: string, prefixLen: number): 'added' | 'exists' {
+    if (this.has(ifname, address)) return 'exists';
+    const list = this.addresses.get(ifname);
+    if (!list) throw new Error(`ENODEV: no interface ${ifname}`);
+    list.push({ family: address.includes(':') ? 6 : 4, address, prefixLen });
+    this.addressOps.push({ at: this.timers.now(), op: 'add', ifname, address });
+    return 'added';
+  }
+
+  deleteAddress(ifname: string, address: string, prefixLen: number): 'deleted' | 'absent' {
+    const list = this.addresses.get(ifname) ?? [];
+    const i = list.findIndex((a) => a.address === address && a.prefixLen === prefixLen);
+    if (i < 0) return 'absent';
+    list.splice(i, 1);
+    this.addressOps.push({ at: this.timers.now(), op: 'del', ifname, address });
+    return 'deleted';
+  }
+
+  listAddresses(ifname: string): IfAddress[] {
+    const list = this.addresses.get(ifname);
+    if (!list) throw new Error(`ENODEV: no interface ${ifname}`);
+    return [...list];
+  }
+
+  linkInfo(ifname: string): LinkInfo | undefined {
+    return this.links.get(ifname);
+  }
+
+  warmUpAnnouncements(): void {}
+
+  watch(onEvent: (e: NetEvent) => void, onError: (e: Error) => void): { close(): void } {
+    const w = { onEvent, onError, closed: false };
+    this.watchers.push(w);
+    return { close: () => { w.closed = true; } };
+  }
+}
