@@ -25,7 +25,7 @@ import { NftBackend } from '../lb/nft/backend.js';
 import { kernelHasIpvs, selectBackend, type BackendMakers, type KernelProbe, type SelectedBackend } from '../lb/select.js';
 import { Trackers } from '../track/trackers.js';
 import { runScript as runTrackScript } from '../track/scriptRunner.js';
-import { LbService, type LbServiceDeps } from './lbService.js';
+import { LbService, type LbServiceDeps } from '../lb/service.js';
 import { planTable } from './plan.js';
 import { createSystemdNotifier, nativeSdSend, type SystemdNotifier } from './sdNotify.js';
 import { createStateFileWriter, writeStateFile, type StateFileWriter } from './stateFile.js';

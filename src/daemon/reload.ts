@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import type { Timers } from '../timers.js';
 import type { AlertDispatcher } from '../alert/dispatcher.js';
 import type { Trackers } from '../track/trackers.js';
-import type { LbService } from './lbService.js';
+import type { LbService } from '../lb/service.js';
 import { describePlan, planReload, restartOnlyChanges, type ReloadPlan } from './reloadPlan.js';
 import { VrrpStartError, type VrrpRouter } from '../vrrp/router.js';
 

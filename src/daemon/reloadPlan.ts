@@ -11,6 +11,7 @@
 // checker and verdict (a server that is down stays down, with no new warm-up); a changed weight or
 // inhibit flag only changes the desired table, which the reconciler turns into the one kernel
 // entry that differs.
+import type { LbPlan } from '../lb/service.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { Config, VrrpInstanceConfig } from '../config/model.js';
 import type { RealServerConfig, VirtualServerConfig } from '../config/lbModel.js';
@@ -40,21 +41,6 @@ export interface VrrpPlan {
   groupsChanged: boolean;
 }
 
-export interface LbPlan {
-  /** Real servers whose checker carries on (same id, same checks), by id. */
-  keptCheckers: string[];
-  /** Same id, different checks: a new checker (and verdict) replaces the old one. */
-  restartedCheckers: string[];
-  addedServers: string[];
-  removedServers: string[];
-  /** Real servers whose configured weight differs (kept checkers included). */
-  weightChanges: Array<{ id: string; from: number; to: number }>;
-  addedServices: string[];
-  removedServices: string[];
-  /** Services whose own settings (scheduler, persistence, quorum, sorry server ...) or whose real
-   *  servers changed: the reconciler's pass covers them. */
-  changedServices: string[];
-}
 
 export interface ReloadPlan {
   vrrp: VrrpPlan;

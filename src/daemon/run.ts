@@ -11,7 +11,7 @@ import { readOwnedServices } from './stateFile.js';
 import { VrrpStartError, type VrrpRouter } from '../vrrp/router.js';
 import { resolveBackendKind } from '../lb/select.js';
 import { backendConfigErrors, type BackendIssues } from '../config/lbBackend.js';
-import type { LbService } from './lbService.js';
+import type { LbService } from '../lb/service.js';
 import { VERSION } from '../version.js';
 import type { NotifyState } from '../alert/events.js';
 import { vrrpStatusLine } from './sdNotify.js';

@@ -1,4 +1,4 @@
-// The LB service (src/daemon/lbService.ts) with fakes, no root: a scripted probe runner, an
+// The LB service (src/lb/service.ts) with fakes, no root: a scripted probe runner, an
 // in-memory table backend, a recording alert sink and a manual clock (test/lib/manualTimers.ts).
 // A verdict reaches the backend's apply; quorum changes and real server changes reach the alerts;
 // and the service's desired table is computed once per verdict (issue 14 §7: it was twice, once
@@ -11,7 +11,7 @@ import type { ProbeResult } from '../../src/check/verdict.js';
 import type { ApplyResult, LbBackend } from '../../src/lb/backend.js';
 import type { LbTable } from '../../src/lb/model.js';
 import { applyOps, type TableOp } from '../../src/lb/reconcile.js';
-import { LbService } from '../../src/daemon/lbService.js';
+import { LbService } from '../../src/lb/service.js';
 import { planReload } from '../../src/daemon/reloadPlan.js';
 import { createLogger } from '../../src/log.js';
 import { loadOk } from '../lib/config.js';

@@ -1,4 +1,4 @@
-// Composes the load-balancing part of the daemon: health checks (check/scheduler.ts) feed the
+// The load-balancing service: health checks (check/scheduler.ts) feed the
 // desired table (lb/desired.ts), and the reconciler (lb/reconciler.ts) keeps the kernel's table
 // equal to it through the configured backend (IPVS by generic netlink or ipvsadm, or nftables),
 // restoring drift every delay_loop.
@@ -14,14 +14,30 @@ import { destKey, type VirtualServerConfig } from '../config/lbModel.js';
 import type { AlertEvent } from '../alert/events.js';
 import type { Logger } from '../log.js';
 import { CHECK_LATENCY_BUCKETS, CheckScheduler, type CheckSchedulerOptions, type SchedulerEvent } from '../check/scheduler.js';
-import { desiredTable, type ServicePlan } from '../lb/desired.js';
-import type { LbBackend } from '../lb/backend.js';
-import type { LbTable, ServiceEntry } from '../lb/model.js';
-import { describeOp } from '../lb/reconcile.js';
-import { Reconciler } from '../lb/reconciler.js';
-import type { LbPlan } from './reloadPlan.js';
+import { desiredTable, type ServicePlan } from './desired.js';
+import type { LbBackend } from './backend.js';
+import type { LbTable, ServiceEntry } from './model.js';
+import { describeOp } from './reconcile.js';
+import { Reconciler } from './reconciler.js';
 import { RateLimitedLog } from '../log.js';
 import type { Timers } from '../timers.js';
+
+/** What a reload changes in the LB part (daemon/reloadPlan.ts planLb() computes it). */
+export interface LbPlan {
+  /** Real servers whose checker carries on (same id, same checks), by id. */
+  keptCheckers: string[];
+  /** Same id, different checks: a new checker (and verdict) replaces the old one. */
+  restartedCheckers: string[];
+  addedServers: string[];
+  removedServers: string[];
+  /** Real servers whose configured weight differs (kept checkers included). */
+  weightChanges: Array<{ id: string; from: number; to: number }>;
+  addedServices: string[];
+  removedServices: string[];
+  /** Services whose own settings (scheduler, persistence, quorum, sorry server ...) or whose real
+   *  servers changed: the reconciler's pass covers them. */
+  changedServices: string[];
+}
 
 /** What the LB service needs from the outside world (daemon/compose.ts builds the real ones). */
 export interface LbServiceDeps {
