@@ -145,7 +145,8 @@ export async function main(argv: string[]): Promise<number> {
       const file = needConfig();
       if (!file) return 2;
       const { runDaemon } = await import('./daemon/run.js');
-      return runDaemon({ configFile: file, stateFile: values['state-file'] });
+      const { composeDaemon } = await import('./daemon/compose.js');
+      return runDaemon({ configFile: file, stateFile: values['state-file'], parts: composeDaemon(), signals: process });
     }
     default:
       process.stderr.write(`tandem: unknown command ${cmd}\n\n${USAGE}`);

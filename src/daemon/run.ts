@@ -2,7 +2,8 @@
 // alert hooks, handle signals. SIGTERM/SIGINT: graceful stop (priority 0 adverts, VIPs removed,
 // STOP notifications given a few seconds to run), exit 0. SIGHUP or `tandem reload` (POST /reload
 // on the status socket): reload the file, applying only the difference (reload.ts).
-// Every real adapter comes from the composition root (compose.ts).
+// Every real adapter comes from the composition root (compose.ts), passed in by cli.ts; a unit test
+// (test/unit/run.test.ts) passes fakes and a manual clock.
 import { hostname } from 'node:os';
 import { formatConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
@@ -15,15 +16,26 @@ import type { LbService } from '../lb/service.js';
 import { VERSION } from '../version.js';
 import type { NotifyState } from '../alert/events.js';
 import { vrrpStatusLine } from './sdNotify.js';
-import { composeDaemon } from './compose.js';
+import type { Daemon } from './compose.js';
 import { connectionCaps, newListenerStats } from '../api/listenerLimits.js';
 import type { DaemonStatus, ReloadOutcome, StatusConfig } from '../api/status.js';
 import { reloadConfig } from './reload.js';
+
+/** Where the stop and reload signals come from: the process in production, an emitter in a
+ *  unit test. */
+export interface SignalSource {
+  on(signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', fn: () => void): unknown;
+  off(signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', fn: () => void): unknown;
+}
 
 export interface RunOptions {
   configFile: string;
   stateFile?: string | undefined;
   log?: Logger;
+  /** The daemon's parts with their adapters: compose.ts composeDaemon() (cli.ts), fakes in a test. */
+  parts: Daemon;
+  /** The process (cli.ts), or an emitter in a test. */
+  signals: SignalSource;
 }
 
 export async function runDaemon(opts: RunOptions): Promise<number> {
@@ -40,7 +52,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   let config = loaded.config;
   // global.backend auto: the kernel decides, once; what that backend cannot express is fatal here
   // and refuses a reload (src/config/lbBackend.ts).
-  const parts = composeDaemon();
+  const { parts, signals } = opts;
   const timers = parts.timers;
   const backendKind = resolveBackendKind(config.global, parts.hasIpvs);
   const unfit = (c: typeof config, backendIssues: BackendIssues) =>
@@ -192,19 +204,19 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         alerts.stop().catch((e: Error) => log.error(`alert stop: ${e.message}`)),
       ]).then(() => state.flush()).finally(() => {
         state.close();
-        process.off('SIGTERM', onTerm);
-        process.off('SIGINT', onInt);
-        process.off('SIGHUP', onHup);
+        signals.off('SIGTERM', onTerm);
+        signals.off('SIGINT', onInt);
+        signals.off('SIGHUP', onHup);
         log.info('stopped');
         resolve(0);
       });
     };
     const onTerm = () => stop('SIGTERM');
     const onInt = () => stop('SIGINT');
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
+    signals.on('SIGTERM', onTerm);
+    signals.on('SIGINT', onInt);
     // `systemctl reload` (ExecReload) sends SIGHUP. The outcome is logged by reload.ts.
     const onHup = () => { void reload('SIGHUP'); };
-    process.on('SIGHUP', onHup);
+    signals.on('SIGHUP', onHup);
   });
 }
