@@ -113,7 +113,7 @@ function runTandem(mode: Mode, n: number): void {
   const failReasons: Record<string, number> = {};
   let downEvents = 0;
   const servers = Array.from({ length: n }, (_, i) => benchServer(mode, i));
-  const sched = new CheckScheduler({ timers: createSystemTimers(),
+  const sched = new CheckScheduler({ timers: createSystemTimers(), random: Math.random,
     servers,
     onEvent: (e) => { if (e.type === 'server_changed' && !e.up) downEvents++; },
     runProbe: async (check, opts) => {

@@ -100,7 +100,7 @@ export interface WebhookNotifierOptions {
    *  clock of lastError and of an HTTP-date Retry-After (src/timers.ts). */
   timers: Timers;
   /** In [0, 1): jitter source. */
-  random?: () => number;
+  random: () => number;
   /** Minimum interval between two similar warnings per webhook (default 10 s). */
   logIntervalMs?: number;
 }
@@ -305,7 +305,7 @@ class WebhookChannel {
   /** Delay before retry number `n` (1-based): base * 2^(n-1), capped, jittered to [d/2, d]. */
   private backoffMs(n: number, retryAfterMs: number | undefined): number {
     const exp = Math.min(this.capMs, this.baseMs * 2 ** Math.min(n - 1, 30));
-    const jittered = exp / 2 + (this.opts.random ?? Math.random)() * (exp / 2);
+    const jittered = exp / 2 + this.opts.random() * (exp / 2);
     const wanted = retryAfterMs !== undefined ? Math.max(jittered, Math.min(retryAfterMs, this.capMs)) : jittered;
     return Math.round(wanted);
   }

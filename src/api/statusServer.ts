@@ -38,8 +38,8 @@ export interface StatusServerOptions {
   /** Connection counters, kept by the caller so that they outlive this server (a reload that
    *  changes a listener replaces the server); default: private ones. */
   stats?: { unix: StatusListenerStats; tcp: StatusListenerStats };
-  /** Monotonic milliseconds (which idle connection is the oldest). */
-  now?: () => number;
+  /** Monotonic milliseconds (which idle connection is the oldest): the daemon's Timers.now. */
+  now: () => number;
 }
 
 export function processMetrics(): ProcessMetrics {
@@ -79,7 +79,7 @@ export class StatusServer {
   constructor(private readonly opts: StatusServerOptions) {
     this.timeouts = { ...LISTENER_TIMEOUTS, ...opts.timeouts };
     this.caps = opts.maxConnections ?? connectionCaps(null);
-    this.now = opts.now ?? (() => performance.now());
+    this.now = opts.now;
     this.stats = opts.stats ?? { unix: newListenerStats(this.caps.unix), tcp: newListenerStats(this.caps.tcp) };
     this.stats.unix.max_connections = this.caps.unix;
     this.stats.tcp.max_connections = this.caps.tcp;

@@ -34,8 +34,8 @@ export interface CheckSchedulerOptions {
   /** The clock of the verdict machines, their deadlines (one DeadlineQueue timer), and the
    *  wall-clock time of each last probe (src/timers.ts). */
   timers: Timers;
-  /** [0, 1); default Math.random. Draws the warmup jitter. */
-  random?: () => number;
+  /** [0, 1): draws the warmup jitter (Math.random in the daemon: daemon/compose.ts). */
+  random: () => number;
   /** Runs one probe: probes/index.ts runProbe in the daemon (daemon/compose.ts), a scripted one
    *  in tests. */
   runProbe: (check: CheckConfig, opts: RunProbeOptions) => Promise<ProbeResult>;
@@ -210,7 +210,7 @@ export class CheckScheduler {
       onEvent: opts.onEvent,
       now: () => t.now(),
       wallNow: () => t.wallNow(),
-      random: opts.random ?? Math.random,
+      random: opts.random,
       runProbe: opts.runProbe,
       deadlines: new DeadlineQueue<ServerDriver>(t),
       observe: (kind, seconds) => this.observe(kind, seconds),

@@ -70,14 +70,14 @@ export function realAlertChannels(timers: Timers): AlertChannelMakers {
     scripts: (config, log) => new ScriptNotifier(config, log, { run: runNotifyScript, timers }),
     fifo: (path, log) => NotifyFifo.open(path, log, timers),
     webhooks: (config, log) => (config.global.webhooks.length > 0
-      ? new WebhookNotifier({ routerId: config.global.routerId, webhooks: config.global.webhooks, log, timers })
+      ? new WebhookNotifier({ routerId: config.global.routerId, webhooks: config.global.webhooks, log, timers, random: Math.random })
       : undefined),
     mail: (config, log) => mailNotifierFor(config, log, timers),
   };
 }
 
 /** What LbService's caller decides; the adapters are added here. */
-export type LbWiring = Omit<LbServiceDeps, 'timers' | 'backend' | 'backendName' | 'runProbe'>;
+export type LbWiring = Omit<LbServiceDeps, 'timers' | 'backend' | 'backendName' | 'runProbe' | 'random'>;
 
 /** The daemon's parts, built with the real adapters. */
 export interface Daemon {
@@ -90,7 +90,7 @@ export interface Daemon {
   trackers(config: Config, log: Logger, onChange: (instance: string) => void): Trackers;
   /** An LB service on the backend `global` asks for. */
   lb(vss: readonly VirtualServerConfig[], global: Config['global'], wiring: LbWiring): LbService;
-  statusServer(opts: StatusServerOptions): StatusServer;
+  statusServer(opts: Omit<StatusServerOptions, 'now'>): StatusServer;
   systemd(log: Logger): SystemdNotifier;
   stateFile(path: string | undefined, snapshot: () => unknown, log: Logger): StateFileWriter;
   /** Reads and validates a config file for a reload (in a worker thread). */
@@ -112,9 +112,9 @@ export function composeDaemon(): Daemon {
     trackers: (config, log, onChange) => new Trackers(config, log, onChange, { runScript: runTrackScript, timers }),
     lb: (vss, global, wiring) => {
       const sel = lbBackendFor(global);
-      return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe });
+      return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe, random: Math.random });
     },
-    statusServer: (opts) => new StatusServer(opts),
+    statusServer: (opts) => new StatusServer({ ...opts, now: () => timers.now() }),
     systemd: (log) => createSystemdNotifier(log, nativeSdSend),
     stateFile: (path, snapshot, log) => createStateFileWriter(path, snapshot, log, { timers, write: writeStateFile }),
     loadConfig: (file) => loadConfigFileOffThread(file),

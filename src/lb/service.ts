@@ -48,6 +48,8 @@ export interface LbServiceDeps {
   backendName: string;
   /** Runs one health probe (check/probes/index.ts runProbe in the daemon). */
   runProbe: CheckSchedulerOptions['runProbe'];
+  /** [0, 1): the checkers' warmup jitter (keepalived `warmup`). */
+  random: () => number;
   /** The state changed (the state file and the status follow); urgent = write it now. */
   changed(urgent: boolean): void;
   /** Real server up/down and quorum changes, for notify scripts, the FIFO, webhooks, mail. */
@@ -107,7 +109,7 @@ export class LbService {
     this.table = backendName === 'nft' ? 'nft' : 'ipvs';
     this.index(vss);
     this.scheduler = new CheckScheduler({
-      servers: vss.flatMap((vs) => vs.realServers), onEvent: (e) => this.onCheckEvent(e), timers, runProbe: deps.runProbe,
+      servers: vss.flatMap((vs) => vs.realServers), onEvent: (e) => this.onCheckEvent(e), timers, runProbe: deps.runProbe, random: deps.random,
     });
     this.reconciler = new Reconciler({
       backend,

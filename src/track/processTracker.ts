@@ -163,7 +163,7 @@ export class ProcessTracker {
 
   constructor(
     readonly cfg: ProcessTrackerConfig,
-    private readonly deps: { log: Logger; onChange: (up: boolean) => void; now?: () => number; usageSampleMs?: number },
+    private readonly deps: { log: Logger; onChange: (up: boolean) => void; now: () => number; usageSampleMs?: number },
   ) {}
 
   get up(): boolean | null { return this.st.reported; }
@@ -189,7 +189,7 @@ export class ProcessTracker {
     };
   }
 
-  private now(): number { return (this.deps.now ?? (() => performance.now()))(); }
+  private now(): number { return this.deps.now(); }
 
   private evaluate(): void {
     const before = this.st.reported;

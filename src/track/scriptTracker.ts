@@ -8,6 +8,7 @@
 //  - ScriptTracker: the adapter that runs the script on its interval, never more than one run
 //    at a time (keepalived skips a tick while the script is still running), and reports changes.
 import type { Logger } from '../log.js';
+import type { TimerHandle, Timers } from '../timers.js';
 import type { ScriptOutcome, ScriptRunner } from './scriptRunner.js';
 
 export type ScriptStatus = 'init' | 'ok' | 'failed';
@@ -67,16 +68,34 @@ export interface ScriptTrackerConfig extends ScriptMachineConfig {
   gid?: number | undefined;
 }
 
-/** Periodic ticks; real timers by default, a manual one in tests. */
+/** Periodic ticks: timersTicker() on the daemon's Timers, a manual one in tests. */
 export interface Ticker {
   every(ms: number, fn: () => void): { cancel(): void };
 }
-export const realTicker: Ticker = {
-  every(ms, fn) {
-    const t = setInterval(fn, ms);
-    return { cancel: () => clearInterval(t) };
-  },
-};
+
+/** Ticks every `ms` on `timers`, at a fixed rate (as setInterval): each tick is armed from the
+ *  previous one's due time, not from when it ran, so a late tick does not shift the ones after. */
+export function timersTicker(timers: Timers): Ticker {
+  return {
+    every(ms, fn) {
+      let due = timers.now() + ms;
+      let handle: TimerHandle | undefined;
+      let cancelled = false;
+      const arm = () => {
+        handle = timers.setTimeout(() => {
+          if (cancelled) return;
+          due += ms;
+          // A tick more than a period late (a stalled loop) skips ahead rather than firing a burst.
+          if (due <= timers.now()) due = timers.now() + ms;
+          arm();
+          fn();
+        }, due - timers.now());
+      };
+      arm();
+      return { cancel: () => { cancelled = true; timers.clear(handle); } };
+    },
+  };
+}
 
 export interface ScriptSnapshot {
   name: string;
@@ -102,7 +121,7 @@ export class ScriptTracker {
 
   constructor(
     readonly cfg: ScriptTrackerConfig,
-    private readonly deps: { run: ScriptRunner; log: Logger; onChange: (status: ScriptStatus) => void; ticker?: Ticker },
+    private readonly deps: { run: ScriptRunner; log: Logger; onChange: (status: ScriptStatus) => void; ticker: Ticker },
   ) {
     this.st = initialScriptState(cfg);
     this.firstResult = new Promise((r) => { this.resolveFirst = r; });
@@ -118,7 +137,7 @@ export class ScriptTracker {
   start(): void {
     if (this.ticker) return;
     this.abort = new AbortController();
-    this.ticker = (this.deps.ticker ?? realTicker).every(this.cfg.intervalMs, () => this.tick());
+    this.ticker = this.deps.ticker.every(this.cfg.intervalMs, () => this.tick());
     this.tick();
   }
 

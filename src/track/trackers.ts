@@ -16,14 +16,14 @@ import { FileTracker, type FileSnapshot } from './fileTracker.js';
 import type { TrackerState } from './priority.js';
 import { ProcessTracker, readProcs, readProcsYielding, type ProcessSnapshot } from './processTracker.js';
 import type { ScriptRunner } from './scriptRunner.js';
-import { ScriptTracker, type ScriptSnapshot, type Ticker } from './scriptTracker.js';
+import { ScriptTracker, timersTicker, type ScriptSnapshot, type Ticker } from './scriptTracker.js';
 
 export interface TrackersOptions {
   /** How scripts are run: track/scriptRunner.ts runScript in the daemon (daemon/compose.ts). */
   runScript: ScriptRunner;
   /** The /proc scan period's timer and ready()'s bound. */
   timers: Timers;
-  /** Ticks for script intervals (default: real timers). */
+  /** Ticks for script intervals (default: timersTicker on `timers`). */
   ticker?: Ticker;
   /** /proc scan period for tracked processes (default 1000 ms). */
   processScanMs?: number;
@@ -71,7 +71,7 @@ export class Trackers {
       {
         log: this.log.child(`track[script ${s.name}]`),
         onChange: () => this.notify('trackScripts', s.name),
-        ...(this.opts.ticker ? { ticker: this.opts.ticker } : {}),
+        ticker: this.opts.ticker ?? timersTicker(this.opts.timers),
         run: (argv, o) => {
           const ids = this.scriptIds.get(s.name);
           if (ids && 'error' in ids) return Promise.resolve({ kind: 'spawn_error', detail: ids.error });
@@ -95,6 +95,7 @@ export class Trackers {
       {
         log: this.log.child(`track[process ${p.name}]`),
         onChange: () => this.notify('trackProcesses', p.name),
+        now: () => this.opts.timers.now(),
         ...(this.opts.usageSampleMs !== undefined ? { usageSampleMs: this.opts.usageSampleMs } : {}),
       },
     );

@@ -93,7 +93,7 @@ function target(url: string, extra: Partial<WebhookTarget> = {}): WebhookTarget 
 
 function notifier(targets: WebhookTarget[], log = recordingLogger().log): WebhookNotifier {
   // Short backoff so retries take tens of ms; the rules are the same as with 1 s / 30 s.
-  const n = new WebhookNotifier({ routerId: 'lb1', webhooks: targets, log, backoffBaseMs: 20, backoffCapMs: 80, timers });
+  const n = new WebhookNotifier({ routerId: 'lb1', webhooks: targets, log, backoffBaseMs: 20, backoffCapMs: 80, timers, random: Math.random });
   n.start();
   return n;
 }

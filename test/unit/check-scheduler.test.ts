@@ -105,7 +105,7 @@ describe('check scheduler', () => {
     const c = clocked();
     const ev = new Events(c.timers, c.drive);
     const rs = realServer(11, [tcpCheck(srv.port, { alpha: true })]);
-    const sched = new CheckScheduler({ timers: c.timers, runProbe: c.runProbe, servers: [rs], onEvent: ev.push });
+    const sched = new CheckScheduler({ timers: c.timers, runProbe: c.runProbe, random: Math.random, servers: [rs], onEvent: ev.push });
     try {
       sched.start();
       // alpha: starts down, the first success brings it up.
@@ -144,7 +144,7 @@ describe('check scheduler', () => {
     const c = clocked();
     const ev = new Events(c.timers, c.drive);
     const rs = realServer(12, [tcpCheck(tcp.port), httpCheck(http.port)]);
-    const sched = new CheckScheduler({ timers: c.timers, runProbe: c.runProbe, servers: [rs], onEvent: ev.push });
+    const sched = new CheckScheduler({ timers: c.timers, runProbe: c.runProbe, random: Math.random, servers: [rs], onEvent: ev.push });
     try {
       sched.start();
       assert.equal(sched.health().get(rs.id)!.up, true, 'without alpha a server starts up');
@@ -202,7 +202,7 @@ describe('check scheduler', () => {
     const weights = [5, 5, 7];
     const c = clocked(async () => ({ ok: true, weight: weights.shift() ?? 7 }));
     const ev = new Events(c.timers, c.drive);
-    const sched = new CheckScheduler({ timers: c.timers, runProbe: c.runProbe, servers: [rs], onEvent: ev.push });
+    const sched = new CheckScheduler({ timers: c.timers, runProbe: c.runProbe, random: Math.random, servers: [rs], onEvent: ev.push });
     try {
       sched.start();
       await ev.waitFor((e) => e.type === 'weight_changed' && e.to === 7, 0);
@@ -221,7 +221,7 @@ describe('check scheduler', () => {
     const before = kinds();
     const servers = [1, 2, 3].map((n) => realServer(20 + n, [httpCheck(silent.port, { timeoutMs: 5000 })]));
     const timers = new ManualTimers();
-    const sched = new CheckScheduler({ timers, runProbe, servers, onEvent: () => {} });
+    const sched = new CheckScheduler({ timers, runProbe, random: Math.random, servers, onEvent: () => {} });
     sched.start();
     timers.flush();
     // Every probe is connected and waiting for an answer that never comes.
@@ -253,7 +253,7 @@ describe('last check and latency', () => {
       c.timers.advance(3);
       return r;
     });
-    const sched = new CheckScheduler({ timers: c.timers, runProbe: c.runProbe, servers: [rs], onEvent: () => undefined });
+    const sched = new CheckScheduler({ timers: c.timers, runProbe: c.runProbe, random: Math.random, servers: [rs], onEvent: () => undefined });
     try {
       assert.deepEqual([...sched.lastChecks(rs.id)], [null], 'nothing before the first probe');
       sched.start();

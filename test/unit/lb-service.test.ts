@@ -71,7 +71,7 @@ function setup(text = CONFIG) {
     for (const p of inFlight.splice(0)) p.resolve(down.has(p.ip) ? { ok: false, reason: 'refused', detail: 'ECONNREFUSED' } : { ok: true });
   };
   const lb = new LbService(config.virtualServers, {
-    log: quiet, timers, backend, backendName: 'netlink', runProbe,
+    log: quiet, timers, backend, backendName: 'netlink', runProbe, random: () => 0,
     changed: () => undefined, alert: (e) => alerts.push(e),
   });
   return { lb, timers, backend, alerts, down, inFlight, answer, config };

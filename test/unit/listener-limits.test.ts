@@ -221,7 +221,7 @@ describe('StatusServer on a unix socket, cap 2, short timeouts', () => {
   it('a connection that sends nothing or half its headers is closed with a 408 after the headers timeout, and counted', { timeout: 20_000 }, async () => {
     const socketPath = join(dir, 'b.sock');
     const server = new StatusServer({
-      socketPath, metricsListen: undefined, snapshot, log: quiet,
+      socketPath, metricsListen: undefined, snapshot, log: quiet, now: () => performance.now(),
       maxConnections: { unix: 4, tcp: 4 },
       timeouts: { headersTimeoutMs: 200, requestTimeoutMs: 400, keepAliveTimeoutMs: 100, checkIntervalMs: 50 },
     });
@@ -248,7 +248,7 @@ describe('StatusServer on a unix socket, cap 2, short timeouts', () => {
 
   it('with no timeouts given, the server uses LISTENER_TIMEOUTS', async () => {
     const socketPath = join(dir, 'c.sock');
-    const server = new StatusServer({ socketPath, metricsListen: undefined, snapshot, log: quiet });
+    const server = new StatusServer({ socketPath, metricsListen: undefined, snapshot, log: quiet, now: () => performance.now() });
     await server.start();
     try {
       const http = (server as unknown as { unixServer: import('node:http').Server }).unixServer;

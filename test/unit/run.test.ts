@@ -56,7 +56,7 @@ function rig(opts: { reload?: () => LoadResult } = {}) {
   const net = new FakeVrrpNetwork(timers).addLink('eth0', ['10.0.0.5/24']);
   const calls: string[] = [];
   const alerts: AlertEvent[] = [];
-  let status: StatusServerOptions | undefined;
+  let status: Omit<StatusServerOptions, 'now'> | undefined;
   const built: string[] = [];
   const parts: Daemon = {
     timers,
@@ -87,7 +87,7 @@ function rig(opts: { reload?: () => LoadResult } = {}) {
       } as unknown as Trackers;
     },
     lb: () => { throw new Error('no virtual servers here: the LB service must not be built'); },
-    statusServer: (o) => {
+    statusServer: (o: Omit<StatusServerOptions, 'now'>) => {
       built.push('statusServer');
       status = o;
       return {

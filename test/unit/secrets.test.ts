@@ -245,7 +245,7 @@ describe('secrets: webhook delivery errors', () => {
     const port = (server.address() as AddressInfo).port;
     const rec = recordingLogger();
     const n = new WebhookNotifier({
-      routerId: 'lb1', log: rec.log, backoffBaseMs: 1, backoffCapMs: 2, timers: createSystemTimers(),
+      routerId: 'lb1', log: rec.log, backoffBaseMs: 1, backoffCapMs: 2, timers: createSystemTimers(), random: Math.random,
       webhooks: [{
         url: `http://alice:${PASSWORD}@127.0.0.1:${port}/hooks/x?token=${TOKEN}`, secret: SECRET, timeoutMs: 2000, retries: 1,
         queueSize: 4, verifyCertificate: true, caFile: undefined, events: ['vrrp'],

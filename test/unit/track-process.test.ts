@@ -122,7 +122,7 @@ describe('real processes from /proc', () => {
     const changes: boolean[] = [];
     const t = new ProcessTracker(
       { name: 'sl', process: s.name, args: undefined, paramMatch: 'none', fullCommand: false, quorum: 2, quorumMax: 3, forkDelayMs: 0, terminateDelayMs: 0 },
-      { log: quiet, onChange: (up) => changes.push(up), usageSampleMs: 0 },
+      { log: quiet, onChange: (up) => changes.push(up), now: () => performance.now(), usageSampleMs: 0 },
     );
     const scan = () => t.update(readProcs({ comm: true, cmdline: false }));
     const kids: ChildProcess[] = [];

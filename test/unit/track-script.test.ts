@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { createLogger } from '../../src/log.js';
 import { KILL_GRACE_MS, runScript, type RunScriptOptions, type ScriptOutcome } from '../../src/track/scriptRunner.js';
 import {
-  initialScriptState, judgeOutcome, scriptStep, ScriptTracker, type ScriptMachineConfig, type ScriptStatus, type Ticker,
+  initialScriptState, judgeOutcome, scriptStep, ScriptTracker, timersTicker, type ScriptMachineConfig, type ScriptStatus, type Ticker,
 } from '../../src/track/scriptTracker.js';
+import { createSystemTimers } from '../../src/timers.js';
 
 const quiet = createLogger({ write: () => undefined });
 
@@ -218,7 +219,7 @@ describe('runScript with real /bin/sh scripts', () => {
     writeFileSync(flag, '');
     const changes: ScriptStatus[] = [];
     const t = new ScriptTracker({ name: 'real', argv: [p], intervalMs: 50, timeoutMs: 2000, rise: 2, fall: 2, initFail: false },
-      { run: runScript, log: quiet, onChange: (s) => changes.push(s) });
+      { run: runScript, log: quiet, onChange: (s) => changes.push(s), ticker: timersTicker(createSystemTimers()) });
     const until = async (want: ScriptStatus) => {
       const end = Date.now() + 5000;
       while (t.status !== want && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
@@ -236,5 +237,41 @@ describe('runScript with real /bin/sh scripts', () => {
     } finally {
       t.stop();
     }
+  });
+});
+
+describe('timersTicker: vrrp_script intervals on the daemon\'s Timers', () => {
+  it('ticks every interval from the start and stops when cancelled, leaving no timer armed', async () => {
+    const { ManualTimers } = await import('../lib/manualTimers.js');
+    const timers = new ManualTimers(0);
+    const at: number[] = [];
+    const tick = timersTicker(timers).every(200, () => at.push(timers.now()));
+    for (let i = 0; i < 5; i++) timers.advance(100);
+    assert.deepEqual(at, [200, 400]);
+    timers.advance(1000);
+    assert.deepEqual(at, [200, 400, 600, 800, 1000, 1200, 1400]);
+    tick.cancel();
+    timers.advance(1000);
+    assert.equal(at.length, 7, 'no tick after cancel');
+    assert.equal(timers.nextAt(), null, 'no timer left armed');
+  });
+
+  it('a tick that runs late keeps the rate (armed from its due time); one more than a period late skips ahead instead of bursting', () => {
+    // A hand clock: the loop stalls by setting `now` past the due time before a tick runs.
+    let now = 0;
+    const armed: Array<{ fn: () => void; delay: number }> = [];
+    const timers = {
+      now: () => now, wallNow: () => now,
+      setTimeout: (fn: () => void, ms: number) => { armed.push({ fn, delay: ms }); return armed.length as never; },
+      setImmediate: () => { throw new Error('not used'); }, clear: () => undefined,
+    };
+    let ticks = 0;
+    timersTicker(timers).every(200, () => { ticks++; });
+    assert.equal(armed.at(-1)!.delay, 200);
+    now = 250; armed.at(-1)!.fn(); // 50 ms late
+    assert.equal(armed.at(-1)!.delay, 150, 'the next one is due at 400, not 450');
+    now = 1500; armed.at(-1)!.fn(); // 1.1 s late: several periods missed
+    assert.equal(armed.at(-1)!.delay, 200, 'skips ahead to one period from now, no burst of missed ticks');
+    assert.equal(ticks, 2);
   });
 });

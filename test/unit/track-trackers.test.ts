@@ -13,7 +13,7 @@ import { formatConfigError } from '../../src/config/errors.js';
 import type { Config } from '../../src/config/model.js';
 import { createLogger } from '../../src/log.js';
 import { computePriority } from '../../src/track/priority.js';
-import { realTicker, type Ticker } from '../../src/track/scriptTracker.js';
+import { timersTicker, type Ticker } from '../../src/track/scriptTracker.js';
 import { Trackers } from '../../src/track/trackers.js';
 import { runScript } from '../../src/track/scriptRunner.js';
 import { createSystemTimers } from '../../src/timers.js';
@@ -92,7 +92,7 @@ vrrp_instances:
     const ticker: Ticker = {
       every(ms, fn) {
         ticks.intervals.push(ms);
-        return realTicker.every(ms, () => { ticks.fired++; fn(); });
+        return timersTicker(createSystemTimers()).every(ms, () => { ticks.fired++; fn(); });
       },
     };
     trackers = new Trackers(config, quiet, (name) => changed.push(name), { runScript, timers: createSystemTimers(), processScanMs: 100, filePollMs: 60_000, ticker });
