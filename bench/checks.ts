@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import type { CheckConfig, RealServerConfig } from '../src/config/lbModel.js';
 import { CheckScheduler } from '../src/check/scheduler.js';
 import { runProbe } from '../src/check/probes/index.js';
-import { median, toolVersion } from './lib/common.js';
+import { checkCounts, eachArg, median, toolVersion, writeResults } from './lib/common.js';
 import { createSystemTimers } from '../src/timers.js';
 
 type Mode = 'tcp' | 'http';
@@ -359,13 +359,7 @@ function parseArgs(argv: string[]): { out: string | null; tcp: number; http: num
     out: null as string | null, tcp: Number(env.TCP_ENDPOINTS ?? 10_000), http: Number(env.HTTP_ENDPOINTS ?? 1000),
     windowS: Number(env.WINDOW_S ?? 30), warmupS: Number(env.WARMUP_S ?? 5), only: null as Impl | null, mode: null as Mode | null,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
+  eachArg(argv, (a, next) => {
     if (a === '--out') o.out = next();
     else if (a === '--tcp') o.tcp = Number(next());
     else if (a === '--http') o.http = Number(next());
@@ -383,10 +377,8 @@ function parseArgs(argv: string[]): { out: string | null; tcp: number; http: num
       console.log('usage: node dist/bench/checks.js [--out FILE.json] [--tcp N] [--http N] [--window S] [--warmup S] [--only tandem|haproxy] [--mode tcp|http]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
-  }
-  for (const [k, v, max] of [['tcp', o.tcp, 62_500 * 100], ['http', o.http, 62_500 * 100], ['window', o.windowS, 3600], ['warmup', o.warmupS, 600]] as const) {
-    if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`${k} must be an integer 1..${max}, got ${v}`);
-  }
+  });
+  checkCounts([['tcp', o.tcp, 62_500 * 100], ['http', o.http, 62_500 * 100], ['window', o.windowS, 3600], ['warmup', o.warmupS, 600]]);
   return o;
 }
 
@@ -463,10 +455,7 @@ async function bench(): Promise<void> {
   }
 
   if (args.out) {
-    writeFileSync(args.out, JSON.stringify({
-      command: `node ${process.argv.slice(1).join(' ')}`,
-      started: started.toISOString(),
-      finished: new Date().toISOString(),
+    writeResults(args.out, started, () => ({
       host: {
         kernel: toolVersion(['uname', '-r']), node: process.version, cpus: spawnSync('nproc', { encoding: 'utf8' }).stdout.trim(),
         haproxy: impls.includes('haproxy') ? toolVersion(['haproxy', '-v']) : null,
@@ -474,8 +463,7 @@ async function bench(): Promise<void> {
       settings: { intervalMs: CHECK_INTERVAL_MS, timeoutMs: CHECK_TIMEOUT_MS, warmupS: args.warmupS, windowS: args.windowS, haproxyThreads: 1 },
       results,
       ratios,
-    }, null, 2) + '\n');
-    console.log(`\nresults written to ${args.out}`);
+    }));
   }
   if (results.some((r) => r.error)) process.exitCode = 1;
 }

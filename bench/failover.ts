@@ -10,13 +10,12 @@
 // at priority 100, so the backup's Skew_Time is the same in every trial; after a kill the dead
 // director is restarted (at the same priority it stays BACKUP: no preemption to wait for) and
 // the roles swap for the next trial.
-import { writeFileSync } from 'node:fs';
 import type { DirectorSpec } from '../test/lib/director-spec.js';
 import { Keepalived } from '../test/lib/keepalived.js';
 import { Lab, requireLabTools, sleep, type LabNode } from '../test/lib/netns.js';
 import { Observer, masterDownIntervalS, measureFailover, nowNs, type FailoverMeasurement } from '../test/lib/observer.js';
 import { Tandem, requireTandemBuilt } from '../test/lib/tandem.js';
-import { stats, toolVersion, type Stats } from './lib/common.js';
+import { eachArg, stats, toolVersion, writeResults, type Stats } from './lib/common.js';
 
 type Impl = 'tandem' | 'keepalived';
 
@@ -68,13 +67,7 @@ function parseArgs(argv: string[]): { out: string | null; only: Impl | null; tri
   let out: string | null = null;
   let only: Impl | null = null;
   let trials = Number(process.env.TRIALS ?? 20);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
+  eachArg(argv, (a, next) => {
     if (a === '--out') out = next();
     else if (a === '--only') {
       const v = next();
@@ -85,7 +78,7 @@ function parseArgs(argv: string[]): { out: string | null; only: Impl | null; tri
       console.log('usage: node dist/bench/failover.js [--out FILE.json] [--only tandem|keepalived] [--trials N]  (env TRIALS=N)');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
-  }
+  });
   if (!Number.isInteger(trials) || trials < 1 || trials > 1000) throw new Error(`trials must be 1..1000, got ${trials}`);
   return { out, only, trials };
 }
@@ -250,10 +243,7 @@ async function main(): Promise<void> {
   for (const r of results) for (const e of r.errors) console.log(`ERROR ${r.impl} ${r.config}: ${e.split('\n')[0]}`);
 
   if (args.out) {
-    writeFileSync(args.out, JSON.stringify({
-      command: `node ${process.argv.slice(1).join(' ')}`,
-      started: started.toISOString(),
-      finished: new Date().toISOString(),
+    writeResults(args.out, started, () => ({
       host: {
         kernel: toolVersion(['uname', '-r']),
         node: process.version,
@@ -263,8 +253,7 @@ async function main(): Promise<void> {
       trialsRequested: args.trials,
       results,
       ratios,
-    }, null, 2) + '\n');
-    console.log(`\nresults written to ${args.out}`);
+    }));
   }
   if (results.some((r) => r.errors.length > 0)) process.exitCode = 1;
 }

@@ -16,10 +16,9 @@
 // NftBackend vs `nft -f`, K apply runs and M weight changes per side); with `all`, its JSON goes
 // next to --out's with `-nft` before the extension (docs/bench-table.json -> docs/bench-table-nft.json).
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { runInVm, vmAvailable } from '../test/kernel/vm.js';
-import { fmt, printStatsTable, ratio, stats } from './lib/common.js';
+import { checkCounts, eachArg, fmt, printStatsTable, ratio, stats, writeResults } from './lib/common.js';
 import { runNftTableBench } from './tableNft.js';
 
 const AGENT = new URL('./agents/table-agent.js', import.meta.url).pathname;
@@ -41,13 +40,7 @@ function parseArgs(argv: string[]): Args {
   let flips = Number(process.env.FLIPS ?? 20);
   let timeoutS = 900;
   let backend: Args['backend'] = 'all';
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
+  eachArg(argv, (a, next) => {
     if (a === '--out') out = next();
     else if (a === '--runs') runs = Number(next());
     else if (a === '--flips') flips = Number(next());
@@ -61,10 +54,8 @@ function parseArgs(argv: string[]): Args {
       console.log('usage: node dist/bench/table.js [--out FILE.json] [--runs K] [--flips M] [--timeout S] [--backend ipvs|nft|all]  (env RUNS=K FLIPS=M)');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
-  }
-  for (const [name, v, max] of [['runs', runs, 100], ['flips', flips, 1000], ['timeout', timeoutS, 7200]] as const) {
-    if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`${name} must be an integer 1..${max}, got ${v}`);
-  }
+  });
+  checkCounts([['runs', runs, 100], ['flips', flips, 1000], ['timeout', timeoutS, 7200]]);
   return { out, runs, flips, timeoutS, backend };
 }
 
@@ -160,10 +151,7 @@ async function main(): Promise<void> {
   for (const e of r.errors) console.log(`ERROR ${e}`);
 
   if (args.out) {
-    writeFileSync(args.out, JSON.stringify({
-      command: `node ${process.argv.slice(1).join(' ')}`,
-      started: started.toISOString(),
-      finished: new Date().toISOString(),
+    writeResults(args.out, started, () => ({
       host: { cpu: cpus()[0]?.model ?? null, cpus: cpus().length, node: process.version, kernel: spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim() },
       vm: { kernel: r.kernel, cpus: r.cpus, accel: 'tcg', ipvsadm: r.ipvsadm, bootMs: run.bootMs, totalMs: run.totalMs },
       runsRequested: args.runs, flipsRequested: args.flips,
@@ -177,8 +165,7 @@ async function main(): Promise<void> {
         netlinkFlipRuns: r.netlinkFlipRuns, spawnIpvsadmMs: r.spawnIpvsadmMs, spawnTrueMs: r.spawnTrueMs,
       },
       errors: r.errors,
-    }, null, 2) + '\n');
-    console.log(`\nresults written to ${args.out}`);
+    }));
   }
   if (r.errors.length > 0) process.exitCode = 1;
 }

@@ -3,10 +3,9 @@
 // the end, on signals and on exit) runs bench/agents/table-nft-agent.ts, which times tandem's
 // NftBackend against `nft -f` of the same ruleset written by hand (renderRuleset), from empty and
 // for one change; this side prints medians and ratios and writes the JSON.
-import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Lab, requireLabTools } from '../test/lib/netns.js';
-import { fmt, printStatsTable, ratio, stats } from './lib/common.js';
+import { fmt, printStatsTable, ratio, stats, writeResults } from './lib/common.js';
 
 const AGENT = new URL('./agents/table-nft-agent.js', import.meta.url).pathname;
 
@@ -74,18 +73,14 @@ export async function runNftTableBench(args: NftBenchArgs): Promise<number> {
   for (const e of r.errors) console.log(`ERROR ${e}`);
 
   if (args.out) {
-    writeFileSync(args.out, JSON.stringify({
-      command: `node ${process.argv.slice(1).join(' ')}`,
-      started: started.toISOString(),
-      finished: new Date().toISOString(),
+    writeResults(args.out, started, () => ({
       host: { cpu: cpus()[0]?.model ?? null, cpus: cpus().length, node: process.version, kernel: r.kernel, nft: r.nft },
       runsRequested: args.runs, changesRequested: args.changes,
       ops: r.ops, scriptBytes: r.scriptBytes, scriptLines: r.scriptLines,
       summary: { tandemApply, tandemPass, nftFile, tandemChange, tandemChangeDiffApply, nftChange, readMs: r.readMs, ratios },
       raw: { applyRuns: r.applyRuns, changeRuns: r.changeRuns },
       errors: r.errors,
-    }, null, 2) + '\n');
-    console.log(`\nnft results written to ${args.out}`);
+    }), 'nft results');
   }
   return r.errors.length;
 }

@@ -21,6 +21,7 @@ import { renderOps } from '../../src/lb/ipvs/render.js';
 import { reconcile } from '../../src/lb/reconcile.js';
 import { Reconciler, type PassReport } from '../../src/lb/reconciler.js';
 import { createSystemTimers } from '../../src/timers.js';
+import { procAddr, procTable, waitFor } from '../../test/kernel/agents/procIpvs.js';
 
 
 function intEnv(name: string, dflt: number): number {
@@ -34,36 +35,6 @@ function intEnv(name: string, dflt: number): number {
 async function ipvsadm(...args: string[]): Promise<void> {
   const r = await timedSpawn('ipvsadm', args);
   if (r.code !== 0) throw new Error(`ipvsadm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-}
-
-/** Services and real servers in /proc/net/ip_vs, and the dest keys (hex, as the kernel prints them). */
-function procTable(): { services: number; dests: number; has: (svc: string, dest: string) => boolean } {
-  const text = readFileSync('/proc/net/ip_vs', 'utf8');
-  const entries = new Set<string>();
-  let services = 0;
-  let dests = 0;
-  let current = '';
-  for (const line of text.split('\n')) {
-    const s = /^(TCP|UDP|SCTP)\s+([0-9A-F]+:[0-9A-F]+)\s/.exec(line);
-    if (s) { services++; current = s[2]!; continue; }
-    const d = /^\s+->\s+([0-9A-F]+:[0-9A-F]+)\s/.exec(line);
-    if (d) { dests++; entries.add(`${current} ${d[1]}`); }
-  }
-  return { services, dests, has: (svc, dest) => entries.has(`${svc} ${dest}`) };
-}
-
-/** "192.0.2.58", 80 -> "C000023A:0050", the /proc/net/ip_vs spelling. */
-function procAddr(address: string, port: number): string {
-  const hex = address.split('.').map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0')).join('');
-  return `${hex}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
 }
 
 type FlipRow = { flip: number; op: string; verdictToAppliedMs: number; applyMs: number; passMs: number; inKernel: boolean };
@@ -83,7 +54,7 @@ async function flipRun(
     onError: (e) => errors.push(`${label} reconciler: ${String(e.error)}`),
   });
   rec.start();
-  await waitFor(() => passes.length >= 1, 120_000, `${label} start pass`);
+  await waitFor(() => passes.length >= 1, 120_000, `${label} start pass`, 1);
   const startPass = { readMs: passes[0]!.readMs, totalMs: passes[0]!.totalMs, ops: passes[0]!.ops.length };
   const flipRuns: FlipRow[] = [];
   for (let i = 0; i < flips; i++) {

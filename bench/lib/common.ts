@@ -1,5 +1,6 @@
 // What every benchmark here needs: order statistics and the versions of the tools it compares.
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 
 export interface Stats { n: number; median: number; p95: number; p99: number; min: number; max: number }
 
@@ -41,4 +42,33 @@ export function printStatsTable(title: string, rows: Array<[string, Stats | null
   console.log(line(header));
   for (const c of cells) console.log(line(c));
   console.log('');
+}
+
+/** Walks a benchmark's command line: `on(a, next)` for each argument `a`, where next() takes the
+ *  argument after it as its value (an error when there is none). */
+export function eachArg(argv: readonly string[], on: (a: string, next: () => string) => void): void {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    on(a, next);
+  }
+}
+
+/** Each [name, value, max]: an error unless the value is an integer 1..max. */
+export function checkCounts(counts: ReadonlyArray<readonly [string, number, number]>): void {
+  for (const [name, v, max] of counts) {
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`${name} must be an integer 1..${max}, got ${v}`);
+  }
+}
+
+/** Writes a benchmark's results file: the command line, when it started and finished, then what
+ *  body() returns (built after the finish time is taken), as indented JSON. */
+export function writeResults(out: string, started: Date, body: () => object, what = 'results'): void {
+  const head = { command: `node ${process.argv.slice(1).join(' ')}`, started: started.toISOString(), finished: new Date().toISOString() };
+  writeFileSync(out, JSON.stringify({ ...head, ...body() }, null, 2) + '\n');
+  console.log(`\n${what} written to ${out}`);
 }

@@ -5,6 +5,7 @@
 // only when all of its checks pass" (keepalived ipwrapper.c update_svr_checker_state()).
 // No clock, no timers, no randomness: the driver feeds `timer` at nextDeadline(state) and draws
 // the warmup jitter itself, so a test drives it with a manual clock.
+import type { CheckCommon } from '../config/lbModel.js';
 
 /** Why one probe failed. Probes report one of these; logs, metrics and alerts use the same words. */
 export type ProbeFailReason =
@@ -32,15 +33,9 @@ export type ProbeResult =
   | { ok: true; /** misc_dynamic: exit status 2..255 means weight = status - 2. */ weight?: number }
   | { ok: false; reason: ProbeFailReason; detail?: string };
 
-/** One check's timing, resolved from the config (CheckCommon in config/lbModel.ts). */
-export interface CheckTiming {
-  timeoutMs: number;
-  retry: number;
-  delayBeforeRetryMs: number;
-  delayLoopMs: number;
-  warmupMs: number;
-  alpha: boolean;
-  rise: number;
+/** One check's timing, resolved from the config: CheckCommon's timing fields (config/lbModel.ts). */
+export interface CheckTiming
+  extends Pick<CheckCommon, 'timeoutMs' | 'retry' | 'delayBeforeRetryMs' | 'delayLoopMs' | 'warmupMs' | 'alpha' | 'rise'> {
   /** misc_dynamic: a successful result's `weight` sets the server's weight. */
   dynamicWeight: boolean;
 }

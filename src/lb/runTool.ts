@@ -14,6 +14,14 @@ export interface RunToolOptions {
   fail(code: ToolFailure, message: string, stderr: string): Error;
 }
 
+/** A table backend's error: what failed (the backend's code), the message and the tool's stderr.
+ *  Each backend names its own subclass. */
+export class ToolError<C extends string> extends Error {
+  constructor(readonly code: C, message: string, readonly stderr = '') {
+    super(message);
+  }
+}
+
 export function runTool(bin: string, args: readonly string[], input: string | undefined, o: RunToolOptions): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
     let child;

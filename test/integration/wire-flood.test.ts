@@ -10,11 +10,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { Lab, requireLabTools, requireTools, run, sleep, waitFor, type LabNode } from '../lib/netns.js';
+import { type Lab, run, sleep, waitFor, type LabNode } from '../lib/netns.js';
 import { buildFlooder } from '../fuzz/wire.js';
 import { frameFile } from '../fuzz/frames.js';
 import { encodeVrrp, ethernetFrame, ipv4Datagram, ipv6Datagram, sendFrames } from '../lib/raw-sender.js';
-import { TANDEM_BIN, Tandem, requireTandemBuilt, type TandemStateFile } from '../lib/tandem.js';
+import { TANDEM_BIN, type Tandem, type TandemStateFile } from '../lib/tandem.js';
+import { startWireMaster, wireLab } from '../lib/wireLab.js';
 import { fetchFromSocket } from '../../src/api/statusCli.js';
 
 const FLOOD = 200_000;
@@ -25,27 +26,13 @@ let tandem: Tandem;
 let flooder: string;
 
 before(async () => {
-  requireLabTools();
-  requireTools('cc');
-  requireTandemBuilt();
-  lab = await Lab.create({
-    prefix: 'tC',
-    nodes: [
-      { name: 'lb1', ipv4: ['192.0.2.1/24'], ipv6: ['2001:db8::1/64'] },
-      { name: 'client', ipv4: ['192.0.2.50/24'], ipv6: ['2001:db8::50/64'] },
-    ],
-  });
+  lab = await wireLab({ ipv6: true, tools: ['cc'] });
   client = lab.node('client');
   flooder = buildFlooder(lab.dir);
-  tandem = await Tandem.start(lab, lab.node('lb1'), {
-    routerId: 'lb1',
-    instances: [
-      { name: 'VI_4', vrid: 52, version: 3, priority: 150, advertInt: 1, vips: ['192.0.2.101/24'] },
-      { name: 'VI_6', vrid: 53, version: 3, priority: 150, advertInt: 1, vips: ['2001:db8::101/64'] },
-    ],
-  });
-  await tandem.waitForState('VI_4', 'MASTER', 15_000);
-  await tandem.waitForState('VI_6', 'MASTER', 15_000);
+  tandem = await startWireMaster(lab, [
+    { name: 'VI_4', vrid: 52, version: 3, priority: 150, advertInt: 1, vips: ['192.0.2.101/24'] },
+    { name: 'VI_6', vrid: 53, version: 3, priority: 150, advertInt: 1, vips: ['2001:db8::101/64'] },
+  ]);
 });
 
 after(async () => { await lab?.destroy(); });

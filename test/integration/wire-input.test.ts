@@ -6,9 +6,10 @@
 // way at the end proves the sender itself works.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, requireLabTools, waitFor, type LabNode } from '../lib/netns.js';
+import { type Lab, waitFor, type LabNode } from '../lib/netns.js';
 import { encodeVrrp, ipv4Datagram, seededBytes, sendIpv4Datagrams, type ChecksumOptions, type VrrpFields } from '../lib/raw-sender.js';
-import { Tandem, requireTandemBuilt, type TandemStateFile } from '../lib/tandem.js';
+import type { Tandem, TandemStateFile } from '../lib/tandem.js';
+import { startWireMaster, wireLab } from '../lib/wireLab.js';
 
 const GROUP = '224.0.0.18';
 const CLIENT_IP = '192.0.2.50';
@@ -20,22 +21,12 @@ let client: LabNode;
 let tandem: Tandem;
 
 before(async () => {
-  requireLabTools('python3');
-  requireTandemBuilt();
-  lab = await Lab.create({
-    prefix: 'tC',
-    nodes: [{ name: 'lb1', ipv4: ['192.0.2.1/24'] }, { name: 'client', ipv4: [`${CLIENT_IP}/24`] }],
-  });
+  lab = await wireLab({ ipv6: false, tools: ['python3'] });
   client = lab.node('client');
-  tandem = await Tandem.start(lab, lab.node('lb1'), {
-    routerId: 'lb1',
-    instances: [
-      { name: 'VI_1', vrid: 51, version: 2, priority: 150, advertInt: 1, authPass: 's3cret', vips: ['192.0.2.100/24'] },
-      { name: 'VI_2', vrid: 52, version: 3, priority: 150, advertInt: 1, vips: ['192.0.2.101/24'] },
-    ],
-  });
-  await tandem.waitForState('VI_1', 'MASTER', 15_000);
-  await tandem.waitForState('VI_2', 'MASTER', 15_000);
+  tandem = await startWireMaster(lab, [
+    { name: 'VI_1', vrid: 51, version: 2, priority: 150, advertInt: 1, authPass: 's3cret', vips: ['192.0.2.100/24'] },
+    { name: 'VI_2', vrid: 52, version: 3, priority: 150, advertInt: 1, vips: ['192.0.2.101/24'] },
+  ]);
 });
 
 after(async () => { await lab?.destroy(); });

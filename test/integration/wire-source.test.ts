@@ -14,9 +14,10 @@
 // so the frames themselves are right and only the source made the difference.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, requireLabTools, sleep, waitFor, type LabNode } from '../lib/netns.js';
+import { type Lab, sleep, waitFor, type LabNode } from '../lib/netns.js';
 import { encodeVrrp, ethernetFrame, ipv4Datagram, ipv6Datagram, sendFrames } from '../lib/raw-sender.js';
-import { Tandem, requireTandemBuilt, type TandemStateFile } from '../lib/tandem.js';
+import type { Tandem, TandemStateFile } from '../lib/tandem.js';
+import { startWireMaster, wireLab } from '../lib/wireLab.js';
 
 const GROUP4 = '224.0.0.18', GROUP6 = 'ff02::12';
 const VIP4 = '192.0.2.101', VIP6 = '2001:db8::101';
@@ -29,15 +30,7 @@ let client: LabNode;
 let tandem: Tandem;
 
 before(async () => {
-  requireLabTools('python3');
-  requireTandemBuilt();
-  lab = await Lab.create({
-    prefix: 'tC',
-    nodes: [
-      { name: 'lb1', ipv4: ['192.0.2.1/24'], ipv6: ['2001:db8::1/64'] },
-      { name: 'client', ipv4: ['192.0.2.50/24'], ipv6: ['2001:db8::50/64'] },
-    ],
-  });
+  lab = await wireLab({ ipv6: true, tools: ['python3'] });
   lb1 = lab.node('lb1');
   client = lab.node('client');
   // No reverse-path filter (a loose or strict one would drop the directed broadcast source in
@@ -45,15 +38,10 @@ before(async () => {
   // tandem's socket and its own check is what is tested.
   await lab.exec(lb1, ['sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.eth0.rp_filter=0',
     'net.ipv4.conf.all.route_localnet=1', 'net.ipv4.conf.eth0.route_localnet=1']);
-  tandem = await Tandem.start(lab, lb1, {
-    routerId: 'lb1',
-    instances: [
-      { name: 'VI_4', vrid: 52, version: 3, priority: 150, advertInt: 1, vips: [`${VIP4}/24`] },
-      { name: 'VI_6', vrid: 53, version: 3, priority: 150, advertInt: 1, vips: [`${VIP6}/64`] },
-    ],
-  });
-  await tandem.waitForState('VI_4', 'MASTER', 15_000);
-  await tandem.waitForState('VI_6', 'MASTER', 15_000);
+  tandem = await startWireMaster(lab, [
+    { name: 'VI_4', vrid: 52, version: 3, priority: 150, advertInt: 1, vips: [`${VIP4}/24`] },
+    { name: 'VI_6', vrid: 53, version: 3, priority: 150, advertInt: 1, vips: [`${VIP6}/64`] },
+  ]);
 });
 
 after(async () => { await lab?.destroy(); });

@@ -2,15 +2,14 @@
 // with notes (each file:line, on stderr and atop the YAML), --strict makes a note a failure (exit
 // 3, no YAML written), 2 for bad input and wrong usage. Run through bin/tandem, as an operator
 // runs it, and through runImport() for the stream contents.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { runImport } from '../../src/config/import/cli.js';
 import { loadConfigText } from '../../src/config/load.js';
+import { scratchDir } from '../lib/scratch.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const tandem = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin/tandem'), ...args], { encoding: 'utf8', cwd: root, timeout: 60_000 });
@@ -37,10 +36,8 @@ const LOSSLESS = [
 ].join('\n');
 
 describe('tandem import: exit codes', () => {
-  let dir = '';
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'tandem-import-cli-')); });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const write = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
+  const scratch = scratchDir('tandem-import-cli-');
+  const { write } = scratch;
 
   it('0: converted without loss; nothing on stderr, the YAML says every keyword was converted', () => {
     const p = write('lossless.conf', LOSSLESS);
@@ -92,7 +89,7 @@ describe('tandem import: exit codes', () => {
   });
 
   it('2: bad input (unreadable, invalid syntax) and wrong usage, with nothing on stdout', () => {
-    const missing = tandem('import', join(dir, 'missing.conf'));
+    const missing = tandem('import', join(scratch.dir, 'missing.conf'));
     assert.equal(missing.status, 2);
     assert.equal(missing.stdout, '');
     assert.match(missing.stderr, /missing\.conf:1: cannot read .*ENOENT/);

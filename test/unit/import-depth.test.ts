@@ -1,13 +1,12 @@
 // Issue 12 §1 for `tandem import`: keepalived blocks nested past the limit used to overflow the
 // stack in include expansion (an uncaught RangeError, exit 1); now they are refused at file:line
 // with exit 2, counting the blocks around an include.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseKeepalivedFile } from '../../src/config/import/parse.js';
+import { scratchDir } from '../lib/scratch.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const tandem = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin/tandem'), ...args], { encoding: 'utf8', cwd: root, timeout: 60_000 });
@@ -17,10 +16,8 @@ const nested = (n: number, inner = 'priority 100') =>
   Array.from({ length: n }, (_, i) => `${' '.repeat(i)}b${i} {`).join('\n') + `\n${inner}\n` + '}\n'.repeat(n);
 
 describe('keepalived.conf import: block nesting limit', () => {
-  let dir = '';
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'tandem-import-depth-')); });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const write = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
+  const scratch = scratchDir('tandem-import-depth-');
+  const { write } = scratch;
 
   it('64 nested blocks parse; the 65th is refused at its line', () => {
     const ok = parseKeepalivedFile(write('d64.conf', nested(64)));
@@ -68,19 +65,16 @@ describe('keepalived.conf import: block nesting limit', () => {
     const r = tandem('import', open);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /open\.conf:1: '\{' of vrrp_instance is never closed/);
-    assert.equal(tandem('import', join(dir, 'missing.conf')).status, 2);
+    assert.equal(tandem('import', join(scratch.dir, 'missing.conf')).status, 2);
   });
 });
 
 describe('keepalived.conf import: a long included file', () => {
-  let dir = '';
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'tandem-import-long-')); });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const scratch = scratchDir('tandem-import-long-');
 
   it('an include of 200,000 statements is read (push(...list) of that many overflowed the stack)', () => {
-    writeFileSync(join(dir, 'long.conf'), Array.from({ length: 200_000 }, (_, i) => `k${i} ${i}`).join('\n') + '\n');
-    const top = join(dir, 'top.conf');
-    writeFileSync(top, 'global_defs {\n  router_id lb1\n}\ninclude long.conf\n');
+    scratch.write('long.conf', Array.from({ length: 200_000 }, (_, i) => `k${i} ${i}`).join('\n') + '\n');
+    const top = scratch.write('top.conf', 'global_defs {\n  router_id lb1\n}\ninclude long.conf\n');
     const r = parseKeepalivedFile(top);
     assert.ok(r.ok, r.ok ? '' : r.error.message);
     assert.equal(r.statements.length, 200_001);

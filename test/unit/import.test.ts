@@ -3,16 +3,16 @@
 // loader), key fields convert to the right values, comments are carried over, and every keyword
 // that cannot be converted is listed with its file:line. keepalived -t on the fixtures is in
 // test/integration/import-keepalived.test.ts (it needs a namespace with eth0/eth1).
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { importKeepalived, type Unconverted } from '../../src/config/import/convert.js';
 import { expandGlob, lex, parseKeepalivedFile } from '../../src/config/import/parse.js';
 import { loadConfigText } from '../../src/config/load.js';
+import { scratchDir } from '../lib/scratch.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const fixtureDir = join(root, 'test/fixtures/keepalived');
@@ -186,10 +186,8 @@ describe('keepalived.conf import: converted values', () => {
 });
 
 describe('keepalived.conf import: parser and edge cases', () => {
-  let dir = '';
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'tandem-import-')); });
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const write = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };
+  const scratch = scratchDir('tandem-import-');
+  const { write } = scratch;
 
   it('lexes comments (# and !), quoted strings and braces on one line', () => {
     const r = lex('a "b c" {d} # x\n! y\ne#f', 'f');
@@ -226,7 +224,7 @@ describe('keepalived.conf import: parser and edge cases', () => {
   });
 
   it('an unreadable file exits 2 naming it, as tandem check does; wrong usage exits 2', () => {
-    const r = tandem('import', join(dir, 'missing.conf'));
+    const r = tandem('import', join(scratch.dir, 'missing.conf'));
     assert.equal(r.status, 2);
     assert.match(r.stderr, /missing\.conf:1: cannot read .*ENOENT/);
     assert.equal(tandem('import').status, 2);
@@ -235,7 +233,7 @@ describe('keepalived.conf import: parser and edge cases', () => {
   it('detects an include loop and names the including line', () => {
     write('loop-a.conf', 'global_defs { router_id a }\ninclude loop-b.conf\n');
     write('loop-b.conf', '\n\ninclude loop-a.conf\n');
-    const r = parseKeepalivedFile(join(dir, 'loop-a.conf'));
+    const r = parseKeepalivedFile(join(scratch.dir, 'loop-a.conf'));
     assert.ok(!r.ok);
     assert.match(r.error.file, /loop-b\.conf$/);
     assert.equal(r.error.line, 3);
@@ -243,7 +241,7 @@ describe('keepalived.conf import: parser and edge cases', () => {
   });
 
   it('includes relative to the including file, nested, with globs; unconverted keywords name the included file', () => {
-    mkdirSync(join(dir, 'sub/deeper'), { recursive: true });
+    mkdirSync(join(scratch.dir, 'sub/deeper'), { recursive: true });
     write('sub/inst.conf', 'vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 9\n  use_vmac\n  virtual_ipaddress { 192.0.2.9/24 }\n  include deeper/*.inc\n}\n');
     write('sub/deeper/b.inc', 'priority 120\n');
     write('sub/deeper/a.inc', 'advert_int 2\n');
@@ -255,16 +253,16 @@ describe('keepalived.conf import: parser and edge cases', () => {
     assert.equal(data.vrrp_instances[0].advert_int, 2);
     assert.deepEqual(Object.keys(data.vrrp_instances[0]).slice(-2), ['advert_int', 'priority'], 'a.inc before b.inc (sorted)');
     const where = r.unconverted.map((u) => `${u.file.split('/').slice(-2).join('/')}:${u.line} ${u.keyword}`);
-    assert.deepEqual(where.sort(), ['sub/inst.conf:4 use_vmac', `${dir.split('/').pop()}/main.conf:2 include`].sort());
+    assert.deepEqual(where.sort(), ['sub/inst.conf:4 use_vmac', `${scratch.dir.split('/').pop()}/main.conf:2 include`].sort());
   });
 
   it('glob expansion: sorted, dotfiles skipped, only files', () => {
-    mkdirSync(join(dir, 'g/x.conf'), { recursive: true });
+    mkdirSync(join(scratch.dir, 'g/x.conf'), { recursive: true });
     write('g/b.conf', '');
     write('g/a.conf', '');
     write('g/.hidden.conf', '');
-    assert.deepEqual(expandGlob(join(dir, 'g/*.conf')).map((p) => p.split('/').pop()), ['a.conf', 'b.conf']);
-    assert.deepEqual(expandGlob(join(dir, 'g/[ab].conf')).map((p) => p.split('/').pop()), ['a.conf', 'b.conf']);
+    assert.deepEqual(expandGlob(join(scratch.dir, 'g/*.conf')).map((p) => p.split('/').pop()), ['a.conf', 'b.conf']);
+    assert.deepEqual(expandGlob(join(scratch.dir, 'g/[ab].conf')).map((p) => p.split('/').pop()), ['a.conf', 'b.conf']);
   });
 
   it('converts the remaining global_defs, instance and tracker keywords', () => {

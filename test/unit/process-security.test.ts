@@ -1,28 +1,22 @@
 // enable_script_security (src/alert/security.ts) on real files: a temp tree whose owners and modes
 // the test sets with chown/chmod (root required). Rows marked `ka` were checked the same way
 // against keepalived 2.2.7 (Debian 12): it refused or ran the script exactly so.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { rootScratchDir } from '../lib/scratch.js';
 import { checkScriptSecurity, isExecutableBy, type ScriptSecurityReason } from '../../src/process/security.js';
 
 const ROOT = { uid: 0, gid: 0 };
 const NOBODY = { uid: 65534, gid: 65534 };
 
 describe('alert script security (keepalived enable_script_security)', () => {
-  let base: string;
-  before(() => {
-    assert.equal(process.geteuid?.(), 0, 'this test chowns files and needs root');
-    base = mkdtempSync(join(tmpdir(), 'tandem-sec-'));
-    chmodSync(base, 0o755);
-  });
-  after(() => rmSync(base, { recursive: true, force: true }));
+  const scratch = rootScratchDir('tandem-sec-');
 
-  /** base/<name>/s.sh with the given modes and owners. */
+  /** <scratch dir>/<name>/s.sh with the given modes and owners. */
   function tree(name: string, o: { dirMode?: number; dirUid?: number; dirGid?: number; fileMode?: number; fileUid?: number; fileGid?: number } = {}): string {
-    const dir = join(base, name);
+    const dir = join(scratch.dir, name);
     mkdirSync(dir);
     const file = join(dir, 's.sh');
     writeFileSync(file, '#!/bin/sh\nexit 0\n');
@@ -47,40 +41,40 @@ describe('alert script security (keepalived enable_script_security)', () => {
       name: 'a safe symlink to a script in a world-writable directory', ka: true, reason: 'world_writable',
       build: () => {
         const target = tree('lt', { dirMode: 0o777 });
-        const dir = join(base, 'lsafe');
+        const dir = join(scratch.dir, 'lsafe');
         mkdirSync(dir, { mode: 0o755 });
         symlinkSync(target, join(dir, 'link.sh'));
         return join(dir, 'link.sh');
       },
-      culprit: () => join(base, 'lt'),
+      culprit: () => join(scratch.dir, 'lt'),
     },
     {
       name: 'a symlinked directory on the way (like /bin -> usr/bin)', ok: true, ka: true,
       build: () => {
         tree('real');
-        symlinkSync('real', join(base, 'alias'));
-        return join(base, 'alias', 's.sh');
+        symlinkSync('real', join(scratch.dir, 'alias'));
+        return join(scratch.dir, 'alias', 's.sh');
       },
     },
     {
       name: 'a symlink in a world-writable directory, to a safe script', reason: 'world_writable',
       build: () => {
         const target = tree('safe2');
-        const dir = join(base, 'wwlink');
+        const dir = join(scratch.dir, 'wwlink');
         mkdirSync(dir);
         chmodSync(dir, 0o777);
         symlinkSync(target, join(dir, 'link.sh'));
         return join(dir, 'link.sh');
       },
-      culprit: () => join(base, 'wwlink'),
+      culprit: () => join(scratch.dir, 'wwlink'),
     },
     {
       name: 'a relative symlink with .. resolved against its own directory', ok: true,
       build: () => {
         tree('rel');
-        mkdirSync(join(base, 'rel2'), { mode: 0o755 });
-        symlinkSync('../rel/s.sh', join(base, 'rel2', 'x.sh'));
-        return join(base, 'rel2', 'x.sh');
+        mkdirSync(join(scratch.dir, 'rel2'), { mode: 0o755 });
+        symlinkSync('../rel/s.sh', join(scratch.dir, 'rel2', 'x.sh'));
+        return join(scratch.dir, 'rel2', 'x.sh');
       },
     },
     { name: 'running as nobody: no protection needed, an unsafe path passes', build: () => tree('nb', { dirMode: 0o777, fileMode: 0o755 }), runAs: NOBODY, ok: true },
@@ -88,16 +82,16 @@ describe('alert script security (keepalived enable_script_security)', () => {
       name: 'a set-uid root file run as nobody still needs protection', build: () => tree('suid', { dirMode: 0o777, fileMode: 0o4755 }),
       runAs: NOBODY, reason: 'world_writable', culprit: (f) => join(f, '..'),
     },
-    { name: 'missing', build: () => join(base, 'nothere', 's.sh'), reason: 'not_found' },
+    { name: 'missing', build: () => join(scratch.dir, 'nothere', 's.sh'), reason: 'not_found' },
     { name: 'not executable', build: () => tree('nx', { fileMode: 0o644 }), reason: 'not_executable' },
     { name: 'not executable by nobody (owner-only x)', build: () => tree('nxn', { fileMode: 0o744 }), runAs: NOBODY, reason: 'not_executable' },
-    { name: 'a directory, not a file', build: () => { tree('isdir'); return join(base, 'isdir'); }, reason: 'wrong_file_type' },
+    { name: 'a directory, not a file', build: () => { tree('isdir'); return join(scratch.dir, 'isdir'); }, reason: 'wrong_file_type' },
     { name: 'a file used as a directory', build: () => join(tree('fd'), 'x'), reason: 'wrong_file_type', culprit: (f) => join(f, '..') },
     { name: 'relative path', build: () => 'bin/true', reason: 'not_absolute' },
     {
       name: 'a symlink loop', reason: 'symlink_loop',
       build: () => {
-        const dir = join(base, 'loop');
+        const dir = join(scratch.dir, 'loop');
         mkdirSync(dir, { mode: 0o755 });
         symlinkSync('b', join(dir, 'a'));
         symlinkSync('a', join(dir, 'b'));

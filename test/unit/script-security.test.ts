@@ -4,11 +4,10 @@
 // keepalived 2.2.7, given the same trees: "Disabling track script chk due to insecure" for a 0777
 // script in a 0777 directory run as root (and for one that no instance tracks), the same script
 // ran as script_user nobody, and a config file of uid 65534 with mode 666 was accepted.
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import { formatConfigError, type ConfigIssue } from '../../src/config/errors.js';
@@ -16,31 +15,28 @@ import type { Ctx } from '../../src/config/fields.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { crossCheckScriptSecurity, refuseInsecureConfigFile } from '../../src/config/scriptSecurity.js';
 import { configErrors, loadOk } from '../lib/config.js';
+import { rootScratchDir } from '../lib/scratch.js';
 
 const NOBODY = { uid: 65534, gid: 65534 };
 /** The repository root (this file runs from dist/test/unit/). */
 const REPO = new URL('../../../', import.meta.url).pathname;
 
 describe('script security: vrrp_scripts and misc_check (real files, root)', () => {
-  let base: string;
+  const scratch = rootScratchDir('tandem-scrsec-');
   let safe: string;
   let open: string;
   before(() => {
-    assert.equal(process.geteuid?.(), 0, 'this test chowns files and needs root');
-    base = mkdtempSync(join(tmpdir(), 'tandem-scrsec-'));
-    chmodSync(base, 0o755);
-    mkdirSync(join(base, 'safe'), { mode: 0o755 });
-    safe = join(base, 'safe', 'chk.sh');
+    mkdirSync(join(scratch.dir, 'safe'), { mode: 0o755 });
+    safe = join(scratch.dir, 'safe', 'chk.sh');
     writeFileSync(safe, '#!/bin/sh\nexit 0\n');
     chmodSync(safe, 0o755);
     // The issue's case: a 0777 script in a 0777 directory.
-    mkdirSync(join(base, 'open'));
-    chmodSync(join(base, 'open'), 0o777);
-    open = join(base, 'open', 'chk.sh');
+    mkdirSync(join(scratch.dir, 'open'));
+    chmodSync(join(scratch.dir, 'open'), 0o777);
+    open = join(scratch.dir, 'open', 'chk.sh');
     writeFileSync(open, '#!/bin/sh\nexit 0\n');
     chmodSync(open, 0o777);
   });
-  after(() => rmSync(base, { recursive: true, force: true }));
 
   const secured = (body: string, global = '') => `global:\n  enable_script_security: true\n${global}${body}`;
   const instance = (tracks: string) => `vrrp_instances:
@@ -58,7 +54,7 @@ describe('script security: vrrp_scripts and misc_check (real files, root)', () =
     weight: 0
 ${instance('chk')}`));
     assert.deepEqual(errs, [
-      `lb.yaml:5:13 vrrp_scripts[0].script: enable_script_security: refused (world_writable): ${join(base, 'open')} is writable by everyone (mode 777), so a non-root user could change what runs as root`,
+      `lb.yaml:5:13 vrrp_scripts[0].script: enable_script_security: refused (world_writable): ${join(scratch.dir, 'open')} is writable by everyone (mode 777), so a non-root user could change what runs as root`,
     ]);
   });
 
@@ -86,7 +82,7 @@ ${instance('chk, chk2')}`));
   });
 
   it('a vrrp_script is checked for its own user: not executable by nobody is refused', () => {
-    const ownerOnly = join(base, 'safe', 'owner-only.sh');
+    const ownerOnly = join(scratch.dir, 'safe', 'owner-only.sh');
     writeFileSync(ownerOnly, '#!/bin/sh\nexit 0\n');
     chmodSync(ownerOnly, 0o744);
     const errs = configErrors(secured(`vrrp_scripts:\n  - { name: chk, script: ${ownerOnly}, user: nobody }\n${instance('chk')}`));
@@ -120,7 +116,7 @@ ${misc}`;
   it('a misc_check run as root from a 0777 directory is refused at its misc_path', () => {
     const errs = configErrors(secured(virtualServer(`              misc_path: ${open} 198.51.100.1\n`)));
     assert.deepEqual(errs, [
-      `lb.yaml:11:26 virtual_servers[0].real_servers[0].checks[1].misc_check.misc_path: enable_script_security: refused (world_writable): ${join(base, 'open')} is writable by everyone (mode 777), so a non-root user could change what runs as root`,
+      `lb.yaml:11:26 virtual_servers[0].real_servers[0].checks[1].misc_check.misc_path: enable_script_security: refused (world_writable): ${join(scratch.dir, 'open')} is writable by everyone (mode 777), so a non-root user could change what runs as root`,
     ]);
   });
 
@@ -153,19 +149,13 @@ ${misc}`;
 });
 
 describe('script security: the config file (real files, root)', () => {
-  let base: string;
-  before(() => {
-    assert.equal(process.geteuid?.(), 0, 'this test chowns files and needs root');
-    base = mkdtempSync(join(tmpdir(), 'tandem-cfgsec-'));
-    chmodSync(base, 0o755);
-  });
-  after(() => rmSync(base, { recursive: true, force: true }));
+  const scratch = rootScratchDir('tandem-cfgsec-');
 
   const TEXT = 'global:\n  enable_script_security: true\nvrrp_instances:\n  - { name: VI_1, interface: eth0, virtual_router_id: 51, virtual_ipaddresses: [192.0.2.100/24] }\n';
 
-  /** base/<name>/lb.yaml with the given directory and file owners and modes. */
+  /** <scratch dir>/<name>/lb.yaml with the given directory and file owners and modes. */
   function file(name: string, o: { dirMode?: number; dirUid?: number; dirGid?: number; fileMode?: number; fileUid?: number; text?: string } = {}): string {
-    const dir = join(base, name);
+    const dir = join(scratch.dir, name);
     mkdirSync(dir);
     const f = join(dir, 'lb.yaml');
     writeFileSync(f, o.text ?? TEXT);
@@ -203,20 +193,20 @@ describe('script security: the config file (real files, root)', () => {
     refusedFor(f, 'owner_not_root', f);
   });
   it('a file in a 0777 directory is refused (anyone could replace it)', () => {
-    refusedFor(file('dw', { dirMode: 0o777 }), 'world_writable', join(base, 'dw'));
+    refusedFor(file('dw', { dirMode: 0o777 }), 'world_writable', join(scratch.dir, 'dw'));
   });
   it('a file in a directory a non-root group can write is refused; group root may', () => {
-    refusedFor(file('dg', { dirMode: 0o775, dirGid: 100 }), 'group_writable', join(base, 'dg'));
+    refusedFor(file('dg', { dirMode: 0o775, dirGid: 100 }), 'group_writable', join(scratch.dir, 'dg'));
     assert.deepEqual(errorsOf(file('dg0', { dirMode: 0o775, dirGid: 0 })), []);
   });
   it('a file in a directory a user owns is refused', () => {
-    refusedFor(file('du', { dirUid: 65534 }), 'owner_not_root', join(base, 'du'));
+    refusedFor(file('du', { dirUid: 65534 }), 'owner_not_root', join(scratch.dir, 'du'));
   });
   it('a safe symlink to a file in a 0777 directory is refused (the file that is read is checked)', () => {
     file('target', { dirMode: 0o777 });
-    mkdirSync(join(base, 'links'), { mode: 0o755 });
-    symlinkSync(join(base, 'target', 'lb.yaml'), join(base, 'links', 'lb.yaml'));
-    refusedFor(join(base, 'links', 'lb.yaml'), 'world_writable', join(base, 'target'));
+    mkdirSync(join(scratch.dir, 'links'), { mode: 0o755 });
+    symlinkSync(join(scratch.dir, 'target', 'lb.yaml'), join(scratch.dir, 'links', 'lb.yaml'));
+    refusedFor(join(scratch.dir, 'links', 'lb.yaml'), 'world_writable', join(scratch.dir, 'target'));
   });
   it('without enable_script_security the same file loads (as keepalived, which never checks)', () => {
     assert.deepEqual(errorsOf(file('off', { fileMode: 0o666, text: TEXT.replace('true', 'false') })), []);
@@ -230,7 +220,7 @@ describe('script security: the config file (real files, root)', () => {
     const f = file('cli', { dirMode: 0o777 });
     const r = spawnSync(process.execPath, [join(REPO, 'bin/tandem'), 'check', '-f', 'lb.yaml'], { encoding: 'utf8', cwd: join(f, '..') });
     assert.equal(r.status, 2, r.stdout + r.stderr);
-    assert.equal(r.stderr, `lb.yaml: enable_script_security: config file refused (world_writable): ${join(base, 'cli')} is writable by everyone (mode 777), `
+    assert.equal(r.stderr, `lb.yaml: enable_script_security: config file refused (world_writable): ${join(scratch.dir, 'cli')} is writable by everyone (mode 777), `
       + 'so a non-root user could change which programs tandem runs as root\nlb.yaml: 1 error\n');
   });
   it('tandem not running as root: its config file needs no protection', () => {

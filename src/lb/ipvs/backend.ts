@@ -10,7 +10,7 @@
 // processes the lines in order and prints one message per refusal). Kernel refusals are data in
 // ApplyResult; only "could not run ipvsadm at all" rejects, with an IpvsBackendError.
 import type { ApplyResult, LbBackend, RefusedOp } from '../backend.js';
-import { runTool, type ToolResult } from '../runTool.js';
+import { runTool, ToolError, type ToolResult } from '../runTool.js';
 import { destKey, serviceKey } from '../../config/lbModel.js';
 import { type LbTable, sameDest, sameService } from '../model.js';
 import { opServiceId, type TableOp } from '../reconcile.js';
@@ -24,11 +24,8 @@ export type IpvsBackendErrorCode =
   | 'output_too_large'
   | 'netlink_failed'; // NetlinkIpvsBackend: no IPVS family, or the socket exchange itself failed
 
-export class IpvsBackendError extends Error {
-  constructor(readonly code: IpvsBackendErrorCode, message: string, readonly stderr = '') {
-    super(message);
-    this.name = 'IpvsBackendError';
-  }
+export class IpvsBackendError extends ToolError<IpvsBackendErrorCode> {
+  override name = 'IpvsBackendError';
 }
 
 export interface IpvsBackendOptions {

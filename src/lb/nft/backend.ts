@@ -8,7 +8,7 @@
 // The backend remembers what it last read (plus what it applied since), because the reconciler's
 // triggered passes do not read and a diff needs the objects' current shape. When it has nothing
 // (first use, or after a failure) apply() reads first.
-import { runTool, type ToolResult } from '../runTool.js';
+import { runTool, ToolError, type ToolResult } from '../runTool.js';
 import { destKey, serviceKey } from '../../config/lbModel.js';
 import type { LbTable, ServiceEntry } from '../model.js';
 import { applyOpTo, copyTable, opServiceId, TableOpError, type TableOp } from '../reconcile.js';
@@ -18,11 +18,8 @@ import { readNftTables } from './parse.js';
 
 export type NftBackendErrorCode = 'spawn_failed' | 'timeout' | 'exit_status' | 'output_too_large' | 'bad_output';
 
-export class NftBackendError extends Error {
-  constructor(readonly code: NftBackendErrorCode, message: string, readonly stderr = '') {
-    super(message);
-    this.name = 'NftBackendError';
-  }
+export class NftBackendError extends ToolError<NftBackendErrorCode> {
+  override name = 'NftBackendError';
 }
 
 export interface NftBackendOptions {

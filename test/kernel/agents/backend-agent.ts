@@ -13,7 +13,7 @@ import { renderOps } from '../../../src/lb/ipvs/render.js';
 import type { LbTable } from '../../../src/lb/model.js';
 import { describeOp } from '../../../src/lb/reconcile.js';
 import { Reconciler, type PassReport } from '../../../src/lb/reconciler.js';
-import { vs } from './virtualServer.js';
+import { hundredByHundred, vs } from './virtualServer.js';
 import { createSystemTimers } from '../../../src/timers.js';
 
 const saveText = (): string => execFileSync('ipvsadm', ['-S', '-n'], { encoding: 'utf8' });
@@ -111,11 +111,7 @@ async function main(): Promise<void> {
 
   // 7. Scale: 100 services x 100 real servers from empty (after deleting the small config).
   for (const e of config) ipvsadm('-D', ...(e.service.id.kind === 'fwmark' ? ['-f', '7'] : [e.service.id.protocol === 'TCP' ? '-t' : '-u', `${e.service.id.address}:${e.service.id.port}`]));
-  const big: VirtualServerConfig[] = [];
-  for (let s = 0; s < 100; s++) {
-    const id: ServiceAddress = { kind: 'inet', family: 4, protocol: 'TCP', address: `192.0.2.${s + 1}`, port: 80 };
-    big.push(vs(id, 'wlc', Array.from({ length: 100 }, (_, j) => ({ address: `198.51.100.${j + 1}`, port: 10000 + s, weight: 1, fwd: 'NAT' as const }))));
-  }
+  const big = hundredByHundred();
   const bigHealth = new Map<string, RealServerHealth>();
   const bigPasses: PassReport[] = [];
   const bigErrors: string[] = [];

@@ -15,8 +15,9 @@ import { parseIpvsSave } from '../../../src/lb/ipvs/parse.js';
 import type { LbTable } from '../../../src/lb/model.js';
 import { describeOp, reconcile, type TableOp } from '../../../src/lb/reconcile.js';
 import { Reconciler, type PassReport } from '../../../src/lb/reconciler.js';
-import { vs } from './virtualServer.js';
+import { hundredByHundred, vs } from './virtualServer.js';
 import { createSystemTimers } from '../../../src/timers.js';
+import { procAddr, procTable, waitFor } from './procIpvs.js';
 
 const fixture = (f: string): string => readFileSync(new URL(`../../../../test/fixtures/ipvs/${f}`, import.meta.url), 'utf8');
 const saveText = (): string => execFileSync('ipvsadm', ['-S', '-n'], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -31,33 +32,6 @@ function plain(t: LbTable): unknown {
 
 function describeRefusals(r: { refused: Array<{ op: TableOp; reason: string; message?: string; errno?: number }> }) {
   return r.refused.map((x) => ({ op: describeOp(x.op), reason: x.reason, message: x.reason === 'unrenderable' ? '' : x.message, errno: x.errno }));
-}
-
-/** Services and real servers in /proc/net/ip_vs, keyed by the kernel's hex spelling. */
-function procTable(): { dests: number; has: (svc: string, dest: string) => boolean } {
-  const entries = new Set<string>();
-  let dests = 0;
-  let current = '';
-  for (const line of readFileSync('/proc/net/ip_vs', 'utf8').split('\n')) {
-    const s = /^(TCP|UDP|SCTP)\s+([0-9A-F]+:[0-9A-F]+)\s/.exec(line);
-    if (s) { current = s[2]!; continue; }
-    const d = /^\s+->\s+([0-9A-F]+:[0-9A-F]+)\s/.exec(line);
-    if (d) { dests++; entries.add(`${current} ${d[1]}`); }
-  }
-  return { dests, has: (svc, dest) => entries.has(`${svc} ${dest}`) };
-}
-
-function procAddr(address: string, port: number): string {
-  const hex = address.split('.').map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0')).join('');
-  return `${hex}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 async function main(): Promise<void> {
@@ -159,10 +133,10 @@ async function main(): Promise<void> {
   if ('error' in fix) throw fix.error;
   const afterFix = saveText();
   rec.start();
-  await waitFor(() => passes.length >= 3, 10_000, 'start pass');
+  await waitFor(() => passes.length >= 3, 10_000, 'start pass', 5);
   const mark = passes.length;
   ipvsadm('-e', '-t', '192.0.2.100:80', '-r', '198.51.100.13:8080', '-m', '-w', '42');
-  await waitFor(() => passes.slice(mark).some((p) => p.ops.length > 0), 5000, 'drift undone by the loop');
+  await waitFor(() => passes.slice(mark).some((p) => p.ops.length > 0), 5000, 'drift undone by the loop', 5);
   // Which passes ran after the drift, up to the one that undid it: the claim is "the next
   // periodic pass", not a number of milliseconds under emulation.
   const loopPasses = passes.slice(mark).map((p) => ({ cause: p.cause, read: p.read, ops: p.ops.length }));
@@ -175,11 +149,7 @@ async function main(): Promise<void> {
   for (const e of config) ipvsadm('-D', ...(e.service.id.kind === 'fwmark' ? ['-f', '7'] : ['-t', '192.0.2.100:80']));
 
   // 7. Scale: 100 services x 100 real servers from empty in one pass, then verdict -> kernel.
-  const big: VirtualServerConfig[] = [];
-  for (let s = 0; s < 100; s++) {
-    const id: ServiceAddress = { kind: 'inet', family: 4, protocol: 'TCP', address: `192.0.2.${s + 1}`, port: 80 };
-    big.push(vs(id, 'wlc', Array.from({ length: 100 }, (_, j) => ({ address: `198.51.100.${j + 1}`, port: 10000 + s, weight: 1, fwd: 'NAT' as const }))));
-  }
+  const big = hundredByHundred();
   const health = new Map<string, RealServerHealth>();
   const bigPasses: PassReport[] = [];
   const bigErrors: string[] = [];
@@ -199,7 +169,7 @@ async function main(): Promise<void> {
   const sameAsIpvsadm = JSON.stringify(plain(full)) === JSON.stringify(plain(parsedFull));
 
   bigRec.start();
-  await waitFor(() => bigPasses.length >= 1, 120_000, 'start pass');
+  await waitFor(() => bigPasses.length >= 1, 120_000, 'start pass', 5);
   const flips: Array<{ ops: string[]; up: boolean; inKernel: boolean; read: boolean; cause: string; passes: number }> = [];
   for (let i = 0; i < 20; i++) {
     const v = big[(Math.floor(i / 2) * 37) % 100]!;

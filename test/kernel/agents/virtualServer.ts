@@ -15,3 +15,14 @@ export function vs(id: ServiceAddress, scheduler: string, dests: Array<{ address
     quorum: 1, hysteresis: 0, sorryServer: null, realServers,
   };
 }
+
+/** The agents' scale table: 100 TCP services 192.0.2.1..100:80 (wlc), each with 100 NAT real
+ *  servers 198.51.100.1..100 on port 10000 + the service's index, weight 1. */
+export function hundredByHundred(): VirtualServerConfig[] {
+  const big: VirtualServerConfig[] = [];
+  for (let s = 0; s < 100; s++) {
+    const id: ServiceAddress = { kind: 'inet', family: 4, protocol: 'TCP', address: `192.0.2.${s + 1}`, port: 80 };
+    big.push(vs(id, 'wlc', Array.from({ length: 100 }, (_, j) => ({ address: `198.51.100.${j + 1}`, port: 10000 + s, weight: 1, fwd: 'NAT' as const }))));
+  }
+  return big;
+}
