@@ -64,9 +64,12 @@ test(`${ROUNDS} hostile rounds leave no descriptor and no heap behind`, { timeou
     ['tcp refused', () => probeTcp(target('127.0.0.1', refused), { timeoutMs: SLOW }), 'refused'],
   ];
   // dns_id needs the wrong-id answer (from a responder in this process) before the deadline, so
-  // it stays out of the rounds that load the event loop with the expensive cases.
+  // it stays out of the rounds that load the event loop with the expensive cases. On a loaded
+  // machine that answer can still come after the deadline, and the verdict is then a timeout:
+  // both are fine for what this file proves (nothing leaks), the dns_id path is counted below and
+  // must have run in most rounds (probes-dns.test.ts judges the verdict itself).
   const lightRoundsOnly: Case[] = [
-    ['dns other id', () => probeDns({ ...target('127.0.0.1', dnsWrongId.port), queryType: 'SOA', queryName: '.' }, { timeoutMs: 4 * TIMEOUT }), 'dns_id'],
+    ['dns other id', () => probeDns({ ...target('127.0.0.1', dnsWrongId.port), queryType: 'SOA', queryName: '.' }, { timeoutMs: 4 * TIMEOUT }), 'dns_id|timeout'],
   ];
   // Expensive cases (1 MiB read each, a TLS handshake, a process) run every 10th round.
   const everyTenth: Case[] = [
@@ -78,12 +81,14 @@ test(`${ROUNDS} hostile rounds leave no descriptor and no heap behind`, { timeou
 
   const wrong: string[] = [];
   let probes = 0;
+  let dnsIdVerdicts = 0;
   const round = async (i: number): Promise<void> => {
     const cases = i % 10 === 0 ? [...everyRound, ...everyTenth] : [...everyRound, ...lightRoundsOnly];
     probes += cases.length;
     await Promise.all(cases.map(async ([name, run, reason]) => {
       const r = await run();
-      if (r.ok || r.reason !== reason) wrong.push(`round ${i} ${name}: ${JSON.stringify(r)}`);
+      if (r.ok || !reason.split('|').includes(r.reason)) wrong.push(`round ${i} ${name}: ${JSON.stringify(r)}`);
+      if (!r.ok && r.reason === 'dns_id') dnsIdVerdicts++;
     }));
   };
   const settle = async (limit: number): Promise<number> => {
@@ -100,6 +105,7 @@ test(`${ROUNDS} hostile rounds leave no descriptor and no heap behind`, { timeou
     // Warm-up (lazy modules, JIT, the TLS context), not counted.
     await Promise.all(Array.from({ length: PARALLEL_ROUNDS }, (_, k) => round(-10 * k)));
     probes = 0;
+    dnsIdVerdicts = 0;
     await settle(0);
     gc();
     const fds0 = openFds();
@@ -117,6 +123,8 @@ test(`${ROUNDS} hostile rounds leave no descriptor and no heap behind`, { timeou
       `heap ${(heap0 / 2 ** 20).toFixed(1)} -> ${(heap1 / 2 ** 20).toFixed(1)} MiB; rss ${(rss0 / 2 ** 20).toFixed(0)} -> ${(rss1 / 2 ** 20).toFixed(0)} MiB`);
 
     assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} probes gave another verdict than expected`);
+    // 900 light rounds run the dns case; most must take the dns_id path (a timeout is the loaded-machine exception).
+    assert.ok(dnsIdVerdicts >= 450, `only ${dnsIdVerdicts} of 900 dns probes saw the wrong-id answer`);
     assert.ok(fds1 <= fds0 + 2, `open descriptors ${fds0} -> ${fds1}`);
     assert.ok(heap1 - heap0 < 4 * 2 ** 20, `heap grew ${((heap1 - heap0) / 2 ** 20).toFixed(2)} MiB`);
     assert.ok(rss1 - rss0 < 96 * 2 ** 20, `RSS grew ${((rss1 - rss0) / 2 ** 20).toFixed(0)} MiB`);
