@@ -62,6 +62,18 @@ export class ManualTimers implements Timers {
     throw new Error('ManualTimers.advance: more than 100,000 callbacks in one advance (a timer that re-arms itself at zero delay?)');
   }
 
+  /**
+   * Runs the clock to `t` (absolute ms) in `stepMs` steps, yielding one real loop turn between
+   * steps, so that promise callbacks and microtasks the code under test queues (sync group orders,
+   * probe results, reload steps) run between steps as they would between loop turns.
+   */
+  async runUntil(t: number, stepMs = 10): Promise<void> {
+    while (this.t < t) {
+      this.advance(Math.min(stepMs, t - this.t));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
   /** Advances to the next deadline (if any) and runs what falls due there; returns whether it did. */
   step(): boolean {
     const at = this.nextAt();

@@ -116,12 +116,7 @@ function rig(opts: { reload?: () => LoadResult } = {}) {
   const signals = new EventEmitter();
   const snapshot = (): DaemonStatus => (status?.snapshot() as DaemonStatus);
   const states = () => snapshot().instances.map((i) => `${i.name}:${i.state}`);
-  const until = async (t: number) => {
-    while (timers.now() < t) {
-      timers.advance(Math.min(10, t - timers.now()));
-      await settle(1);
-    }
-  };
+  const until = (t: number) => timers.runUntil(t);
   return { timers, net, calls, alerts, built, parts, signals, snapshot, states, until };
 }
 

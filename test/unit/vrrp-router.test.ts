@@ -40,13 +40,8 @@ function rig(text: string, trackers?: Record<string, TrackerState[]>) {
   });
   const state = (name = 'VI_1') => router.snapshot().instances.find((i) => i.name === name)!.state;
   /** Runs the clock to `t` (absolute ms) in 10 ms steps, letting the microtasks the router queues
-   *  (sync group orders, send faults) run between steps as they would between loop turns. */
-  const until = async (t: number) => {
-    while (timers.now() < t) {
-      timers.advance(Math.min(10, t - timers.now()));
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  };
+   *  (sync group orders, send faults) run between steps. */
+  const until = (t: number) => timers.runUntil(t);
   /** A peer's adverts on eth0 every second from `from` to `to` (absolute ms). */
   const peer = async (src: string, priority: number, from: number, to: number, vrid = 1, ifname = 'eth0') => {
     for (let t = from; t <= to; t += 1000) {
