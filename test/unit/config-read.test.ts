@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { parseDocument, type Node } from 'yaml';
 import { estimateNodes, expandAliases } from '../../src/config/nesting.js';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,22 @@ import { formatConfigError } from '../../src/config/errors.js';
 import { decodeConfigBytes, firstInvalidUtf8, MAX_CONFIG_BYTES } from '../../src/config/readText.js';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
+
+/**
+ * A copy of the built CLI (bin, dist, the addon, the runtime dependencies) under `dir`, which is
+ * mode 0755: nobody must be able to load tandem for this test, and a checkout under a 0700
+ * directory (`mktemp -d`) is out of its reach. Only the config file is then unreadable to it.
+ */
+function cliCopyForNobody(dir: string): string {
+  const root = join(dir, 'cli');
+  const deps = Object.keys((JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
+  for (const p of ['package.json', 'bin', 'dist', 'build/Release/tandem_net.node', ...deps.map((d) => `node_modules/${d}`)]) {
+    cpSync(join(REPO, p), join(root, p), { recursive: true });
+  }
+  // cpSync keeps modes: make every directory on the way traversable and every file readable.
+  spawnSync('chmod', ['-R', 'a+rX', root]);
+  return root;
+}
 
 /** The lines `loadConfigFile` refuses `path` with. */
 function refusal(path: string): string[] {
@@ -42,7 +58,7 @@ describe('config files that cannot be a config', () => {
     assert.equal(process.geteuid?.(), 0, 'this test runs tandem check as nobody and needs root');
     const f = join(dir, 'secret.yaml');
     writeFileSync(f, 'vrrp_instances: []\n', { mode: 0o600 });
-    const r = spawnSync(process.execPath, [join(REPO, 'bin/tandem'), 'check', '-f', f], { encoding: 'utf8', uid: 65534, gid: 65534, cwd: '/' });
+    const r = spawnSync(process.execPath, [join(cliCopyForNobody(dir), 'bin/tandem'), 'check', '-f', f], { encoding: 'utf8', uid: 65534, gid: 65534, cwd: '/' });
     assert.equal(r.status, 2, r.stdout + r.stderr);
     assert.equal(r.stderr, `${f}: cannot read the file: permission denied (EACCES)\n${f}: 1 error\n`);
   });
