@@ -27,7 +27,7 @@ import { Trackers } from '../track/trackers.js';
 import { runScript as runTrackScript } from '../track/scriptRunner.js';
 import { LbService, type LbServiceDeps } from '../lb/service.js';
 import { planTable } from './plan.js';
-import { createSystemdNotifier, nativeSdSend, type SystemdNotifier } from './sdNotify.js';
+import { createSystemdNotifier, nativeSdSend, watchdogUsecFromEnv, type SystemdNotifier } from './sdNotify.js';
 import { createStateFileWriter, writeStateFile, type StateFileWriter } from './stateFile.js';
 import { createVrrpNetwork } from '../net/vrrpNetwork.js';
 import { VrrpRouter, type VrrpRouterEvents } from '../vrrp/router.js';
@@ -115,7 +115,13 @@ export function composeDaemon(): Daemon {
       return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe, random: Math.random });
     },
     statusServer: (opts) => new StatusServer({ ...opts, now: () => timers.now() }),
-    systemd: (log) => createSystemdNotifier(log, nativeSdSend),
+    systemd: (log) => {
+      const watchdogUsec = watchdogUsecFromEnv(process.env, process.pid);
+      // sd_watchdog_enabled(3) with unset_environment: scripts (children) must not inherit them.
+      delete process.env.WATCHDOG_USEC;
+      delete process.env.WATCHDOG_PID;
+      return createSystemdNotifier(log, nativeSdSend, { timers, watchdogUsec });
+    },
     stateFile: (path, snapshot, log) => createStateFileWriter(path, snapshot, log, { timers, write: writeStateFile }),
     loadConfig: (file) => loadConfigFileOffThread(file),
     openFileLimit: () => {

@@ -183,6 +183,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   await statusApi.start();
   // Type=notify: sockets open, instances started, state file written.
   systemd.ready(vrrpStatusLine(service.snapshot().instances));
+  // WATCHDOG=1 from this loop, the one the VRRP machines run on (sdNotify.ts), until the stop ends.
+  const watchdog = systemd.watchdog();
 
   return await new Promise<number>((resolve) => {
     const stop = (sig: string) => {
@@ -204,6 +206,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
         alerts.stop().catch((e: Error) => log.error(`alert stop: ${e.message}`)),
       ]).then(() => state.flush()).finally(() => {
         state.close();
+        watchdog.stop();
         signals.off('SIGTERM', onTerm);
         signals.off('SIGINT', onInt);
         signals.off('SIGHUP', onHup);

@@ -9,11 +9,25 @@
 // socket's running drop count (sk_drops, a uint32) on each packet it queues, and every packet
 // hands it to JS, which counts the increase. The buffer is sized by JS for the instances on the
 // socket (setReceiveBuffer).
+//
+// Every packet also carries how long it waited in the socket before we read it (its age), from
+// the kernel's receive timestamp, so that the state machine restarts the Master_Down_Timer from
+// when an advert arrived (RFC 5798 §6.4.2), not from when a busy event loop got round to it.
+// What the kernel gives: SO_TIMESTAMPNS (socket(7)) stamps each skb with ktime_get_real() as it
+// is received (net/core/dev.c net_timestamp_check), i.e. CLOCK_REALTIME; Linux has no monotonic
+// software receive stamp (SOF_TIMESTAMPING_RX_SOFTWARE is the same realtime stamp,
+// Documentation/networking/timestamping.rst). So the age is CLOCK_REALTIME now - the stamp,
+// sampled right after recvmsg, and JS subtracts it from its own monotonic now. Error: an NTP
+// slew changes the realtime rate by at most 500 ppm (0.15 ms on a 300 ms wait); a clock step
+// between arrival and read shifts the age by the step: a backward step gives a negative age,
+// clamped to 0 here (the packet counts as arriving now, the behaviour without stamps), and a
+// forward step makes it look older, which the driver clamps to its previous event (instance.ts).
 #include "common.h"
 
 #include <net/if.h>
 #include <netinet/ip.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +39,9 @@ namespace {
 
 constexpr int kIpprotoVrrp = 112;
 constexpr int kMaxPacketsPerWakeup = 64;      // bound the work done in one poll callback
+// drain() runs before a deadline acts (vrrp/router.ts): it reads what is queued now, bounded so
+// that a flood cannot hold the loop; what is left is read by the poll callback as usual.
+constexpr int kMaxPacketsPerDrain = 1024;
 // keepalived marks VRRP as network control traffic (IPTOS_PREC_INTERNETCONTROL); do the same so
 // QoS treats both implementations alike.
 constexpr int kTosNetworkControl = 0xc0;
@@ -42,13 +59,14 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
                            InstanceMethod<&VrrpSocket::Leave>("leave"),
                            InstanceMethod<&VrrpSocket::SetHopLimit>("setHopLimit"),
                            InstanceMethod<&VrrpSocket::SetReceiveBuffer>("setReceiveBuffer"),
+                           InstanceMethod<&VrrpSocket::Drain>("drain"),
                            InstanceMethod<&VrrpSocket::Close>("close"),
                            InstanceAccessor<&VrrpSocket::Ifindex>("ifindex"),
                        });
   }
 
-  // new VrrpSocket(family: 4 | 6, ifname, onPacket(payload, src, dst, ttl, ifindex, kernelDrops),
-  //                onError(err))
+  // new VrrpSocket(family: 4 | 6, ifname,
+  //                onPacket(payload, src, dst, ttl, ifindex, kernelDrops, ageMs), onError(err))
   explicit VrrpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VrrpSocket>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsFunction() ||
@@ -108,6 +126,8 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
     int on = 1, off = 0, tos = kTosNetworkControl;
     // Linux >= 2.6.33: the drop count on every queued packet (socket(7) SO_RXQ_OVFL).
     if (setsockopt(fd_, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) < 0) return Fail("setsockopt(SO_RXQ_OVFL)");
+    // The kernel's receive time of every packet (see the top of this file).
+    if (setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0) return Fail("setsockopt(SO_TIMESTAMPNS)");
     if (family_ == 4) {
       // Arrival interface; TTL and addresses come from the IP header that raw IPv4 sockets
       // deliver in front of the payload.
@@ -311,6 +331,19 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
 
   Napi::Value Ifindex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ifindex_); }
 
+  // drain(): number. Reads and delivers (through onPacket, synchronously) every packet queued on
+  // the socket now, up to kMaxPacketsPerDrain; returns how many were read. A closed socket
+  // drains nothing. Safe to call from inside onPacket (each delivery copies the packet first).
+  Napi::Value Drain(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int n = 0;
+    while (n < kMaxPacketsPerDrain && fd_ >= 0) {
+      if (!ReceiveOne(env)) break;
+      n++;
+    }
+    return Napi::Number::New(env, n);
+  }
+
   // Idempotent: a second close() does nothing; other calls on a closed socket throw EBADF.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     poller_.Stop();
@@ -360,9 +393,14 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
       return false;
     }
     // The kernel attaches SO_RXQ_OVFL only once it has dropped something: no cmsg means 0.
+    ageMs_ = 0;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
         std::memcpy(&kernelDrops_, CMSG_DATA(c), sizeof kernelDrops_);
+      } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec stamp;
+        std::memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+        ageMs_ = AgeMs(stamp);
       }
     }
     if (family_ == 4) {
@@ -414,12 +452,23 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
             hops, ifindex);
   }
 
+  // How long ago (ms) the kernel stamped the packet, on CLOCK_REALTIME now; never negative.
+  static double AgeMs(const timespec& stamp) {
+    // A zero stamp: the kernel did not stamp it (it stamps on read then: no wait to report).
+    if (stamp.tv_sec == 0 && stamp.tv_nsec == 0) return 0;
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    double age = static_cast<double>(now.tv_sec - stamp.tv_sec) * 1e3 +
+                 static_cast<double>(now.tv_nsec - stamp.tv_nsec) / 1e6;
+    return age > 0 ? age : 0;
+  }
+
   void Deliver(Napi::Env env, const uint8_t* payload, size_t len, const std::string& src,
                const std::string& dst, int ttl, int ifindex) {
     Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(env, payload, len);
     CallIntoJs(env, onPacket_, *asyncContext_,
                {buf, Napi::String::New(env, src), Napi::String::New(env, dst), Napi::Number::New(env, ttl),
-                Napi::Number::New(env, ifindex), Napi::Number::New(env, kernelDrops_)});
+                Napi::Number::New(env, ifindex), Napi::Number::New(env, kernelDrops_), Napi::Number::New(env, ageMs_)});
   }
 
   void ReportError(Napi::Env env, int err, const char* syscall) {
@@ -433,6 +482,8 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
   bool referenced_ = false;
   // The socket's running drop count from the last SO_RXQ_OVFL seen (wraps at 2^32).
   uint32_t kernelDrops_ = 0;
+  // The packet being delivered: ms it waited in the socket (SO_TIMESTAMPNS).
+  double ageMs_ = 0;
   const char* syscall_ = "";
   std::vector<uint8_t> buffer_ = std::vector<uint8_t>(65536);
   FdPoller poller_;

@@ -26,6 +26,9 @@ export interface NativeVrrpSocket {
   /** SO_RCVBUFFORCE, or SO_RCVBUF (capped by net.core.rmem_max) without CAP_NET_ADMIN; `granted`
    *  is the kernel's SO_RCVBUF afterwards (twice what was asked, socket(7)). */
   setReceiveBuffer(bytes: number): { granted: number; forced: boolean };
+  /** Reads and delivers (through onPacket, synchronously) what is queued now, bounded; returns
+   *  how many packets it read. */
+  drain(): number;
   close(): void;
 }
 
@@ -70,8 +73,10 @@ export interface NativeAddon {
     family: 4 | 6,
     ifname: string,
     /** `kernelDrops`: the socket's running count of packets the kernel dropped for want of
-     *  receive buffer (SO_RXQ_OVFL, a uint32 that wraps), as of this packet's queueing. */
-    onPacket: (payload: Uint8Array, src: string, dst: string, ttl: number, ifindex: number, kernelDrops: number) => void,
+     *  receive buffer (SO_RXQ_OVFL, a uint32 that wraps), as of this packet's queueing.
+     *  `ageMs`: how long the packet waited in the socket (the kernel's SO_TIMESTAMPNS receive
+     *  stamp against CLOCK_REALTIME now, never negative; src/native/vrrp_socket.cc). */
+    onPacket: (payload: Uint8Array, src: string, dst: string, ttl: number, ifindex: number, kernelDrops: number, ageMs: number) => void,
     onError: (e: SystemError) => void,
   ) => NativeVrrpSocket;
   PacketSocket: new (ifname: string) => NativePacketSocket;

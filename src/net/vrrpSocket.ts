@@ -3,6 +3,9 @@
 // It also says what the kernel dropped before we could read it: the receive buffer is sized for
 // the instances on the socket (receiveBufferBytes), and SO_RXQ_OVFL's running count, carried by
 // each packet, becomes a per-packet increase (KernelDropCounter).
+// Each packet carries its arrival time on the caller's monotonic clock: the kernel's receive
+// stamp gives how long it waited (native/vrrp_socket.cc), subtracted from `now()` when JS gets
+// it, so a packet read late by a busy loop still says when it came.
 import { nativeAddon, type NativeAddon, type NativeVrrpSocket } from './native.js';
 
 export interface ReceivedPacket {
@@ -16,6 +19,9 @@ export interface ReceivedPacket {
   ifindex: number;
   /** Packets the kernel dropped on this socket (receive buffer full) since the packet before. */
   kernelDropsBefore: number;
+  /** When the kernel received it, on the socket's monotonic clock (VrrpSocketOptions.now): no
+   *  later than the moment JS got it. */
+  arrivedAt: number;
 }
 
 /** What the kernel gave a socket's receive buffer. */
@@ -45,6 +51,9 @@ export interface VrrpSocket {
   /** Packets the kernel dropped on this socket since it was opened, as known from the last packet
    *  read (the kernel reports a drop on the next packet it manages to queue). */
   readonly kernelDrops: number;
+  /** Reads every packet queued now (bounded) and delivers each through onPacket before it
+   *  returns; returns how many. A closed socket drains nothing. */
+  drain(): number;
   /** Idempotent. Later send/join calls throw EBADF. */
   close(): void;
 }
@@ -59,6 +68,9 @@ export interface VrrpSocketOptions {
   hopLimit?: number;
   /** Receive buffer to ask for at once (else the kernel's default, net.core.rmem_default). */
   receiveBufferBytes?: number;
+  /** The monotonic clock arrival times are given on (ms); performance.now(), the daemon's
+   *  Timers.now(), when not given. */
+  now?: () => number;
 }
 
 /** Turns SO_RXQ_OVFL's running count (a uint32 that wraps) into increases. */
@@ -100,11 +112,14 @@ export function receiveBufferBytes(instances: ReadonlyArray<{ family: 4 | 6; ver
 export function openVrrpSocket(opts: VrrpSocketOptions, addon: Pick<NativeAddon, 'VrrpSocket'> = nativeAddon()): VrrpSocket {
   const { family, ifname } = opts;
   const drops = new KernelDropCounter();
+  const now = opts.now ?? (() => performance.now());
   const sock: NativeVrrpSocket = new addon.VrrpSocket(
     family,
     ifname,
-    (payload, src, dst, ttl, ifindex, kernelDrops) =>
-      opts.onPacket({ family, payload, src, dst, ttl, ifindex, kernelDropsBefore: drops.update(kernelDrops) }),
+    // now() is read a few microseconds after the addon read the realtime clock, so the arrival
+    // errs that much late: the safe side (a backup waits that much longer, never less).
+    (payload, src, dst, ttl, ifindex, kernelDrops, ageMs) =>
+      opts.onPacket({ family, payload, src, dst, ttl, ifindex, kernelDropsBefore: drops.update(kernelDrops), arrivedAt: now() - ageMs }),
     (e) => opts.onError(e),
   );
   let receiveBuffer: ReceiveBuffer | null = null;
@@ -141,6 +156,7 @@ export function openVrrpSocket(opts: VrrpSocketOptions, addon: Pick<NativeAddon,
     setReceiveBuffer,
     get receiveBuffer() { return receiveBuffer; },
     get kernelDrops() { return drops.total; },
+    drain: () => (closed ? 0 : sock.drain()),
     close() {
       closed = true;
       sock.close();

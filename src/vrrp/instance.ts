@@ -32,6 +32,8 @@ export interface InstanceSnapshot {
 
 export class VrrpInstanceDriver {
   private st: MachineState;
+  /** The time of the last event given to the machine: machine time never goes back. */
+  private lastAt = -Infinity;
   constructor(readonly name: string, private machineConfig: MachineConfig, private readonly ports: InstancePorts) {
     this.st = initialMachineState(machineConfig);
   }
@@ -60,8 +62,14 @@ export class VrrpInstanceDriver {
 
   start(): void { this.dispatch({ type: 'start' }); }
   stop(): void { this.dispatch({ type: 'stop' }); }
-  advert(src: string, priority: number, advertIntCs: number): void {
-    this.dispatch({ type: 'advert', src, priority, advertIntCs });
+  /** `arrivedAt`: when the advert arrived (the kernel's receive time, receive.ts); now if not
+   *  given. The machine gets it clamped between the last event it handled and now: an advert
+   *  read after another event (a tracker's priority change, a sync group order) is handled as if
+   *  it came just after that event, so the machine's time stays monotonic; the Master_Down_Timer
+   *  it restarts is then later than it would be from the true arrival (a backup waits longer,
+   *  never less), by at most the time the advert waited. A stamp in the future counts as now. */
+  advert(src: string, priority: number, advertIntCs: number, arrivedAt?: number): void {
+    this.dispatch({ type: 'advert', src, priority, advertIntCs }, arrivedAt);
   }
   setFault(faulty: boolean): void {
     if (faulty !== this.st.faulty) this.dispatch({ type: 'fault', faulty });
@@ -84,8 +92,11 @@ export class VrrpInstanceDriver {
     };
   }
 
-  private dispatch(ev: MachineEvent): void {
-    const r = step(this.machineConfig, this.st, ev, this.ports.now());
+  private dispatch(ev: MachineEvent, at?: number): void {
+    const now = this.ports.now();
+    const t = at === undefined ? now : Math.min(now, Math.max(at, this.lastAt));
+    this.lastAt = t;
+    const r = step(this.machineConfig, this.st, ev, t);
     this.st = r.state;
     // Wire effects first (VIPs, advert, GARP), then logging and notifications: the first advert
     // and GARP of a new master must not wait for a log line or a state file write.

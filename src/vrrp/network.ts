@@ -20,6 +20,9 @@ export interface VrrpSocketHandle {
   /** Resizes the receive buffer; returns (and keeps in `receiveBuffer`) what the kernel granted. */
   setReceiveBuffer(bytes: number): ReceiveBuffer;
   readonly receiveBuffer: ReceiveBuffer | null;
+  /** Reads every packet queued on the socket now (bounded), delivering each through the
+   *  request's onPacket before it returns; returns how many. Nothing once closed. */
+  drain(): number;
   /** Idempotent. */
   close(): void;
 }
@@ -27,6 +30,7 @@ export interface VrrpSocketHandle {
 export interface VrrpSocketRequest {
   family: 4 | 6;
   ifname: string;
+  /** `p.arrivedAt`: when the kernel received it, on the router's clock (Timers.now()). */
   onPacket(p: ReceivedVrrpPacket): void;
   /** Receive-side failures; the socket keeps running. */
   onError(e: Error): void;

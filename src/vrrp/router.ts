@@ -164,7 +164,8 @@ export class VrrpRouter {
       sendHealth: initialSendHealth(), sendRetry: undefined } as Omit<RunningInstance, 'driver'> as RunningInstance;
     const driver = new VrrpInstanceDriver(cfg.name, machineConfigFor(cfg, srcIp), {
       now: () => timers.now(),
-      armTimer: (at, fire) => timer.arm(at, fire),
+      // Read what waits in the socket before a deadline acts (receive.ts drainThen).
+      armTimer: (at, fire) => timer.arm(at, () => this.receiver.drainThen(r.socket, fire)),
       sendAdvert: (priority) => this.sendPath.send(r, priority),
       addVips: (reason) => {
         const added = this.vips.add(r, r.wire.allVips, sendFail);

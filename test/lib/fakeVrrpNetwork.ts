@@ -3,6 +3,9 @@
 // time they left, announcements are recorded, and a test injects received adverts (encoded with
 // vrrp/packet.ts, so they go through the real receive checks), link and address events, and send
 // failures. Pair it with test/lib/manualTimers.ts and manualOneShot() below.
+// A received advert can also wait in its socket (enqueue): with its arrival stamp, until the
+// "poll" delivers it (deliverQueued) or the router drains the socket (VrrpSocketHandle.drain), as
+// a packet waits in the kernel while the event loop is busy.
 import type {
   Announcer, IfAddress, LinkInfo, NetEvent, ReceiveBuffer, ReceivedVrrpPacket, VrrpNetwork, VrrpSocketHandle, VrrpSocketRequest,
 } from '../../src/vrrp/network.js';
@@ -37,6 +40,8 @@ interface FakeSocket {
   req: VrrpSocketRequest;
   joined: boolean;
   closed: boolean;
+  /** Received, not read yet (enqueue). */
+  queue: ReceivedVrrpPacket[];
 }
 
 /** The instance's machine timer on a manual clock (the real one is daemon/preciseTimer.ts). */
@@ -61,6 +66,10 @@ export class FakeVrrpNetwork implements VrrpNetwork {
   readonly sockets: FakeSocket[] = [];
   /** When set, every advert send throws an Error with this message (as ENETDOWN would). */
   failSends: string | null = null;
+  /** false: drain() reads nothing (a socket without it; the queue waits for deliverQueued). */
+  drainReads = true;
+  /** drain() calls, with how many packets each read. */
+  readonly drains: Array<{ at: number; ifname: string; read: number }> = [];
   private readonly watchers: Array<{ onEvent(e: NetEvent): void; onError(e: Error): void; closed: boolean }> = [];
 
   constructor(private readonly timers: Timers) {}
@@ -85,15 +94,45 @@ export class FakeVrrpNetwork implements VrrpNetwork {
     return this.sent.filter((s) => s.ifname === ifname && s.at >= since);
   }
 
-  /** A received advert, encoded as a peer would send it (TTL 255 unless given). */
+  /** A received advert, encoded as a peer would send it (TTL 255 unless given), read at once. */
   inject(ifname: string, src: string, advert: Omit<Advert, 'type' | 'authType' | 'authPass'> & Partial<Advert>, ttl = 255): void {
+    const { s, p } = this.packet(ifname, src, advert, ttl, this.timers.now());
+    s.req.onPacket(p);
+  }
+
+  /** A received advert that waits in its socket, stamped `arrivedAt` (manual ms, default now),
+   *  until deliverQueued() or the router's drain() reads it. */
+  enqueue(ifname: string, src: string, advert: Omit<Advert, 'type' | 'authType' | 'authPass'> & Partial<Advert>, arrivedAt = this.timers.now()): void {
+    const { s, p } = this.packet(ifname, src, advert, 255, arrivedAt);
+    s.queue.push(p);
+  }
+
+  /** The poll callback: reads every queued packet on `ifname`'s sockets; returns how many. */
+  deliverQueued(ifname: string): number {
+    let n = 0;
+    for (const s of this.sockets) if (s.req.ifname === ifname) n += this.readQueue(s);
+    return n;
+  }
+
+  queued(ifname: string): number {
+    return this.sockets.filter((s) => s.req.ifname === ifname && !s.closed).reduce((a, s) => a + s.queue.length, 0);
+  }
+
+  private readQueue(s: FakeSocket): number {
+    let n = 0;
+    // Bounded: onPacket may enqueue nothing on its own; each turn takes one packet off.
+    for (let p = s.queue.shift(); p && !s.closed; p = s.queue.shift()) { s.req.onPacket(p); n++; }
+    return n;
+  }
+
+  private packet(ifname: string, src: string, advert: Omit<Advert, 'type' | 'authType' | 'authPass'> & Partial<Advert>, ttl: number, arrivedAt: number) {
     const s = this.sockets.find((x) => !x.closed && x.req.ifname === ifname && x.req.family === (src.includes(':') ? 6 : 4));
     if (!s) throw new Error(`no open VRRP socket on ${ifname}`);
     const family = s.req.family;
     const dst = family === 4 ? VRRP_GROUP4 : VRRP_GROUP6;
     const payload = encodeAdvert({ type: 1, authType: 0, authPass: '', ...advert }, { family, src, dst });
-    const p: ReceivedVrrpPacket = { family, payload, src, dst, ttl, ifindex: this.links.get(ifname)?.ifindex ?? 0, kernelDropsBefore: 0 };
-    s.req.onPacket(p);
+    const p: ReceivedVrrpPacket = { family, payload, src, dst, ttl, ifindex: this.links.get(ifname)?.ifindex ?? 0, kernelDropsBefore: 0, arrivedAt };
+    return { s, p };
   }
 
   /** The link goes up or down (an RTM_NEWLINK the watch reports). */
@@ -119,7 +158,7 @@ export class FakeVrrpNetwork implements VrrpNetwork {
   // --- VrrpNetwork ---
 
   openSocket(req: VrrpSocketRequest): VrrpSocketHandle {
-    const s: FakeSocket = { req, joined: false, closed: false };
+    const s: FakeSocket = { req, joined: false, closed: false, queue: [] };
     this.sockets.push(s);
     let receiveBuffer: ReceiveBuffer | null = null;
     return {
@@ -133,6 +172,11 @@ export class FakeVrrpNetwork implements VrrpNetwork {
       joinMulticast: () => { s.joined = true; },
       setReceiveBuffer: (bytes) => (receiveBuffer = { requested: bytes, granted: 2 * bytes, forced: true }),
       get receiveBuffer() { return receiveBuffer; },
+      drain: () => {
+        const read = s.closed || !this.drainReads ? 0 : this.readQueue(s);
+        this.drains.push({ at: this.timers.now(), ifname: req.ifname, read });
+        return read;
+      },
       close: () => { s.closed = true; },
     };
   }

@@ -2,8 +2,8 @@
 // python3 process binds one (a path, or '@name' for an abstract socket in its network namespace)
 // and prints every datagram it receives as one JSON line. When given a state file it reads that
 // file the moment each datagram arrives, so a test can tell what the daemon had written before it
-// sent, e.g., READY=1. The helper exits by itself after `lifetimeS` (bounded) and is killed by
-// close().
+// sent, e.g., READY=1, and each datagram carries its arrival time. The helper exits by itself
+// after `lifetimeS` (bounded) and is killed by close().
 import { spawn, type ChildProcess } from 'node:child_process';
 import { waitFor } from './netns.js';
 
@@ -30,7 +30,7 @@ while True:
                 state = f.read()
         except OSError:
             state = None
-    print(json.dumps({"msg": data.decode("utf-8", "replace"), "state": state}), flush=True)
+    print(json.dumps({"msg": data.decode("utf-8", "replace"), "state": state, "at": time.monotonic() * 1000}), flush=True)
 `;
 
 export interface NotifyMessage {
@@ -40,6 +40,8 @@ export interface NotifyMessage {
   fields: Record<string, string>;
   /** The state file's text when the datagram arrived (null if absent or not asked). */
   stateAtArrival: string | null;
+  /** When it arrived: the listener's CLOCK_MONOTONIC, ms. */
+  at: number;
 }
 
 export class NotifyListener {
@@ -62,7 +64,7 @@ export class NotifyListener {
       const lines = partial.split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
-        const o = JSON.parse(line) as { listening?: boolean; msg?: string; state?: string | null };
+        const o = JSON.parse(line) as { listening?: boolean; msg?: string; state?: string | null; at?: number };
         if (o.listening) { listening = true; continue; }
         const raw = o.msg ?? '';
         const fields: Record<string, string> = {};
@@ -70,7 +72,7 @@ export class NotifyListener {
           const eq = a.indexOf('=');
           if (eq > 0) fields[a.slice(0, eq)] = a.slice(eq + 1);
         }
-        l.messages.push({ raw, fields, stateAtArrival: o.state ?? null });
+        l.messages.push({ raw, fields, stateAtArrival: o.state ?? null, at: o.at ?? 0 });
       }
     });
     child.stderr!.setEncoding('utf8');

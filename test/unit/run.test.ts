@@ -55,6 +55,8 @@ function rig(opts: { reload?: () => LoadResult } = {}) {
   const timers = new ManualTimers(0);
   const net = new FakeVrrpNetwork(timers).addLink('eth0', ['10.0.0.5/24']);
   const calls: string[] = [];
+  /** The systemd watchdog's start and stop, with the call each came after. */
+  const watchdog: string[] = [];
   const alerts: AlertEvent[] = [];
   let status: Omit<StatusServerOptions, 'now'> | undefined;
   const built: string[] = [];
@@ -100,6 +102,7 @@ function rig(opts: { reload?: () => LoadResult } = {}) {
       reloading: () => { calls.push('systemd.reloading'); },
       stopping: () => { calls.push('systemd.stopping'); },
       status: () => undefined,
+      watchdog: () => { watchdog.push(`start after ${calls.at(-1)}`); return { intervalMs: 1000, stop: () => { watchdog.push(`stop after ${calls.at(-1)}`); } }; },
     }),
     stateFile: () => ({
       changed: () => undefined,
@@ -117,7 +120,7 @@ function rig(opts: { reload?: () => LoadResult } = {}) {
   const snapshot = (): DaemonStatus => (status?.snapshot() as DaemonStatus);
   const states = () => snapshot().instances.map((i) => `${i.name}:${i.state}`);
   const until = (t: number) => timers.runUntil(t);
-  return { timers, net, calls, alerts, built, parts, signals, snapshot, states, until };
+  return { timers, net, calls, watchdog, alerts, built, parts, signals, snapshot, states, until };
 }
 
 describe('tandem run with fake parts', () => {
@@ -149,6 +152,16 @@ describe('tandem run with fake parts', () => {
     assert.deepEqual(stops, ['instance VI_1', 'instance VI_2', 'group G'], 'keepalived notify_shutdown(): every instance, then every group');
     assert.deepEqual(r.calls, ['systemd.stopping', 'trackers.stop', 'status.stop', 'alerts.stop default', 'state.flush', 'state.close']);
     for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) assert.equal(r.signals.listenerCount(s), 0, `${s} handler removed`);
+  });
+
+  it('the systemd watchdog starts right after READY=1 and stops when the stop has finished', async () => {
+    const r = rig();
+    const done = runDaemon({ configFile: configFile(config(100)), log: quiet, parts: r.parts, signals: r.signals });
+    await settle();
+    assert.deepEqual(r.watchdog, ['start after systemd.ready']);
+    r.signals.emit('SIGTERM');
+    assert.equal(await done, 0);
+    assert.deepEqual(r.watchdog, ['start after systemd.ready', 'stop after state.close']);
   });
 
   it('SIGHUP reloads through the injected loader: a refusal keeps the running config and is counted; an accepted one applies and is counted', async () => {

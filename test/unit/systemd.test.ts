@@ -89,6 +89,9 @@ describe('systemd/tandem.service', () => {
     assert.deepEqual(get('ExecStart'), [`${INSTALLED_BIN} run -f /etc/tandem/tandem.yaml --state-file /run/tandem/state.json`]);
     assert.deepEqual(get('ExecReload'), ['/bin/kill -HUP $MAINPID']);
     assert.deepEqual(get('Restart'), ['on-failure']);
+    // A stalled VRRP loop gets the daemon restarted (sdNotify.ts watchdog()): far above the longest
+    // stall measured under load (222 ms), well under a minute.
+    assert.deepEqual(get('WatchdogSec'), ['5s']);
     assert.deepEqual(get('RuntimeDirectory'), ['tandem']);
     assert.deepEqual(get('CapabilityBoundingSet').flatMap((v) => v.split(/\s+/)).sort(), ['CAP_NET_ADMIN', 'CAP_NET_RAW']);
     assert.deepEqual(get('RestrictAddressFamilies').flatMap((v) => v.split(/\s+/)).sort(),

@@ -9,7 +9,7 @@ import {
 } from '../../src/net/vrrpSocket.js';
 import type { NativeAddon, NativeVrrpSocket } from '../../src/net/native.js';
 
-type OnPacket = (payload: Uint8Array, src: string, dst: string, ttl: number, ifindex: number, kernelDrops: number) => void;
+type OnPacket = (payload: Uint8Array, src: string, dst: string, ttl: number, ifindex: number, kernelDrops: number, ageMs: number) => void;
 
 /** A fake addon whose socket hands packets to JS when told, and grants twice the buffer asked. */
 function fakeAddon(opts: { forced?: boolean; cap?: number } = {}) {
@@ -26,10 +26,14 @@ function fakeAddon(opts: { forced?: boolean; cap?: number } = {}) {
       calls.push(`rcvbuf ${bytes}`);
       return { granted: 2 * Math.min(bytes, opts.cap ?? Infinity), forced: opts.forced ?? true };
     }
+    drain(): number { calls.push('drain'); return 3; }
     close(): void { calls.push('close'); }
   }
   const addon = { VrrpSocket: FakeSocket } as unknown as Pick<NativeAddon, 'VrrpSocket'>;
-  return { addon, calls, packet: (kernelDrops: number) => deliver(new Uint8Array(8), '192.0.2.2', '224.0.0.18', 255, 7, kernelDrops) };
+  return {
+    addon, calls,
+    packet: (kernelDrops: number, ageMs = 0) => deliver(new Uint8Array(8), '192.0.2.2', '224.0.0.18', 255, 7, kernelDrops, ageMs),
+  };
 }
 
 test('each packet carries the kernel drops since the one before; the socket keeps the total', () => {
@@ -42,6 +46,22 @@ test('each packet carries the kernel drops since the one before; the socket keep
   assert.equal(s.kernelDrops, 1000);
   assert.equal(got[0]!.family, 4);
   assert.equal(got[0]!.ifindex, 7);
+});
+
+test("each packet's arrival is the caller's now minus the wait the kernel stamp shows; drain reads until closed", () => {
+  const fake = fakeAddon();
+  const got: ReceivedPacket[] = [];
+  let now = 5000;
+  const s = openVrrpSocket({ family: 4, ifname: 'eth0', onPacket: (p) => got.push(p), onError: () => undefined, now: () => now }, fake.addon);
+  fake.packet(0, 0);
+  fake.packet(0, 300.25);
+  now = 6000;
+  fake.packet(0, 12.5);
+  assert.deepEqual(got.map((p) => p.arrivedAt), [5000, 4699.75, 5987.5]);
+  assert.equal(s.drain(), 3);
+  s.close();
+  assert.equal(s.drain(), 0, 'a closed socket drains nothing (the addon is not asked)');
+  assert.deepEqual(fake.calls, ['drain', 'close']);
 });
 
 test('the running count wraps at 2^32 without a jump', () => {
