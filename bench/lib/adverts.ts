@@ -1,0 +1,57 @@
+// Advert timing on the wire, from an observer's capture (test/lib/observer.ts: tcpdump on the
+// lab's bridge, kernel timestamps in ns): the intervals between consecutive adverts of each
+// sender and VRID, and how far each is from the configured advert_int.
+import type { VrrpEvent, WireEvent } from '../../test/lib/observer.js';
+import { stats, type Stats } from './common.js';
+
+export interface AdvertTiming {
+  /** Senders x VRIDs seen in the window. */
+  streams: number;
+  adverts: number;
+  /** Interval between consecutive adverts of one stream, ms. */
+  interval: Stats | null;
+  /** |interval - advert_int|, ms: the jitter. */
+  offBy: Stats | null;
+  /** The largest gap of any stream, ms (also interval.max; kept apart for the summary). */
+  worstGapMs: number;
+}
+
+/** Current CLOCK_REALTIME in ns with sub-millisecond resolution, comparable with capture
+ *  timestamps (Date.now() has only milliseconds). */
+export function realtimeNs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+}
+
+/** Adverts of `filter` captured in [fromNs, toNs), priority > 0 (a priority-0 advert is a resignation). */
+export function advertsIn(events: readonly WireEvent[], fromNs: bigint, toNs: bigint, filter: (e: VrrpEvent) => boolean = () => true): VrrpEvent[] {
+  return events.filter((e): e is VrrpEvent => e.kind === 'vrrp' && e.priority > 0 && e.tNs >= fromNs && e.tNs < toNs && filter(e));
+}
+
+/** Intervals per (source, VRID) stream and their distance from `advertIntMs`. */
+export function advertTiming(adverts: readonly VrrpEvent[], advertIntMs: number): AdvertTiming {
+  const last = new Map<string, bigint>();
+  const intervals: number[] = [];
+  for (const a of adverts) {
+    const key = `${a.src}/${a.vrid}`;
+    const prev = last.get(key);
+    if (prev !== undefined) intervals.push(Number(a.tNs - prev) / 1e6);
+    last.set(key, a.tNs);
+  }
+  return {
+    streams: last.size, adverts: adverts.length, interval: stats(intervals),
+    offBy: stats(intervals.map((x) => Math.abs(x - advertIntMs))),
+    worstGapMs: intervals.length === 0 ? NaN : Math.max(...intervals),
+  };
+}
+
+/** Takeover episodes of a backup: runs of its adverts, a new run after `quietMs` without one. */
+export function takeoverEpisodes(backupAdverts: readonly VrrpEvent[], quietMs: number): Array<{ startNs: bigint; adverts: number }> {
+  const out: Array<{ startNs: bigint; adverts: number }> = [];
+  let prev: bigint | null = null;
+  for (const a of backupAdverts) {
+    if (prev === null || Number(a.tNs - prev) / 1e6 > quietMs) out.push({ startNs: a.tNs, adverts: 0 });
+    out[out.length - 1]!.adverts++;
+    prev = a.tNs;
+  }
+  return out;
+}
