@@ -27,21 +27,33 @@ export function advertsIn(events: readonly WireEvent[], fromNs: bigint, toNs: bi
   return events.filter((e): e is VrrpEvent => e.kind === 'vrrp' && e.priority > 0 && e.tNs >= fromNs && e.tNs < toNs && filter(e));
 }
 
-/** Intervals per (source, VRID) stream and their distance from `advertIntMs`. */
-export function advertTiming(adverts: readonly VrrpEvent[], advertIntMs: number): AdvertTiming {
+/** Intervals between consecutive adverts of each (source, VRID) stream, with the capture time of
+ *  the advert that ends each one. */
+export function advertIntervals(adverts: readonly VrrpEvent[]): Array<{ endNs: bigint; ms: number }> {
   const last = new Map<string, bigint>();
-  const intervals: number[] = [];
+  const out: Array<{ endNs: bigint; ms: number }> = [];
   for (const a of adverts) {
     const key = `${a.src}/${a.vrid}`;
     const prev = last.get(key);
-    if (prev !== undefined) intervals.push(Number(a.tNs - prev) / 1e6);
+    if (prev !== undefined) out.push({ endNs: a.tNs, ms: Number(a.tNs - prev) / 1e6 });
     last.set(key, a.tNs);
   }
+  return out;
+}
+
+/** Stats of intervals (ms) and of their distance from `advertIntMs`. */
+export function intervalTiming(intervalsMs: readonly number[], advertIntMs: number, streams: number, adverts: number): AdvertTiming {
   return {
-    streams: last.size, adverts: adverts.length, interval: stats(intervals),
-    offBy: stats(intervals.map((x) => Math.abs(x - advertIntMs))),
-    worstGapMs: intervals.length === 0 ? NaN : Math.max(...intervals),
+    streams, adverts, interval: stats(intervalsMs),
+    offBy: stats(intervalsMs.map((x) => Math.abs(x - advertIntMs))),
+    worstGapMs: intervalsMs.length === 0 ? NaN : Math.max(...intervalsMs),
   };
+}
+
+/** Intervals per (source, VRID) stream and their distance from `advertIntMs`. */
+export function advertTiming(adverts: readonly VrrpEvent[], advertIntMs: number): AdvertTiming {
+  const streams = new Set(adverts.map((a) => `${a.src}/${a.vrid}`)).size;
+  return intervalTiming(advertIntervals(adverts).map((x) => x.ms), advertIntMs, streams, adverts.length);
 }
 
 /** Takeover episodes of a backup: runs of its adverts, a new run after `quietMs` without one. */
