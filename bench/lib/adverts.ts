@@ -55,15 +55,3 @@ export function advertTiming(adverts: readonly VrrpEvent[], advertIntMs: number)
   const streams = new Set(adverts.map((a) => `${a.src}/${a.vrid}`)).size;
   return intervalTiming(advertIntervals(adverts).map((x) => x.ms), advertIntMs, streams, adverts.length);
 }
-
-/** Takeover episodes of a backup: runs of its adverts, a new run after `quietMs` without one. */
-export function takeoverEpisodes(backupAdverts: readonly VrrpEvent[], quietMs: number): Array<{ startNs: bigint; adverts: number }> {
-  const out: Array<{ startNs: bigint; adverts: number }> = [];
-  let prev: bigint | null = null;
-  for (const a of backupAdverts) {
-    if (prev === null || Number(a.tNs - prev) / 1e6 > quietMs) out.push({ startNs: a.tNs, adverts: 0 });
-    out[out.length - 1]!.adverts++;
-    prev = a.tNs;
-  }
-  return out;
-}
