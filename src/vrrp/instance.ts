@@ -84,6 +84,10 @@ export class VrrpInstanceDriver {
     if (hold !== this.st.groupHold) this.dispatch({ type: 'group_hold', hold });
   }
 
+  /** Whether the machine waits on its Master_Down_Timer (BACKUP): the one deadline whose action
+   *  an advert already queued on the socket would cancel (router.ts drains only then). */
+  get masterDownArmed(): boolean { return this.st.masterDownAt !== null; }
+
   snapshot(): InstanceSnapshot {
     const s = this.st;
     return {

@@ -91,13 +91,17 @@ export class VrrpReceiver {
   /**
    * An instance's deadline has come (its machine timer fired): first read every packet already
    * queued on its socket through the normal path (onPacket), then `fire` the timer event, so an
-   * advert that arrived before the deadline counts before the deadline acts.
+   * advert that arrived before the deadline counts before the deadline acts. Only when
+   * `drainFirst` (router.ts: the Master_Down_Timer is armed).
    * A deadline that comes due during the drain (an advert stamped long ago moves a deadline into
    * the past, and a timer armed in the past may fire at once) is held until the drain has ended:
    * firing it mid-drain would act on a state that the adverts still queued would change.
    */
-  drainThen(socket: VrrpSocketHandle, fire: () => void): void {
+  drainThen(socket: VrrpSocketHandle, fire: () => void, drainFirst = true): void {
     if (this.draining) { this.dueAfterDrain.push(fire); return; }
+    // `drainFirst` false (no Master_Down_Timer armed: a master's advert deadline): nothing queued
+    // could cancel what the deadline does, so it acts at once, with no read before it.
+    if (!drainFirst) { fire(); return; }
     this.draining = true;
     try {
       this.stats.read_before_deadline += socket.drain();

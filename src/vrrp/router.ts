@@ -164,8 +164,9 @@ export class VrrpRouter {
       sendHealth: initialSendHealth(), sendRetry: undefined } as Omit<RunningInstance, 'driver'> as RunningInstance;
     const driver = new VrrpInstanceDriver(cfg.name, machineConfigFor(cfg, srcIp), {
       now: () => timers.now(),
-      // Read what waits in the socket before a deadline acts (receive.ts drainThen).
-      armTimer: (at, fire) => timer.arm(at, () => this.receiver.drainThen(r.socket, fire)),
+      // Before the Master_Down_Timer acts, read what waits in the socket (receive.ts drainThen).
+      // Only then: a master's advert deadline is not held up by reading (up to 1,024) packets.
+      armTimer: (at, fire) => timer.arm(at, () => this.receiver.drainThen(r.socket, fire, r.driver.masterDownArmed)),
       sendAdvert: (priority) => this.sendPath.send(r, priority),
       addVips: (reason) => {
         const added = this.vips.add(r, r.wire.allVips, sendFail);

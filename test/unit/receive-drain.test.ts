@@ -107,6 +107,22 @@ describe('receive: drain the socket before a deadline acts', () => {
     assert.ok(r.transitions.includes(`VI_1:MASTER:master_down_timer@${8000 + down(100)}`), r.transitions.join(' '));
   });
 
+  it("a master's advert deadlines read nothing first: only a Master_Down_Timer drains", async () => {
+    const r = rig();
+    r.router.start();
+    // No master heard: both take over at Master_Down_Interval (each its deadline drained once).
+    await r.timers.runUntil(down(100) + 1);
+    assert.equal(r.state('VI_1'), 'MASTER');
+    assert.equal(r.state('VI_2'), 'MASTER');
+    const drainsAsBackup = r.net.drains.length;
+    assert.ok(drainsAsBackup >= 2, `each backup deadline drained: ${drainsAsBackup}`);
+    // Five advert intervals as masters: adverts go out, and no deadline reads the socket first.
+    const sentBefore = r.net.sent.length;
+    await r.timers.runUntil(down(100) + 5000);
+    assert.ok(r.net.sent.length - sentBefore >= 8, `adverts sent as master: ${r.net.sent.length - sentBefore}`);
+    assert.equal(r.net.drains.length, drainsAsBackup, JSON.stringify(r.net.drains));
+  });
+
   it("a late timer that re-fires at once mid-drain (the daemon's precise timer) still acts only after the whole queue", async () => {
     // The deadline (8609) fires 1500 ms late, at 10109: the advert of 6000 alone moves it to
     // 9609, already past, and the timer fires inside arm(). Acting then would take over with the
