@@ -44,15 +44,25 @@ interface FakeSocket {
   queue: ReceivedVrrpPacket[];
 }
 
+/** How a manual one-shot behaves like the daemon's timer on a busy loop. */
+export interface ManualOneShotOptions {
+  /** Armed at a deadline already past, fire at once, inside arm() (as daemon/preciseTimer.ts). */
+  firePastAtOnce?: boolean;
+  /** Every other deadline fires this much late (a loop busy at its deadline). */
+  lateMs?: (at: number) => number;
+}
+
 /** The instance's machine timer on a manual clock (the real one is daemon/preciseTimer.ts). */
-export function manualOneShot(timers: Timers): OneShotTimer {
+export function manualOneShot(timers: Timers, opts: ManualOneShotOptions = {}): OneShotTimer {
   let h: TimerHandle | undefined;
   const cancel = () => { timers.clear(h); h = undefined; };
   return {
     cancel,
     arm(at, fire) {
       cancel();
-      if (at !== null) h = timers.setTimeout(() => { h = undefined; fire(); }, at - timers.now());
+      if (at === null) return;
+      if (opts.firePastAtOnce && at <= timers.now()) { fire(); return; }
+      h = timers.setTimeout(() => { h = undefined; fire(); }, at - timers.now() + (opts.lateMs?.(at) ?? 0));
     },
   };
 }

@@ -7,9 +7,7 @@ import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.js';
 import type { TrackerState } from '../../src/track/priority.js';
 import { VrrpRouter } from '../../src/vrrp/router.js';
-import type { OneShotTimer } from '../../src/vrrp/running.js';
 import { masterDownIntervalMs } from '../../src/vrrp/timers.js';
-import type { TimerHandle, Timers } from '../../src/timers.js';
 import { loadOk } from '../lib/config.js';
 import { FakeVrrpNetwork, manualOneShot } from '../lib/fakeVrrpNetwork.js';
 import { ManualTimers } from '../lib/manualTimers.js';
@@ -21,32 +19,15 @@ const CONFIG = 'vrrp_instances:\n' +
   '  - { name: VI_1, interface: eth0, virtual_router_id: 1, priority: 100, advert_int: 1, virtual_ipaddresses: [192.0.2.100/24] }\n' +
   '  - { name: VI_2, interface: eth0, virtual_router_id: 2, priority: 100, advert_int: 1, virtual_ipaddresses: [192.0.2.101/24] }\n';
 
-/**
- * The machine timer as the daemon's is (daemon/preciseTimer.ts): armed at a deadline already
- * past, it fires at once, inside arm(). `lateMs` makes every other deadline fire that much late,
- * as a timer does when the loop was busy at its deadline.
- */
-function busyLoopTimer(timers: Timers, lateMs: (at: number) => number): OneShotTimer {
-  let h: TimerHandle | undefined;
-  const cancel = () => { timers.clear(h); h = undefined; };
-  return {
-    cancel,
-    arm(at, fire) {
-      cancel();
-      if (at === null) return;
-      if (at <= timers.now()) { fire(); return; }
-      h = timers.setTimeout(() => { h = undefined; fire(); }, at - timers.now() + lateMs(at));
-    },
-  };
-}
-
 function rig(opts: { late?: (at: number) => number; trackers?: Record<string, TrackerState[]> } = {}) {
   const timers = new ManualTimers(0);
   const net = new FakeVrrpNetwork(timers).addLink('eth0', ['10.0.0.5/24']);
   const transitions: string[] = [];
   const router = new VrrpRouter(loadOk(CONFIG), {
     net, timers, log: quiet,
-    advertTimer: () => (opts.late ? busyLoopTimer(timers, opts.late) : manualOneShot(timers)),
+    // With `late`: the timer as the daemon's is on a busy loop (fires at once when armed in the
+    // past, every other deadline late by late(at)).
+    advertTimer: () => manualOneShot(timers, opts.late ? { firePastAtOnce: true, lateMs: opts.late } : {}),
     events: {
       changed: () => undefined,
       transition: (name, _from, to, reason) => transitions.push(`${name}:${to}:${reason}@${timers.now()}`),
