@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import type { CheckConfig, RealServerConfig } from '../src/config/lbModel.js';
 import { CheckScheduler } from '../src/check/scheduler.js';
 import { runProbe } from '../src/check/probes/index.js';
-import { checkCounts, eachArg, median, toolVersion, writeResults } from './lib/common.js';
+import { checkCounts, eachArg, oneOf, usage, median, toolVersion, writeResults } from './lib/common.js';
 import { createSystemTimers } from '../src/timers.js';
 
 type Mode = 'tcp' | 'http';
@@ -365,18 +365,10 @@ function parseArgs(argv: string[]): { out: string | null; tcp: number; http: num
     else if (a === '--http') o.http = Number(next());
     else if (a === '--window') o.windowS = Number(next());
     else if (a === '--warmup') o.warmupS = Number(next());
-    else if (a === '--only') {
-      const v = next();
-      if (v !== 'tandem' && v !== 'haproxy') throw new Error(`--only tandem|haproxy, got ${v}`);
-      o.only = v;
-    } else if (a === '--mode') {
-      const v = next();
-      if (v !== 'tcp' && v !== 'http') throw new Error(`--mode tcp|http, got ${v}`);
-      o.mode = v;
-    } else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/checks.js [--out FILE.json] [--tcp N] [--http N] [--window S] [--warmup S] [--only tandem|haproxy] [--mode tcp|http]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
+    else if (a === '--only') o.only = oneOf('--only', next(), ['tandem', 'haproxy'] as const);
+    else if (a === '--mode') o.mode = oneOf('--mode', next(), ['tcp', 'http'] as const);
+    else if (a === '--help' || a === '-h') usage('node dist/bench/checks.js [--out FILE.json] [--tcp N] [--http N] [--window S] [--warmup S] [--only tandem|haproxy] [--mode tcp|http]');
+    else throw new Error(`unknown argument ${a}`);
   });
   checkCounts([['tcp', o.tcp, 62_500 * 100], ['http', o.http, 62_500 * 100], ['window', o.windowS, 3600], ['warmup', o.warmupS, 600]]);
   return o;

@@ -13,7 +13,7 @@ import { Lab, requireLabTools } from '../test/lib/netns.js';
 import { Observer } from '../test/lib/observer.js';
 import { Tandem, requireTandemBuilt } from '../test/lib/tandem.js';
 import { advertsIn, advertTiming, realtimeNs, type AdvertTiming } from './lib/adverts.js';
-import { checkCounts, eachArg, fmt, ratio, writeResults } from './lib/common.js';
+import { checkCounts, eachArg, oneOf, usage, fmt, ratio, writeResults } from './lib/common.js';
 import { hostFacts, loadAverage, sampleCpu, type CpuWindow } from './lib/proc.js';
 
 type Impl = 'tandem' | 'keepalived';
@@ -28,14 +28,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--warmup') o.warmupS = Number(next());
     else if (a === '--instances') o.instances = Number(next());
     else if (a === '--out') o.out = next();
-    else if (a === '--only') {
-      const v = next();
-      if (v !== 'tandem' && v !== 'keepalived') throw new Error(`--only tandem|keepalived, got ${v}`);
-      o.only = v;
-    } else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/instances.js [--seconds S] [--warmup S] [--instances N] [--only tandem|keepalived] [--out FILE.json]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
+    else if (a === '--only') o.only = oneOf('--only', next(), ['tandem', 'keepalived'] as const);
+    else if (a === '--help' || a === '-h') usage('node dist/bench/instances.js [--seconds S] [--warmup S] [--instances N] [--only tandem|keepalived] [--out FILE.json]');
+    else throw new Error(`unknown argument ${a}`);
   });
   checkCounts([['seconds', o.seconds, 3600], ['warmup', o.warmupS, 600], ['instances', o.instances, 255]]);
   return o;

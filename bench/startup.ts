@@ -22,7 +22,7 @@ import { Lab, requireLabTools, sleep, type LabNode } from '../test/lib/netns.js'
 import { Observer, type VrrpEvent } from '../test/lib/observer.js';
 import { REPO_ROOT, TANDEM_BIN, renderTandemConfig, requireTandemBuilt } from '../test/lib/tandem.js';
 import { realtimeNs } from './lib/adverts.js';
-import { checkCounts, eachArg, fmt, printStatsTable, stats, writeResults, type Stats } from './lib/common.js';
+import { checkCounts, eachArg, oneOf, usage, fmt, printStatsTable, stats, writeResults, type Stats } from './lib/common.js';
 import { hostFacts, loadAverage } from './lib/proc.js';
 
 type Impl = 'tandem' | 'keepalived';
@@ -37,14 +37,9 @@ function parseArgs(argv: string[]): Args {
   eachArg(argv, (a, next) => {
     if (a === '--runs') o.runs = Number(next());
     else if (a === '--out') o.out = next();
-    else if (a === '--only') {
-      const v = next();
-      if (v !== 'tandem' && v !== 'keepalived') throw new Error(`--only tandem|keepalived, got ${v}`);
-      o.only = v;
-    } else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/startup.js [--runs N] [--only tandem|keepalived] [--out FILE.json]  (env RUNS=N)');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
+    else if (a === '--only') o.only = oneOf('--only', next(), ['tandem', 'keepalived'] as const);
+    else if (a === '--help' || a === '-h') usage('node dist/bench/startup.js [--runs N] [--only tandem|keepalived] [--out FILE.json]  (env RUNS=N)');
+    else throw new Error(`unknown argument ${a}`);
   });
   checkCounts([['runs', o.runs, 1000]]);
   return o;

@@ -37,7 +37,7 @@ import { Lab, requireLabTools, sleep, waitFor, type LabNode, type NsProcess } fr
 import { Observer } from '../test/lib/observer.js';
 import { REPO_ROOT, TANDEM_BIN, Tandem, renderTandemConfig, requireTandemBuilt, type TandemStateFile } from '../test/lib/tandem.js';
 import { advertIntervals, advertsIn, advertTiming, intervalTiming, realtimeNs, type AdvertTiming } from './lib/adverts.js';
-import { checkCounts, eachArg, fmt, ratio, stats, writeResults, type Stats } from './lib/common.js';
+import { checkCounts, eachArg, oneOf, usage, fmt, ratio, stats, writeResults, type Stats } from './lib/common.js';
 import { childrenOf, hostFacts, loadAverage, sampleCpu, type CpuWindow } from './lib/proc.js';
 
 type Impl = 'tandem' | 'keepalived';
@@ -107,14 +107,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--hung') o.hung = Number(next());
     else if (a === '--reload-every') o.reloadEveryS = Number(next());
     else if (a === '--out') o.out = next();
-    else if (a === '--only') {
-      const v = next();
-      if (v !== 'tandem' && v !== 'keepalived') throw new Error(`--only tandem|keepalived, got ${v}`);
-      o.only = v;
-    } else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/vrrpLoad.js [--seconds S] [--warmup S] [--checks N] [--hung N] [--reload-every S] [--only tandem|keepalived] [--out FILE.json]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
+    else if (a === '--only') o.only = oneOf('--only', next(), ['tandem', 'keepalived'] as const);
+    else if (a === '--help' || a === '-h') usage('node dist/bench/vrrpLoad.js [--seconds S] [--warmup S] [--checks N] [--hung N] [--reload-every S] [--only tandem|keepalived] [--out FILE.json]');
+    else throw new Error(`unknown argument ${a}`);
   });
   if (o.checks + o.hung + 256 > HARD_NOFILE) throw new Error(`${o.checks} checks + ${o.hung} need more descriptors than the hard limit ${HARD_NOFILE} allows`);
   checkCounts([['seconds', o.seconds, 3000], ['warmup', o.warmupS, 600], ['checks', o.checks, 62_500], ['hung', o.hung, 1000], ['reload-every', o.reloadEveryS, 3600]]);

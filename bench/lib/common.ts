@@ -58,6 +58,18 @@ export function eachArg(argv: readonly string[], on: (a: string, next: () => str
   }
 }
 
+/** `v` if it is one of `choices`, else an error naming the option (`--only tandem|keepalived`). */
+export function oneOf<T extends string>(option: string, v: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(v)) throw new Error(`${option} ${choices.join('|')}, got ${v}`);
+  return v as T;
+}
+
+/** Prints `usage: node dist/bench/NAME.js OPTIONS` and exits 0 (--help). */
+export function usage(text: string): never {
+  console.log(`usage: ${text}`);
+  process.exit(0);
+}
+
 /** Each [name, value, max]: an error unless the value is an integer 1..max. */
 export function checkCounts(counts: ReadonlyArray<readonly [string, number, number]>): void {
   for (const [name, v, max] of counts) {
