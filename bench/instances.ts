@@ -13,8 +13,9 @@ import { Lab, requireLabTools } from '../test/lib/netns.js';
 import { Observer } from '../test/lib/observer.js';
 import { Tandem, requireTandemBuilt } from '../test/lib/tandem.js';
 import { advertsIn, advertTiming, realtimeNs, type AdvertTiming } from './lib/adverts.js';
-import { checkCounts, eachArg, oneOf, usage, fmt, ratio, writeResults } from './lib/common.js';
-import { hostFacts, loadAverage, sampleCpu, type CpuWindow } from './lib/proc.js';
+import { checkCounts, eachArg, oneOf, usage, fmt, ratio } from './lib/common.js';
+import { runSideBySide } from './lib/sideBySide.js';
+import { loadAverage, sampleCpu, type CpuWindow } from './lib/proc.js';
 
 type Impl = 'tandem' | 'keepalived';
 const ADVERT_INT_S = 0.1;
@@ -133,25 +134,12 @@ async function main(): Promise<void> {
   const impls: Impl[] = args.only ? [args.only] : ['tandem', 'keepalived'];
   requireLabTools('tcpdump', ...(impls.includes('keepalived') ? ['keepalived'] : []));
   if (impls.includes('tandem')) requireTandemBuilt();
-  const started = new Date();
-  console.log(`load average at start: ${loadAverage()}`);
-  const lab = await Lab.create({ prefix: 'tK', nodes: [{ name: 'lb1', ipv4: ['192.0.2.1/24'] }] });
-  const results: Result[] = [];
-  try {
-    for (const impl of impls) results.push(await runOne(impl, lab, args));
-  } finally {
-    await lab.destroy();
-  }
-  printSummary(results, args);
-  if (args.out) {
-    writeResults(args.out, started, () => ({
-      host: hostFacts(),
-      settings: { instances: args.instances, advertIntS: ADVERT_INT_S, version: 3, seconds: args.seconds, warmupS: args.warmupS },
-      // The per-second CPU samples stay; the adverts themselves are summarised.
-      results,
-    }));
-  }
-  if (results.some((r) => r.error)) process.exitCode = 1;
+  await runSideBySide({
+    lab: { prefix: 'tK', nodes: [{ name: 'lb1', ipv4: ['192.0.2.1/24'] }] },
+    impls, run: (impl, lab) => runOne(impl, lab, args), summary: (results) => printSummary(results, args), out: args.out,
+    // The per-second CPU samples stay in the results; the adverts themselves are summarised.
+    settings: { instances: args.instances, advertIntS: ADVERT_INT_S, version: 3, seconds: args.seconds, warmupS: args.warmupS },
+  });
 }
 
 main().catch((err: unknown) => {

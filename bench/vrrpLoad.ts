@@ -37,8 +37,9 @@ import { Lab, requireLabTools, sleep, waitFor, type LabNode, type NsProcess } fr
 import { Observer } from '../test/lib/observer.js';
 import { REPO_ROOT, TANDEM_BIN, Tandem, renderTandemConfig, requireTandemBuilt, type TandemStateFile } from '../test/lib/tandem.js';
 import { advertIntervals, advertsIn, advertTiming, intervalTiming, realtimeNs, type AdvertTiming } from './lib/adverts.js';
-import { checkCounts, eachArg, oneOf, usage, fmt, ratio, stats, writeResults, type Stats } from './lib/common.js';
-import { childrenOf, hostFacts, loadAverage, sampleCpu, type CpuWindow } from './lib/proc.js';
+import { checkCounts, eachArg, oneOf, usage, fmt, ratio, stats, type Stats } from './lib/common.js';
+import { runSideBySide } from './lib/sideBySide.js';
+import { childrenOf, loadAverage, sampleCpu, type CpuWindow } from './lib/proc.js';
 
 type Impl = 'tandem' | 'keepalived';
 const ADVERT_INT_S = 0.05;
@@ -507,24 +508,11 @@ async function main(): Promise<void> {
   const impls: Impl[] = args.only ? [args.only] : ['tandem', 'keepalived'];
   requireLabTools('tcpdump', 'prlimit', ...(impls.includes('keepalived') ? ['keepalived'] : []));
   requireTandemBuilt();
-  const started = new Date();
-  console.log(`load average at start: ${loadAverage()}`);
-  const lab = await Lab.create({ prefix: 'tK', nodes: [{ name: 'lb1', ipv4: ['192.0.2.1/24'] }, { name: 'lb2', ipv4: ['192.0.2.2/24'] }] });
-  const results: Result[] = [];
-  try {
-    for (const impl of impls) results.push(await runOne(impl, lab, args));
-  } finally {
-    await lab.destroy();
-  }
-  printSummary(results, args);
-  if (args.out) {
-    writeResults(args.out, started, () => ({
-      host: hostFacts(),
-      settings: { advertIntS: ADVERT_INT_S, version: 3, checks: args.checks, hung: args.hung, reloadEveryS: args.reloadEveryS, seconds: args.seconds, warmupS: args.warmupS },
-      results,
-    }));
-  }
-  if (results.some((r) => r.error)) process.exitCode = 1;
+  await runSideBySide({
+    lab: { prefix: 'tK', nodes: [{ name: 'lb1', ipv4: ['192.0.2.1/24'] }, { name: 'lb2', ipv4: ['192.0.2.2/24'] }] },
+    impls, run: (impl, lab) => runOne(impl, lab, args), summary: (results) => printSummary(results, args), out: args.out,
+    settings: { advertIntS: ADVERT_INT_S, version: 3, checks: args.checks, hung: args.hung, reloadEveryS: args.reloadEveryS, seconds: args.seconds, warmupS: args.warmupS },
+  });
 }
 
 main().catch((err: unknown) => {
