@@ -105,7 +105,7 @@ export function composeDaemon(): Daemon {
     timers,
     hasIpvs: hostHasIpvs,
     vrrp: (config, log, events, trackers) => new VrrpRouter(config, {
-      net: createVrrpNetwork(), timers, advertTimer: () => createPreciseTimer(monotonicNow),
+      net: createVrrpNetwork(() => timers.now()), timers, advertTimer: () => createPreciseTimer(monotonicNow),
       log, events, trackers, keyword: instanceKeyword,
     }),
     alerts: (config, log) => new AlertDispatcher(config, { log, timers, channels: realAlertChannels(timers) }),

@@ -8,9 +8,11 @@ import { openAnnouncer } from './announcer.js';
 import { watchNetlink, type NetEvent } from './netlinkWatch.js';
 import { openVrrpSocket, receiveBufferBytes, type VrrpSocketOptions } from './vrrpSocket.js';
 
-export function createVrrpNetwork() {
+/** `now`: the router's clock (the daemon's Timers.now()); received packets' arrival times are
+ *  given on it, since the router compares them with its own deadlines. */
+export function createVrrpNetwork(now: () => number) {
   return {
-    openSocket: (req: VrrpSocketOptions) => openVrrpSocket(req),
+    openSocket: (req: VrrpSocketOptions) => openVrrpSocket({ ...req, now }),
     receiveBufferBytes: (load: Parameters<typeof receiveBufferBytes>[0]) => receiveBufferBytes(load),
     openAnnouncer: (ifname: string) => openAnnouncer(ifname),
     addAddress: (ifname: string, address: string, prefixLen: number) => addAddress(ifname, address, prefixLen),

@@ -18,7 +18,7 @@ const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const loaded = loadConfigText(readFileSync(process.argv[2]!, 'utf8'), 'stall.yaml', {});
 if (!loaded.ok) { out({ error: 'config', errors: loaded.errors.length }); process.exitCode = 2; throw new Error('bad config'); }
 const timers = createSystemTimers();
-const real = createVrrpNetwork();
+const real = createVrrpNetwork(() => timers.now());
 let lastArrival: number | null = null;
 const net = {
   ...real,
