@@ -160,8 +160,8 @@ export function step(cfg: ServerVerdictConfig, st0: ServerVerdictState, ev: Verd
       break;
     }
     case 'result': {
-      const c = st.checks[ev.check];
-      if (!st.running || !c || c.inFlightSeq === 0 || c.inFlightSeq !== ev.seq) break; // stale or unknown
+      if (!acceptsResult(st, ev.check, ev.seq)) break; // stale or unknown
+      const c = st.checks[ev.check]!;
       c.inFlightSeq = 0;
       judge(cfg, st, ev.check, ev.result, now, effects);
       launchDue(cfg, st, now, effects);
@@ -174,6 +174,14 @@ export function step(cfg: ServerVerdictConfig, st0: ServerVerdictState, ev: Verd
     }
   }
   return { state: st, effects };
+}
+
+/** Whether `step` judges a result of check `check` carrying `seq` (false: stale, unknown, or the
+ *  machine is stopped). The driver asks before stepping when it must know that a result counted
+ *  (check/scheduler.ts: a shared check passes a misc_dynamic weight on only for a judged result). */
+export function acceptsResult(st: ServerVerdictState, check: number, seq: number): boolean {
+  const c = st.checks[check];
+  return st.running && c !== undefined && c.inFlightSeq !== 0 && c.inFlightSeq === seq;
 }
 
 /** Field by field, always in the same order, so every CheckState shares one V8 hidden class.
