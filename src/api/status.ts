@@ -133,6 +133,9 @@ export interface DaemonStatus {
     owned?: string[];
     virtual_servers: StatusVirtualServer[];
     check_latency?: Record<string, StatusLatencyHistogram>;
+    /** Checker merge (src/check/merge.ts): distinct checks probed vs the real servers (of all
+     *  services) and the checks they name; probes started since start. */
+    check_merge?: { distinct_checks: number; real_servers: number; named_checks: number; probes: number };
   } | null;
   trackers: StatusTrackers;
   alerts: StatusAlerts;

@@ -213,6 +213,7 @@ export class LbService {
       })),
       check_latency: Object.fromEntries([...this.scheduler.latencyHistograms()].map(([kind, h]) =>
         [kind, { le: [...CHECK_LATENCY_BUCKETS], counts: [...h.counts], sum: h.sum, count: h.count }])),
+      check_merge: ((m) => ({ distinct_checks: m.sharedChecks, real_servers: m.members, named_checks: m.memberChecks, probes: m.probes }))(this.scheduler.mergeStats()),
     };
   }
 
