@@ -678,26 +678,42 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     heap_.push(HeapEntry{at, id, t.timerSeq});
   }
 
-  // Starts allowed in the current millisecond: 1.5x the recent rate (+2), at least kMinBurst.
+  // Starts allowed in the current millisecond: 1.5x the recent demand (+2), at least kMinBurst.
   // Below that nothing is held back; above it (the thread was descheduled, or a caller made
   // everything due at once) late starts are smeared over the next milliseconds instead of
-  // leaving as one burst of SYNs, and counted in lateStarts.
+  // leaving as one burst of SYNs, and counted in lateStarts. Demand is counted by due time, not
+  // start time: after a stall the backlog's starts land in the milliseconds they were due in,
+  // so a thread that fell behind does not lower its own cap and fall further behind.
   int64_t BurstCap(int64_t now) {
     int64_t ms = now / kMsNs;
     if (ms != curMs_) {
+      // Slots leaving the window.
       for (int64_t k = curMs_ + 1, steps = 0; k <= ms && steps < kRateWindowMs; k++, steps++) {
-        int64_t& slot = rateRing_[static_cast<size_t>(k % kRateWindowMs)];
-        rateSum_ -= slot;
-        slot = 0;
+        size_t i = static_cast<size_t>(k % kRateWindowMs);
+        if (rateMs_[i] <= ms - kRateWindowMs) {
+          rateSum_ -= rateRing_[i];
+          rateRing_[i] = 0;
+        }
       }
       curMs_ = ms;
+      startsThisMs_ = 0;
     }
     int64_t cap = rateSum_ * 3 / (2 * kRateWindowMs) + 2;
     return cap < kMinBurst ? kMinBurst : cap;
   }
 
-  void CountStart() {
-    rateRing_[static_cast<size_t>(curMs_ % kRateWindowMs)]++;
+  void CountStart(int64_t dueNs) {
+    startsThisMs_++;
+    int64_t d = dueNs / kMsNs;
+    if (d > curMs_) d = curMs_;
+    if (d <= curMs_ - kRateWindowMs) return;  // due before the window: not recent demand
+    size_t i = static_cast<size_t>(d % kRateWindowMs);
+    if (rateMs_[i] != d) {
+      rateSum_ -= rateRing_[i];
+      rateRing_[i] = 0;
+      rateMs_[i] = d;
+    }
+    rateRing_[i]++;
     rateSum_++;
   }
 
@@ -719,13 +735,13 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
         // millisecond must share its cap.
         int64_t startNs = MonoNs();
         int64_t cap = BurstCap(startNs);  // first: it moves curMs_ to startNs's millisecond
-        if (!deferred_.empty() || rateRing_[static_cast<size_t>(curMs_ % kRateWindowMs)] >= cap) {
+        if (!deferred_.empty() || startsThisMs_ >= cap) {
           deferred_.push_back(e);
           continue;
         }
         t.timerArmed = false;
         t.pendingStart = false;
-        CountStart();
+        CountStart(e.at);
         Start(e.id, t, e.at, startNs);
       } else if (t.fd >= 0) {
         t.timerArmed = false;
@@ -911,9 +927,11 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
   int64_t lastFlushNs_ = 0;
   std::vector<HeapEntry> deferred_;
   bool capped_ = false;
-  int64_t rateRing_[256] = {};  // starts per millisecond over the last kRateWindowMs
+  int64_t rateRing_[kRateWindowMs] = {};  // starts by due millisecond, last kRateWindowMs
+  int64_t rateMs_[kRateWindowMs] = {};    // the millisecond each slot counts
   int64_t rateSum_ = 0;
   int64_t curMs_ = 0;
+  int64_t startsThisMs_ = 0;
 
   // Shared.
   std::mutex cmdMu_;
