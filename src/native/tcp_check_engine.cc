@@ -416,7 +416,9 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
   Napi::Value Remove(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint32_t id;
-    if (!CheckOpen(env) || info.Length() < 1 || !CheckId(env, info[0], &id)) return env.Undefined();
+    // After close() every target is gone already: a caller tearing down in any order is fine.
+    if (closed_) return env.Undefined();
+    if (info.Length() < 1 || !CheckId(env, info[0], &id)) return env.Undefined();
     if (id >= present_.size() || !present_[id]) return env.Undefined();
     present_[id] = 0;
     targets_--;
