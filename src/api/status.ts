@@ -135,7 +135,11 @@ export interface DaemonStatus {
     check_latency?: Record<string, StatusLatencyHistogram>;
     /** Checker merge (src/check/merge.ts): distinct checks probed vs the real servers (of all
      *  services) and the checks they name; probes started since start. */
-    check_merge?: { distinct_checks: number; real_servers: number; named_checks: number; probes: number };
+    check_merge?: {
+      distinct_checks: number; real_servers: number; named_checks: number; probes: number;
+      /** tcp_checks left to the native engine's quiet mode (steady up), and its counters. */
+      quiet?: number; engine?: { probes: number; reported: number; suppressed: number };
+    };
   } | null;
   trackers: StatusTrackers;
   alerts: StatusAlerts;

@@ -23,8 +23,10 @@ import { DeadlineQueue, type DeadlineOwner } from './deadlines.js';
 import { checkKey, spreadJitter } from './merge.js';
 import type { RunProbeOptions } from './probes/index.js';
 import type { Timers } from '../timers.js';
+import type { TcpCheckEngine, TcpCheckOutcome, TcpCheckSpec } from '../net/tcpCheckEngine.js';
+import { constants as osConstants } from 'node:os';
 import {
-  acceptsResult, initialVerdictState, nextDeadline, step, type CheckChangeReason, type CheckTiming, type ProbeFailReason,
+  acceptsResult, initialVerdictState, nextDeadline, step, stepUnasked, successChangesNothing, type VerdictStep, type CheckChangeReason, type CheckTiming, type ProbeFailReason,
   type ProbeResult, type ServerChangeReason, type ServerVerdictConfig, type ServerVerdictState, type VerdictEffect, type VerdictEvent,
 } from './verdict.js';
 
@@ -48,6 +50,11 @@ export interface CheckSchedulerOptions {
   /** Runs one probe: probes/index.ts runProbe in the daemon (daemon/compose.ts), a scripted one
    *  in tests. */
   runProbe: (check: CheckConfig, opts: RunProbeOptions) => Promise<ProbeResult>;
+  /** Makes the native TCP check engine (net/tcpCheckEngine.ts createTcpCheckEngine in the
+   *  daemon, test/lib/fakeTcpCheckEngine.ts in tests). Given: tcp_check probes run on it, and a
+   *  steady check is left to its quiet mode (see SharedCheck). Absent, or if it throws: every
+   *  probe goes through runProbe. */
+  tcpEngine?: (onResults: (batch: readonly TcpCheckOutcome[]) => void) => TcpCheckEngine;
 }
 
 /** The machine's timing for one configured check. */
@@ -59,6 +66,8 @@ export function checkTiming(c: CheckConfig): CheckTiming {
 }
 
 type SharedOptions = Pick<CheckSchedulerOptions, 'runProbe'> & {
+  /** The TCP check engine, when there is one. */
+  engine: TcpCheckEngine | undefined;
   now(): number;
   wallNow(): number;
   deadlines: DeadlineQueue<SharedCheck>;
@@ -96,11 +105,36 @@ export interface CheckMergeStats {
   members: number;
   /** Checks named by members (what one probe loop per check per server would run). */
   memberChecks: number;
-  /** Probes started since the scheduler was built. */
+  /** Probes the scheduler started since it was built (through runProbe or the engine's
+   *  probeIn); a quiet check's probes are the engine's and counted in `engine`. */
   probes: number;
+  /** Checks in the engine's quiet mode now. */
+  quiet: number;
+  /** The engine's own counters (net/tcpCheckEngine.ts stats()), when there is one. */
+  engine: { probes: number; reported: number; suppressed: number } | null;
 }
 
 const TIMER: VerdictEvent = Object.freeze({ type: 'timer' });
+
+/** A tcp_check as the engine's target: what probes/tcp.ts openTcp() connects to. */
+function engineSpec(c: CheckConfig): TcpCheckSpec {
+  return {
+    // The config holds validated addresses: a colon means IPv6 (as openTcp decides).
+    family: c.connectIp.includes(':') ? 6 : 4, address: c.connectIp, port: c.connectPort,
+    bindAddress: c.bindTo, bindPort: c.bindPort, timeoutMs: c.timeoutMs,
+  };
+}
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
+/** The detail the JS probe gives for the same failure (net/tcpProber.ts errnoError(), scope.ts's
+ *  deadline), so logs and the status read the same with or without the engine. */
+function engineDetail(c: CheckConfig, o: TcpCheckOutcome): string {
+  if (o.reason === 'timeout') return `no verdict within ${Math.max(1, Math.floor(c.timeoutMs))} ms`;
+  const code = o.errno !== undefined ? ERRNO_NAMES.get(o.errno) ?? `E${o.errno}` : o.reason ?? 'connect_error';
+  const where = c.connectIp.includes(':') ? `[${c.connectIp}]:${c.connectPort}` : `${c.connectIp}:${c.connectPort}`;
+  return `connect ${code} ${where}`;
+}
 
 type CheckChangedEffect = Extract<VerdictEffect, { type: 'check_changed' }>;
 
@@ -124,16 +158,28 @@ class SharedCheck implements DeadlineOwner {
   last: LastCheck | null = null;
   /** The last misc_dynamic weight judged: a member that joins later starts with it. */
   dynamicWeight: number | undefined;
+  /** tcp_check with the engine: its id there (null: probes go through runProbe). */
+  readonly engineId: number | null;
+  /** The machine's probe the engine is running (0: none). */
+  private engineSeq = 0;
+  /** Steady and left to the engine's quiet mode: no deadline here, the engine reports only a
+   *  failure. */
+  quiet = false;
 
-  constructor(readonly key: string, public check: CheckConfig, private readonly opts: SharedOptions, private readonly counted: () => void) {
+  constructor(
+    readonly key: string, public check: CheckConfig, private readonly opts: SharedOptions, private readonly counted: () => void,
+    engineId: number | null,
+  ) {
     this.cfg = { weight: 0, checks: [checkTiming(check)] };
     this.st = initialVerdictState(this.cfg);
+    this.engineId = opts.engine !== undefined && check.kind === 'tcp_check' ? engineId : null;
   }
 
   /** The check's verdict now (before any probe: up unless alpha). */
   get up(): boolean { return this.st.checks[0]!.up; }
 
   start(jitter: number): void {
+    if (this.engineId !== null) this.opts.engine!.add(this.engineId, engineSpec(this.check));
     this.dispatch({ type: 'start', jitter: [jitter] }, undefined);
   }
 
@@ -141,6 +187,12 @@ class SharedCheck implements DeadlineOwner {
     this.dispatch({ type: 'stop' }, undefined);
     this.abort.abort();
     this.abort = new AbortController();
+    if (this.engineId !== null) {
+      // Aborts an in-flight probe and forgets the target; start() adds it again.
+      this.opts.engine!.remove(this.engineId);
+      this.quiet = false;
+      this.engineSeq = 0;
+    }
   }
 
   onDue(): void {
@@ -150,7 +202,10 @@ class SharedCheck implements DeadlineOwner {
   /** `weight`: a misc_dynamic weight this (judged) result carries, passed to every member before
    *  the check's change, as one machine per server ordered them (verdict.ts judge()). */
   private dispatch(ev: VerdictEvent, weight: number | undefined): void {
-    const r = step(this.cfg, this.st, ev, this.opts.now());
+    this.apply(step(this.cfg, this.st, ev, this.opts.now()), weight);
+  }
+
+  private apply(r: VerdictStep, weight: number | undefined): void {
     this.st = r.state;
     let changed: CheckChangedEffect | undefined;
     for (const e of r.effects) if (e.type === 'check_changed') changed = e;
@@ -159,10 +214,59 @@ class SharedCheck implements DeadlineOwner {
     }
     // Probes after the events, as the machine orders its effects (judge, then launchDue).
     for (const e of r.effects) if (e.type === 'probe') this.launch(e.seq, e.timeoutMs);
-    this.opts.deadlines.set(this, nextDeadline(this.st));
+    if (this.engineId !== null && !this.quiet && successChangesNothing(this.cfg, this.st, 0)) {
+      // Steady: successes would only reschedule. The engine probes on the machine's schedule
+      // (first at its nextProbeAt, then every delay_loop) without telling JS, and reports the
+      // first failure, which stepUnasked() judges as the machine would have (retry, down).
+      this.quiet = true;
+      this.opts.deadlines.set(this, null);
+      const next = this.st.checks[0]!.nextProbeAt!;
+      this.opts.engine!.setQuiet(this.engineId, this.cfg.checks[0]!.delayLoopMs, Math.max(0, next - this.opts.now()));
+      return;
+    }
+    this.opts.deadlines.set(this, this.quiet ? null : nextDeadline(this.st));
+  }
+
+  /** An outcome from the engine: the result of the machine's probe, or a quiet-mode failure. */
+  engineResult(o: TcpCheckOutcome): void {
+    const result: ProbeResult = o.ok ? { ok: true } : { ok: false, reason: o.reason ?? 'connect_error', detail: engineDetail(this.check, o) };
+    if (!result.ok) this.lastDetail = result.detail;
+    this.record(result, o.latencyUs / 1000);
+    if (this.quiet) {
+      this.quiet = false;
+      // The engine reports no quiet success; one would change nothing anyway.
+      if (result.ok) { this.opts.deadlines.set(this, nextDeadline(this.st)); return; }
+      this.apply(stepUnasked(this.cfg, this.st, 0, result, this.opts.now()), undefined);
+      return;
+    }
+    const seq = this.engineSeq;
+    if (seq === 0) return; // nothing asked (a stale outcome)
+    this.engineSeq = 0;
+    this.dispatch({ type: 'result', check: 0, seq, result }, undefined);
+  }
+
+  /** The last probe, reported or not (a quiet check's successes are only in the engine). */
+  lastCheck(): LastCheck | null {
+    if (this.engineId === null) return this.last;
+    const e = this.opts.engine!.last(this.engineId);
+    if (e === undefined) return this.last;
+    const last = this.last ??= { kind: this.check.kind, ok: true, reason: null, detail: null, latencyMs: 0, at: 0 };
+    last.ok = e.ok;
+    last.reason = e.ok ? null : e.reason ?? 'connect_error';
+    last.detail = e.ok ? null : this.lastDetail ?? null;
+    last.latencyMs = e.latencyUs / 1000;
+    last.at = e.atWallMs;
+    return last;
   }
 
   private launch(seq: number, timeoutMs: number): void {
+    if (this.engineId !== null) {
+      // The engine times the probe out itself (the spec's connect_timeout = timeoutMs).
+      this.counted();
+      this.engineSeq = seq;
+      this.opts.engine!.probeIn(this.engineId, 0);
+      return;
+    }
     const signal = this.abort.signal;
     const started = this.opts.now();
     this.counted();
@@ -232,7 +336,7 @@ class Member {
   }
 
   lastChecks(): Array<LastCheck | null> {
-    return this.checks.map((s) => s.last);
+    return this.checks.map((s) => s.lastCheck());
   }
 
   /** Check `i` (a SharedCheck) judged a result: verdict.ts judge()'s misc_dynamic weight, then
@@ -279,13 +383,29 @@ export class CheckScheduler {
   private probes = 0;
   private readonly countProbe = (): void => { this.probes++; };
   private readonly latency = new Map<CheckConfig['kind'], LatencyHistogram>();
+  private readonly engine: TcpCheckEngine | undefined;
+  /** Engine id -> its check; ids are reused (the engine wants small integers). */
+  private readonly byEngineId = new Map<number, SharedCheck>();
+  private readonly freeEngineIds: number[] = [];
+  private nextEngineId = 0;
 
   constructor(opts: CheckSchedulerOptions) {
     const t = opts.timers;
     this.onEvent = opts.onEvent;
     this.random = opts.random;
     this.deadlines = new DeadlineQueue<SharedCheck>(t);
+    let engine: TcpCheckEngine | undefined;
+    try {
+      engine = opts.tcpEngine?.((batch) => {
+        for (const o of batch) this.byEngineId.get(o.id)?.engineResult(o);
+      });
+    } catch {
+      // No engine (an addon built without it, no thread): the JS prober does the TCP checks.
+      engine = undefined;
+    }
+    this.engine = engine;
     this.sharedOptions = {
+      engine,
       now: () => t.now(),
       wallNow: () => t.wallNow(),
       runProbe: opts.runProbe,
@@ -307,6 +427,12 @@ export class CheckScheduler {
     this.running = false;
     for (const s of this.shared.values()) s.stop();
     this.deadlines.clear();
+  }
+
+  /** stop(), then the engine's thread ends too (the scheduler is not started again). */
+  close(): void {
+    this.stop();
+    this.engine?.close();
   }
 
   /**
@@ -358,6 +484,10 @@ export class CheckScheduler {
       if (this.running) s.stop();
       this.deadlines.set(s, null);
       this.shared.delete(key);
+      if (s.engineId !== null) {
+        this.byEngineId.delete(s.engineId);
+        this.freeEngineIds.push(s.engineId);
+      }
       out.checks.stopped++;
     }
     for (const s of before) if (used.has(s)) out.checks.kept++;
@@ -381,7 +511,13 @@ export class CheckScheduler {
   mergeStats(): CheckMergeStats {
     let memberChecks = 0;
     for (const m of this.members.values()) memberChecks += m.checks.length;
-    return { sharedChecks: this.shared.size, members: this.members.size, memberChecks, probes: this.probes };
+    let quiet = 0;
+    for (const s of this.shared.values()) if (s.quiet) quiet++;
+    const e = this.engine?.stats();
+    return {
+      sharedChecks: this.shared.size, members: this.members.size, memberChecks, probes: this.probes, quiet,
+      engine: e ? { probes: e.probes, reported: e.reported, suppressed: e.suppressed } : null,
+    };
   }
 
   /** A Member for `rs`, its checks resolved to SharedChecks by key (new ones created and
@@ -391,7 +527,9 @@ export class CheckScheduler {
       const key = checkKey(c);
       let s = this.shared.get(key);
       if (!s) {
-        s = new SharedCheck(key, c, this.sharedOptions, this.countProbe);
+        const engineId = this.engine !== undefined && c.kind === 'tcp_check' ? this.freeEngineIds.pop() ?? this.nextEngineId++ : null;
+        s = new SharedCheck(key, c, this.sharedOptions, this.countProbe, engineId);
+        if (s.engineId !== null) this.byEngineId.set(s.engineId, s);
         this.shared.set(key, s);
         fresh.push(s);
       }

@@ -19,6 +19,7 @@ import { WebhookNotifier } from '../alert/webhook.js';
 import { StatusServer, type StatusServerOptions } from '../api/statusServer.js';
 import { parseOpenFileLimit } from '../api/listenerLimits.js';
 import { runProbe } from '../check/probes/index.js';
+import { createTcpCheckEngine } from '../net/tcpCheckEngine.js';
 import { IpvsadmBackend } from '../lb/ipvs/backend.js';
 import { NetlinkIpvsBackend } from '../lb/ipvs/netlinkBackend.js';
 import { NftBackend } from '../lb/nft/backend.js';
@@ -77,7 +78,7 @@ export function realAlertChannels(timers: Timers): AlertChannelMakers {
 }
 
 /** What LbService's caller decides; the adapters are added here. */
-export type LbWiring = Omit<LbServiceDeps, 'timers' | 'backend' | 'backendName' | 'runProbe' | 'random'>;
+export type LbWiring = Omit<LbServiceDeps, 'timers' | 'backend' | 'backendName' | 'runProbe' | 'random' | 'tcpEngine'>;
 
 /** The daemon's parts, built with the real adapters. */
 export interface Daemon {
@@ -112,7 +113,9 @@ export function composeDaemon(): Daemon {
     trackers: (config, log, onChange) => new Trackers(config, log, onChange, { runScript: runTrackScript, timers }),
     lb: (vss, global, wiring) => {
       const sel = lbBackendFor(global);
-      return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe, random: Math.random });
+      // tcp_check probes on the native engine's thread (check/scheduler.ts falls back to runProbe
+      // if it cannot be made).
+      return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe, random: Math.random, tcpEngine: createTcpCheckEngine });
     },
     statusServer: (opts) => new StatusServer({ ...opts, now: () => timers.now() }),
     systemd: (log) => {

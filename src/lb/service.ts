@@ -52,6 +52,9 @@ export interface LbServiceDeps {
   runProbe: CheckSchedulerOptions['runProbe'];
   /** [0, 1): the checkers' warmup jitter (keepalived `warmup`). */
   random: () => number;
+  /** Makes the native TCP check engine for tcp_check probes (check/scheduler.ts); absent = all
+   *  probes through runProbe. */
+  tcpEngine?: CheckSchedulerOptions['tcpEngine'];
   /** The state changed (the state file and the status follow); urgent = write it now. */
   changed(urgent: boolean): void;
   /** Real server up/down and quorum changes, for notify scripts, the FIFO, webhooks, mail. */
@@ -112,6 +115,7 @@ export class LbService {
     this.index(vss);
     this.scheduler = new CheckScheduler({
       servers: vss.flatMap((vs) => vs.realServers), onEvent: (e) => this.onCheckEvent(e), timers, runProbe: deps.runProbe, random: deps.random,
+      ...(deps.tcpEngine ? { tcpEngine: deps.tcpEngine } : {}),
     });
     this.reconciler = new Reconciler({
       backend,
@@ -185,7 +189,7 @@ export class LbService {
   async stop(): Promise<void> {
     // Like keepalived's default, the IPVS table is left as it is: traffic keeps flowing while a
     // restarted daemon adopts it.
-    this.scheduler.stop();
+    this.scheduler.close();
     await this.reconciler.stop();
     this.backend.close?.();
   }
@@ -213,7 +217,10 @@ export class LbService {
       })),
       check_latency: Object.fromEntries([...this.scheduler.latencyHistograms()].map(([kind, h]) =>
         [kind, { le: [...CHECK_LATENCY_BUCKETS], counts: [...h.counts], sum: h.sum, count: h.count }])),
-      check_merge: ((m) => ({ distinct_checks: m.sharedChecks, real_servers: m.members, named_checks: m.memberChecks, probes: m.probes }))(this.scheduler.mergeStats()),
+      check_merge: ((m) => ({
+        distinct_checks: m.sharedChecks, real_servers: m.members, named_checks: m.memberChecks, probes: m.probes, quiet: m.quiet,
+        ...(m.engine ? { engine: m.engine } : {}),
+      }))(this.scheduler.mergeStats()),
     };
   }
 

@@ -134,7 +134,7 @@ describe('checker merge: one probe per distinct check', () => {
     await h.runTo(4999);
     assert.equal(h.probes.length, 5, `probes at ${h.probes.map((p) => p.at).join(', ')}`);
     assert.deepEqual(h.probes.map((p) => p.at), [0, 1000, 2000, 3000, 4000]);
-    assert.deepEqual(h.sched.mergeStats(), { sharedChecks: 1, members: 10, memberChecks: 10, probes: 5 });
+    assert.deepEqual(h.sched.mergeStats(), { sharedChecks: 1, members: 10, memberChecks: 10, probes: 5, quiet: 0, engine: null });
     await h.runTo(9999);
     assert.equal(h.probes.length, 10, 'still one probe per interval');
     for (const s of servers) {
