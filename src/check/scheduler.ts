@@ -90,6 +90,9 @@ export interface LastCheck {
 /** Upper bounds (seconds) of the probe duration histogram's buckets, Prometheus style. */
 export const CHECK_LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
+/** Probe durations by kind. With the TCP check engine, a quiet check's successes are the
+ *  engine's and are not in it (mergeStats().engine.suppressed counts them); every probe the
+ *  scheduler hears of is. */
 export interface LatencyHistogram {
   /** Count per bucket of CHECK_LATENCY_BUCKETS (not cumulative), then the +Inf overflow. */
   counts: number[];
