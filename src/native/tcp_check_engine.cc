@@ -22,7 +22,9 @@
 // `while (tick_is_expired(t->expire, now_ms)) t->expire = tick_add(t->expire, check->inter)`,
 // so a stall does not bunch the targets into one burst. Timer wake-ups are coalesced onto 1 ms
 // boundaries of CLOCK_MONOTONIC: everything due in the same millisecond starts in one wake-up,
-// and nothing starts more than ~1 ms late because of the coalescing.
+// and nothing starts more than ~1 ms late because of the coalescing. Starts and timeouts live
+// in two min-heaps (lazy deletion: an entry whose seq is not its target's current one is
+// skipped); starts past the per-millisecond burst cap (BurstCap) wait in theirs, due.
 //
 // Results reach JS through a uv_async_t (which coalesces sends by itself); the thread sends at
 // most once per kFlushGapNs. Each outcome carries the generation of the command that started
