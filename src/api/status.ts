@@ -144,6 +144,21 @@ export interface DaemonStatus {
   trackers: StatusTrackers;
   alerts: StatusAlerts;
   api?: StatusApiListeners;
+  /** The daemon's event loop (api/loopDelay.ts): how late it runs its timers. */
+  event_loop?: { delay: LoopDelayStatus };
+}
+
+/** The event loop's lateness (api/loopDelay.ts): quantiles and max over the last window, count
+ *  and sum since start. */
+export interface LoopDelayStatus {
+  /** The span the quantiles and max cover, seconds. */
+  window_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  /** Samples and their summed delay since start (the summary's _count and _sum). */
+  count: number;
+  sum_s: number;
 }
 
 /** What a reload did (src/daemon/reload.ts), as `POST /reload` answers it and `tandem reload`,

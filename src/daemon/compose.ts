@@ -17,6 +17,7 @@ import { runScript as runNotifyScript } from '../process/script.js';
 import { ScriptNotifier } from '../alert/scriptNotifier.js';
 import { WebhookNotifier } from '../alert/webhook.js';
 import { StatusServer, type StatusServerOptions } from '../api/statusServer.js';
+import { startLoopDelayMonitor, type LoopDelayMonitor } from '../api/loopDelay.js';
 import { parseOpenFileLimit } from '../api/listenerLimits.js';
 import { runProbe } from '../check/probes/index.js';
 import { createTcpCheckEngine } from '../net/tcpCheckEngine.js';
@@ -102,6 +103,7 @@ export interface Daemon {
 
 export function composeDaemon(): Daemon {
   const timers = createSystemTimers();
+  let loopDelay: LoopDelayMonitor | undefined;
   return {
     timers,
     hasIpvs: hostHasIpvs,
@@ -117,7 +119,12 @@ export function composeDaemon(): Daemon {
       // if it cannot be made).
       return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe, random: Math.random, tcpEngine: createTcpCheckEngine });
     },
-    statusServer: (opts) => new StatusServer({ ...opts, now: () => timers.now() }),
+    statusServer: (opts) => {
+      // One monitor for the process, started with the first status API: a listener restarted
+      // by a reload keeps its figures.
+      const monitor = loopDelay ??= startLoopDelayMonitor(() => timers.now());
+      return new StatusServer({ ...opts, now: () => timers.now(), loopDelay: monitor.read });
+    },
     systemd: (log) => {
       const watchdogUsec = watchdogUsecFromEnv(process.env, process.pid);
       // sd_watchdog_enabled(3) with unset_environment: scripts (children) must not inherit them.
