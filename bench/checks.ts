@@ -10,8 +10,9 @@
 //   --role server     ONE process listening on N loopback addresses (127.x.y.z, one port each),
 //                     counting accepted connections (in http mode answering each request with
 //                     `HTTP/1.0 200 OK`); prints its cumulative count every 250 ms;
-//   --role tandem     CheckScheduler over N RealServerConfig built in code, its runProbe wrapped
-//                     to count probes; prints its cumulative counts every 250 ms.
+//   --role tandem     CheckScheduler over N RealServerConfig built in code, its runProbe (the
+//                     daemon's: native check engine for these checks) wrapped to count probes;
+//                     prints its cumulative counts every 250 ms.
 // Each checker runs in its own process (so /proc/PID shows only its cost) started through
 // `bash -c 'ulimit -n <up to 65536>; exec ...'`: 10,000 endpoints need more than 1024 fds.
 //
@@ -31,7 +32,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckConfig, RealServerConfig } from '../src/config/lbModel.js';
 import { CheckScheduler } from '../src/check/scheduler.js';
-import { runProbe } from '../src/check/probes/index.js';
+import { createRunProbe, ProbeEngine } from '../src/check/probes/index.js';
 import { checkCounts, eachArg, oneOf, usage, median, toolVersion, writeResults } from './lib/common.js';
 import { createSystemTimers } from '../src/timers.js';
 
@@ -113,6 +114,8 @@ function runTandem(mode: Mode, n: number): void {
   const failReasons: Record<string, number> = {};
   let downEvents = 0;
   const servers = Array.from({ length: n }, (_, i) => benchServer(mode, i));
+  // As the daemon (daemon/compose.ts): TCP_CHECK and plain HTTP_GET run on the native engine.
+  const runProbe = createRunProbe(new ProbeEngine());
   const sched = new CheckScheduler({ timers: createSystemTimers(), random: Math.random,
     servers,
     onEvent: (e) => { if (e.type === 'server_changed' && !e.up) downEvents++; },

@@ -18,7 +18,7 @@ import { ScriptNotifier } from '../alert/scriptNotifier.js';
 import { WebhookNotifier } from '../alert/webhook.js';
 import { StatusServer, type StatusServerOptions } from '../api/statusServer.js';
 import { parseOpenFileLimit } from '../api/listenerLimits.js';
-import { runProbe } from '../check/probes/index.js';
+import { createRunProbe, ProbeEngine, runProbe, type RunProbe } from '../check/probes/index.js';
 import { IpvsadmBackend } from '../lb/ipvs/backend.js';
 import { NetlinkIpvsBackend } from '../lb/ipvs/netlinkBackend.js';
 import { NftBackend } from '../lb/nft/backend.js';
@@ -99,8 +99,19 @@ export interface Daemon {
   openFileLimit(): number | null;
 }
 
+/** The daemon's probe runner: TCP_CHECK and plain HTTP_GET on the native check engine (one
+ *  thread, made on first use), the rest in JS; JS only if the engine cannot be made. */
+function daemonRunProbe(): RunProbe {
+  try {
+    return createRunProbe(new ProbeEngine());
+  } catch {
+    return runProbe;
+  }
+}
+
 export function composeDaemon(): Daemon {
   const timers = createSystemTimers();
+  let probeRunner: RunProbe | undefined;
   return {
     timers,
     hasIpvs: hostHasIpvs,
@@ -112,7 +123,8 @@ export function composeDaemon(): Daemon {
     trackers: (config, log, onChange) => new Trackers(config, log, onChange, { runScript: runTrackScript, timers }),
     lb: (vss, global, wiring) => {
       const sel = lbBackendFor(global);
-      return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe, random: Math.random });
+      probeRunner ??= daemonRunProbe();
+      return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe: probeRunner, random: Math.random });
     },
     statusServer: (opts) => new StatusServer({ ...opts, now: () => timers.now() }),
     systemd: (log) => {

@@ -4,9 +4,13 @@
 //
 // Why: a JS probe costs a Node timer for its deadline, TcpProber callbacks, Buffers and promise
 // hops per probe; here the engine's thread connects, exchanges, judges and times the probe, and
-// JS only sees the outcome (in batches). Each probe is a target of its own: add(id, spec),
-// probeIn(id, 0), and remove(id) once its outcome is in (or when it is aborted). The scheduler's
-// steady-state integration (persistent targets in quiet mode) is another module's business.
+// JS only sees the outcome (in batches). Without a `key` each probe is a target of its own:
+// add(id, spec), probeIn(id, 0), and remove(id) once its outcome is in (or when it is aborted).
+// With a `key` (runProbe passes the check's config object) the target outlives the probe: one
+// add, then only probeIn per probe, and the target is removed when the key is garbage (a reload
+// replaced the config): two of the three engine commands per probe are gone, and with them two
+// of the engine thread's wake-ups. The scheduler's steady-state integration (quiet mode) is
+// another module's business.
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
@@ -21,6 +25,16 @@ export interface EngineProbeOptions {
   signal?: AbortSignal | undefined;
   /** Prefix of a failure's detail (an HTTP url's masked path, as probes/http.ts writes it). */
   label?: string | undefined;
+  /** Keeps the engine target between probes of the same key (the same spec every time). */
+  key?: object | undefined;
+}
+
+/** A key's persistent engine target. */
+interface Slot {
+  id: number;
+  /** The timeout the target was added with (-1: not added yet). */
+  timeoutMs: number;
+  busy: boolean;
 }
 
 /** The engine's largest timeout (tcp_check_engine.cc add()). */
@@ -39,6 +53,8 @@ class Waiter {
     readonly timeoutMs: number,
     readonly label: string | undefined,
     readonly giveUpAt: number,
+    /** The key's target (kept after the probe), or undefined (removed after the probe). */
+    readonly slot: Slot | undefined,
   ) {}
 }
 
@@ -52,6 +68,12 @@ export class ProbeEngine {
   private closed = false;
   /** Per abort signal, the probes under it, behind one listener (see probes/scope.ts RUNS). */
   private readonly bySignal = new WeakMap<AbortSignal, Set<Waiter>>();
+  private readonly slots = new WeakMap<object, Slot>();
+  /** Removes a key's target once the key is collected. */
+  private readonly slotReaper = new FinalizationRegistry<Slot>((slot) => {
+    if (slot.busy) return; // cannot happen: a probe in flight holds its key's config through its caller
+    this.release(slot.id);
+  });
 
   /** `create` builds the engine with our outcome router (default: the native engine). */
   constructor(create: (onResults: (batch: readonly TcpCheckOutcome[]) => void) => TcpCheckEngine = createTcpCheckEngine) {
@@ -76,19 +98,34 @@ export class ProbeEngine {
   start(spec: TcpCheckSpec, opts: EngineProbeOptions, resolve: (r: ProbeResult) => void): void {
     if (opts.signal?.aborted) { resolve(ABORTED); return; }
     if (this.closed) { resolve({ ok: false, reason: 'no_result', detail: 'check engine closed' }); return; }
-    const id = this.freeIds.pop() ?? (this.nextId < MAX_IDS ? this.nextId++ : -1);
-    if (id < 0) { resolve({ ok: false, reason: 'no_result', detail: `more than ${MAX_IDS} engine probes in flight` }); return; }
     const ms = Number.isFinite(opts.timeoutMs) ? Math.min(Math.max(Math.floor(opts.timeoutMs), 1), MAX_TIMEOUT_MS) : 1;
+    let slot = opts.key !== undefined ? this.slots.get(opts.key) : undefined;
+    if (opts.key !== undefined && slot === undefined) {
+      const id = this.allocId();
+      if (id >= 0) {
+        slot = { id, timeoutMs: -1, busy: false };
+        this.slots.set(opts.key, slot);
+        this.slotReaper.register(opts.key, slot);
+      }
+    }
+    // A second probe of a key whose probe is still in flight gets a target of its own.
+    if (slot?.busy) slot = undefined;
+    const id = slot?.id ?? this.allocId();
+    if (id < 0) { resolve({ ok: false, reason: 'no_result', detail: `more than ${MAX_IDS} engine targets` }); return; }
     try {
-      this.engine.add(id, spec.timeoutMs === ms ? spec : { ...spec, timeoutMs: ms });
+      if (slot === undefined || slot.timeoutMs !== ms) {
+        this.engine.add(id, spec.timeoutMs === ms ? spec : { ...spec, timeoutMs: ms });
+        if (slot !== undefined) slot.timeoutMs = ms;
+      }
       this.engine.probeIn(id, 0);
     } catch (e) {
       // A bad address or bind address: as probes/scope.ts, a probe that cannot start.
-      this.release(id);
+      if (slot === undefined) this.release(id);
       resolve({ ok: false, reason: 'connect_error', detail: e instanceof Error ? e.message : String(e) });
       return;
     }
-    const w = new Waiter(id, resolve, opts.signal, ms, opts.label, performance.now() + ms + BACKSTOP_GRACE_MS);
+    if (slot !== undefined) slot.busy = true;
+    const w = new Waiter(id, resolve, opts.signal, ms, opts.label, performance.now() + ms + BACKSTOP_GRACE_MS, slot);
     this.waiting.set(id, w);
     if (opts.signal) this.underSignal(opts.signal).add(w);
     this.startBackstop();
@@ -102,12 +139,21 @@ export class ProbeEngine {
     }
   }
 
-  private settle(w: Waiter, r: ProbeResult): void {
+  private settle(w: Waiter, r: ProbeResult, cancel = false): void {
     this.waiting.delete(w.id);
     if (w.signal) this.bySignal.get(w.signal)?.delete(w);
-    this.release(w.id);
+    if (w.slot === undefined) this.release(w.id);
+    else {
+      w.slot.busy = false;
+      // Aborted or given up: stop the in-flight probe (RST), keep the target for the next one.
+      if (cancel && !this.closed) this.engine.setQuiet(w.id, null);
+    }
     if (this.waiting.size === 0) this.stopBackstop();
     w.resolve(r);
+  }
+
+  private allocId(): number {
+    return this.freeIds.pop() ?? (this.nextId < MAX_IDS ? this.nextId++ : -1);
   }
 
   private release(id: number): void {
@@ -123,7 +169,7 @@ export class ProbeEngine {
       this.bySignal.set(signal, s);
       signal.addEventListener('abort', () => {
         this.bySignal.delete(signal);
-        for (const w of [...s]) if (this.waiting.get(w.id) === w) this.settle(w, ABORTED);
+        for (const w of [...s]) if (this.waiting.get(w.id) === w) this.settle(w, ABORTED, true);
       }, { once: true });
     }
     return set;
@@ -145,7 +191,7 @@ export class ProbeEngine {
   private sweep(): void {
     const now = performance.now();
     for (const w of [...this.waiting.values()]) {
-      if (now >= w.giveUpAt) this.settle(w, { ok: false, reason: 'no_result', detail: `check engine gave no outcome within ${w.timeoutMs} ms` });
+      if (now >= w.giveUpAt) this.settle(w, { ok: false, reason: 'no_result', detail: `check engine gave no outcome within ${w.timeoutMs} ms` }, true);
     }
   }
 }

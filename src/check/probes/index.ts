@@ -72,6 +72,8 @@ export function createRunProbe(engine?: ProbeEngine): RunProbe {
   return (check, opts = {}) => {
     const e = engineCheckOf(check);
     if (e === null) return runProbe(check, opts);
-    return probeWithEngine(engine, e.spec, { timeoutMs: opts.timeoutMs ?? check.timeoutMs, signal: opts.signal, label: e.label });
+    return probeWithEngine(engine, e.spec, {
+      timeoutMs: opts.timeoutMs ?? check.timeoutMs, signal: opts.signal, label: e.label, key: check,
+    });
   };
 }
