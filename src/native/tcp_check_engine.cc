@@ -82,6 +82,8 @@ constexpr int kMaxEventsPerWakeup = 1024;
 constexpr int64_t kMsNs = 1000000;
 constexpr int64_t kFlushGapNs = 2 * kMsNs;  // at most one JS batch per 2 ms
 constexpr int64_t kLateNs = 3 * kMsNs;      // a start later than this past its due time is late
+constexpr int64_t kRateWindowMs = 256;     // the start rate the burst cap follows
+constexpr int64_t kMinBurst = 24;          // starts per millisecond never held back
 constexpr uint64_t kTagWake = ~0ull;
 constexpr uint64_t kTagTimer = ~0ull - 1;
 
@@ -175,7 +177,7 @@ struct Target {
   int64_t startedNs = 0;    // connect() of the in-flight probe
   int64_t phaseNs = 0;      // quiet: the due time of the current period (phase keeping)
   uint32_t timeoutMs = 0;
-  uint32_t intervalMs = 0;  // quiet mode's interval
+  int64_t intervalNs = 0;   // quiet mode's interval
   uint32_t timerSeq = 0;    // heap entries with another seq are stale
   uint32_t gen = 0;         // the JS command generation of the current cycle
   int fd = -1;
@@ -206,8 +208,8 @@ struct Command {
   Op op;
   uint32_t id;
   uint32_t gen;
-  int64_t a;  // delay / interval ms
-  int64_t b;  // firstIn ms
+  int64_t a;  // delay / interval, ns
+  int64_t b;  // firstIn, ns (< 0: one interval)
   std::unique_ptr<Target> spec;  // kAdd
 };
 
@@ -442,18 +444,20 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     return true;
   }
 
-  static int64_t MsArg(const Napi::CallbackInfo& info, size_t i, int64_t dflt) {
+  // A duration argument in ms (fractions kept: callers spread phases below 1 ms) as ns.
+  static int64_t NsArg(const Napi::CallbackInfo& info, size_t i, int64_t dflt) {
     if (info.Length() <= i || !info[i].IsNumber()) return dflt;
     double d = info[i].As<Napi::Number>().DoubleValue();
     if (!(d == d)) return dflt;
     if (d > 86400000.0 * 365) d = 86400000.0 * 365;
-    return static_cast<int64_t>(d);
+    if (d < -1) d = -1;
+    return static_cast<int64_t>(d * 1e6);
   }
 
   Napi::Value ProbeIn(const Napi::CallbackInfo& info) {
     uint32_t id;
     if (!KnownId(info, &id)) return info.Env().Undefined();
-    int64_t delay = MsArg(info, 1, 0);
+    int64_t delay = NsArg(info, 1, 0);
     uint32_t gen = ++gens_[id];
     SetBusy(id, true);
     Push(Command{kProbeIn, id, gen, delay < 0 ? 0 : delay, 0, nullptr});
@@ -463,8 +467,9 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
   Napi::Value SetQuiet(const Napi::CallbackInfo& info) {
     uint32_t id;
     if (!KnownId(info, &id)) return info.Env().Undefined();
-    int64_t interval = MsArg(info, 1, 0);
-    int64_t first = MsArg(info, 2, -1);
+    int64_t interval = NsArg(info, 1, 0);
+    int64_t first = NsArg(info, 2, -1);
+    if (interval > 0 && interval < kMsNs) interval = kMsNs;  // no busy loop on a tiny interval
     uint32_t gen = ++gens_[id];
     SetBusy(id, interval > 0);
     Push(Command{kSetQuiet, id, gen, interval, first, nullptr});
@@ -679,7 +684,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
           Abort(c.id, t);
           t.gen = c.gen;
           t.mode = kOneShot;
-          ScheduleStart(c.id, t, now + c.a * kMsNs);
+          ScheduleStart(c.id, t, now + c.a);
           break;
         case kSetQuiet:
           if (!t.present) break;
@@ -690,8 +695,8 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
             CancelTimer(t);
           } else {
             t.mode = kQuiet;
-            t.intervalMs = static_cast<uint32_t>(c.a);
-            t.phaseNs = now + (c.b >= 0 ? c.b : c.a) * kMsNs;
+            t.intervalNs = c.a;
+            t.phaseNs = now + (c.b >= 0 ? c.b : c.a);
             ScheduleStart(c.id, t, t.phaseNs);
           }
           break;
@@ -713,8 +718,8 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
   // Closes an in-flight probe with a RST; its result is never reported.
   void Abort(uint32_t /*id*/, Target& t) {
     if (t.fd < 0) return;
-    epoll_ctl(epfd_, EPOLL_CTL_DEL, t.fd, nullptr);
-    CloseWithReset(t.fd);
+    CloseWithReset(t.fd);  // also leaves the epoll set
+
     t.fd = -1;
     stats_[kInFlight]--;
     stats_[kAborted]++;
@@ -738,30 +743,84 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     heap_.push(HeapEntry{at, id, t.timerSeq});
   }
 
+  // Starts allowed in the current millisecond: 1.5x the recent demand (+2), at least kMinBurst.
+  // Below that nothing is held back; above it (the thread was descheduled, or a caller made
+  // everything due at once) late starts are smeared over the next milliseconds instead of
+  // leaving as one burst of SYNs, and counted in lateStarts. Demand is counted by due time, not
+  // start time: after a stall the backlog's starts land in the milliseconds they were due in,
+  // so a thread that fell behind does not lower its own cap and fall further behind.
+  int64_t BurstCap(int64_t now) {
+    int64_t ms = now / kMsNs;
+    if (ms != curMs_) {
+      // Slots leaving the window.
+      for (int64_t k = curMs_ + 1, steps = 0; k <= ms && steps < kRateWindowMs; k++, steps++) {
+        size_t i = static_cast<size_t>(k % kRateWindowMs);
+        if (rateMs_[i] <= ms - kRateWindowMs) {
+          rateSum_ -= rateRing_[i];
+          rateRing_[i] = 0;
+        }
+      }
+      curMs_ = ms;
+      startsThisMs_ = 0;
+    }
+    int64_t cap = rateSum_ * 3 / (2 * kRateWindowMs) + 2;
+    return cap < kMinBurst ? kMinBurst : cap;
+  }
+
+  void CountStart(int64_t dueNs) {
+    startsThisMs_++;
+    int64_t d = dueNs / kMsNs;
+    if (d > curMs_) d = curMs_;
+    if (d <= curMs_ - kRateWindowMs) return;  // due before the window: not recent demand
+    size_t i = static_cast<size_t>(d % kRateWindowMs);
+    if (rateMs_[i] != d) {
+      rateSum_ -= rateRing_[i];
+      rateRing_[i] = 0;
+      rateMs_[i] = d;
+    }
+    rateRing_[i]++;
+    rateSum_++;
+  }
+
   void RunTimers(int64_t now) {
-    // Everything due up to the end of the current millisecond: the timer was armed on a 1 ms
-    // boundary, so this is what the coalescing promised to run together.
-    int64_t horizon = now;
+    // Everything due by now: the timer was armed on a 1 ms boundary, so this is what the
+    // coalescing promised to run together. Timeouts are never held back; starts are, past the
+    // burst cap (they go back into the heap with their due time, so they run first next time).
+    deferred_.clear();
+    capped_ = false;
     for (size_t guard = 0; !heap_.empty() && guard < 1000000; guard++) {
       HeapEntry e = heap_.top();
-      if (e.at > horizon) break;
+      if (e.at > now) break;
       heap_.pop();
       if (e.id >= targets.size()) continue;
       Target& t = targets[e.id];
       if (!t.present || !t.timerArmed || t.timerSeq != e.seq) continue;
-      t.timerArmed = false;
       if (t.pendingStart) {
+        // The clock of this very start (not of the wake-up): two wake-ups inside one
+        // millisecond must share its cap.
+        int64_t startNs = MonoNs();
+        int64_t cap = BurstCap(startNs);  // first: it moves curMs_ to startNs's millisecond
+        if (!deferred_.empty() || startsThisMs_ >= cap) {
+          deferred_.push_back(e);
+          continue;
+        }
+        t.timerArmed = false;
         t.pendingStart = false;
-        Start(e.id, t, e.at, now);
+        CountStart(e.at);
+        Start(e.id, t, e.at, startNs);
       } else if (t.fd >= 0) {
-        // connect_timeout: no answer in time.
-        epoll_ctl(epfd_, EPOLL_CTL_DEL, t.fd, nullptr);
+        t.timerArmed = false;
+        // connect_timeout: no answer in time. (close() takes it out of the epoll set.)
         CloseWithReset(t.fd);
         t.fd = -1;
         stats_[kInFlight]--;
         Finish(e.id, t, kTimeout, ETIMEDOUT, now);
+      } else {
+        t.timerArmed = false;
       }
     }
+    for (const HeapEntry& e : deferred_) heap_.push(e);
+    capped_ = !deferred_.empty();
   }
 
   void Start(uint32_t id, Target& t, int64_t due, int64_t now) {
@@ -769,7 +828,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     if (now - due > kLateNs) stats_[kLateStarts]++;
     if (recordStarts_) {
       std::lock_guard<std::mutex> g(startsMu_);
-      if (recordStarts_ && starts_.size() < 10000000) starts_.emplace_back(static_cast<double>(MonoNs()) / 1e6, id);
+      if (recordStarts_ && starts_.size() < 10000000) starts_.emplace_back(static_cast<double>(now) / 1e6, id);
     }
     t.startedNs = now;
     t.httpSent = 0;
@@ -841,12 +900,16 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       OnHttpSocket(id, t, now);
       return;
     }
+    // Writable with no error or hang-up: the handshake completed, no SO_ERROR read needed (a
+    // syscall per probe saved; HAProxy's checks do not read it either).
+    bool ok = (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == EPOLLOUT;
     int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
-    bool ok = err == 0 && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == EPOLLOUT;
-    if (!ok && err == 0 && (events & (EPOLLERR | EPOLLHUP)) == 0) return;  // spurious
-    if (!ok && err == 0) err = ECONNRESET;
+    if (!ok) {
+      if ((events & (EPOLLERR | EPOLLHUP)) == 0) return;  // spurious
+      socklen_t len = sizeof err;
+      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+      if (err == 0) err = ECONNRESET;
+    }
     if (ok && t.http) {  // connected: the request goes out, the deadline keeps running
       t.httpConnected = true;
       OnHttpSocket(id, t, now);
@@ -856,7 +919,8 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       EndHttp(id, t, HttpCodeOf(err), err, now);
       return;
     }
-    epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    // No EPOLL_CTL_DEL: closing the only descriptor of the socket removes it from the epoll set
+    // (epoll(7)), one syscall per probe less.
     if (ok) CloseWithReset(fd);
     else close(fd);
     t.fd = -1;
@@ -962,8 +1026,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
   // Ends an HTTP probe: RST close (keepalived closes once it has read; there is nothing to wait
   // for), timer cancelled, outcome recorded. `err` is the errno, or the status for kHttpStatus.
   void EndHttp(uint32_t id, Target& t, int32_t code, int err, int64_t now) {
-    epoll_ctl(epfd_, EPOLL_CTL_DEL, t.fd, nullptr);
-    CloseWithReset(t.fd);
+    CloseWithReset(t.fd);  // leaves the epoll set by itself (see OnSocket)
     t.fd = -1;
     stats_[kInFlight]--;
     CancelTimer(t);
@@ -987,7 +1050,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     }
     if (t.mode == kQuiet && code == kOk) {
       stats_[kSuppressed]++;
-      int64_t step = static_cast<int64_t>(t.intervalMs) * kMsNs;
+      int64_t step = t.intervalNs;
       int64_t next = t.phaseNs + step;
       // Missed periods are skipped, not run back to back (HAProxy process_chk_conn).
       if (next <= now) next += ((now - next) / step + 1) * step;
@@ -1025,6 +1088,11 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     if (!heap_.empty()) {
       // Round up to the next 1 ms boundary: one wake-up per millisecond at most.
       at = (heap_.top().at + kMsNs - 1) / kMsNs * kMsNs;
+      // Starts held back by the burst cap are due already: come back at the next millisecond.
+      if (capped_) {
+        int64_t next = (MonoNs() / kMsNs + 1) * kMsNs;
+        if (at < next) at = next;
+      }
     }
     if (resultsPending_) {
       int64_t flushAt = lastFlushNs_ + kFlushGapNs;
@@ -1045,6 +1113,13 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
   std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<HeapEntry>> heap_;
   bool resultsPending_ = false;
   int64_t lastFlushNs_ = 0;
+  std::vector<HeapEntry> deferred_;
+  bool capped_ = false;
+  int64_t rateRing_[kRateWindowMs] = {};  // starts by due millisecond, last kRateWindowMs
+  int64_t rateMs_[kRateWindowMs] = {};    // the millisecond each slot counts
+  int64_t rateSum_ = 0;
+  int64_t curMs_ = 0;
+  int64_t startsThisMs_ = 0;
 
   // Shared.
   std::mutex cmdMu_;
