@@ -5,7 +5,8 @@
 // - quiet mode: steady 200s are not reported, the first 503 is, with its code;
 // - abort and the per-check target (one engine target per check, reused);
 // - differential: every scripted case probed by probes/http.ts (JS) and by the engine gives the
-//   same ok / reason (and the same detail for http_status).
+//   same ok / reason (and the same detail for http_status);
+// - TCP_CHECK through the same runProbe: ok / refused, as probes/tcp.ts says.
 // Every server and engine is closed in after(), even on failure.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -251,4 +252,23 @@ describe('HTTP_GET: probes/http.ts and the engine agree', () => {
       if (js.reason === 'http_status') assert.equal(native.detail, js.detail);
     });
   }
+});
+
+describe('TCP_CHECK through createRunProbe(engine)', () => {
+  const tcp = (port: number): CheckConfig => ({
+    kind: 'tcp_check', connectIp: HOST, connectPort: port, bindTo: undefined, bindPort: undefined, timeoutMs: TIMEOUT_MS,
+    retry: 0, delayBeforeRetryMs: 1000, delayLoopMs: 1000, warmupMs: 0, alpha: false, rise: 1,
+  });
+
+  test('a listener is up and a closed port refused, on the engine and as probes/tcp.ts says', async () => {
+    const srv = await rawServer(() => {});
+    const up = tcp(srv.port);
+    const down = tcp(await closedPort(HOST));
+    const probesBefore = engine.engine.stats().probes;
+    assert.deepEqual(verdictOf(await viaEngine(up)), { ok: true });
+    assert.equal(verdictOf(await viaEngine(down)).reason, 'refused');
+    assert.equal(engine.engine.stats().probes, probesBefore + 2, 'both probes ran on the engine');
+    assert.equal(verdictOf(await runProbe(up)).ok, true);
+    assert.equal(verdictOf(await runProbe(down)).reason, 'refused');
+  });
 });
