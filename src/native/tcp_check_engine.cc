@@ -22,7 +22,9 @@
 // `while (tick_is_expired(t->expire, now_ms)) t->expire = tick_add(t->expire, check->inter)`,
 // so a stall does not bunch the targets into one burst. Timer wake-ups are coalesced onto 1 ms
 // boundaries of CLOCK_MONOTONIC: everything due in the same millisecond starts in one wake-up,
-// and nothing starts more than ~1 ms late because of the coalescing.
+// and nothing starts more than ~1 ms late because of the coalescing. Starts and timeouts live
+// in two min-heaps (lazy deletion: an entry whose seq is not its target's current one is
+// skipped); starts past the per-millisecond burst cap (BurstCap) wait in theirs, due.
 //
 // Results reach JS through a uv_async_t (which coalesces sends by itself); the thread sends at
 // most once per kFlushGapNs. Each outcome carries the generation of the command that started
@@ -479,7 +481,9 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
   Napi::Value Remove(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint32_t id;
-    if (!CheckOpen(env) || info.Length() < 1 || !CheckId(env, info[0], &id)) return env.Undefined();
+    // After close() every target is gone already: a caller tearing down in any order is fine.
+    if (closed_) return env.Undefined();
+    if (info.Length() < 1 || !CheckId(env, info[0], &id)) return env.Undefined();
     if (id >= present_.size() || !present_[id]) return env.Undefined();
     present_[id] = 0;
     targets_--;
@@ -740,7 +744,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     t.timerSeq++;
     t.timerArmed = true;
     t.dueNs = at;
-    heap_.push(HeapEntry{at, id, t.timerSeq});
+    (t.pendingStart ? startHeap_ : timeouts_).push(HeapEntry{at, id, t.timerSeq});
   }
 
   // Starts allowed in the current millisecond: 1.5x the recent demand (+2), at least kMinBurst.
@@ -782,45 +786,53 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     rateSum_++;
   }
 
+  bool Live(const HeapEntry& e) const {
+    if (e.id >= targets.size()) return false;
+    const Target& t = targets[e.id];
+    return t.present && t.timerArmed && t.timerSeq == e.seq;
+  }
+
   void RunTimers(int64_t now) {
     // Everything due by now: the timer was armed on a 1 ms boundary, so this is what the
-    // coalescing promised to run together. Timeouts are never held back; starts are, past the
-    // burst cap (they go back into the heap with their due time, so they run first next time).
-    deferred_.clear();
-    capped_ = false;
-    for (size_t guard = 0; !heap_.empty() && guard < 1000000; guard++) {
-      HeapEntry e = heap_.top();
+    // coalescing promised to run together. Timeouts (their own heap) are never held back;
+    // starts are, past the burst cap: they stay in their heap, due, and run first next time.
+    for (size_t guard = 0; !timeouts_.empty() && guard < 10000000; guard++) {
+      HeapEntry e = timeouts_.top();
       if (e.at > now) break;
-      heap_.pop();
-      if (e.id >= targets.size()) continue;
+      timeouts_.pop();
+      if (!Live(e)) continue;
       Target& t = targets[e.id];
-      if (!t.present || !t.timerArmed || t.timerSeq != e.seq) continue;
-      if (t.pendingStart) {
-        // The clock of this very start (not of the wake-up): two wake-ups inside one
-        // millisecond must share its cap.
-        int64_t startNs = MonoNs();
-        int64_t cap = BurstCap(startNs);  // first: it moves curMs_ to startNs's millisecond
-        if (!deferred_.empty() || startsThisMs_ >= cap) {
-          deferred_.push_back(e);
-          continue;
-        }
-        t.timerArmed = false;
-        t.pendingStart = false;
-        CountStart(e.at);
-        Start(e.id, t, e.at, startNs);
-      } else if (t.fd >= 0) {
-        t.timerArmed = false;
-        // connect_timeout: no answer in time. (close() takes it out of the epoll set.)
-        CloseWithReset(t.fd);
-        t.fd = -1;
-        stats_[kInFlight]--;
-        Finish(e.id, t, kTimeout, ETIMEDOUT, now);
-      } else {
-        t.timerArmed = false;
-      }
+      t.timerArmed = false;
+      if (t.fd < 0) continue;
+      // connect_timeout: no answer in time. (close() takes it out of the epoll set.)
+      CloseWithReset(t.fd);
+      t.fd = -1;
+      stats_[kInFlight]--;
+      Finish(e.id, t, kTimeout, ETIMEDOUT, now);
     }
-    for (const HeapEntry& e : deferred_) heap_.push(e);
-    capped_ = !deferred_.empty();
+    capped_ = false;
+    for (size_t guard = 0; !startHeap_.empty() && guard < 10000000; guard++) {
+      HeapEntry e = startHeap_.top();
+      if (e.at > now) break;
+      if (!Live(e)) {
+        startHeap_.pop();
+        continue;
+      }
+      // The clock of this very start (not of the wake-up): two wake-ups inside one
+      // millisecond must share its cap.
+      int64_t startNs = MonoNs();
+      int64_t cap = BurstCap(startNs);  // first: it moves curMs_ to startNs's millisecond
+      if (startsThisMs_ >= cap) {
+        capped_ = true;
+        break;
+      }
+      startHeap_.pop();
+      Target& t = targets[e.id];
+      t.timerArmed = false;
+      t.pendingStart = false;
+      CountStart(e.at);
+      Start(e.id, t, e.at, startNs);
+    }
   }
 
   void Start(uint32_t id, Target& t, int64_t due, int64_t now) {
@@ -1076,24 +1088,20 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
 
   void ArmTimer() {
     // Drop stale entries so the timer is armed for a real deadline.
-    while (!heap_.empty()) {
-      const HeapEntry& e = heap_.top();
-      if (e.id < targets.size()) {
-        const Target& t = targets[e.id];
-        if (t.present && t.timerArmed && t.timerSeq == e.seq) break;
-      }
-      heap_.pop();
-    }
+    while (!timeouts_.empty() && !Live(timeouts_.top())) timeouts_.pop();
+    while (!startHeap_.empty() && !Live(startHeap_.top())) startHeap_.pop();
     int64_t at = -1;
-    if (!heap_.empty()) {
-      // Round up to the next 1 ms boundary: one wake-up per millisecond at most.
-      at = (heap_.top().at + kMsNs - 1) / kMsNs * kMsNs;
+    if (!startHeap_.empty()) {
+      at = startHeap_.top().at;
       // Starts held back by the burst cap are due already: come back at the next millisecond.
       if (capped_) {
         int64_t next = (MonoNs() / kMsNs + 1) * kMsNs;
         if (at < next) at = next;
       }
     }
+    if (!timeouts_.empty() && (at < 0 || timeouts_.top().at < at)) at = timeouts_.top().at;
+    // Round up to the next 1 ms boundary: one wake-up per millisecond at most.
+    if (at >= 0) at = (at + kMsNs - 1) / kMsNs * kMsNs;
     if (resultsPending_) {
       int64_t flushAt = lastFlushNs_ + kFlushGapNs;
       if (at < 0 || flushAt < at) at = flushAt;
@@ -1110,10 +1118,11 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
 
   // Thread-owned.
   std::vector<Target> targets;
-  std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<HeapEntry>> heap_;
+  using MinHeap = std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<HeapEntry>>;
+  MinHeap startHeap_;  // next starts
+  MinHeap timeouts_;     // in-flight probes' connect_timeout
   bool resultsPending_ = false;
   int64_t lastFlushNs_ = 0;
-  std::vector<HeapEntry> deferred_;
   bool capped_ = false;
   int64_t rateRing_[kRateWindowMs] = {};  // starts by due millisecond, last kRateWindowMs
   int64_t rateMs_[kRateWindowMs] = {};    // the millisecond each slot counts

@@ -94,11 +94,12 @@ export interface TcpCheckEngine {
    *  mode (cancelling a pending or in-flight quiet probe). The first quiet probe runs `firstInMs`
    *  from now (default: intervalMs). */
   setQuiet(id: number, intervalMs: number | null, firstInMs?: number): void;
-  /** Aborts an in-flight probe (RST), forgets id. Unknown ids are ignored. */
+  /** Aborts an in-flight probe (RST), forgets id. Unknown ids, and any id after close(), are ignored. */
   remove(id: number): void;
   /** Last probe of any outcome, reported or not. */
   last(id: number): TcpCheckLast | undefined;
   stats(): TcpCheckStats;
+  /** Stops the thread and closes every socket (RST). add / probeIn / setQuiet throw afterwards. */
   close(): void;
 }
 

@@ -237,13 +237,17 @@ describe('TcpCheckEngine on loopback', () => {
     assert.equal(got.length, 0, 'all up: nothing reported');
     assert.equal(st.probes, st.suppressed + st.reported + st.aborted + st.stale + st.inFlight, JSON.stringify(st));
     const expected = (N * runMs) / interval;
-    assert.ok(st.probes > expected * 0.9 && st.probes < expected * 1.05, `probes ${st.probes}, expected ~${expected}`);
-    // None lost: every target probed about runMs / interval times, its last one a success.
+    // The rate holds (a loose floor: the machine running the tests is shared and may starve the
+    // engine thread for a while; the catch-up after that is bounded by the burst cap).
+    assert.ok(st.probes > expected * 0.75 && st.probes < expected * 1.05, `probes ${st.probes}, expected ~${expected}`);
+    // None lost: every target keeps being probed (a start later than one interval skips the
+    // missed periods, as HAProxy does, so a starved run may give some targets fewer), never
+    // more often than its interval allows, its last probe a success.
     const per = new Uint32Array(N);
     for (const id of ids) per[id]!++;
     const minPer = Math.min(...per);
     const maxPer = Math.max(...per);
-    assert.ok(minPer >= runMs / interval - 2 && maxPer <= runMs / interval + 1, `per-target probes ${minPer}..${maxPer}`);
+    assert.ok(minPer >= runMs / interval / 2 && maxPer <= runMs / interval + 1, `per-target probes ${minPer}..${maxPer}`);
     for (let id = 0; id < N; id++) assert.equal(e.last(id)?.ok, true, `target ${id}`);
     // Spread: over whole 1 ms buckets inside the steady window, the busiest holds <= 2x the mean.
     const t0 = times[0]! + 200;
@@ -262,6 +266,39 @@ describe('TcpCheckEngine on loopback', () => {
     assert.ok(max <= 2 * mean, `max burst ${max} in 1 ms vs mean ${mean.toFixed(1)}`);
     closeEngine(e);
     for (const s of ss) await closeServer(s);
+  });
+
+  test('process lifetime: a pending probe keeps the process alive until reported; an idle engine does not', async () => {
+    const s = await listen();
+    const mod = new URL('../../src/net/tcpCheckEngine.js', import.meta.url).href;
+    const runChild = async (body: string): Promise<{ code: number | null; out: string; ms: number }> => {
+      const src = `const { createTcpCheckEngine } = await import(${JSON.stringify(mod)});\n${body}`;
+      const t0 = Date.now();
+      const child = spawn(process.execPath, ['--input-type=module', '-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
+      children.add(child);
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      clearTimeout(killer);
+      children.delete(child);
+      return { code, out, ms: Date.now() - t0 };
+    };
+    // Nothing else holds the loop: only the engine's pending probe (500 ms away) can.
+    const pending = await runChild(`
+      const e = createTcpCheckEngine((b) => console.log(JSON.stringify(b)));
+      e.add(1, { family: 4, address: '127.0.0.1', port: ${portOf(s)}, timeoutMs: 1000 });
+      e.probeIn(1, 500);`);
+    assert.equal(pending.code, 0);
+    assert.deepEqual(JSON.parse(pending.out).map((o: { id: number; ok: boolean }) => [o.id, o.ok]), [[1, true]], 'the result arrived before exit');
+    const idle = await runChild(`
+      const e = createTcpCheckEngine(() => {});
+      e.add(1, { family: 4, address: '127.0.0.1', port: ${portOf(s)}, timeoutMs: 1000 });
+      console.log('idle');`);
+    assert.equal(idle.code, 0);
+    assert.equal(idle.out.trim(), 'idle');
+    assert.ok(idle.ms < 5000, `an idle engine let the process exit (${idle.ms} ms)`);
+    await closeServer(s);
   });
 
   test('EMFILE: connect_error with errno 24, counted, no crash', async () => {
