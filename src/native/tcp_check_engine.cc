@@ -191,6 +191,9 @@ struct Target {
   bool pendingStart = false;  // the armed timer is a start, not a timeout
   // HTTP mode (null: TCP_CHECK). The per-probe exchange state below is reset by Start().
   std::shared_ptr<const HttpSpec> http;
+  // The spec of the probe in flight: an add() replacing the spec meanwhile (HTTP -> TCP, or
+  // another request) applies from the next probe and must not change this one's protocol.
+  std::shared_ptr<const HttpSpec> httpLive;
   uint32_t httpSent = 0;    // request bytes written
   uint32_t httpSeen = 0;    // response bytes read
   uint8_t httpMatch = 0;    // how much of CRLFCRLF the last bytes matched
@@ -848,6 +851,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     t.httpMatch = 0;
     t.httpReading = false;
     t.httpConnected = false;
+    t.httpLive = t.http;
     int fd = socket(t.family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
     if (fd < 0) {
       int err = errno;
@@ -879,7 +883,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     do {
       r = connect(fd, &t.to.sa, toLen);
     } while (r < 0 && errno == EINTR);
-    if (r == 0 && !t.http) {  // completed at once (possible on loopback)
+    if (r == 0 && !t.httpLive) {  // completed at once (possible on loopback)
       CloseWithReset(fd);
       Finish(id, t, kOk, 0, MonoNs());
       return;
@@ -908,7 +912,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     if (id >= targets.size()) return;
     Target& t = targets[id];
     if (t.fd != fd || fd < 0) return;  // aborted or finished earlier in this wake-up
-    if (t.http && t.httpConnected) {
+    if (t.httpLive && t.httpConnected) {
       OnHttpSocket(id, t, now);
       return;
     }
@@ -922,12 +926,12 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
       if (err == 0) err = ECONNRESET;
     }
-    if (ok && t.http) {  // connected: the request goes out, the deadline keeps running
+    if (ok && t.httpLive) {  // connected: the request goes out, the deadline keeps running
       t.httpConnected = true;
       OnHttpSocket(id, t, now);
       return;
     }
-    if (t.http) {
+    if (t.httpLive) {
       EndHttp(id, t, HttpCodeOf(err), err, now);
       return;
     }
@@ -945,7 +949,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
 
   // The connected socket is writable (request still going out) or readable (response).
   void OnHttpSocket(uint32_t id, Target& t, int64_t now) {
-    const HttpSpec& h = *t.http;
+    const HttpSpec& h = *t.httpLive;
     if (!t.httpReading) {
       while (t.httpSent < h.request.size()) {
         ssize_t w = send(t.fd, h.request.data() + t.httpSent, h.request.size() - t.httpSent, MSG_NOSIGNAL);
@@ -1028,7 +1032,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     }
     if (headerLen > 12 && h[12] != ' ' && h[12] != '\r') return kBadResponse;
     int32_t code = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
-    for (const auto& r : t.http->accept) {
+    for (const auto& r : t.httpLive->accept) {
       if (code >= r.first && code <= r.second) return kOk;
     }
     *status = code;

@@ -241,6 +241,33 @@ describe('HTTP_GET on the check engine: quiet mode', () => {
   });
 });
 
+describe('HTTP_GET on the check engine: a spec replaced mid-probe', () => {
+  const engines: TcpCheckEngineDebug[] = [];
+  after(() => { for (const e of engines) e.close(); });
+
+  test('the probe in flight finishes as HTTP; the replacing TCP spec applies from the next probe', async () => {
+    // Answers 503 200 ms after the request: the add() below lands while the probe waits.
+    const srv = await rawServer((s) => setTimeout(() => { if (!s.destroyed) s.end('HTTP/1.0 503 Busy\r\n\r\n'); }, 200));
+    const got: TcpCheckOutcome[] = [];
+    const e = createTcpCheckEngine((b) => got.push(...b));
+    engines.push(e);
+    const httpSpec = nativeHttpSpec(check(srv.port, {}, { timeoutMs: 2000 }));
+    assert.ok(httpSpec);
+    e.add(7, httpSpec);
+    e.probeIn(7, 0);
+    await waitFor(() => srv.accepted > 0, { timeoutMs: 2000, what: 'the HTTP probe connected' });
+    await sleep(50);
+    const { http: _dropped, ...tcpSpec } = httpSpec;
+    e.add(7, tcpSpec);
+    await waitFor(() => got.length > 0, { timeoutMs: 5000, what: 'the in-flight outcome' });
+    assert.equal(got[0]!.reason, 'http_status', JSON.stringify(got[0]));
+    assert.equal(got[0]!.status, 503);
+    e.probeIn(7, 0);
+    await waitFor(() => got.length > 1, { timeoutMs: 5000, what: 'the TCP probe' });
+    assert.equal(got[1]!.ok, true, JSON.stringify(got[1]));
+  });
+});
+
 describe('HTTP_GET: probes/http.ts and the engine agree', () => {
   for (const c of CASES) {
     test(c.name, async () => {
