@@ -38,8 +38,9 @@
 //
 // JS API (registered as `TcpCheckEngine`):
 //   new TcpCheckEngine(onResults(batch: Int32Array))   batch: [id, code, errno, latencyUs]*
-//       code: 0 ok, 1 timeout, 2 refused, 3 unreachable, 4 connect_error
-//   .add(id, family, address, port, bindAddress ('' none), bindPort (0 any), timeoutMs)
+//       code: 0 ok, 1 timeout, 2 refused, 3 unreachable, 4 connect_error (HTTP mode: see below)
+//   .add(id, family, address, port, bindAddress ('' none), bindPort (0 any), timeoutMs
+//        [, request: Uint8Array, statusRanges: Int32Array]   (HTTP mode))
 //   .probeIn(id, delayMs)   .setQuiet(id, intervalMs (<= 0: off), firstInMs (< 0: interval))
 //   .remove(id)   .last(id): Float64Array [ok, code, latencyUs, atWallMs] | undefined
 //   .stats(): Float64Array (see StatIndex)   .recordStarts(on)   .takeStarts(): Float64Array

@@ -5,7 +5,9 @@
 //
 // One probe equals probes/tcp.ts's TCP_CHECK: non-blocking connect (bindto / bind_port), success
 // once the handshake completes, then a RST (SO_LINGER 0). Failures use check/verdict.ts's
-// ProbeFailReason words.
+// ProbeFailReason words. A spec with `http` is probes/http.ts's HTTP_GET of one url without a
+// digest instead (check/probes/httpEngineSpec.ts): request, status line judged, then the RST;
+// http_status outcomes carry the code in `status`.
 //
 // A target's cycle: probeIn() starts one probe whose result is always reported (it replaces a
 // pending or in-flight one, whose result is then never reported); setQuiet() starts quiet mode,
