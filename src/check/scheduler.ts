@@ -22,9 +22,9 @@ import type { HealthMap, RealServerHealth } from './health.js';
 import { DeadlineQueue, type DeadlineOwner } from './deadlines.js';
 import { checkKey, spreadJitter } from './merge.js';
 import type { RunProbeOptions } from './probes/index.js';
+import { engineOutcomeResult, nativeCheckSpec } from './probes/httpEngineSpec.js';
 import type { Timers } from '../timers.js';
 import type { TcpCheckEngine, TcpCheckOutcome, TcpCheckSpec } from '../net/tcpCheckEngine.js';
-import { constants as osConstants } from 'node:os';
 import {
   acceptsResult, initialVerdictState, nextDeadline, step, stepUnasked, successChangesNothing, type VerdictStep, type CheckChangeReason, type CheckTiming, type ProbeFailReason,
   type ProbeResult, type ServerChangeReason, type ServerVerdictConfig, type ServerVerdictState, type VerdictEffect, type VerdictEvent,
@@ -51,8 +51,9 @@ export interface CheckSchedulerOptions {
    *  in tests. */
   runProbe: (check: CheckConfig, opts: RunProbeOptions) => Promise<ProbeResult>;
   /** Makes the native TCP check engine (net/tcpCheckEngine.ts createTcpCheckEngine in the
-   *  daemon, test/lib/fakeTcpCheckEngine.ts in tests). Given: tcp_check probes run on it, and a
-   *  steady check is left to its quiet mode (see SharedCheck). Absent, or if it throws: every
+   *  daemon, test/lib/fakeTcpCheckEngine.ts in tests). Given: the checks it can run
+   *  (probes/httpEngineSpec.ts nativeCheckSpec(): tcp_check, http_get with one url and no
+   *  digest) run on it, and a steady check is left to its quiet mode (see SharedCheck). Absent, or if it throws: every
    *  probe goes through runProbe. */
   tcpEngine?: (onResults: (batch: readonly TcpCheckOutcome[]) => void) => TcpCheckEngine;
 }
@@ -119,26 +120,6 @@ export interface CheckMergeStats {
 
 const TIMER: VerdictEvent = Object.freeze({ type: 'timer' });
 
-/** A tcp_check as the engine's target: what probes/tcp.ts openTcp() connects to. */
-function engineSpec(c: CheckConfig): TcpCheckSpec {
-  return {
-    // The config holds validated addresses: a colon means IPv6 (as openTcp decides).
-    family: c.connectIp.includes(':') ? 6 : 4, address: c.connectIp, port: c.connectPort,
-    bindAddress: c.bindTo, bindPort: c.bindPort, timeoutMs: c.timeoutMs,
-  };
-}
-
-const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
-
-/** The detail the JS probe gives for the same failure (net/tcpProber.ts errnoError(), scope.ts's
- *  deadline), so logs and the status read the same with or without the engine. */
-function engineDetail(c: CheckConfig, o: TcpCheckOutcome): string {
-  if (o.reason === 'timeout') return `no verdict within ${Math.max(1, Math.floor(c.timeoutMs))} ms`;
-  const code = o.errno !== undefined ? ERRNO_NAMES.get(o.errno) ?? `E${o.errno}` : o.reason ?? 'connect_error';
-  const where = c.connectIp.includes(':') ? `[${c.connectIp}]:${c.connectPort}` : `${c.connectIp}:${c.connectPort}`;
-  return `connect ${code} ${where}`;
-}
-
 type CheckChangedEffect = Extract<VerdictEffect, { type: 'check_changed' }>;
 
 /** One distinct check (one key): its probe loop, its deadline and its verdict machine. The
@@ -161,8 +142,10 @@ class SharedCheck implements DeadlineOwner {
   last: LastCheck | null = null;
   /** The last misc_dynamic weight judged: a member that joins later starts with it. */
   dynamicWeight: number | undefined;
-  /** tcp_check with the engine: its id there (null: probes go through runProbe). */
+  /** A check the engine can run (probes/httpEngineSpec.ts: tcp_check, plain http_get), with
+   *  an engine: its id there (null: probes go through runProbe). */
   readonly engineId: number | null;
+  private readonly engineSpec: TcpCheckSpec | null;
   /** The machine's probe the engine is running (0: none). */
   private engineSeq = 0;
   /** Steady and left to the engine's quiet mode: no deadline here, the engine reports only a
@@ -171,18 +154,19 @@ class SharedCheck implements DeadlineOwner {
 
   constructor(
     readonly key: string, public check: CheckConfig, private readonly opts: SharedOptions, private readonly counted: () => void,
-    engineId: number | null,
+    onEngine: { id: number; spec: TcpCheckSpec } | null,
   ) {
     this.cfg = { weight: 0, checks: [checkTiming(check)] };
     this.st = initialVerdictState(this.cfg);
-    this.engineId = opts.engine !== undefined && check.kind === 'tcp_check' ? engineId : null;
+    this.engineId = onEngine?.id ?? null;
+    this.engineSpec = onEngine?.spec ?? null;
   }
 
   /** The check's verdict now (before any probe: up unless alpha). */
   get up(): boolean { return this.st.checks[0]!.up; }
 
   start(jitter: number): void {
-    if (this.engineId !== null) this.opts.engine!.add(this.engineId, engineSpec(this.check));
+    if (this.engineId !== null) this.opts.engine!.add(this.engineId, this.engineSpec!);
     this.dispatch({ type: 'start', jitter: [jitter] }, undefined);
   }
 
@@ -232,7 +216,7 @@ class SharedCheck implements DeadlineOwner {
 
   /** An outcome from the engine: the result of the machine's probe, or a quiet-mode failure. */
   engineResult(o: TcpCheckOutcome): void {
-    const result: ProbeResult = o.ok ? { ok: true } : { ok: false, reason: o.reason ?? 'connect_error', detail: engineDetail(this.check, o) };
+    const result = engineOutcomeResult(this.check, o, this.check.timeoutMs);
     if (!result.ok) this.lastDetail = result.detail;
     this.record(result, o.latencyUs / 1000);
     if (this.quiet) {
@@ -530,8 +514,9 @@ export class CheckScheduler {
       const key = checkKey(c);
       let s = this.shared.get(key);
       if (!s) {
-        const engineId = this.engine !== undefined && c.kind === 'tcp_check' ? this.freeEngineIds.pop() ?? this.nextEngineId++ : null;
-        s = new SharedCheck(key, c, this.sharedOptions, this.countProbe, engineId);
+        const spec = this.engine !== undefined ? nativeCheckSpec(c) : null;
+        const onEngine = spec !== null ? { id: this.freeEngineIds.pop() ?? this.nextEngineId++, spec } : null;
+        s = new SharedCheck(key, c, this.sharedOptions, this.countProbe, onEngine);
         if (s.engineId !== null) this.byEngineId.set(s.engineId, s);
         this.shared.set(key, s);
         fresh.push(s);

@@ -19,7 +19,7 @@ import { WebhookNotifier } from '../alert/webhook.js';
 import { StatusServer, type StatusServerOptions } from '../api/statusServer.js';
 import { startLoopDelayMonitor, type LoopDelayMonitor } from '../api/loopDelay.js';
 import { parseOpenFileLimit } from '../api/listenerLimits.js';
-import { createRunProbe, ProbeEngine, runProbe, type RunProbe } from '../check/probes/index.js';
+import { runProbe } from '../check/probes/index.js';
 import { createTcpCheckEngine } from '../net/tcpCheckEngine.js';
 import { IpvsadmBackend } from '../lb/ipvs/backend.js';
 import { NetlinkIpvsBackend } from '../lb/ipvs/netlinkBackend.js';
@@ -101,20 +101,9 @@ export interface Daemon {
   openFileLimit(): number | null;
 }
 
-/** The daemon's probe runner: TCP_CHECK and plain HTTP_GET on the native check engine (one
- *  thread, made on first use), the rest in JS; JS only if the engine cannot be made. */
-function daemonRunProbe(): RunProbe {
-  try {
-    return createRunProbe(new ProbeEngine());
-  } catch {
-    return runProbe;
-  }
-}
-
 export function composeDaemon(): Daemon {
   const timers = createSystemTimers();
   let loopDelay: LoopDelayMonitor | undefined;
-  let probeRunner: RunProbe | undefined;
   return {
     timers,
     hasIpvs: hostHasIpvs,
@@ -126,10 +115,9 @@ export function composeDaemon(): Daemon {
     trackers: (config, log, onChange) => new Trackers(config, log, onChange, { runScript: runTrackScript, timers }),
     lb: (vss, global, wiring) => {
       const sel = lbBackendFor(global);
-      probeRunner ??= daemonRunProbe();
-      // tcp_check probes on the native engine's thread, with quiet mode while steady
-      // (check/scheduler.ts; it falls back to the runner if the engine cannot be made).
-      return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe: probeRunner, random: Math.random, tcpEngine: createTcpCheckEngine });
+      // TCP_CHECK and plain HTTP_GET on the native check engine's thread, with quiet mode while
+      // steady (check/scheduler.ts; every probe goes through runProbe if it cannot be made).
+      return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe, random: Math.random, tcpEngine: createTcpCheckEngine });
     },
     statusServer: (opts) => {
       // One monitor for the process, started with the first status API: a listener restarted

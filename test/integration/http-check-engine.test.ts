@@ -1,5 +1,5 @@
 // HTTP_GET judged by the native check engine (src/native/tcp_check_engine.cc HTTP mode, through
-// src/check/probes/engineProbe.ts and index.ts createRunProbe) against real servers on loopback:
+// test/lib/engineProbe.ts ProbeEngine and createRunProbe) against real servers on loopback:
 // node:http for well-formed answers, raw net servers for the bad ones.
 // - each case's reason (and the status code of http_status);
 // - quiet mode: steady 200s are not reported, the first 503 is, with its code;
@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { CheckConfig, HttpUrl } from '../../src/config/lbModel.js';
-import { createRunProbe, ProbeEngine, runProbe, type RunProbe } from '../../src/check/probes/index.js';
+import { runProbe, type RunProbe } from '../../src/check/probes/index.js';
+import { createRunProbe, ProbeEngine } from '../lib/engineProbe.js';
 import { nativeHttpSpec } from '../../src/check/probes/httpEngineSpec.js';
 import { createTcpCheckEngine, type TcpCheckEngineDebug, type TcpCheckOutcome } from '../../src/net/tcpCheckEngine.js';
 import type { ProbeResult } from '../../src/check/verdict.js';

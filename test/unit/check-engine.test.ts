@@ -108,6 +108,28 @@ describe('check scheduler with the TCP check engine', () => {
     h.sched.close();
   });
 
+  test('a plain http_get runs on the engine with its request and codes, and goes quiet; one with a digest stays in JS', async () => {
+    const url = { path: '/health', statusCodes: [[200, 299]] as Array<[number, number]>, digest: undefined, virtualhost: undefined };
+    const httpCheck = (digest: string | undefined): CheckConfig => ({
+      kind: 'http_get', connectIp: '198.51.100.12', connectPort: 8080, bindTo: undefined, bindPort: undefined, ...TIMING,
+      urls: [{ ...url, digest }], virtualhost: undefined, httpProtocol: '1.0', enableSni: false, verifyCertificate: false,
+    } as CheckConfig);
+    const plain = rs(100, '198.51.100.12', [httpCheck(undefined)]);
+    const digest = rs(101, '198.51.100.13', [httpCheck('0123456789abcdef0123456789abcdef')]);
+    const h = harness([plain, digest], {}, true);
+    const specs: TcpCheckSpec[] = [];
+    h.sched.start();
+    await h.runTo(3500);
+    const e = h.engine();
+    for (const s of e.starts) specs.push(e.specOf(s.id)!);
+    assert.ok(specs.length >= 4 && specs.every((s) => s.port === 8080 && s.http?.request.startsWith('GET /health HTTP/1.0\r\n')),
+      JSON.stringify(specs.slice(0, 2)));
+    assert.deepEqual(specs[0]!.http?.statusCodes, [[200, 299]]);
+    assert.ok(e.isQuiet(0), 'steady: left to the engine');
+    assert.equal(h.jsProbes(), 4, 'the digest check: every probe (0, 1000, 2000, 3000 ms) in JS');
+    h.sched.close();
+  });
+
   const ip = '198.51.100.11';
   // A: retry 2 (300 ms apart), rise 2 (fails twice); B: alpha on another port, its own delay_loop.
   const A = tcp(ip, { retry: 2, delayBeforeRetryMs: 300, rise: 2 });

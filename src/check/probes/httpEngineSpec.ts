@@ -11,8 +11,11 @@
 //   port, HTTP/1.0 / 1.0C / 1.1), and the accepted codes are the url's statusCodes (the config
 //   loader already puts keepalived's default, 200-299, there when none is given).
 // TCP_CHECK is always eligible.
+import { constants as osConstants } from 'node:os';
 import type { CheckConfig } from '../../config/lbModel.js';
-import type { TcpCheckSpec } from '../../net/tcpCheckEngine.js';
+import { maskUrlCredentials } from '../../config/secrets.js';
+import type { TcpCheckOutcome, TcpCheckSpec } from '../../net/tcpCheckEngine.js';
+import type { ProbeResult } from '../verdict.js';
 import { httpRequest } from './http.js';
 
 /** The engine spec of a check whose probe the engine can run, or null (use the JS probe).
@@ -45,4 +48,28 @@ function tcpSpec(check: CheckConfig): TcpCheckSpec {
     bindPort: check.bindPort,
     timeoutMs: check.timeoutMs,
   };
+}
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+const OK: ProbeResult = Object.freeze({ ok: true });
+
+/** An engine outcome of `check` as the JS probe reports the same failure (net/tcpProber.ts
+ *  errnoError(), probes/scope.ts's deadline, probes/http.ts's `<path>: status N`), so that logs
+ *  and the status read the same whichever ran the probe. `timeoutMs`: the probe's deadline. */
+export function engineOutcomeResult(check: CheckConfig, o: TcpCheckOutcome, timeoutMs: number): ProbeResult {
+  if (o.ok) return OK;
+  const reason = o.reason ?? 'connect_error';
+  // probes/http.ts prefixes what it judged of the answer with the url's path, secrets masked.
+  const path = check.kind === 'http_get' && check.urls[0] ? maskUrlCredentials(check.urls[0].path) : '';
+  switch (reason) {
+    case 'timeout': return { ok: false, reason, detail: `no verdict within ${Math.max(1, Math.floor(timeoutMs))} ms` };
+    case 'http_status': return { ok: false, reason, detail: `${path}: status ${o.status ?? 0}` };
+    case 'bad_response':
+      return { ok: false, reason, detail: `${path}: not an HTTP response (no status line, no end of header within 64 KiB, or closed before it)` };
+    default: {
+      const code = o.errno !== undefined ? ERRNO_NAMES.get(o.errno) ?? `E${o.errno}` : reason;
+      const where = check.connectIp.includes(':') ? `[${check.connectIp}]:${check.connectPort}` : `${check.connectIp}:${check.connectPort}`;
+      return { ok: false, reason, detail: `${reason === 'reset' ? 'read' : 'connect'} ${code} ${where}` };
+    }
+  }
 }

@@ -1,6 +1,8 @@
-// One-shot probes through the native check engine (src/net/tcpCheckEngine.ts): the probe contract
-// of probes/scope.ts (settles exactly once, within its deadline or at once when aborted, releases
-// what it opened, never rejects) for the checks probes/httpEngineSpec.ts lets through.
+// One-shot probes through the native check engine (src/net/tcpCheckEngine.ts), for tests that
+// compare the engine's judgement with the JS probes' case by case (the daemon runs the engine
+// through check/scheduler.ts, with quiet mode): the probe contract of src/check/probes/scope.ts
+// (settles exactly once, within its deadline or at once when aborted, releases what it opened,
+// never rejects) for the checks src/check/probes/httpEngineSpec.ts lets through.
 //
 // Why: a JS probe costs a Node timer for its deadline, TcpProber callbacks, Buffers and promise
 // hops per probe; here the engine's thread connects, exchanges, judges and times the probe, and
@@ -10,13 +12,17 @@
 // add, then only probeIn per probe, and the target is removed when the key is garbage (a reload
 // replaced the config): two of the three engine commands per probe are gone, and with them two
 // of the engine thread's wake-ups. The scheduler's steady-state integration (quiet mode) is
-// another module's business.
+// check/scheduler.ts's business.
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   createTcpCheckEngine, type TcpCheckEngine, type TcpCheckOutcome, type TcpCheckSpec,
-} from '../../net/tcpCheckEngine.js';
-import type { ProbeResult } from '../verdict.js';
+} from '../../src/net/tcpCheckEngine.js';
+import type { ProbeResult } from '../../src/check/verdict.js';
+import type { CheckConfig } from '../../src/config/lbModel.js';
+import { maskUrlCredentials } from '../../src/config/secrets.js';
+import { nativeCheckSpec } from '../../src/check/probes/httpEngineSpec.js';
+import { runProbe, type RunProbe } from '../../src/check/probes/index.js';
 
 export interface EngineProbeOptions {
   /** The whole probe's deadline (connect + exchange); the spec's own timeoutMs is not used. */
@@ -218,4 +224,36 @@ function resultOf(o: TcpCheckOutcome, w: Waiter): ProbeResult {
     default: detail = o.errno ? (ERRNO_NAMES.get(o.errno) ?? `errno ${o.errno}`) : reason;
   }
   return { ok: false, reason, detail: w.label !== undefined ? `${w.label}: ${detail}` : detail };
+}
+
+/** What the engine runs for a check (null: the JS probe), computed once per check object (the
+ *  config is frozen, so the request bytes cannot change under us). */
+interface EngineCheck { spec: TcpCheckSpec; label: string | undefined }
+const ENGINE_CHECKS = new WeakMap<CheckConfig, EngineCheck | null>();
+
+function engineCheckOf(check: CheckConfig): EngineCheck | null {
+  let e = ENGINE_CHECKS.get(check);
+  if (e === undefined) {
+    const spec = nativeCheckSpec(check);
+    // http.ts's failure detail starts with the url's path, its secrets masked (config/secrets.ts).
+    const label = spec?.http !== undefined && check.kind === 'http_get' ? maskUrlCredentials(check.urls[0]!.path) : undefined;
+    e = spec === null ? null : { spec, label };
+    ENGINE_CHECKS.set(check, e);
+  }
+  return e;
+}
+
+/**
+ * runProbe, with the checks the native engine can judge (probes/httpEngineSpec.ts: TCP_CHECK,
+ * HTTP_GET with one url and no digest) run on `engine` instead of in JS. No engine: runProbe.
+ */
+export function createRunProbe(engine?: ProbeEngine): RunProbe {
+  if (engine === undefined) return runProbe;
+  return (check, opts = {}) => {
+    const e = engineCheckOf(check);
+    if (e === null) return runProbe(check, opts);
+    return probeWithEngine(engine, e.spec, {
+      timeoutMs: opts.timeoutMs ?? check.timeoutMs, signal: opts.signal, label: e.label, key: check,
+    });
+  };
 }
