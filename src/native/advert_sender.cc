@@ -53,7 +53,8 @@ struct Packet {
   std::string dstText;
 };
 
-// One advert that left on none or only some of its destinations.
+// One advert that left on none or only some of its destinations, or (failed empty) the first
+// one that left on all of them again after such an advert: JS's send-fault rule counts runs.
 struct FailureEvent {
   uint32_t okBefore;  // adverts sent fully since the previous event of this job
   uint32_t destinations;
@@ -75,6 +76,7 @@ struct Job {
   double leaseExpiries = 0;
   double droppedEvents = 0;
   uint32_t okSinceEvent = 0;
+  bool lastFailed = false;  // the job's previous advert failed on some destination
   std::vector<FailureEvent> events;
   bool leaseExpiredPending = false;
 };
@@ -92,7 +94,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
                        });
   }
 
-  // new AdvertSender(onReport(reports: Array<{id, kind: 'send_failed' | 'lease_expired', ...}>))
+  // new AdvertSender(onReport(reports: Array<{id, kind: 'send' | 'lease_expired', ...}>))
   explicit AdvertSender(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AdvertSender>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsFunction()) {
@@ -259,6 +261,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
       job.packets.clear();
       job.events.clear();
       job.okSinceEvent = 0;
+      job.lastFailed = false;
       job.leaseExpiredPending = false;
     }
     Wake();
@@ -378,7 +381,9 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
       }
     }
     if (ev.failed.size() < job.packets.size()) job.sent++;
-    if (ev.failed.empty()) {
+    bool recovered = ev.failed.empty() && job.lastFailed;
+    job.lastFailed = !ev.failed.empty();
+    if (ev.failed.empty() && !recovered) {
       job.okSinceEvent++;
       return;
     }
@@ -403,7 +408,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
         for (FailureEvent& e : job.events) {
           Napi::Object o = Napi::Object::New(env);
           o.Set("id", Napi::Number::New(env, id));
-          o.Set("kind", Napi::String::New(env, "send_failed"));
+          o.Set("kind", Napi::String::New(env, "send"));
           o.Set("okBefore", Napi::Number::New(env, e.okBefore));
           o.Set("destinations", Napi::Number::New(env, e.destinations));
           Napi::Array failed = Napi::Array::New(env, e.failed.size());

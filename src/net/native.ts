@@ -72,7 +72,7 @@ export interface NativeNetlinkWatch {
 
 /** What the advert sender thread reports to JS (batched, native/advert_sender.cc). */
 export type NativeAdvertReport =
-  | { id: number; kind: 'send_failed'; okBefore: number; destinations: number; failed: Array<{ dst: string; error: SystemError }> }
+  | { id: number; kind: 'send'; okBefore: number; destinations: number; failed: Array<{ dst: string; error: SystemError }> }
   | { id: number; kind: 'lease_expired' };
 
 export interface NativeAdvertJobStats {

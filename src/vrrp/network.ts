@@ -64,9 +64,10 @@ export interface AdvertPacket {
 
 /** What the advert sender reports, batched, when the loop runs (net/advertSender.ts). */
 export type AdvertSenderReport =
-  /** An advert that left on none or only some of its destinations; `okBefore`: adverts of this
-   *  job that left on all of them since the previous report. */
-  | { id: number; kind: 'send_failed'; okBefore: number; destinations: number; failed: Array<{ dst: string; error: Error }> }
+  /** An advert that left on none or only some of its destinations (`failed`), or, with `failed`
+   *  empty, the first that left on all of them again after one that did not; `okBefore`: adverts
+   *  of this job that left on all of them since the previous report. */
+  | { id: number; kind: 'send'; okBefore: number; destinations: number; failed: Array<{ dst: string; error: Error }> }
   /** The job's lease ran out (nobody renewed it): it sends nothing more until set() again. */
   | { id: number; kind: 'lease_expired' };
 

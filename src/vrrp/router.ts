@@ -235,6 +235,7 @@ export class VrrpRouter {
       const r = this.jobs.get(rep.id);
       if (!r || this.byName.get(r.cfg.name) !== r) continue;
       if (rep.kind === 'lease_expired') { this.leaseLapsed(r); continue; }
+      // Only the runs matter to the send-fault rule: any number of good adverts is one.
       if (rep.okBefore > 0) this.sendPath.recordSent(r, { destinations: rep.destinations, failed: [] });
       this.sendPath.recordSent(r, { destinations: rep.destinations, failed: rep.failed.map((f) => ({ dst: f.dst, error: f.error.message })) });
     }

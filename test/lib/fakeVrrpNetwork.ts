@@ -270,6 +270,7 @@ interface FakeJob {
   timer: TimerHandle | undefined;
   stats: AdvertJobStats;
   okBefore: number;
+  lastFailed: boolean;
 }
 
 /** The native advert sender (native/advert_sender.cc) on the manual clock: each job sends at
@@ -303,7 +304,7 @@ export class FakeAdvertSender implements AdvertSenderHandle {
     const job: FakeJob = {
       socket: s, packets, intervalMs,
       nextAt: keep ? old!.nextAt : now + (firstDelayMs === 'keep' ? intervalMs : firstDelayMs),
-      leaseUntil: now + leaseMs, active: true, timer: undefined, okBefore: 0,
+      leaseUntil: now + leaseMs, active: true, timer: undefined, okBefore: 0, lastFailed: false,
       stats: old?.stats ?? { active: true, sent: 0, sendErrors: 0, lastError: null, late: 0, leaseExpiries: 0 },
     };
     job.stats.active = true;
@@ -362,8 +363,10 @@ export class FakeAdvertSender implements AdvertSenderHandle {
         if (e) { failed.push({ dst: p.dst, error: e }); job.stats.sendErrors++; job.stats.lastError = e.message; }
       }
       if (failed.length < job.packets.length) job.stats.sent++;
-      if (failed.length === 0) job.okBefore++;
-      else { this.report({ id, kind: 'send_failed', okBefore: job.okBefore, destinations: job.packets.length, failed }); job.okBefore = 0; }
+      // As the thread: failures, and the first full success after one, are reported.
+      if (failed.length === 0 && !job.lastFailed) job.okBefore++;
+      else { this.report({ id, kind: 'send', okBefore: job.okBefore, destinations: job.packets.length, failed }); job.okBefore = 0; }
+      job.lastFailed = failed.length > 0;
       job.nextAt += job.intervalMs;
       if (job.nextAt <= now) { job.stats.late++; job.nextAt = now + job.intervalMs; }
     }
