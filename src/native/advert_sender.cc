@@ -8,7 +8,10 @@
 // watched with an eventfd (table changed, close) by epoll. A job's next deadline is its last one
 // plus the interval (absolute: no drift); if the thread fell behind by more than one interval it
 // skips to now + interval and counts a "late" (RFC 5798 §6.4.3 Adver_Timer is a plain reset; a
-// burst of catch-up adverts would tell the backup nothing more).
+// burst of catch-up adverts would tell the backup nothing more). keepalived re-arms a master
+// relative to when it ran, keepalived/vrrp/vrrp_scheduler.c vrrp_init_instance_sands():
+// `vrrp->sands = timer_add_long(time_now, vrrp->adver_int)`, so each handling delay shifts every
+// later advert; it never bursts either. Absolute deadlines keep the mean interval exact.
 //
 // Lease (no zombie master): each job carries a lease that JS renews from the loop that runs the
 // state machines. When it runs out, the thread stops that job and reports `lease_expired`; see

@@ -1,6 +1,6 @@
 // The daemon's precise machine timer (daemon/preciseTimer.ts over native/precise_timer.cc) on the
-// real clock: it fires at its deadline (error p99 under 2 ms over 200 arms) and waiting costs
-// no CPU (the timerfd sleeps in epoll; the old timer spun on setImmediate for its last 1 ms).
+// real clock: it fires at its deadline and waiting costs no CPU (the timerfd sleeps in epoll;
+// the old timer spun on setImmediate for the last 1 ms of every wait).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPreciseTimer, monotonicNow } from '../../src/daemon/preciseTimer.js';
@@ -26,17 +26,20 @@ test('the precise timer fires at its deadline: error p90 < 2 ms, max < 25 ms ove
   assert.ok(quantile(errors, 0.9) < 2 && Math.max(...errors) < 25, text);
 });
 
-test('waiting 1 s on the precise timer costs almost no CPU (no spin)', { timeout: 30_000 }, async () => {
+test('waiting on the precise timer costs almost no CPU (no spin): 100 arms of 10 ms', { timeout: 30_000 }, async () => {
   const timer = createPreciseTimer(monotonicNow);
   const cpu0 = process.cpuUsage();
-  const at = monotonicNow() + 1000;
-  const firedAt = await new Promise<number>((resolve) => timer.arm(at, () => resolve(monotonicNow())));
+  const t0 = monotonicNow();
+  for (let i = 0; i < 100; i++) {
+    const at = monotonicNow() + 10;
+    await new Promise<void>((resolve) => timer.arm(at, resolve));
+  }
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000;
-  assert.ok(firedAt >= at && firedAt - at < 20, `fired ${(firedAt - at).toFixed(3)} ms after its deadline`);
-  // A spinning wait costs ~1000 ms of CPU here; 1 ms of spin per arm costs ~1 ms. 50 ms leaves
-  // room for a GC or a slow shared machine.
-  assert.ok(cpuMs < 50, `the process used ${cpuMs.toFixed(1)} ms of CPU during a 1 s wait`);
+  const wallMs = monotonicNow() - t0;
+  // The old timer spun on setImmediate for the last 1 ms of every wait: ~100 ms of CPU here (and
+  // ~1.3 ms per arm measured on this host); the timerfd sleeps in epoll: ~0.1 ms per arm.
+  assert.ok(cpuMs < 40, `the process used ${cpuMs.toFixed(1)} ms of CPU in ${wallMs.toFixed(0)} ms of waiting`);
 });
 
 test('a cancelled or re-armed precise timer does not fire its old callback; a past deadline fires inside arm()', { timeout: 30_000 }, async () => {

@@ -76,6 +76,9 @@ export class FakeVrrpNetwork implements VrrpNetwork {
   readonly announced: Announcement[] = [];
   readonly addressOps: AddressOp[] = [];
   readonly sockets: FakeSocket[] = [];
+  /** Adverts sent and advert sender calls, in the order they happened: `advert driver 0`,
+   *  `advert sender 100`, `set 1`, `stop 1`. */
+  readonly order: string[] = [];
   /** When set, every advert send throws an Error with this message (as ENETDOWN would). */
   failSends: string | null = null;
   /** false: drain() reads nothing (a socket without it; the queue waits for deliverQueued). */
@@ -197,6 +200,7 @@ export class FakeVrrpNetwork implements VrrpNetwork {
     const d = decodeAdvert(payload, s.req.family);
     if (!d.ok) throw new Error(`the router sent an advert that does not decode: ${d.reason} ${d.detail}`);
     this.sent.push({ at: this.timers.now(), ifname: s.req.ifname, src, dst, advert: d.advert, by });
+    this.order.push(`advert ${by} ${d.advert.priority}`);
   }
 
   /** The fake advert sender (vrrp/network.ts AdvertSenderHandle): jobs run on the manual clock
@@ -206,7 +210,7 @@ export class FakeVrrpNetwork implements VrrpNetwork {
     if (this.sender) throw new Error('the router opened a second advert sender');
     this.sender = new FakeAdvertSender(this.timers, (fd) => this.sockets.find((x, i) => 100 + i === fd && !x.closed), (s, p) => {
       try { this.sendOn(s, p.payload, p.dst, p.src, 'sender'); return null; } catch (e) { return e as Error; }
-    }, onReport);
+    }, onReport, this.order);
     return this.sender;
   };
 
@@ -291,6 +295,7 @@ export class FakeAdvertSender implements AdvertSenderHandle {
     private readonly socketOf: (fd: number) => FakeSocket | undefined,
     private readonly sendOne: (s: FakeSocket, p: AdvertPacket) => Error | null,
     private readonly onReport: (reports: AdvertSenderReport[]) => void,
+    private readonly order: string[] = [],
   ) {}
 
   set(id: number, socket: VrrpSocketHandle, packets: AdvertPacket[], intervalMs: number, firstDelayMs: number | 'keep', leaseMs: number): void {
@@ -310,6 +315,7 @@ export class FakeAdvertSender implements AdvertSenderHandle {
     job.stats.active = true;
     this.jobs.set(id, job);
     this.calls.push(`set ${id} ${packets.length} ${intervalMs} ${firstDelayMs} ${leaseMs}`);
+    this.order.push(`set ${id}`);
     this.arm(id, job);
   }
 
@@ -323,6 +329,7 @@ export class FakeAdvertSender implements AdvertSenderHandle {
   stop(id: number): void {
     const job = this.jobs.get(id);
     this.calls.push(`stop ${id}`);
+    this.order.push(`stop ${id}`);
     if (!job) return;
     this.timers.clear(job.timer);
     job.active = job.stats.active = false;

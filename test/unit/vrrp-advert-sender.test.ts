@@ -42,6 +42,7 @@ describe('advert sender: the job follows the machine', () => {
     const r = rig(one());
     r.router.start();
     await r.until(DOWN + 3000);
+    assert.deepEqual(r.net.order.slice(0, 2), ['advert driver 100', 'set 1'], 'the job starts after the immediate advert');
     assert.equal(r.state(), 'MASTER');
     assert.deepEqual(r.sent(), [`driver:100@${DOWN}`, `sender:100@${DOWN + 1000}`, `sender:100@${DOWN + 2000}`, `sender:100@${DOWN + 3000}`]);
     assert.deepEqual(r.net.sender!.calls, [`set 1 1 1000 1000 ${leaseMs(100)}`]);
@@ -114,6 +115,11 @@ describe('advert sender: the job follows the machine', () => {
     r.router.stop();
     await r.until(DOWN + 3000);
     assert.deepEqual(r.sent(DOWN + 1), [`sender:100@${DOWN + 1000}`, `driver:0@${DOWN + 1000}`]);
+    // The thread sends on its own: the job must be stopped before the priority 0 leaves, or
+    // one more advert of it could follow the resignation and restart the backup's timer.
+    const p0 = r.net.order.indexOf('advert driver 0');
+    assert.deepEqual(r.net.order.slice(p0 - 2, p0 + 1), ['advert sender 100', 'stop 1', 'advert driver 0']);
+    assert.ok(!r.net.order.slice(p0).includes('advert sender 100'));
     assert.ok(r.net.sender!.closed);
   });
 });
