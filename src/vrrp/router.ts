@@ -235,8 +235,8 @@ export class VrrpRouter {
       const r = this.jobs.get(rep.id);
       if (!r || this.byName.get(r.cfg.name) !== r) continue;
       if (rep.kind === 'lease_expired') { this.leaseLapsed(r); continue; }
-      // Only the runs matter to the send-fault rule: any number of good adverts is one.
-      if (rep.okBefore > 0) this.sendPath.recordSent(r, { destinations: rep.destinations, failed: [] });
+      // The thread reports every failed advert and the first good one after them, which is all
+      // the send-fault rule counts (runs of failures); the good ones between (okBefore) add nothing.
       this.sendPath.recordSent(r, { destinations: rep.destinations, failed: rep.failed.map((f) => ({ dst: f.dst, error: f.error.message })) });
     }
   }

@@ -185,7 +185,7 @@ describe('advert sender: send failures', () => {
     });
   });
 
-  it('a failure between successes does not count towards the fault (okBefore resets the run)', async () => {
+  it('failures between good adverts do not add up to a fault (the thread reports the first good advert after a failure)', async () => {
     const r = rig(one());
     r.router.start();
     await r.until(DOWN + 1500);
