@@ -87,6 +87,8 @@ export interface NativeAdvertJobStats {
   late: number;
   leaseExpiries: number;
   droppedReports: number;
+  /** What the sender thread runs at: 'SCHED_FIFO 1', 'nice -10' or 'normal'. */
+  threadPriority: string;
 }
 
 export interface NativeAdvertSender {
