@@ -312,8 +312,9 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
 
   void Run() {
     RaisePriority();
+    int64_t earliest = -1;
     while (running_) {
-      ArmTimer();
+      ArmTimer(earliest);
       epoll_event evs[2];
       int n = epoll_wait(epollFd_, evs, 2, -1);
       if (n < 0 && errno != EINTR) break;
@@ -323,7 +324,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
         (void)r;
       }
       if (!running_) break;
-      SendDue();
+      earliest = SendDue();
     }
   }
 
@@ -346,28 +347,23 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   }
 
-  // Arms the timerfd at the earliest active deadline (absolute), or disarms it.
-  void ArmTimer() {
-    int64_t earliest = -1;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto& [id, job] : jobs_) {
-        if (!job.active) continue;
-        int64_t at = std::min(job.nextNs, job.leaseUntilNs);
-        if (earliest < 0 || at < earliest) earliest = at;
-      }
-    }
+  // Arms the timerfd at `earliest` (absolute CLOCK_MONOTONIC ns), or disarms it (-1).
+  void ArmTimer(int64_t earliest) {
     itimerspec its{};
     if (earliest >= 0) {
-      if (earliest <= 0) earliest = 1;  // 0 would disarm
+      if (earliest == 0) earliest = 1;  // 0 would disarm
       its.it_value.tv_sec = earliest / 1000000000LL;
       its.it_value.tv_nsec = earliest % 1000000000LL;
     }
     timerfd_settime(timerFd_, TFD_TIMER_ABSTIME, &its, nullptr);
   }
 
-  void SendDue() {
+  // Sends what is due, stops what ran out of lease; returns the earliest deadline left (-1:
+  // none). One pass over the table per wake-up. A renew() only moves a lease later, so the
+  // deadline returned stays right until the next set()/stop(), which wakes the thread.
+  int64_t SendDue() {
     bool report = false;
+    int64_t earliest = -1;
     {
       std::lock_guard<std::mutex> lock(mu_);
       int64_t now = MonoNs();
@@ -381,7 +377,11 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
           report = true;
           continue;
         }
-        if (job.nextNs > now) continue;
+        if (job.nextNs > now) {
+          int64_t at = std::min(job.nextNs, job.leaseUntilNs);
+          if (earliest < 0 || at < earliest) earliest = at;
+          continue;
+        }
         SendJob(job);
         report = report || !job.events.empty();
         job.nextNs += job.intervalNs;
@@ -391,11 +391,14 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
           job.late++;
           job.nextNs = now + job.intervalNs;
         }
+        int64_t at = std::min(job.nextNs, job.leaseUntilNs);
+        if (earliest < 0 || at < earliest) earliest = at;
       }
     }
     if (report && !reportQueued_.exchange(true)) {
       tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function) { Deliver(env); });
     }
+    return earliest;
   }
 
   // Under mu_.
