@@ -6,6 +6,9 @@
 // A received advert can also wait in its socket (enqueue): with its arrival stamp, until the
 // "poll" delivers it (deliverQueued) or the router drains the socket (VrrpSocketHandle.drain), as
 // a packet waits in the kernel while the event loop is busy.
+// The port's advert sender is faked too (FakeAdvertSender, on the manual clock): the router
+// then sends a MASTER's periodic adverts through it (SentAdvert.by says who sent each); set
+// `openAdvertSender = undefined` before building the router for the driver-only path.
 import type {
   AdvertJobStats, AdvertPacket, AdvertSenderHandle, AdvertSenderReport, Announcer, IfAddress, LinkInfo, NetEvent, ReceiveBuffer, ReceivedVrrpPacket, VrrpNetwork, VrrpSocketHandle, VrrpSocketRequest,
 } from '../../src/vrrp/network.js';
