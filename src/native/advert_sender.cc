@@ -129,8 +129,12 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
     ev.data.fd = wakeFd_;
     epoll_ctl(epollFd_, EPOLL_CTL_ADD, wakeFd_, &ev);
     onReport_ = Napi::Persistent(info[0].As<Napi::Function>());
+    // A queued report call holds `this`: the JS object stays referenced from here until the
+    // ThreadSafeFunction is finalized (after close() released it and any queued call ran), so
+    // a report never runs on a collected sender.
+    Ref();
     tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
-                                          "tandem:AdvertSender", 0, 1);
+                                          "tandem:AdvertSender", 0, 1, [this](Napi::Env) { Unref(); });
     // The sender alone does not keep the process alive (the daemon has other handles).
     tsfn_.Unref(env);
     running_ = true;
