@@ -11,12 +11,15 @@
         "src/native/genetlink.cc",
         "src/native/tcp_prober.cc",
         "src/native/tcp_check_engine.cc",
-        "src/native/sd_notify.cc"
+        "src/native/sd_notify.cc",
+        "src/native/advert_sender.cc",
+        "src/native/precise_timer.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api"
       ],
       "defines": ["NAPI_VERSION=8"],
+      "libraries": ["-lpthread"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++1y"]
     }

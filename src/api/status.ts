@@ -18,6 +18,24 @@ export interface StatusInstance {
   last_transition: { from: string; to: string; reason: string; at: string } | null;
   /** Whether its adverts leave (src/vrrp/sendHealth.ts). */
   advert_send?: StatusAdvertSend;
+  /** The native advert sender's job of this instance (src/vrrp/advertCadence.ts): its periodic
+   *  adverts as a MASTER; null when it never had one. */
+  advert_sender?: StatusAdvertSender | null;
+}
+
+export interface StatusAdvertSender {
+  /** Whether the job is sending now (MASTER, lease alive). */
+  active: boolean;
+  /** Adverts the sender thread put on the wire, since start. */
+  sent: number;
+  /** Destinations whose send failed. */
+  send_errors: number;
+  /** The errno name of the last failure. */
+  last_error: string | null;
+  /** Deadlines the thread missed by more than one interval. */
+  late: number;
+  /** Times the lease ran out (the event loop stalled for a whole lease) and the job stopped. */
+  lease_expiries: number;
 }
 
 export interface StatusAdvertSend {

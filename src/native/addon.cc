@@ -1,5 +1,7 @@
 // tandem_net: the kernel interfaces Node lacks (raw IP, AF_PACKET and rtnetlink sockets).
-// Everything runs on the Node event loop through uv_poll, except TcpCheckEngine (its own thread).
+// Everything runs on the Node event loop through uv_poll, except two threads of their own: the
+// advert sender (advert_sender.cc), which sends MASTER adverts whatever the loop is doing, and
+// TcpCheckEngine (tcp_check_engine.cc), which runs the TCP and HTTP checks.
 #include "common.h"
 
 namespace tandem {
@@ -9,6 +11,8 @@ Napi::Function InitIcmpSocket(Napi::Env env);
 Napi::Function InitGenlSocket(Napi::Env env);
 Napi::Function InitTcpProber(Napi::Env env);
 Napi::Function InitTcpCheckEngine(Napi::Env env);
+Napi::Function InitAdvertSender(Napi::Env env);
+Napi::Function InitPreciseTimer(Napi::Env env);
 void InitRtnetlink(Napi::Env env, Napi::Object exports);
 void InitSdNotify(Napi::Env env, Napi::Object exports);
 }  // namespace tandem
@@ -20,6 +24,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("GenlSocket", tandem::InitGenlSocket(env));
   exports.Set("TcpProber", tandem::InitTcpProber(env));
   exports.Set("TcpCheckEngine", tandem::InitTcpCheckEngine(env));
+  exports.Set("AdvertSender", tandem::InitAdvertSender(env));
+  exports.Set("PreciseTimer", tandem::InitPreciseTimer(env));
   tandem::InitRtnetlink(env, exports);
   tandem::InitSdNotify(env, exports);
   return exports;

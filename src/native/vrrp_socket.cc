@@ -23,6 +23,7 @@
 // clamped to 0 here (the packet counts as arriving now, the behaviour without stamps), and a
 // forward step makes it look older, which the driver clamps to its previous event (instance.ts).
 #include "common.h"
+#include "vrrp_send.h"
 
 #include <net/if.h>
 #include <netinet/ip.h>
@@ -62,6 +63,7 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
                            InstanceMethod<&VrrpSocket::Drain>("drain"),
                            InstanceMethod<&VrrpSocket::Close>("close"),
                            InstanceAccessor<&VrrpSocket::Ifindex>("ifindex"),
+                           InstanceAccessor<&VrrpSocket::Fd>("fd"),
                        });
   }
 
@@ -200,56 +202,13 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
     auto payload = info[0].As<Napi::Uint8Array>();
     std::string dst = info[1].As<Napi::String>().Utf8Value();
     std::string src = info[2].As<Napi::String>().Utf8Value();
-
-    iovec iov{payload.Data(), payload.ByteLength()};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
-    sockaddr_in to4{};
-    sockaddr_in6 to6{};
-    msg.msg_control = control;
-    if (family_ == 4) {
-      to4.sin_family = AF_INET;
-      in_pktinfo pi{};
-      if (!ParseAddr(4, dst, &to4.sin_addr) || !ParseAddr(4, src, &pi.ipi_spec_dst)) {
-        ThrowType(env, "send: bad IPv4 address '" + dst + "' or '" + src + "'");
-        return env.Undefined();
-      }
-      msg.msg_name = &to4;
-      msg.msg_namelen = sizeof to4;
-      // ipi_spec_dst picks the source address of the packet the kernel builds.
-      pi.ipi_ifindex = ifindex_;
-      msg.msg_controllen = CMSG_SPACE(sizeof pi);
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof pi);
-      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-    } else {
-      to6.sin6_family = AF_INET6;
-      in6_pktinfo pi{};
-      if (!ParseAddr(6, dst, &to6.sin6_addr) || !ParseAddr(6, src, &pi.ipi6_addr)) {
-        ThrowType(env, "send: bad IPv6 address '" + dst + "' or '" + src + "'");
-        return env.Undefined();
-      }
-      // Link-local unicast peers and ff02::12 need the zone; harmless for global peers.
-      to6.sin6_scope_id = static_cast<uint32_t>(ifindex_);
-      msg.msg_name = &to6;
-      msg.msg_namelen = sizeof to6;
-      pi.ipi6_ifindex = static_cast<unsigned>(ifindex_);
-      msg.msg_controllen = CMSG_SPACE(sizeof pi);
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = IPPROTO_IPV6;
-      c->cmsg_type = IPV6_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof pi);
-      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    VrrpDest d;
+    if (!ParseVrrpDest(family_, ifindex_, dst, src, &d)) {
+      ThrowType(env, std::string("send: bad IPv") + (family_ == 4 ? "4" : "6") + " address '" + dst + "' or '" + src + "'");
+      return env.Undefined();
     }
-    ssize_t n;
-    do {
-      n = sendmsg(fd_, &msg, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) ThrowErrno(env, errno, "sendmsg", dst);
+    int err = VrrpSendmsg(fd_, d, payload.Data(), payload.ByteLength());
+    if (err != 0) ThrowErrno(env, err, "sendmsg", dst);
     return env.Undefined();
   }
 
@@ -330,6 +289,9 @@ class VrrpSocket : public Napi::ObjectWrap<VrrpSocket> {
   }
 
   Napi::Value Ifindex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ifindex_); }
+  // The socket's descriptor (-1 once closed), for the advert sender, which dup()s it: the
+  // thread's copy stays valid (and cannot become another file) whatever JS closes.
+  Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
 
   // drain(): number. Reads and delivers (through onPacket, synchronously) every packet queued on
   // the socket now, up to kMaxPacketsPerDrain; returns how many were read. A closed socket

@@ -19,6 +19,8 @@ export function isSystemError(e: unknown, code?: string): e is SystemError {
 
 export interface NativeVrrpSocket {
   readonly ifindex: number;
+  /** The socket's descriptor (-1 once closed); the advert sender dup()s it. */
+  readonly fd: number;
   send(payload: Uint8Array, dst: string, src: string): void;
   join(): void;
   leave(): void;
@@ -91,6 +93,45 @@ export interface NativeTcpCheckEngine {
  *  slot = the status code). */
 export type NativeTcpCheckEngineCtor = new (onResults: (batch: Int32Array) => void) => NativeTcpCheckEngine;
 
+/** What the advert sender thread reports to JS (batched, native/advert_sender.cc). */
+export type NativeAdvertReport =
+  | { id: number; kind: 'send'; okBefore: number; destinations: number; failed: Array<{ dst: string; error: SystemError }> }
+  | { id: number; kind: 'lease_expired' };
+
+export interface NativeAdvertJobStats {
+  active: boolean;
+  /** Adverts that left on at least one destination. */
+  sent: number;
+  /** Destinations whose sendmsg failed. */
+  sendErrors: number;
+  lastErrno: number;
+  lastError: string | null;
+  /** Deadlines the thread missed by more than one interval. */
+  late: number;
+  leaseExpiries: number;
+  droppedReports: number;
+  /** What the sender thread runs at: 'SCHED_FIFO 1', 'nice -10' or 'normal'. */
+  threadPriority: string;
+}
+
+export interface NativeAdvertSender {
+  /** `firstDelayUs` < 0: keep the running job's next deadline (same interval), else one interval. */
+  set(id: number, fd: number, family: 4 | 6, ifindex: number, packets: Array<{ payload: Uint8Array; dst: string; src: string }>,
+    intervalUs: number, firstDelayUs: number, leaseUs: number): void;
+  /** false when the job is not active (stopped, or its lease ran out). */
+  renew(id: number, leaseUs: number): boolean;
+  stop(id: number): void;
+  stats(id: number): NativeAdvertJobStats | undefined;
+  close(): void;
+}
+
+export interface NativePreciseTimer {
+  /** Fires onFire once, delayMs (fractional) from now; re-arming replaces. */
+  arm(delayMs: number): void;
+  cancel(): void;
+  close(): void;
+}
+
 export interface NativeAddon {
   VrrpSocket: new (
     family: 4 | 6,
@@ -103,6 +144,8 @@ export interface NativeAddon {
     onError: (e: SystemError) => void,
   ) => NativeVrrpSocket;
   PacketSocket: new (ifname: string) => NativePacketSocket;
+  AdvertSender: new (onReport: (reports: NativeAdvertReport[]) => void) => NativeAdvertSender;
+  PreciseTimer: new (onFire: () => void) => NativePreciseTimer;
   /** Throws EEXIST when the address is already there. IPv6 is added with IFA_F_NODAD. */
   addrAdd(ifname: string, family: 4 | 6, address: string, prefixLen: number, label?: string): void;
   /** Throws EADDRNOTAVAIL when the address (with this prefix length) is not there. */

@@ -6,6 +6,7 @@ import { addAddress, deleteAddress, linkInfo, listAddresses } from './addresses.
 import { buildGarp, buildUnsolicitedNa } from './announce.js';
 import { openAnnouncer } from './announcer.js';
 import { watchNetlink, type NetEvent } from './netlinkWatch.js';
+import { openAdvertSender, type AdvertReport } from './advertSender.js';
 import { openVrrpSocket, receiveBufferBytes, type VrrpSocketOptions } from './vrrpSocket.js';
 
 /** `now`: the router's clock (the daemon's Timers.now()); received packets' arrival times are
@@ -13,6 +14,8 @@ import { openVrrpSocket, receiveBufferBytes, type VrrpSocketOptions } from './vr
 export function createVrrpNetwork(now: () => number) {
   return {
     openSocket: (req: VrrpSocketOptions) => openVrrpSocket({ ...req, now }),
+    /** The thread that sends MASTER adverts on time whatever the loop does (native/advert_sender.cc). */
+    openAdvertSender: (onReport: (reports: AdvertReport[]) => void) => openAdvertSender(onReport),
     receiveBufferBytes: (load: Parameters<typeof receiveBufferBytes>[0]) => receiveBufferBytes(load),
     openAnnouncer: (ifname: string) => openAnnouncer(ifname),
     addAddress: (ifname: string, address: string, prefixLen: number) => addAddress(ifname, address, prefixLen),

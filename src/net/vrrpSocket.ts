@@ -38,6 +38,9 @@ export interface ReceiveBuffer {
 export interface VrrpSocket {
   readonly family: 4 | 6;
   readonly ifname: string;
+  readonly ifindex: number;
+  /** The native descriptor (-1 once closed), for the advert sender (net/advertSender.ts). */
+  readonly fd: number;
   /** Sends with TTL / hop limit 255 from `src`, which must be an address of this host. Throws a
    * SystemError (code ENETDOWN, EADDRNOTAVAIL, EBADF when closed, ...). */
   send(payload: Uint8Array, dst: string, src: string): void;
@@ -142,6 +145,8 @@ export function openVrrpSocket(opts: VrrpSocketOptions, addon: Pick<NativeAddon,
   return {
     family,
     ifname,
+    get ifindex() { return sock.ifindex; },
+    get fd() { return closed ? -1 : sock.fd; },
     send: (payload, dst, src) => sock.send(payload, dst, src),
     joinMulticast() {
       if (joined && !closed) return;

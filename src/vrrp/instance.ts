@@ -2,6 +2,7 @@
 // its actions through injected ports, and keeps exactly one timer armed at its next deadline.
 // No I/O here: the daemon passes ports that send adverts, change addresses and send GARPs.
 import type { Logger } from '../log.js';
+import { advertCadence, type AdvertCadence } from './advertCadence.js';
 import {
   initialMachineState, nextDeadline, step, type Action, type MachineConfig, type MachineEvent, type MachineState,
   type TransitionReason, type VrrpState,
@@ -17,6 +18,9 @@ export interface InstancePorts {
   announce(repeat: number): void;
   /** Called after every transition, with the new state. */
   onTransition(t: { from: VrrpState; to: VrrpState; reason: TransitionReason; priority: number }): void;
+  /** externalAdverts: the cadence the advert sender must keep (null: send nothing), after every
+   *  step and reconfigure; the router installs, re-installs or stops the job when it changes. */
+  advertCadence?(c: AdvertCadence | null): void;
   /** After every event the machine handled (sync groups watch their members' masters). */
   onStep?(): void;
   log: Logger;
@@ -44,6 +48,8 @@ export class VrrpInstanceDriver {
    *  is used from the next advert a master sends. */
   reconfigure(cfg: MachineConfig): void {
     this.machineConfig = cfg;
+    // A new advert_int or priority reaches the sender's job now, not at the next step.
+    this.ports.advertCadence?.(advertCadence(cfg, this.st));
   }
 
   /**
@@ -80,6 +86,10 @@ export class VrrpInstanceDriver {
   vipsMissing(): void { this.dispatch({ type: 'vips_missing' }); }
   /** Follow a sync group sibling's transition. */
   syncTo(to: 'MASTER' | 'BACKUP'): void { this.dispatch({ type: 'sync', to }); }
+  /** The advert sender stopped this MASTER's adverts (its lease ran out while this loop was
+   *  stalled): handled as the machine's own Adver_Timer firing late, an advert at once, and the
+   *  step's cadence makes the router install the job again. */
+  advertLapsed(): void { this.dispatch({ type: 'adver_timer' }); }
   setGroupHold(hold: boolean): void {
     if (hold !== this.st.groupHold) this.dispatch({ type: 'group_hold', hold });
   }
@@ -102,9 +112,16 @@ export class VrrpInstanceDriver {
     this.lastAt = t;
     const r = step(this.machineConfig, this.st, ev, t);
     this.st = r.state;
+    const cadence = advertCadence(this.machineConfig, this.st);
+    // Leaving MASTER: the sender stops before the priority 0 advert goes out, so that advert is
+    // the last one the backup hears (one more periodic advert after it would restart its
+    // Master_Down_Timer instead of Skew_Time).
+    if (cadence === null) this.ports.advertCadence?.(null);
     // Wire effects first (VIPs, advert, GARP), then logging and notifications: the first advert
     // and GARP of a new master must not wait for a log line or a state file write.
     for (const a of r.actions) if (a.type !== 'transition') this.perform(a);
+    // The periodic adverts start (or change) after this step's immediate advert.
+    if (cadence !== null) this.ports.advertCadence?.(cadence);
     for (const a of r.actions) if (a.type === 'transition') this.perform(a);
     this.ports.armTimer(nextDeadline(this.st), () => this.dispatch({ type: 'timer' }));
     this.ports.onStep?.();

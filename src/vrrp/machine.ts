@@ -40,7 +40,11 @@ export type MachineEvent =
   /** Sync group: another member is a backup that hears a live master, so this one must not
    *  become master on its own Master_Down_Timer (keepalived: "only sync to master if everyone
    *  wants to", vrrp_sync_can_goto_master). */
-  | { type: 'group_hold'; hold: boolean };
+  | { type: 'group_hold'; hold: boolean }
+  /** externalAdverts: the Adver_Timer as the advert sender saw it fire without this machine
+   *  (its lease ran out while the driver was stalled, advertCadence.ts): as MASTER, send an
+   *  advert now, as the machine's own late Adver_Timer would. */
+  | { type: 'adver_timer' };
 
 export interface MachineConfig {
   version: 2 | 3;
@@ -56,6 +60,11 @@ export interface MachineConfig {
   garpMasterRefreshMs: number;
   garpMasterRefreshRepeat: number;
   garpLowerPrioRepeat: number;
+  /** The periodic adverts of a MASTER are sent outside the driver (the native advert sender,
+   *  vrrp/advertCadence.ts): the machine arms no Adver_Timer (adverAt stays null) but still
+   *  decides when it is MASTER, with what priority, and still emits every immediate advert
+   *  (becoming master, priority 0 received, lower priority heard, priority 0 on stop/fault). */
+  externalAdverts?: boolean;
 }
 
 export interface MachineState {
@@ -133,7 +142,7 @@ export function step(cfg: MachineConfig, st0: MachineState, ev: MachineEvent, no
     actions.push({ type: 'add_vips', reason: 'become_master' });
     actions.push({ type: 'send_advert', priority: st.effectivePriority, reason: 'become_master' });
     actions.push({ type: 'announce', repeat: cfg.garpMasterRepeat, reason: 'become_master' });
-    st.adverAt = now + cfg.advertIntCs * 10;
+    st.adverAt = cfg.externalAdverts ? null : now + cfg.advertIntCs * 10;
     if (cfg.garpMasterDelayMs > 0) st.garpDelayAt = now + cfg.garpMasterDelayMs;
     if (cfg.garpMasterRefreshMs > 0) st.garpRefreshAt = now + cfg.garpMasterRefreshMs;
   };
@@ -204,7 +213,7 @@ export function step(cfg: MachineConfig, st0: MachineState, ev: MachineEvent, no
         if (ev.priority === 0) {
           // §6.4.3: a priority 0 advert from another router: send an advert at once.
           actions.push({ type: 'send_advert', priority: st.effectivePriority, reason: 'priority_zero_received' });
-          st.adverAt = now + cfg.advertIntCs * 10;
+          if (!cfg.externalAdverts) st.adverAt = now + cfg.advertIntCs * 10;
         } else if (ev.priority > st.effectivePriority) {
           becomeBackup('higher_priority_advert', ev.src, learnedInterval(cfg, ev));
         } else if (ev.priority === st.effectivePriority && compareIp(ev.src, cfg.localIp) > 0) {
@@ -251,6 +260,12 @@ export function step(cfg: MachineConfig, st0: MachineState, ev: MachineEvent, no
     }
     case 'group_hold': {
       st.groupHold = ev.hold;
+      break;
+    }
+    case 'adver_timer': {
+      if (st.state !== 'MASTER') break;
+      actions.push({ type: 'send_advert', priority: st.effectivePriority, reason: 'adver_timer' });
+      if (!cfg.externalAdverts) st.adverAt = now + cfg.advertIntCs * 10;
       break;
     }
     case 'vips_missing': {

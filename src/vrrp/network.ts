@@ -13,6 +13,10 @@ export type { IfAddress, LinkInfo, NetEvent, ReceivedVrrpPacket, ReceiveBuffer }
 
 /** One raw protocol-112 socket on (interface, family). */
 export interface VrrpSocketHandle {
+  readonly family: 4 | 6;
+  readonly ifindex: number;
+  /** The descriptor, for the advert sender (which takes its own copy); -1 once closed. */
+  readonly fd: number;
   /** Sends with TTL / hop limit 255 from `src`. Throws an Error with the errno's message. */
   send(payload: Uint8Array, dst: string, src: string): void;
   /** Joins 224.0.0.18 / ff02::12 on the interface; a second call does nothing. */
@@ -51,7 +55,50 @@ export interface SocketLoad {
   addresses: number;
 }
 
+/** One advert of a job: encoded for its destination. */
+export interface AdvertPacket {
+  payload: Uint8Array;
+  dst: string;
+  src: string;
+}
+
+/** What the advert sender reports, batched, when the loop runs (net/advertSender.ts). */
+export type AdvertSenderReport =
+  /** An advert that left on none or only some of its destinations (`failed`), or, with `failed`
+   *  empty, the first that left on all of them again after one that did not; `okBefore`: adverts
+   *  of this job that left on all of them since the previous report. */
+  | { id: number; kind: 'send'; okBefore: number; destinations: number; failed: Array<{ dst: string; error: Error }> }
+  /** The job's lease ran out (nobody renewed it): it sends nothing more until set() again. */
+  | { id: number; kind: 'lease_expired' };
+
+export interface AdvertJobStats {
+  active: boolean;
+  /** Adverts the sender put on the wire (on at least one destination). */
+  sent: number;
+  /** Destinations whose send failed. */
+  sendErrors: number;
+  /** The errno name of the last failure. */
+  lastError: string | null;
+  /** Deadlines missed by more than one interval. */
+  late: number;
+  leaseExpiries: number;
+}
+
+/** Sends MASTER adverts at their deadlines whatever the event loop does (advertCadence.ts). */
+export interface AdvertSenderHandle {
+  /** Installs or replaces job `id` (packets every `intervalMs`, the first after `firstDelayMs`,
+   *  or 'keep' the running job's next deadline), alive for `leaseMs` unless renewed. */
+  set(id: number, socket: VrrpSocketHandle, packets: AdvertPacket[], intervalMs: number, firstDelayMs: number | 'keep', leaseMs: number): void;
+  /** false when the job is not running (stopped, or its lease ran out). */
+  renew(id: number, leaseMs: number): boolean;
+  stop(id: number): void;
+  stats(id: number): AdvertJobStats | undefined;
+  close(): void;
+}
+
 export interface VrrpNetwork {
+  /** The advert sender, opened once by the router; absent: the driver sends every advert. */
+  openAdvertSender?(onReport: (reports: AdvertSenderReport[]) => void): AdvertSenderHandle;
   /** Throws when the socket cannot be opened (no CAP_NET_RAW, no interface). */
   openSocket(req: VrrpSocketRequest): VrrpSocketHandle;
   /** The receive buffer to ask for on a socket serving these instances (net/vrrpSocket.ts). */

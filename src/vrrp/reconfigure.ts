@@ -72,7 +72,7 @@ function reconfigureInstance(router: VrrpRouter, r: RunningInstance, cfg: VrrpIn
   r.srcIp = router.vips.sourceAddress(router.config, cfg);
   r.wire = wireFor(cfg);
   r.rx = rxFor(cfg, r.srcIp, router.vips.broadcastsOf(cfg));
-  r.driver.reconfigure(machineConfigFor(cfg, r.srcIp));
+  r.driver.reconfigure(machineConfigFor(cfg, r.srcIp, router.externalAdverts));
   const keyword = router.deps.keyword ?? ((f: string) => f);
   r.log.info(`reloaded: ${changed.map(keyword).join(', ')} changed; state ${r.driver.snapshot().state} kept`);
   // The new settings may fix a send fault (or cause one): start over; reconfigure() applies it.

@@ -5,11 +5,12 @@
 // It builds no adapter: the daemon passes the real port, tests a fake one and a manual clock.
 import type { Config, VrrpInstanceConfig } from '../config/model.js';
 import { createLogger, RateLimitedLog, type Logger } from '../log.js';
-import type { Timers } from '../timers.js';
+import type { TimerHandle, Timers } from '../timers.js';
+import { leaseMs, LEASE_RENEW_MS, type AdvertCadence } from './advertCadence.js';
 import { InstanceHealth, type TrackerSource } from './health.js';
 import { VrrpInstanceDriver } from './instance.js';
 import type { TransitionReason, VrrpState } from './machine.js';
-import type { NetEvent, VrrpNetwork } from './network.js';
+import type { AdvertSenderHandle, AdvertSenderReport, NetEvent, VrrpNetwork } from './network.js';
 import { newRxStats, VrrpReceiver, type RxStats } from './receive.js';
 import { checkReconfigure, reconfigure, type VrrpReload } from './reconfigure.js';
 import { machineConfigFor, rxFor, VrrpStartError, wireFor, type OneShotTimer, type RunningInstance } from './running.js';
@@ -56,6 +57,16 @@ export class VrrpRouter {
   readonly health: InstanceHealth;
   readonly groups: SyncGroupRuntime;
   watcher: { close(): void } | undefined;
+  /** Whether MASTER adverts go through the port's advert sender (advertCadence.ts): the machines
+   *  then arm no Adver_Timer. */
+  readonly externalAdverts: boolean;
+  /** @internal The sender, opened with the first job; the jobs by id. */
+  sender: AdvertSenderHandle | undefined;
+  private readonly jobs = new Map<number, RunningInstance>();
+  private nextJobId = 1;
+  private renewTicker: TimerHandle | undefined;
+  /** Jobs the sender stopped because their lease ran out (the loop stalled), since start. */
+  leaseExpiries = 0;
   /** Each instance's last transition, for the status API (wall-clock time: operators read it). */
   readonly lastTransitions = new Map<string, { from: VrrpState; to: VrrpState; reason: TransitionReason; at: string }>();
 
@@ -67,6 +78,7 @@ export class VrrpRouter {
     this.groups = new SyncGroupRuntime(log, events);
     this.health = new InstanceHealth(log, (r, f) => this.groups.applyFault(r, f), (u) => events.changed(u), deps.trackers);
     this.sendPath = new SendPath(timers, (r) => { if (this.byName.get(r.cfg.name) === r) this.health.refresh(r); });
+    this.externalAdverts = typeof net.openAdvertSender === 'function';
   }
 
   /** Opens sockets and starts every instance. Throws VrrpStartError for problems an operator must fix. */
@@ -94,6 +106,10 @@ export class VrrpRouter {
   stop(): void {
     for (const r of this.instances) this.stopInstance(r);
     this.watcher?.close();
+    this.deps.timers.clear(this.renewTicker);
+    this.renewTicker = undefined;
+    this.sender?.close();
+    this.sender = undefined;
     this.sockets.closeAll();
   }
 
@@ -113,6 +129,7 @@ export class VrrpRouter {
           master_ip: s.masterIp, master_adver_int: s.masterAdverIntCs / 100, transitions: s.transitions,
           src_ip: r.srcIp, last_transition: this.lastTransitions.get(r.cfg.name) ?? null,
           advert_send: this.sendPath.status(r.sendHealth),
+          advert_sender: this.senderStatus(r),
         };
       }),
       sync_groups: this.snapshotGroups(),
@@ -147,6 +164,81 @@ export class VrrpRouter {
     r.driver.stop();
     r.timer.cancel();
     this.sendPath.cancel(r);
+    this.syncAdvertJob(r, null);
+    this.jobs.delete(r.jobId);
+  }
+
+  /** The sender's counters of this instance's job (null when it never had one). */
+  private senderStatus(r: RunningInstance) {
+    const s = this.sender?.stats(r.jobId);
+    return s ? { active: s.active, sent: s.sent, send_errors: s.sendErrors, last_error: s.lastError, late: s.late, lease_expiries: s.leaseExpiries } : null;
+  }
+
+  /** The driver's cadence -> the sender's job: installed when MASTER, re-installed when what the
+   *  adverts carry changes (priority, interval, VIPs, source, destinations: a reload replaces
+   *  r.wire and r.srcIp), stopped otherwise. */
+  private syncAdvertJob(r: RunningInstance, c: AdvertCadence | null): void {
+    if (c === null) {
+      if (r.advertJob) this.sender?.stop(r.jobId);
+      r.advertJob = null;
+      return;
+    }
+    const key = JSON.stringify([c.priority, c.intervalCs, r.srcIp, r.wire.dsts, r.wire.advertBase]);
+    if (r.advertJob?.key === key) return;
+    try {
+      const packets = this.sendPath.packets(r, c.priority);
+      this.sender ??= this.deps.net.openAdvertSender!((reports) => this.onSenderReports(reports));
+      const intervalMs = c.intervalCs * 10;
+      // A new payload at the same interval keeps the running job's next deadline: no advert is
+      // delayed by a priority change. A new job's first periodic advert is one interval after
+      // the immediate one the machine just sent.
+      this.sender.set(r.jobId, r.socket, packets, intervalMs, r.advertJob ? 'keep' : intervalMs, leaseMs(c.intervalCs));
+      r.advertJob = { key, leaseMs: leaseMs(c.intervalCs) };
+      this.jobs.set(r.jobId, r);
+      this.armRenew();
+    } catch (e) {
+      r.advertJob = null;
+      r.log.error(`advert sender: cannot install the job: ${(e as Error).message}`);
+      // Counted like an advert that did not leave: a master that cannot advertise goes to FAULT.
+      this.sendPath.recordSent(r, { destinations: r.wire.dsts.length, failed: r.wire.dsts.map((dst) => ({ dst, error: (e as Error).message })) });
+    }
+  }
+
+  /** Renews every job's lease every LEASE_RENEW_MS from this loop: if this loop stalls for a whole
+   *  lease, the sender stops speaking for it (advertCadence.ts). */
+  private armRenew(): void {
+    if (this.renewTicker !== undefined) return;
+    this.renewTicker = this.deps.timers.setTimeout(() => {
+      this.renewTicker = undefined;
+      let any = false;
+      for (const r of [...this.jobs.values()]) {
+        if (!r.advertJob || !this.sender) continue;
+        if (this.sender.renew(r.jobId, r.advertJob.leaseMs)) any = true;
+        else this.leaseLapsed(r);
+      }
+      if (any || [...this.jobs.values()].some((r) => r.advertJob)) this.armRenew();
+    }, LEASE_RENEW_MS);
+  }
+
+  /** The sender stopped r's job (lease expired): the loop was stalled, and r's machine learns it
+   *  now, as its own Adver_Timer firing late: an advert at once, and the job installed again. */
+  private leaseLapsed(r: RunningInstance): void {
+    if (!r.advertJob || this.sender?.stats(r.jobId)?.active !== false) return;
+    r.advertJob = null;
+    this.leaseExpiries++;
+    r.log.warn('advert sender: the lease ran out (this loop was stalled for a whole lease); adverts stopped meanwhile, sending now');
+    r.driver.advertLapsed();
+  }
+
+  private onSenderReports(reports: AdvertSenderReport[]): void {
+    for (const rep of reports) {
+      const r = this.jobs.get(rep.id);
+      if (!r || this.byName.get(r.cfg.name) !== r) continue;
+      if (rep.kind === 'lease_expired') { this.leaseLapsed(r); continue; }
+      // The thread reports every failed advert and the first good one after them, which is all
+      // the send-fault rule counts (runs of failures); the good ones between (okBefore) add nothing.
+      this.sendPath.recordSent(r, { destinations: rep.destinations, failed: rep.failed.map((f) => ({ dst: f.dst, error: f.error.message })) });
+    }
   }
 
   /** @internal */
@@ -161,13 +253,14 @@ export class VrrpRouter {
     // here: a reload that keeps the instance replaces them (reconfigure.ts).
     const r = { cfg, timer, srcIp, log, sendFail, ownFault: false, group: null, wire: wireFor(cfg),
       rx: rxFor(cfg, srcIp, this.vips.broadcastsOf(cfg)), socket: this.sockets.socketFor(cfg), announcer: this.sockets.announcerFor(cfg.interface),
-      sendHealth: initialSendHealth(), sendRetry: undefined } as Omit<RunningInstance, 'driver'> as RunningInstance;
-    const driver = new VrrpInstanceDriver(cfg.name, machineConfigFor(cfg, srcIp), {
+      sendHealth: initialSendHealth(), sendRetry: undefined, jobId: this.nextJobId++, advertJob: null } as Omit<RunningInstance, 'driver'> as RunningInstance;
+    const driver = new VrrpInstanceDriver(cfg.name, machineConfigFor(cfg, srcIp, this.externalAdverts), {
       now: () => timers.now(),
       // Before the Master_Down_Timer acts, read what waits in the socket (receive.ts drainThen).
       // Only then: a master's advert deadline is not held up by reading (up to 1,024) packets.
       armTimer: (at, fire) => timer.arm(at, () => this.receiver.drainThen(r.socket, fire, r.driver.masterDownArmed)),
       sendAdvert: (priority) => this.sendPath.send(r, priority),
+      advertCadence: (c) => this.syncAdvertJob(r, c),
       addVips: (reason) => {
         const added = this.vips.add(r, r.wire.allVips, sendFail);
         // Logged after the current dispatch (microtask): writing a line to a pipe measured

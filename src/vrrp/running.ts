@@ -40,6 +40,10 @@ export interface RunningInstance {
   sendHealth: SendHealth;
   /** Clears a send fault when its hold is over. */
   sendRetry: TimerHandle | undefined;
+  /** The advert sender's job id of this instance (stable for its life). */
+  jobId: number;
+  /** The job installed on the sender (what it was built from), or null: none runs. */
+  advertJob: { key: string; leaseMs: number } | null;
 }
 
 export interface InstanceWire {
@@ -60,8 +64,10 @@ export function socketKey(cfg: VrrpInstanceConfig): string {
   return `${cfg.interface}/${cfg.family}`;
 }
 
-export function machineConfigFor(cfg: VrrpInstanceConfig, srcIp: string): MachineConfig {
+/** `externalAdverts`: the router has an advert sender (advertCadence.ts). */
+export function machineConfigFor(cfg: VrrpInstanceConfig, srcIp: string, externalAdverts = false): MachineConfig {
   return {
+    externalAdverts,
     version: cfg.version, priority: cfg.priority, advertIntCs: cfg.advertIntCs, preempt: cfg.preempt,
     preemptDelayMs: cfg.preemptDelayMs, initialState: cfg.initialState, localIp: srcIp,
     garpMasterRepeat: cfg.garpMasterRepeat, garpMasterDelayMs: cfg.garpMasterDelayMs,

@@ -30,6 +30,20 @@ export class SendPath {
     this.record(r, attempt);
   }
 
+  /** The advert at `priority` encoded for each destination, for the advert sender's job.
+   *  Throws when it cannot be encoded (checkEncodable has made that a fault already). */
+  packets(r: RunningInstance, priority: number): Array<{ payload: Uint8Array; dst: string; src: string }> {
+    const { advertBase, dsts } = r.wire;
+    return dsts.map((dst) => ({ payload: encodeAdvert({ ...advertBase, priority }, { family: r.cfg.family, src: r.srcIp, dst }), dst, src: r.srcIp }));
+  }
+
+  /** An advert the sender thread sent (or failed to), reported when the loop runs: the same
+   *  rule as the driver's own sends (three in a row on no destination: FAULT). */
+  recordSent(r: RunningInstance, attempt: AdvertAttempt): void {
+    for (const f of attempt.failed) r.sendFail.warn(`send:${f.dst}`, `advert to ${f.dst} failed: ${f.error}`);
+    this.record(r, attempt);
+  }
+
   /** Encodes one advert without sending it (which also warms that path up); the error when this
    *  config cannot put an advert on the wire: a fault from the start (sendHealth.ts). */
   encodeProblem(r: RunningInstance): string | null {

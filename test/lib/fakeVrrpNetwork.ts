@@ -6,8 +6,11 @@
 // A received advert can also wait in its socket (enqueue): with its arrival stamp, until the
 // "poll" delivers it (deliverQueued) or the router drains the socket (VrrpSocketHandle.drain), as
 // a packet waits in the kernel while the event loop is busy.
+// The port's advert sender is faked too (FakeAdvertSender, on the manual clock): the router
+// then sends a MASTER's periodic adverts through it (SentAdvert.by says who sent each); set
+// `openAdvertSender = undefined` before building the router for the driver-only path.
 import type {
-  Announcer, IfAddress, LinkInfo, NetEvent, ReceiveBuffer, ReceivedVrrpPacket, VrrpNetwork, VrrpSocketHandle, VrrpSocketRequest,
+  AdvertJobStats, AdvertPacket, AdvertSenderHandle, AdvertSenderReport, Announcer, IfAddress, LinkInfo, NetEvent, ReceiveBuffer, ReceivedVrrpPacket, VrrpNetwork, VrrpSocketHandle, VrrpSocketRequest,
 } from '../../src/vrrp/network.js';
 import type { OneShotTimer } from '../../src/vrrp/running.js';
 import { decodeAdvert, encodeAdvert, type Advert } from '../../src/vrrp/packet.js';
@@ -20,6 +23,8 @@ export interface SentAdvert {
   src: string;
   dst: string;
   advert: Advert;
+  /** Who sent it: the instance driver (JS) or the advert sender's job. */
+  by: 'driver' | 'sender';
 }
 
 export interface Announcement {
@@ -74,6 +79,9 @@ export class FakeVrrpNetwork implements VrrpNetwork {
   readonly announced: Announcement[] = [];
   readonly addressOps: AddressOp[] = [];
   readonly sockets: FakeSocket[] = [];
+  /** Adverts sent and advert sender calls, in the order they happened: `advert driver 0`,
+   *  `advert sender 100`, `set 1`, `stop 1`. */
+  readonly order: string[] = [];
   /** When set, every advert send throws an Error with this message (as ENETDOWN would). */
   failSends: string | null = null;
   /** false: drain() reads nothing (a socket without it; the queue waits for deliverQueued). */
@@ -171,14 +179,12 @@ export class FakeVrrpNetwork implements VrrpNetwork {
     const s: FakeSocket = { req, joined: false, closed: false, queue: [] };
     this.sockets.push(s);
     let receiveBuffer: ReceiveBuffer | null = null;
+    const fd = 100 + this.sockets.indexOf(s);
     return {
-      send: (payload, dst, src) => {
-        if (s.closed) throw new Error('EBADF: socket closed');
-        if (this.failSends !== null) throw new Error(this.failSends);
-        const d = decodeAdvert(payload, req.family);
-        if (!d.ok) throw new Error(`the router sent an advert that does not decode: ${d.reason} ${d.detail}`);
-        this.sent.push({ at: this.timers.now(), ifname: req.ifname, src, dst, advert: d.advert });
-      },
+      family: req.family,
+      ifindex: this.links.get(req.ifname)?.ifindex ?? 0,
+      get fd() { return s.closed ? -1 : fd; },
+      send: (payload, dst, src) => this.sendOn(s, payload, dst, src, 'driver'),
       joinMulticast: () => { s.joined = true; },
       setReceiveBuffer: (bytes) => (receiveBuffer = { requested: bytes, granted: 2 * bytes, forced: true }),
       get receiveBuffer() { return receiveBuffer; },
@@ -190,6 +196,29 @@ export class FakeVrrpNetwork implements VrrpNetwork {
       close: () => { s.closed = true; },
     };
   }
+
+  private sendOn(s: FakeSocket, payload: Uint8Array, dst: string, src: string, by: 'driver' | 'sender'): void {
+    if (s.closed) throw new Error('EBADF: socket closed');
+    if (this.failSends !== null) throw new Error(this.failSends);
+    const d = decodeAdvert(payload, s.req.family);
+    if (!d.ok) throw new Error(`the router sent an advert that does not decode: ${d.reason} ${d.detail}`);
+    this.sent.push({ at: this.timers.now(), ifname: s.req.ifname, src, dst, advert: d.advert, by });
+    this.order.push(`advert ${by} ${d.advert.priority}`);
+  }
+
+  /** The fake advert sender (vrrp/network.ts AdvertSenderHandle): jobs run on the manual clock
+   *  as the native thread runs on CLOCK_MONOTONIC; undefined: the router sends every advert
+   *  itself (set it before building the router). */
+  openAdvertSender?: (onReport: (reports: AdvertSenderReport[]) => void) => AdvertSenderHandle = (onReport) => {
+    if (this.sender) throw new Error('the router opened a second advert sender');
+    this.sender = new FakeAdvertSender(this.timers, (fd) => this.sockets.find((x, i) => 100 + i === fd && !x.closed), (s, p) => {
+      try { this.sendOn(s, p.payload, p.dst, p.src, 'sender'); return null; } catch (e) { return e as Error; }
+    }, onReport, this.order);
+    return this.sender;
+  };
+
+  /** The sender the router opened (openAdvertSender), if any. */
+  sender: FakeAdvertSender | undefined;
 
   receiveBufferBytes(load: ReadonlyArray<{ addresses: number }>): number {
     return 256 * 1024 + load.length;
@@ -235,5 +264,132 @@ export class FakeVrrpNetwork implements VrrpNetwork {
     const w = { onEvent, onError, closed: false };
     this.watchers.push(w);
     return { close: () => { w.closed = true; } };
+  }
+}
+
+interface FakeJob {
+  socket: FakeSocket;
+  packets: AdvertPacket[];
+  intervalMs: number;
+  nextAt: number;
+  leaseUntil: number;
+  active: boolean;
+  timer: TimerHandle | undefined;
+  stats: AdvertJobStats;
+  okBefore: number;
+  lastFailed: boolean;
+}
+
+/** The native advert sender (native/advert_sender.cc) on the manual clock: each job sends at
+ *  absolute deadlines (next += interval), stops when its lease runs out, and its reports reach the
+ *  router in a batch on the next loop turn (an immediate), as the thread's ThreadSafeFunction
+ *  call does. `renewals = false` drops every renew(): a test's way of saying the loop that runs
+ *  the machines is stalled while the thread goes on. */
+export class FakeAdvertSender implements AdvertSenderHandle {
+  readonly jobs = new Map<number, FakeJob>();
+  readonly calls: string[] = [];
+  renewals = true;
+  closed = false;
+  private pending: AdvertSenderReport[] = [];
+  private flush: TimerHandle | undefined;
+
+  constructor(
+    private readonly timers: Timers,
+    private readonly socketOf: (fd: number) => FakeSocket | undefined,
+    private readonly sendOne: (s: FakeSocket, p: AdvertPacket) => Error | null,
+    private readonly onReport: (reports: AdvertSenderReport[]) => void,
+    private readonly order: string[] = [],
+  ) {}
+
+  set(id: number, socket: VrrpSocketHandle, packets: AdvertPacket[], intervalMs: number, firstDelayMs: number | 'keep', leaseMs: number): void {
+    if (this.closed) throw new Error('EBADF: sender closed');
+    const s = this.socketOf(socket.fd);
+    if (!s) throw new Error('EBADF: socket is closed');
+    const now = this.timers.now();
+    const old = this.jobs.get(id);
+    const keep = firstDelayMs === 'keep' && old?.active && old.intervalMs === intervalMs;
+    if (old) this.timers.clear(old.timer);
+    const job: FakeJob = {
+      socket: s, packets, intervalMs,
+      nextAt: keep ? old!.nextAt : now + (firstDelayMs === 'keep' ? intervalMs : firstDelayMs),
+      leaseUntil: now + leaseMs, active: true, timer: undefined, okBefore: 0, lastFailed: false,
+      stats: old?.stats ?? { active: true, sent: 0, sendErrors: 0, lastError: null, late: 0, leaseExpiries: 0 },
+    };
+    job.stats.active = true;
+    this.jobs.set(id, job);
+    this.calls.push(`set ${id} ${packets.length} ${intervalMs} ${firstDelayMs} ${leaseMs}`);
+    this.order.push(`set ${id}`);
+    this.arm(id, job);
+  }
+
+  renew(id: number, leaseMs: number): boolean {
+    const job = this.jobs.get(id);
+    if (!job?.active) return false;
+    if (this.renewals) job.leaseUntil = this.timers.now() + leaseMs;
+    return true;
+  }
+
+  stop(id: number): void {
+    const job = this.jobs.get(id);
+    this.calls.push(`stop ${id}`);
+    this.order.push(`stop ${id}`);
+    if (!job) return;
+    this.timers.clear(job.timer);
+    job.active = job.stats.active = false;
+    this.pending = this.pending.filter((r) => r.id !== id);
+  }
+
+  stats(id: number): AdvertJobStats | undefined {
+    const s = this.jobs.get(id)?.stats;
+    return s && { ...s };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const id of this.jobs.keys()) this.stop(id);
+  }
+
+  /** Active job ids. */
+  get active(): number[] { return [...this.jobs].filter(([, j]) => j.active).map(([id]) => id); }
+
+  private arm(id: number, job: FakeJob): void {
+    const at = Math.min(job.nextAt, job.leaseUntil);
+    job.timer = this.timers.setTimeout(() => this.due(id, job), at - this.timers.now());
+  }
+
+  private due(id: number, job: FakeJob): void {
+    if (!job.active) return;
+    const now = this.timers.now();
+    if (job.leaseUntil <= now) {
+      job.active = job.stats.active = false;
+      job.stats.leaseExpiries++;
+      this.report({ id, kind: 'lease_expired' });
+      return;
+    }
+    if (job.nextAt <= now) {
+      const failed: Array<{ dst: string; error: Error }> = [];
+      for (const p of job.packets) {
+        const e = this.sendOne(job.socket, p);
+        if (e) { failed.push({ dst: p.dst, error: e }); job.stats.sendErrors++; job.stats.lastError = e.message; }
+      }
+      if (failed.length < job.packets.length) job.stats.sent++;
+      // As the thread: failures, and the first full success after one, are reported.
+      if (failed.length === 0 && !job.lastFailed) job.okBefore++;
+      else { this.report({ id, kind: 'send', okBefore: job.okBefore, destinations: job.packets.length, failed }); job.okBefore = 0; }
+      job.lastFailed = failed.length > 0;
+      job.nextAt += job.intervalMs;
+      if (job.nextAt <= now) { job.stats.late++; job.nextAt = now + job.intervalMs; }
+    }
+    this.arm(id, job);
+  }
+
+  private report(r: AdvertSenderReport): void {
+    this.pending.push(r);
+    this.flush ??= this.timers.setImmediate(() => {
+      this.flush = undefined;
+      const batch = this.pending;
+      this.pending = [];
+      if (batch.length && !this.closed) this.onReport(batch);
+    });
   }
 }

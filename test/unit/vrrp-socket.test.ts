@@ -17,6 +17,7 @@ function fakeAddon(opts: { forced?: boolean; cap?: number } = {}) {
   let deliver: OnPacket = () => undefined;
   class FakeSocket implements NativeVrrpSocket {
     readonly ifindex = 7;
+    readonly fd = 42;
     constructor(_family: 4 | 6, _ifname: string, onPacket: OnPacket) { deliver = onPacket; }
     send(): void { calls.push('send'); }
     join(): void { calls.push('join'); }
