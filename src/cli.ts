@@ -120,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`${file}: ${countIssues(found.errors, r.warnings.length)}: nothing to plan\n`);
         return 2;
       }
-      const { composePlan } = await import('./daemon/compose.js');
+      const { composePlan } = await import('./daemon/composeLate.js');
       return composePlan(r.config);
     }
     case 'status': {
