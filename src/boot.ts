@@ -18,10 +18,10 @@ interface Bundle {
 
 const dist = new URL('../', import.meta.url);
 
-/** The bundle, if it exists and every module in it is the one in dist/ now. */
-export function loadBundle(): Bundle | undefined {
+/** The bundle in `dir` (dist/vendor/), if it exists and every module in it is the one in dist/ now. */
+export function loadBundle(dir: URL = new URL('vendor/', dist)): Bundle | undefined {
   if (process.env.TANDEM_NO_BUNDLE) return undefined;
-  const file = new URL('vendor/tandem.cjs', dist);
+  const file = new URL('tandem.cjs', dir);
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
@@ -29,7 +29,7 @@ export function loadBundle(): Bundle | undefined {
     return undefined;
   }
   let cachedData: Buffer | undefined;
-  try { cachedData = readFileSync(new URL('vendor/tandem.cache', dist)); } catch { cachedData = undefined; }
+  try { cachedData = readFileSync(new URL('tandem.cache', dir)); } catch { cachedData = undefined; }
   // A rejected cache (another V8 or other flags) only means compiling the source as usual.
   const script = new Script(source, { filename: file.pathname, ...(cachedData ? { cachedData } : {}) });
   const b = (script.runInThisContext() as (req: NodeJS.Require) => Bundle)(createRequire(new URL('src/cli.js', dist)));

@@ -5,22 +5,23 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { loadBundle } from '../../src/boot.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const boot = pathToFileURL(join(root, 'dist/src/boot.js')).href;
 
-/** dist/src/... paths of the modules a command loaded, from the bundle. */
-function viaBundle(args: string[]): { status: number | null; modules: string[]; stderr: string } {
+/** dist/src/... paths of the modules a command loaded, from a bundle in bundleDir. */
+function viaBundle(bundleDir: string, args: string[]): { status: number | null; modules: string[]; stderr: string } {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
-    const { loadMain } = await import(${JSON.stringify(boot)});
-    const { main, bundle } = await loadMain();
-    if (!bundle) { console.error('no current bundle (npm run build writes dist/vendor/tandem.cjs)'); process.exit(9); }
+    const { loadBundle } = await import(${JSON.stringify(boot)});
+    const bundle = loadBundle(new URL(${JSON.stringify(pathToFileURL(bundleDir + '/').href)}));
+    if (!bundle) { console.error('the bundle built for this test is not current'); process.exit(9); }
     process.stdout.write = () => true;
-    const code = await main(${JSON.stringify(args)});
+    const code = await bundle.load(0).main(${JSON.stringify(args)});
     process.stderr.write('\\nMODULES ' + JSON.stringify(bundle.loadedIds()) + '\\n');
     process.exit(code);
   `], { encoding: 'utf8', cwd: root });
@@ -43,8 +44,13 @@ describe('the modules each command loads', () => {
   let dir = '';
   let hook = '';
   let badRun = '';
+  let bundleDir = '';
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'tandem-cli-imports-'));
+    // A bundle of the modules in dist/ now (dist/vendor/'s is stale after a bare tsc -p .).
+    bundleDir = join(dir, 'vendor');
+    const b = spawnSync(process.execPath, [join(root, 'scripts/bundle-tandem.mjs'), bundleDir], { encoding: 'utf8', cwd: root });
+    assert.equal(b.status, 0, b.stderr);
     hook = join(dir, 'hook.mjs');
     // register() runs the hooks off the main thread; they report on stderr, which the child shares.
     writeFileSync(hook, `import { register } from 'node:module';
@@ -59,7 +65,23 @@ export async function load(url, context, next) { process.stderr.write('LOADED ' 
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const [how, run] of [['bundle', (a: string[]) => viaBundle(a)], ['ES modules', (a: string[]) => viaEsm(hook, a)]] as const) {
+  it('a bundle is used only while every module in it is unchanged (else bin/tandem runs the ES modules)', () => {
+    const at = pathToFileURL(bundleDir + '/');
+    assert.ok(loadBundle(at), 'current right after it was built');
+    // The same bundle, but one module's recorded mtime is not the one in dist/ now (as after tsc -p .).
+    const other = join(dir, 'other');
+    mkdirSync(other);
+    const text = readFileSync(join(bundleDir, 'tandem.cjs'), 'utf8');
+    const changed = text.replace(/\["src\/version\.js",([0-9.]+)\]/, (_m, t: string) => `["src/version.js",${Number(t) - 1000}]`);
+    assert.notEqual(changed, text);
+    writeFileSync(join(other, 'tandem.cjs'), changed);
+    assert.equal(loadBundle(pathToFileURL(other + '/')), undefined, 'a module rewritten since the bundle');
+    assert.ok(loadBundle(at));
+    process.env.TANDEM_NO_BUNDLE = '1';
+    try { assert.equal(loadBundle(at), undefined, 'TANDEM_NO_BUNDLE'); } finally { delete process.env.TANDEM_NO_BUNDLE; }
+  });
+
+  for (const [how, run] of [['bundle', (a: string[]) => viaBundle(bundleDir, a)], ['ES modules', (a: string[]) => viaEsm(hook, a)]] as const) {
     it(`check loads config/ but not daemon/, api/, lb/, check/, alert/ or lab/ (${how})`, () => {
       const r = run(['check', '-f', 'conf/lb1.yaml']);
       assert.equal(r.status, 0, r.stderr);
