@@ -24,7 +24,7 @@ import { REPO_ROOT, TANDEM_BIN, renderTandemConfig, requireTandemBuilt } from '.
 import { realtimeNs } from './lib/adverts.js';
 import { checkCounts, eachArg, oneOf, usage, fmt, printStatsTable, stats, writeResults, type Stats } from './lib/common.js';
 import { hostFacts, loadAverage } from './lib/proc.js';
-import { loadBundle } from '../src/boot.js';
+import { loadBundle } from '../src/boot.cjs';
 
 type Impl = 'tandem' | 'keepalived';
 const VRID = 51;
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   const impls: Impl[] = args.only ? [args.only] : ['tandem', 'keepalived'];
   requireLabTools('tcpdump', ...(impls.includes('keepalived') ? ['keepalived'] : []));
   requireTandemBuilt();
-  // bin/tandem runs the one-script bundle only while it is current (src/boot.ts); a `tsc -p .`
+  // bin/tandem runs the one-script bundle only while it is current (src/boot.cts); a `tsc -p .`
   // after `npm run build` measures the ES modules instead, which is said here, loudly.
   const bundled = loadBundle() !== undefined;
   console.log(bundled ? 'tandem runs from its bundle (dist/vendor/tandem.cjs)'

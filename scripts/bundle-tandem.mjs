@@ -5,7 +5,7 @@
 // Why: Node 20 loads each ES module with its own asynchronous open/stat/read/close and its own
 // compile; the 80 modules before `tandem run`'s first advert cost 60-120 ms on this machine (more
 // when it is loaded), one script compiled from its code cache a few ms (docs/architecture.md,
-// "Start-up"). src/boot.ts (bin/tandem) runs it, or dist/src/cli.js as before when the bundle is
+// "Start-up"). src/boot.cts (bin/tandem) runs it, or dist/src/cli.js as before when the bundle is
 // missing, older than any module it holds (a `tsc -p .` after the bundle), or TANDEM_NO_BUNDLE is set.
 //
 // Each module is the compiled ES module turned into CommonJS by TypeScript's own transpiler
@@ -58,7 +58,7 @@ export function bundle(outDir) {
   // The module functions are parenthesized: V8 compiles them at once (and keeps them in the code
   // cache) instead of on first call.
   const defs = mods.map((m) => `// ${relative(root, m.file)}\n[(function (module, exports, require, __importMetaUrl) {\n${m.code}\n}), ${JSON.stringify(m.deps)}, ${JSON.stringify(pathToFileURL(m.file).href)}]`);
-  // The inputs and their mtimes: src/boot.ts runs the bundle only while every one is unchanged.
+  // The inputs and their mtimes: src/boot.cts runs the bundle only while every one is unchanged.
   const inputs = mods.map((m) => [relative(distDir, m.file), m.mtimeMs]);
   // The script's value is a function of Node's require (built-in modules, packages): it returns
   // the module loader, each module loaded once, on first require, as CommonJS does.

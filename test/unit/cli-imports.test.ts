@@ -1,6 +1,6 @@
 // What each command loads (start-up time, issue 15): `tandem check` loads the config modules and
 // not the daemon, the status API, the LB/check code or the lab; `tandem run` does not load the lab.
-// Checked both ways bin/tandem can run (src/boot.ts): from the bundle (its list of evaluated
+// Checked both ways bin/tandem can run (src/boot.cts): from the bundle (its list of evaluated
 // modules) and from the ES modules (a loader hook that records every module loaded).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,10 +9,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadBundle } from '../../src/boot.js';
+import { loadBundle } from '../../src/boot.cjs';
 
 const root = new URL('../../../', import.meta.url).pathname;
-const boot = pathToFileURL(join(root, 'dist/src/boot.js')).href;
+const boot = pathToFileURL(join(root, 'dist/src/boot.cjs')).href;
 
 /** dist/src/... paths of the modules a command loaded, from a bundle in bundleDir. */
 function viaBundle(bundleDir: string, args: string[]): { status: number | null; modules: string[]; stderr: string } {

@@ -3,8 +3,12 @@
 // or from dist/src/cli.js, the ES modules, when there is no bundle, when any module it was built
 // from has changed since (a `tsc -p .` after the build: the bundle would run old code), or when
 // TANDEM_NO_BUNDLE is set. Why: start-up time (issue 15; docs/architecture.md, "Start-up").
+// CommonJS (.cts -> dist/src/boot.cjs), as bin/tandem is (bin/package.json): a CommonJS entry does
+// not start Node's ES module loader (with node:fs/promises and node:readline under it), which a
+// start that runs the bundle never needs.
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 
 type Main = (argv: string[]) => Promise<number>;
@@ -16,7 +20,7 @@ interface Bundle {
   loadedIds(): string[];
 }
 
-const dist = new URL('../', import.meta.url);
+const dist = pathToFileURL(`${__dirname}/../`);
 
 /** The bundle in `dir` (dist/vendor/), if it exists and every module in it is the one in dist/ now. */
 export function loadBundle(dir: URL = new URL('vendor/', dist)): Bundle | undefined {
