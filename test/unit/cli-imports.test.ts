@@ -1,5 +1,6 @@
 // What each command loads (start-up time, issue 15): `tandem check` loads the config modules and
-// not the daemon, the status API, the LB/check code or the lab; `tandem run` does not load the lab.
+// not the daemon, the status API, the LB/check code or the lab; `tandem run` does not load the lab;
+// `--version` loads no config module.
 // Checked both ways bin/tandem can run (src/boot.cts): from the bundle (its list of evaluated
 // modules) and from the ES modules (a loader hook that records every module loaded).
 import { describe, it, before, after } from 'node:test';
@@ -87,6 +88,13 @@ export async function load(url, context, next) { process.stderr.write('LOADED ' 
       assert.equal(r.status, 0, r.stderr);
       assert.ok(r.modules.includes('dist/src/cli.js') && r.modules.includes('dist/src/config/load.js'), r.modules.join(' '));
       for (const d of ['daemon', 'api', 'lb', 'check', 'alert', 'lab', 'vrrp', 'net']) assert.deepEqual(under(r.modules, d), [], `${d}/ loaded by check`);
+    });
+
+    it(`--version loads no config/ module (${how})`, () => {
+      const r = run(['--version']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(r.modules.includes('dist/src/cli.js'), r.modules.join(' '));
+      assert.deepEqual(under(r.modules, 'config'), []);
     });
 
     it(`run loads the daemon but not lab/ (${how})`, () => {
