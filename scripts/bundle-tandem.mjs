@@ -10,7 +10,8 @@
 //
 // Each module is the compiled ES module turned into CommonJS by TypeScript's own transpiler
 // (ts.transpileModule: imports -> require, dynamic import() -> a promise of require), wrapped in a
-// module function; `import.meta.url` is the module's own dist/src URL, so that paths built from it
+// module function; `import.meta.url` is the module's own dist/src URL (where dist/ is when it runs),
+// so that paths built from it
 // (the addon, package.json, the yaml bundle, the reload worker) are the ones the ES module uses.
 //
 //   node scripts/bundle-tandem.mjs [OUT_DIR]    (default dist/vendor)
@@ -57,12 +58,13 @@ export function bundle(outDir) {
   const distDir = join(root, 'dist');
   // The module functions are parenthesized: V8 compiles them at once (and keeps them in the code
   // cache) instead of on first call.
-  const defs = mods.map((m) => `// ${relative(root, m.file)}\n[(function (module, exports, require, __importMetaUrl) {\n${m.code}\n}), ${JSON.stringify(m.deps)}, ${JSON.stringify(pathToFileURL(m.file).href)}]`);
+  const defs = mods.map((m) => `// ${relative(root, m.file)}\n[(function (module, exports, require, __importMetaUrl) {\n${m.code}\n}), ${JSON.stringify(m.deps)}, ${JSON.stringify(relative(distDir, m.file))}]`);
   // The inputs and their mtimes: src/boot.cts runs the bundle only while every one is unchanged.
   const inputs = mods.map((m) => [relative(distDir, m.file), m.mtimeMs]);
-  // The script's value is a function of Node's require (built-in modules, packages): it returns
-  // the module loader, each module loaded once, on first require, as CommonJS does.
-  const source = `(function (nodeRequire) {
+  // The script's value is a function of Node's require (built-in modules, packages) and of the
+  // dist/ directory's URL (where it is now: the tree may have been moved since the build): it
+  // returns the module loader, each module loaded once, on first require, as CommonJS does.
+  const source = `(function (nodeRequire, distUrl) {
 'use strict';
 const defs = [
 ${defs.join(',\n')}
@@ -71,11 +73,11 @@ const loaded = new Array(defs.length);
 function load(id) {
   if (loaded[id]) return loaded[id].exports;
   const module = loaded[id] = { exports: {} };
-  const [fn, deps, url] = defs[id];
-  fn.call(module.exports, module, module.exports, (spec) => (Object.hasOwn(deps, spec) ? load(deps[spec]) : nodeRequire(spec)), url);
+  const [fn, deps, rel] = defs[id];
+  fn.call(module.exports, module, module.exports, (spec) => (Object.hasOwn(deps, spec) ? load(deps[spec]) : nodeRequire(spec)), new URL(rel, distUrl).href);
   return module.exports;
 }
-return { load, inputs: ${JSON.stringify(inputs)}, loadedIds: () => loaded.flatMap((m, i) => (m ? [defs[i][2]] : [])) };
+return { load, inputs: ${JSON.stringify(inputs)}, loadedIds: () => loaded.flatMap((m, i) => (m ? [new URL(defs[i][2], distUrl).href] : [])) };
 })`;
   mkdirSync(outDir, { recursive: true });
   const bundleFile = join(outDir, 'tandem.cjs');
@@ -83,7 +85,7 @@ return { load, inputs: ${JSON.stringify(inputs)}, loadedIds: () => loaded.flatMa
   // The code cache after evaluating what `tandem run` and `tandem check` evaluate and reading a
   // config, so that the functions they compile on the way (V8 compiles lazily) are in it too.
   const script = new vm.Script(source, { filename: bundleFile });
-  const b = script.runInThisContext()(createRequire(mods[0].file));
+  const b = script.runInThisContext()(createRequire(mods[0].file), pathToFileURL(distDir + '/').href);
   const idOf = (rel) => mods.findIndex((m) => m.file === join(distDir, rel));
   for (const rel of ['src/cli.js', 'src/daemon/run.js', 'src/daemon/compose.js', 'src/daemon/composeLate.js']) b.load(idOf(rel));
   const load = b.load(idOf('src/config/load.js'));

@@ -36,7 +36,7 @@ export function loadBundle(dir: URL = new URL('vendor/', dist)): Bundle | undefi
   try { cachedData = readFileSync(new URL('tandem.cache', dir)); } catch { cachedData = undefined; }
   // A rejected cache (another V8 or other flags) only means compiling the source as usual.
   const script = new Script(source, { filename: file.pathname, ...(cachedData ? { cachedData } : {}) });
-  const b = (script.runInThisContext() as (req: NodeJS.Require) => Bundle)(createRequire(new URL('src/cli.js', dist)));
+  const b = (script.runInThisContext() as (req: NodeJS.Require, distUrl: string) => Bundle)(createRequire(new URL('src/cli.js', dist)), dist.href);
   for (const [rel, mtimeMs] of b.inputs) {
     let now: number;
     try { now = statSync(new URL(rel, dist)).mtimeMs; } catch { return undefined; }

@@ -126,6 +126,14 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   }
 
   // The first adverts and gratuitous ARPs are out (a MASTER sends them in start()); now the rest.
+  // From here on a SIGTERM/SIGINT must end in the graceful stop (priority 0 adverts, VIPs removed),
+  // not in Node's default exit: one that comes while the late parts are built is held, and acted
+  // on as soon as they are up.
+  let heldStop: 'SIGTERM' | 'SIGINT' | undefined;
+  const holdTerm = () => { heldStop ??= 'SIGTERM'; };
+  const holdInt = () => { heldStop ??= 'SIGINT'; };
+  signals.on('SIGTERM', holdTerm);
+  signals.on('SIGINT', holdInt);
   const late = await parts.late();
   const started = startAlerts(late);
   // The status API's connection caps come out of the open file limit (listenerLimits.ts), so that
@@ -247,5 +255,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     // `systemctl reload` (ExecReload) sends SIGHUP. The outcome is logged by reload.ts.
     const onHup = () => { void reload('SIGHUP'); };
     signals.on('SIGHUP', onHup);
+    signals.off('SIGTERM', holdTerm);
+    signals.off('SIGINT', holdInt);
+    if (heldStop) stop(heldStop);
   });
 }

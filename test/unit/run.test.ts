@@ -51,7 +51,7 @@ function configFile(text: string): string {
 /** Lets the promise callbacks and immediates of the current step run. */
 const settle = async (turns = 5) => { for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r)); };
 
-function rig(opts: { reload?: () => LoadResult } = {}) {
+function rig(opts: { reload?: () => LoadResult; duringLate?: (signals: EventEmitter) => void } = {}) {
   const timers = new ManualTimers(0);
   const net = new FakeVrrpNetwork(timers).addLink('eth0', ['10.0.0.5/24']);
   const calls: string[] = [];
@@ -64,6 +64,7 @@ function rig(opts: { reload?: () => LoadResult } = {}) {
   const handled: string[] = [];
   let alertsStarted = false;
   const describe = (e: AlertEvent) => (e.type === 'vrrp_instance' ? `${e.instance} ${e.previous}->${e.state}` : e.type === 'vrrp_group' ? `group ${e.group} ${e.previous}->${e.state}` : e.type);
+  const signals = new EventEmitter();
   const parts: Daemon = {
     timers,
     hasIpvs: () => false,
@@ -93,6 +94,7 @@ function rig(opts: { reload?: () => LoadResult } = {}) {
     late: async () => {
       // What the start had sent when the late parts were asked for (the first adverts go first).
       calls.push(`late (${net.sent.length} advert(s) sent)`);
+      opts.duringLate?.(signals);
       return {
         alerts: () => {
           built.push('alerts');
@@ -126,7 +128,6 @@ function rig(opts: { reload?: () => LoadResult } = {}) {
       };
     },
   };
-  const signals = new EventEmitter();
   const snapshot = (): DaemonStatus => (status?.snapshot() as DaemonStatus);
   const states = () => snapshot().instances.map((i) => `${i.name}:${i.state}`);
   const until = (t: number) => timers.runUntil(t);
@@ -174,6 +175,19 @@ describe('tandem run with fake parts', () => {
     assert.deepEqual(r.handled, ['VI_1 INIT->MASTER', 'VI_2 INIT->MASTER', 'group G null->MASTER']);
     r.signals.emit('SIGTERM');
     assert.equal(await done, 0);
+  });
+
+  it('a SIGTERM while the late parts are being built is held, then stops gracefully once they are up (priority 0 adverts, exit 0)', async () => {
+    const r = rig({ duringLate: (signals) => { signals.emit('SIGTERM'); } });
+    const done = runDaemon({ configFile: configFile(config(255, 'eth0', ', state: MASTER')), log: quiet, parts: r.parts, signals: r.signals });
+    await settle(20);
+    assert.equal(r.calls.at(-1), 'state.close', `the held SIGTERM stopped the daemon: ${r.calls.join(', ')}`);
+    assert.equal(await done, 0);
+    assert.deepEqual(r.net.sent.map((s) => `${s.advert.vrid}:${s.advert.priority}`).sort(), ['1:0', '1:255', '2:0', '2:255']);
+    assert.equal(r.net.has('eth0', '192.0.2.100'), false, 'VIPs removed');
+    assert.deepEqual(r.calls.slice(0, 4), ['trackers.start', 'trackers.ready', 'late (2 advert(s) sent)', 'alerts.start']);
+    assert.ok(r.calls.includes('systemd.stopping') && r.calls.at(-1) === 'state.close', r.calls.join(', '));
+    for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) assert.equal(r.signals.listenerCount(s), 0, `${s} handler removed`);
   });
 
   it('the systemd watchdog starts right after READY=1 and stops when the stop has finished', async () => {
