@@ -69,6 +69,8 @@ export interface LateParts {
   lb(vss: readonly VirtualServerConfig[], global: Config['global'], wiring: LbWiring): LbService;
   statusServer(opts: Omit<StatusServerOptions, 'now'>): StatusServer;
   stateFile(path: string | undefined, snapshot: () => unknown, log: Logger): StateFileWriter;
+  /** The virtual services the previous run's state file at `path` says it owned (stateFile.ts). */
+  previouslyOwned(path: string | undefined, warn: (msg: string) => void): string[];
   /** Reads and validates a config file for a reload (in a worker thread). */
   loadConfig(file: string): Promise<LoadResult>;
 }

@@ -21,7 +21,7 @@ import { NftBackend } from '../lb/nft/backend.js';
 import { selectBackend, type BackendMakers, type SelectedBackend } from '../lb/select.js';
 import { LbService } from '../lb/service.js';
 import { planTable } from './plan.js';
-import { createStateFileWriter, writeStateFile } from './stateFile.js';
+import { createStateFileWriter, readOwnedServices, writeStateFile } from './stateFile.js';
 import { hostHasIpvs, type LateParts } from './compose.js';
 
 /** The real table backends. Generic netlink is the default IPVS mechanism: it applies 10,000 real
@@ -64,6 +64,7 @@ export function composeLate(timers: Timers): LateParts {
     },
     statusServer: (opts) => new StatusServer({ ...opts, now: () => timers.now() }),
     stateFile: (path, snapshot, log) => createStateFileWriter(path, snapshot, log, { timers, write: writeStateFile }),
+    previouslyOwned: (path, warn) => readOwnedServices(path, warn),
     loadConfig: (file) => loadConfigFileOffThread(file),
   };
 }

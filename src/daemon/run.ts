@@ -8,7 +8,6 @@ import { hostname } from 'node:os';
 import { formatConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
-import { readOwnedServices } from './stateFile.js';
 import { VrrpStartError, type VrrpRouter } from '../vrrp/router.js';
 import { resolveBackendKind } from '../lb/select.js';
 import { backendConfigErrors, type BackendIssues } from '../config/lbBackend.js';
@@ -202,7 +201,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
   };
 
   // The table entries the previous run owned (its state file), before this run overwrites it.
-  const previouslyOwned = readOwnedServices(opts.stateFile, (m) => log.warn(m));
+  const previouslyOwned = late.previouslyOwned(opts.stateFile, (m) => log.warn(m));
   if (previouslyOwned.length) log.info(`${previouslyOwned.length} virtual service(s) owned by the previous run (${opts.stateFile}): removed if no longer configured`);
   const newLb = (c: typeof config) => late.lb(c.virtualServers, c.global, {
     log: log.child('lb'), changed: (urgent) => stateFile.changed(urgent), alert: (e) => started.handle(e), initiallyOwned: previouslyOwned,

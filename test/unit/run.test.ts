@@ -120,6 +120,7 @@ function rig(opts: { reload?: () => LoadResult; duringLate?: (signals: EventEmit
           flush: async () => { calls.push('state.flush'); },
           close: () => { calls.push('state.close'); },
         }),
+        previouslyOwned: () => [],
         loadConfig: async () => {
           calls.push('load');
           if (!opts.reload) throw new Error('no reload expected');
