@@ -10,6 +10,7 @@
         "src/native/icmp_socket.cc",
         "src/native/genetlink.cc",
         "src/native/tcp_prober.cc",
+        "src/native/tcp_check_engine.cc",
         "src/native/sd_notify.cc"
       ],
       "dependencies": [

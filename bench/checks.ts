@@ -1,9 +1,18 @@
 // Health-check cost benchmark (issue 3 §6): tandem's CheckScheduler vs HAProxy checking the same
 // endpoints on loopback every second, in one run, one after the other against the same servers.
 //
-//   npm run bench:checks -- [--out results.json] [--tcp N] [--http N] [--window S] [--warmup S]
-//                           [--only tandem|haproxy] [--mode tcp|http]
-//   (env TCP_ENDPOINTS, HTTP_ENDPOINTS, WINDOW_S, WARMUP_S set the same; defaults 10000, 1000, 30, 5)
+//   npm run bench:checks -- [--out results.json] [--tcp N] [--http N] [--merge N] [--window S]
+//                           [--warmup S] [--only tandem|haproxy] [--mode tcp|http|merge]
+//                           [--engine on|off]
+//   --engine: tandem's tcp_checks on the native TCP check engine (net/tcpCheckEngine.ts, the
+//   daemon's default: on) or through the JS prober (off, as before the engine).
+//   (env TCP_ENDPOINTS, HTTP_ENDPOINTS, MERGE_ENDPOINTS, WINDOW_S, WARMUP_S set the same;
+//    defaults 10000, 1000, 1000, 30, 5)
+//
+// Mode `merge` (checker merge, check/merge.ts): N TCP endpoints, each a real server in 10 virtual
+// services with the same tcp_check (10 x N real servers). tandem probes each endpoint once per
+// interval (N checks/s); HAProxy has no merge: its 10 backends each check their N servers
+// (10 x N checks/s). Both rates are counted at the target side (ActiveOpens) and printed.
 //
 // This one file plays three roles, chosen by its first argument:
 //   (none)            the bench: starts the servers and each checker in turn, samples them, reports;
@@ -34,12 +43,15 @@ import { CheckScheduler } from '../src/check/scheduler.js';
 import { runProbe } from '../src/check/probes/index.js';
 import { checkCounts, eachArg, oneOf, usage, median, toolVersion, writeResults } from './lib/common.js';
 import { createSystemTimers } from '../src/timers.js';
+import { createTcpCheckEngine, type TcpCheckOutcome } from '../src/net/tcpCheckEngine.js';
 
-type Mode = 'tcp' | 'http';
+type Mode = 'tcp' | 'http' | 'merge';
 type Impl = 'tandem' | 'haproxy';
 
 const SELF = fileURLToPath(import.meta.url);
-const PORT: Record<Mode, number> = { tcp: 18080, http: 18081 };
+const PORT: Record<Mode, number> = { tcp: 18080, http: 18081, merge: 18082 };
+/** Mode `merge`: each endpoint is a real server of this many virtual services. */
+const SERVICES_PER_SERVER = 10;
 const FD_LIMIT = 65536;
 const CHECK_INTERVAL_MS = 1000;
 const CHECK_TIMEOUT_MS = 1000;
@@ -83,7 +95,7 @@ function runServer(mode: Mode, n: number): void {
 // ---------------------------------------------------------------------------------------------
 // role: tandem
 
-function benchServer(mode: Mode, i: number): RealServerConfig {
+function benchServer(mode: Mode, i: number, service = 0): RealServerConfig {
   const address = endpointAddress(i);
   const port = PORT[mode];
   const common = {
@@ -92,14 +104,14 @@ function benchServer(mode: Mode, i: number): RealServerConfig {
     // warmup = delay_loop: the first probes spread over one interval, as HAProxy spreads its own.
     warmupMs: CHECK_INTERVAL_MS, alpha: false, rise: 1,
   };
-  const check: CheckConfig = mode === 'tcp'
+  const check: CheckConfig = mode !== 'http'
     ? { ...common, kind: 'tcp_check' }
     : {
       ...common, kind: 'http_get', urls: [{ path: '/health', statusCodes: [[200, 200]], digest: undefined, virtualhost: undefined }],
       virtualhost: undefined, httpProtocol: '1.0', enableSni: false, verifyCertificate: false,
     };
   return {
-    id: `TCP 192.0.2.100:80 -> ${address}:${port}`,
+    id: `TCP 192.0.2.${100 + service}:80 -> ${address}:${port}`,
     dest: { family: 4, address, port, forwarding: 'NAT', weight: 1, tunnel: null },
     inhibitOnFailure: false,
     checks: [check],
@@ -112,9 +124,19 @@ function runTandem(mode: Mode, n: number): void {
   let failed = 0;
   const failReasons: Record<string, number> = {};
   let downEvents = 0;
-  const servers = Array.from({ length: n }, (_, i) => benchServer(mode, i));
+  const services = mode === 'merge' ? SERVICES_PER_SERVER : 1;
+  const servers = Array.from({ length: n * services }, (_, k) => benchServer(mode, k % n, Math.floor(k / n)));
+  // The bench passes --engine to this role as TANDEM_BENCH_ENGINE (1 = on).
+  const useEngine = process.env.TANDEM_BENCH_ENGINE === '1';
+  const tcpEngine = (onResults: (b: readonly TcpCheckOutcome[]) => void) => createTcpCheckEngine((batch) => {
+    for (const o of batch) {
+      if (o.ok) ok++;
+      else { failed++; const r = o.reason ?? 'connect_error'; failReasons[r] = (failReasons[r] ?? 0) + 1; }
+    }
+    onResults(batch);
+  });
   const sched = new CheckScheduler({ timers: createSystemTimers(), random: Math.random,
-    servers,
+    servers, ...(useEngine ? { tcpEngine } : {}),
     onEvent: (e) => { if (e.type === 'server_changed' && !e.up) downEvents++; },
     runProbe: async (check, opts) => {
       probes++;
@@ -133,9 +155,13 @@ function runTandem(mode: Mode, n: number): void {
     const loopDelayMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
     const m = process.memoryUsage();
     const memMB = { heapUsed: m.heapUsed / 1e6, heapTotal: m.heapTotal / 1e6, external: m.external / 1e6, arrayBuffers: m.arrayBuffers / 1e6 };
-    process.stdout.write(JSON.stringify({ probes, ok, failed, failReasons, downEvents, loopDelayMs, memMB }) + '\n');
+    const merge = sched.mergeStats();
+    // With the engine every tcp_check probe is the engine's; its quiet successes never reach JS.
+    const e = merge.engine;
+    const counts = e ? { probes: probes + e.probes, ok: ok + e.suppressed, failed } : { probes, ok, failed };
+    process.stdout.write(JSON.stringify({ ...counts, failReasons, downEvents, loopDelayMs, memMB, merge }) + '\n');
   }, 250);
-  process.on('SIGTERM', () => { sched.stop(); process.exit(0); });
+  process.on('SIGTERM', () => { sched.close(); process.exit(0); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,6 +277,13 @@ function haproxyConfig(mode: Mode, n: number, statsPort: number): string {
     `  default-server check inter ${CHECK_INTERVAL_MS}ms fall 2 rise 1`,
   ];
   for (let i = 0; i < n; i++) lines.push(`  server s${i} ${endpointAddress(i)}:${PORT[mode]}`);
+  // merge: the same N servers in 9 more backends, as 10 virtual services name them; each backend
+  // checks its own (HAProxy shares no check between backends: `track` would, but is another
+  // configuration, and keepalived configs imported as-is do not have it).
+  for (let b = 1; mode === 'merge' && b < SERVICES_PER_SERVER; b++) {
+    lines.push(`backend bench_be${b}`, `  default-server check inter ${CHECK_INTERVAL_MS}ms fall 2 rise 1`);
+    for (let i = 0; i < n; i++) lines.push(`  server s${i} ${endpointAddress(i)}:${PORT[mode]}`);
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -263,8 +296,14 @@ interface RunResult {
   checksPerS: number;
   /** Connections the servers accepted per second (HAProxy's TCP checks are never accepted). */
   acceptsPerS: number;
-  /** checksPerS within 5% of one check per endpoint per second. */
+  /** Checks per second the configuration asks for: one per endpoint per second; in mode merge
+   *  HAProxy's is one per server per backend (10 x endpoints), tandem's one per endpoint. */
+  expectedPerS: number;
+  /** checksPerS within 5% of expectedPerS. */
   rateAsConfigured: boolean;
+  /** tandem only: distinct checks (SharedChecks) and real servers (members) it runs. */
+  sharedChecks: number | null;
+  members: number | null;
   /** The endpoint server's CPU over the window (% of one core): near 100 it limits the rate. */
   serverCpuPct: number;
   /** tandem only: probes started / succeeded / failed per second by its own counter. */
@@ -293,7 +332,9 @@ function activeOpens(pid: number): number {
 
 async function measure(impl: Impl, mode: Mode, n: number, server: Child, warmupS: number, windowS: number, workDir: string, netns: string): Promise<RunResult> {
   const res: RunResult = {
-    impl, mode, endpoints: n, windowS, checksPerS: NaN, acceptsPerS: NaN, rateAsConfigured: false, serverCpuPct: NaN, probesPerS: null, okPerS: null, failedPerS: null, failReasons: null, loopDelayMs: null,
+    impl, mode, endpoints: n, windowS, checksPerS: NaN, acceptsPerS: NaN,
+    expectedPerS: (mode === 'merge' && impl === 'haproxy' ? SERVICES_PER_SERVER : 1) * n * 1000 / CHECK_INTERVAL_MS,
+    rateAsConfigured: false, sharedChecks: null, members: null, serverCpuPct: NaN, probesPerS: null, okPerS: null, failedPerS: null, failReasons: null, loopDelayMs: null,
     cpuPctSamples: [], cpuPctMedian: NaN, cpuPctMean: NaN, rssMbMedian: NaN, rssMbPeak: NaN, error: null,
   };
   let checker: Child | null = null;
@@ -330,7 +371,7 @@ async function measure(impl: Impl, mode: Mode, n: number, server: Child, warmupS
     const elapsedS = (prevT - t0) / 1000;
     res.checksPerS = (activeOpens(server.pid) - opens0) / elapsedS;
     res.acceptsPerS = (Number(server.last.accepts) - acc0) / elapsedS;
-    res.rateAsConfigured = Math.abs(res.checksPerS - n * 1000 / CHECK_INTERVAL_MS) <= 0.05 * n * 1000 / CHECK_INTERVAL_MS;
+    res.rateAsConfigured = Math.abs(res.checksPerS - res.expectedPerS) <= 0.05 * res.expectedPerS;
     res.serverCpuPct = ((sampleProc(server.pid).cpuTicks - server0.cpuTicks) / CLK_TCK) / elapsedS * 100;
     res.cpuPctMedian = median(res.cpuPctSamples);
     res.cpuPctMean = ((prev.cpuTicks - first.cpuTicks) / CLK_TCK) / elapsedS * 100;
@@ -344,6 +385,9 @@ async function measure(impl: Impl, mode: Mode, n: number, server: Child, warmupS
       res.failedPerS = ((c.failed ?? 0) - (b.failed ?? 0)) / elapsedS;
       res.failReasons = c.failReasons ?? {};
       res.loopDelayMs = (checker.last.loopDelayMs as RunResult['loopDelayMs']) ?? null;
+      const m = checker.last.merge as { sharedChecks?: number; members?: number } | undefined;
+      res.sharedChecks = m?.sharedChecks ?? null;
+      res.members = m?.members ?? null;
     }
   } catch (e) {
     res.error = (e as Error).message;
@@ -353,35 +397,39 @@ async function measure(impl: Impl, mode: Mode, n: number, server: Child, warmupS
   return res;
 }
 
-function parseArgs(argv: string[]): { out: string | null; tcp: number; http: number; windowS: number; warmupS: number; only: Impl | null; mode: Mode | null } {
+function parseArgs(argv: string[]): { out: string | null; tcp: number; http: number; merge: number; windowS: number; warmupS: number; only: Impl | null; mode: Mode | null; engine: boolean } {
   const env = process.env;
   const o = {
-    out: null as string | null, tcp: Number(env.TCP_ENDPOINTS ?? 10_000), http: Number(env.HTTP_ENDPOINTS ?? 1000),
+    out: null as string | null, tcp: Number(env.TCP_ENDPOINTS ?? 10_000), http: Number(env.HTTP_ENDPOINTS ?? 1000), merge: Number(env.MERGE_ENDPOINTS ?? 1000),
     windowS: Number(env.WINDOW_S ?? 30), warmupS: Number(env.WARMUP_S ?? 5), only: null as Impl | null, mode: null as Mode | null,
+    engine: true,
   };
   eachArg(argv, (a, next) => {
     if (a === '--out') o.out = next();
     else if (a === '--tcp') o.tcp = Number(next());
     else if (a === '--http') o.http = Number(next());
+    else if (a === '--merge') o.merge = Number(next());
+    else if (a === '--engine') o.engine = oneOf('--engine', next(), ['on', 'off'] as const) === 'on';
     else if (a === '--window') o.windowS = Number(next());
     else if (a === '--warmup') o.warmupS = Number(next());
     else if (a === '--only') o.only = oneOf('--only', next(), ['tandem', 'haproxy'] as const);
-    else if (a === '--mode') o.mode = oneOf('--mode', next(), ['tcp', 'http'] as const);
-    else if (a === '--help' || a === '-h') usage('node dist/bench/checks.js [--out FILE.json] [--tcp N] [--http N] [--window S] [--warmup S] [--only tandem|haproxy] [--mode tcp|http]');
+    else if (a === '--mode') o.mode = oneOf('--mode', next(), ['tcp', 'http', 'merge'] as const);
+    else if (a === '--help' || a === '-h') usage('node dist/bench/checks.js [--out FILE.json] [--tcp N] [--http N] [--merge N] [--window S] [--warmup S] [--only tandem|haproxy] [--mode tcp|http|merge] [--engine on|off]');
     else throw new Error(`unknown argument ${a}`);
   });
-  checkCounts([['tcp', o.tcp, 62_500 * 100], ['http', o.http, 62_500 * 100], ['window', o.windowS, 3600], ['warmup', o.warmupS, 600]]);
+  checkCounts([['tcp', o.tcp, 62_500 * 100], ['http', o.http, 62_500 * 100], ['merge', o.merge, 62_500 * 100], ['window', o.windowS, 3600], ['warmup', o.warmupS, 600]]);
   return o;
 }
 
 
 async function bench(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  process.env.TANDEM_BENCH_ENGINE = args.engine ? '1' : '0';
   const impls: Impl[] = args.only ? [args.only] : ['tandem', 'haproxy'];
   if (impls.includes('haproxy') && spawnSync('haproxy', ['-v']).status !== 0) {
     throw new Error('haproxy not found: apt-get install -y haproxy');
   }
-  const modes: Array<{ mode: Mode; n: number }> = [{ mode: 'tcp' as Mode, n: args.tcp }, { mode: 'http' as Mode, n: args.http }]
+  const modes: Array<{ mode: Mode; n: number }> = [{ mode: 'tcp' as Mode, n: args.tcp }, { mode: 'http' as Mode, n: args.http }, { mode: 'merge' as Mode, n: args.merge }]
     .filter((m) => args.mode === null || m.mode === args.mode);
   NETNS = `tCk${process.pid}`;
   const netns = NETNS;
@@ -397,11 +445,11 @@ async function bench(): Promise<void> {
       try {
         await server.waitFor((o) => o.ready === true, 60_000, `${n} listeners`);
         for (const impl of impls) {
-          console.log(`${impl} ${mode}: ${n} endpoints, warm-up ${args.warmupS} s, window ${args.windowS} s`);
+          console.log(`${impl}${impl === 'tandem' ? ` (tcp engine ${args.engine ? 'on' : 'off'})` : ''} ${mode}: ${n} endpoints${mode === 'merge' ? ` x ${SERVICES_PER_SERVER} services` : ''}, warm-up ${args.warmupS} s, window ${args.windowS} s`);
           const r = await measure(impl, mode, n, server, args.warmupS, args.windowS, workDir, netns);
           results.push(r);
           if (r.error) console.log(`  ERROR ${r.error.split('\n')[0]}`);
-          else console.log(`  ${r.checksPerS.toFixed(0)} checks/s, CPU ${r.cpuPctMedian.toFixed(1)} %, RSS ${r.rssMbMedian.toFixed(1)} MB`);
+          else console.log(`  ${r.checksPerS.toFixed(0)} checks/s (configured ${r.expectedPerS}), CPU ${r.cpuPctMedian.toFixed(1)} %, RSS ${r.rssMbMedian.toFixed(1)} MB${r.sharedChecks !== null ? `, ${r.sharedChecks} distinct checks for ${r.members} real servers` : ''}`);
           // Let the previous checker's sockets drain before the next one is measured.
           await sleep(2000);
         }
@@ -443,7 +491,7 @@ async function bench(): Promise<void> {
   }
   for (const r of results) {
     if (r.error) console.log(`ERROR ${r.impl} ${r.mode}: ${r.error}`);
-    else if (!r.rateAsConfigured) console.log(`WARNING ${r.impl} ${r.mode}: ${r.checksPerS.toFixed(0)} checks/s, configured ${r.endpoints * 1000 / CHECK_INTERVAL_MS}/s: its CPU figures are for a lower rate`);
+    else if (!r.rateAsConfigured) console.log(`WARNING ${r.impl} ${r.mode}: ${r.checksPerS.toFixed(0)} checks/s, configured ${r.expectedPerS}/s: its CPU figures are for another rate`);
   }
 
   if (args.out) {
@@ -452,7 +500,7 @@ async function bench(): Promise<void> {
         kernel: toolVersion(['uname', '-r']), node: process.version, cpus: spawnSync('nproc', { encoding: 'utf8' }).stdout.trim(),
         haproxy: impls.includes('haproxy') ? toolVersion(['haproxy', '-v']) : null,
       },
-      settings: { intervalMs: CHECK_INTERVAL_MS, timeoutMs: CHECK_TIMEOUT_MS, warmupS: args.warmupS, windowS: args.windowS, haproxyThreads: 1 },
+      settings: { intervalMs: CHECK_INTERVAL_MS, timeoutMs: CHECK_TIMEOUT_MS, warmupS: args.warmupS, windowS: args.windowS, haproxyThreads: 1, tcpEngine: args.engine },
       results,
       ratios,
     }));
@@ -464,8 +512,8 @@ const [flag, roleName, roleMode, roleN] = process.argv.slice(2);
 if (flag === '--role') {
   const mode = roleMode as Mode;
   const n = Number(roleN);
-  if ((roleName !== 'server' && roleName !== 'tandem') || (mode !== 'tcp' && mode !== 'http') || !Number.isInteger(n) || n < 1) {
-    throw new Error('usage: --role server|tandem tcp|http COUNT');
+  if ((roleName !== 'server' && roleName !== 'tandem') || (mode !== 'tcp' && mode !== 'http' && mode !== 'merge') || !Number.isInteger(n) || n < 1) {
+    throw new Error('usage: --role server|tandem tcp|http|merge COUNT');
   }
   if (roleName === 'server') runServer(mode, n);
   else runTandem(mode, n);

@@ -26,7 +26,7 @@
 // master's CPU (% of one core, whole daemon, 1 s samples) and RSS, the hung scripts outstanding,
 // the reloads (time, result), and, as the daemon's responsiveness, the round trip of a request
 // to its status socket each second (GET of an unknown path, answered 404 by the event loop
-// without building a document; tandem exposes no event-loop delay figure of its own).
+// without building a document), and tandem's own event-loop delay (its /metrics, once a minute).
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -205,6 +205,9 @@ interface Result {
   hungScripts: { min: number; max: number; median: number } | null;
   statusRoundTripMs: Stats | null;
   statusRoundTripFailures: number;
+  /** tandem's own event-loop delay (its /metrics, api/loopDelay.ts), one reading per 60 s
+   *  window: p99 and max of that window, ms. */
+  loopDelayWindows: Array<{ p99: number; max: number }>;
   reloads: Array<Omit<Reload, 'fromNs' | 'toNs'>>;
   loadAverageBefore: string;
   error: string | null;
@@ -217,6 +220,24 @@ function statusRoundTrip(socketPath: string): Promise<number | null> {
     const req = request({ socketPath, path: '/bench-ping', method: 'GET', timeout: 5000 }, (res) => {
       res.resume();
       res.on('end', () => resolve(performance.now() - t0));
+    });
+    req.on('timeout', () => { req.destroy(); resolve(null); });
+    req.on('error', () => resolve(null));
+    req.end();
+  });
+}
+
+/** tandem_event_loop_delay_seconds{quantile="0.99"} and _max_seconds from /metrics on the
+ *  status socket, in ms; null when either is missing (keepalived has no such socket). */
+function loopDelayOf(socketPath: string): Promise<{ p99: number; max: number } | null> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: '/metrics', method: 'GET', timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => {
+        const p99 = /^tandem_event_loop_delay_seconds\{quantile="0.99"\} (\S+)$/m.exec(body);
+        const max = /^tandem_event_loop_delay_max_seconds (\S+)$/m.exec(body);
+        resolve(p99 && max ? { p99: Number(p99[1]) * 1000, max: Number(max[1]) * 1000 } : null);
+      });
     });
     req.on('timeout', () => { req.destroy(); resolve(null); });
     req.on('error', () => resolve(null));
@@ -371,7 +392,7 @@ async function runOne(impl: Impl, lab: Lab, args: Args): Promise<Result> {
   const r: Result = {
     impl, mode: impl === 'tandem' ? 'vrrp + checks in one daemon' : '', note: null, checks: args.checks, master: { pids: [], cpu: null },
     adverts: null, advertsPerS: null, reloadsSkipped: 0, advertsAroundReloads: null, takeoversInWindow: 0, takeoversSinceBackupStart: 0, backupAdvertsInWindow: 0, backupAdvertsSinceStart: 0, firstBackupAdvertS: null,
-    hungScripts: null, statusRoundTripMs: null, statusRoundTripFailures: 0, reloads: [], loadAverageBefore: loadAverage(), error: null,
+    hungScripts: null, statusRoundTripMs: null, statusRoundTripFailures: 0, loopDelayWindows: [], reloads: [], loadAverageBefore: loadAverage(), error: null,
   };
   const lb1 = lab.node('lb1');
   const lb2 = lab.node('lb2');
@@ -414,6 +435,8 @@ async function runOne(impl: Impl, lab: Lab, args: Args): Promise<Result> {
       if (m.statusSocket) {
         // Not awaited: a slow answer must not hold the 1 s beat of the sampler.
         void statusRoundTrip(m.statusSocket).then((ms) => { if (ms === null) r.statusRoundTripFailures++; else rtt.push(ms); });
+        // The daemon's own figure, once per window of its monitor (60 s), just before it rotates.
+        if (s % 60 === 59) void loopDelayOf(m.statusSocket).then((d) => { if (d) r.loopDelayWindows.push(d); });
       }
       if (s % args.reloadEveryS === 0 && reloading !== null) r.reloadsSkipped++;
       if (s % args.reloadEveryS === 0 && reloading === null) {
@@ -467,7 +490,7 @@ function printSummary(results: Result[], args: Args): void {
   console.log(`VRRPv3 master at advert_int ${ADVERT_INT_S} s with ${args.checks} TCP checks (delay_loop 1), a reload every ${args.reloadEveryS} s, ${args.hung} hung notify scripts; tandem backup on the link`);
   console.log(`window ${args.seconds} s after ${args.warmupS} s; interval and |interval - 50 ms| from kernel capture stamps; CPU % of one core (whole daemon, 1 s samples)`);
   console.log('');
-  const header = ['impl', 'mode', 'adverts/s', 'interval p50', 'p99', 'max', 'off p50', 'off p99', 'off max', 'off p99 reload', 'off max reload', 'takeovers', '(since backup start)', 'backup adverts', '(since start)', 'CPU % med', 'CPU % mean', 'RSS MB', 'hung', 'status rtt p99/max', 'reloads ok'];
+  const header = ['impl', 'mode', 'adverts/s', 'interval p50', 'p99', 'max', 'off p50', 'off p99', 'off max', 'off p99 reload', 'off max reload', 'takeovers', '(since backup start)', 'backup adverts', '(since start)', 'CPU % med', 'CPU % mean', 'RSS MB', 'hung', 'status rtt p99/max', 'loop delay p99/max', 'reloads ok'];
   const rows = results.map((r) => [
     r.impl, r.mode, fmt(r.advertsPerS, 2), fmt(r.adverts?.interval?.median, 2), fmt(r.adverts?.interval?.p99, 2), fmt(r.adverts?.interval?.max, 2),
     fmt(r.adverts?.offBy?.median, 2), fmt(r.adverts?.offBy?.p99, 2), fmt(r.adverts?.offBy?.max, 2),
@@ -476,6 +499,8 @@ function printSummary(results: Result[], args: Args): void {
     fmt(r.master.cpu?.cpuPct?.median, 1), fmt(r.master.cpu?.cpuPctMean, 2), fmt(r.master.cpu?.rssMbMedian, 1),
     r.hungScripts ? `${r.hungScripts.min}-${r.hungScripts.max}` : '-',
     r.statusRoundTripMs ? `${fmt(r.statusRoundTripMs.p99, 1)}/${fmt(r.statusRoundTripMs.max, 1)}` : '-',
+    r.loopDelayWindows.length
+      ? `${fmt(Math.max(...r.loopDelayWindows.map((w) => w.p99)), 1)}/${fmt(Math.max(...r.loopDelayWindows.map((w) => w.max)), 1)}` : '-',
     `${r.reloads.filter((x) => x.ok).length}/${r.reloads.length}${r.reloadsSkipped ? ` (${r.reloadsSkipped} skipped)` : ''}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
@@ -489,7 +514,7 @@ function printSummary(results: Result[], args: Args): void {
     const ok = (b: boolean): string => (b ? 'met' : 'NOT met');
     console.log('');
     console.log(`tandem targets: off p99 <= 2 ms ${ok((t.adverts?.offBy?.p99 ?? Infinity) <= 2)}, off max <= 10 ms ${ok((t.adverts?.offBy?.max ?? Infinity) <= 10)}, no takeover ${ok(t.takeoversSinceBackupStart === 0 && t.backupAdvertsSinceStart === 0)}`);
-    console.log('tandem exposes no event-loop delay of its own: "status rtt" is the round trip of a 404 request to its status socket, once a second');
+    console.log('"status rtt": the round trip of a 404 request to the status socket, once a second; "loop delay": tandem_event_loop_delay_seconds from its /metrics, the worst p99 and max of its 60 s windows (needs a window of 60 s or more)');
   }
   if (t && k) {
     console.log(`ratio tandem/keepalived (${k.mode}): off p99 ${fmt(ratio(t.adverts?.offBy?.p99, k.adverts?.offBy?.p99), 2)}, off max ${fmt(ratio(t.adverts?.offBy?.max, k.adverts?.offBy?.max), 2)}, CPU mean ${fmt(ratio(t.master.cpu?.cpuPctMean, k.master.cpu?.cpuPctMean), 2)}`);

@@ -62,6 +62,12 @@ class Exposition {
       this.lines.push(`${name}_sum${tail} ${formatValue(h.sum)}`, `${name}_count${tail} ${h.count}`);
     }
   }
+  /** A summary: quantile samples, then `_sum` and `_count`. */
+  summary(name: string, help: string, quantiles: Array<[number, number]>, sum: number, count: number): void {
+    this.lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} summary`);
+    for (const [q, v] of quantiles) this.lines.push(`${name}{quantile="${formatValue(q)}"} ${formatValue(v)}`);
+    this.lines.push(`${name}_sum ${formatValue(sum)}`, `${name}_count ${count}`);
+  }
   text(): string {
     return this.lines.join('\n') + '\n';
   }
@@ -142,6 +148,14 @@ export function renderMetrics(s: DaemonStatus, proc: ProcessMetrics): string {
     e.family('tandem_api_connections_evicted_total', 'counter', 'Idle connections closed to make room for a new one at the cap.', per((l) => l.evicted));
     e.family('tandem_api_connections_timed_out_total', 'counter', 'Connections closed by a timeout: request (headers or body too slow) or idle (nothing moved).',
       listeners.flatMap(([listener, l]): Array<[Labels, number]> => [[{ listener, phase: 'request' }, l.timed_out.request], [{ listener, phase: 'idle' }, l.timed_out.idle]]));
+  }
+
+  const loop = s.event_loop?.delay;
+  if (loop) {
+    e.summary('tandem_event_loop_delay_seconds', `How late the daemon's event loop ran its timers (quantiles over the last ${loop.window_s} s; sum and count since start).`,
+      [[0.5, loop.p50_ms / 1000], [0.99, loop.p99_ms / 1000]], loop.sum_s, loop.count);
+    e.family('tandem_event_loop_delay_max_seconds', 'gauge', 'The longest event loop delay in the same window as tandem_event_loop_delay_seconds.',
+      [[{}, loop.max_ms / 1000]]);
   }
 
   e.family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', [[{}, proc.cpuSeconds]]);

@@ -133,10 +133,32 @@ export interface DaemonStatus {
     owned?: string[];
     virtual_servers: StatusVirtualServer[];
     check_latency?: Record<string, StatusLatencyHistogram>;
+    /** Checker merge (src/check/merge.ts): distinct checks probed vs the real servers (of all
+     *  services) and the checks they name; probes started since start. */
+    check_merge?: {
+      distinct_checks: number; real_servers: number; named_checks: number; probes: number;
+      /** tcp_checks left to the native engine's quiet mode (steady up), and its counters. */
+      quiet?: number; engine?: { probes: number; reported: number; suppressed: number };
+    };
   } | null;
   trackers: StatusTrackers;
   alerts: StatusAlerts;
   api?: StatusApiListeners;
+  /** The daemon's event loop (api/loopDelay.ts): how late it runs its timers. */
+  event_loop?: { delay: LoopDelayStatus };
+}
+
+/** The event loop's lateness (api/loopDelay.ts): quantiles and max over the last window, count
+ *  and sum since start. */
+export interface LoopDelayStatus {
+  /** The span the quantiles and max cover, seconds. */
+  window_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  /** Samples and their summed delay since start (the summary's _count and _sum). */
+  count: number;
+  sum_s: number;
 }
 
 /** What a reload did (src/daemon/reload.ts), as `POST /reload` answers it and `tandem reload`,

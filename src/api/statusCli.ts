@@ -68,6 +68,10 @@ export function renderStatusTable(s: DaemonStatus, nowMs: number): string {
     const w = c.warnings ?? [];
     if (w.length) out.push(`  ${w.length} config warning(s):`, ...w.map((x) => `    ${x}`));
   }
+  const loop = s.event_loop?.delay;
+  // A loop that runs its timers late delays checks, reloads and the API (adverts and the
+  // receive path are timed apart from it where the addon allows: docs/architecture.md).
+  if (loop) out.push(`event loop delay: p50 ${loop.p50_ms} ms, p99 ${loop.p99_ms} ms, max ${loop.max_ms} ms (last ${loop.window_s} s)`);
   out.push('', `VRRP instances (${s.instances.length})`);
   if (s.instances.length) {
     out.push(...table(['NAME', 'STATE', 'PRIO/EFF', 'VRID', 'INTERFACE', 'MASTER', 'LAST CHANGE'], s.instances.map((i) => [

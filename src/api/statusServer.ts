@@ -18,7 +18,7 @@ import type { Logger } from '../log.js';
 import type { ListenAddress } from '../config/statusApi.js';
 import { METRICS_CONTENT_TYPE, renderMetrics, type ProcessMetrics } from './metrics.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './page.js';
-import type { DaemonStatus, ReloadOutcome, StatusListenerStats } from './status.js';
+import type { DaemonStatus, LoopDelayStatus, ReloadOutcome, StatusListenerStats } from './status.js';
 import { ConnectionTable } from './connectionTable.js';
 import { connectionCaps, LISTENER_TIMEOUTS, newListenerStats, type ConnectionCaps, type ListenerTimeouts } from './listenerLimits.js';
 
@@ -40,6 +40,9 @@ export interface StatusServerOptions {
   stats?: { unix: StatusListenerStats; tcp: StatusListenerStats };
   /** Monotonic milliseconds (which idle connection is the oldest): the daemon's Timers.now. */
   now: () => number;
+  /** The event loop's delay (loopDelay.ts), added to every snapshot served: one monitor per
+   *  process (compose.ts), so a listener restarted by a reload does not reset it. */
+  loopDelay?: () => LoopDelayStatus;
 }
 
 export function processMetrics(): ProcessMetrics {
@@ -83,6 +86,11 @@ export class StatusServer {
     this.stats = opts.stats ?? { unix: newListenerStats(this.caps.unix), tcp: newListenerStats(this.caps.tcp) };
     this.stats.unix.max_connections = this.caps.unix;
     this.stats.tcp.max_connections = this.caps.tcp;
+  }
+
+  private snapshot(): DaemonStatus {
+    const s = this.opts.snapshot();
+    return this.opts.loopDelay ? { ...s, event_loop: { delay: this.opts.loopDelay() } } : s;
   }
 
   /** An HTTP server with the listener's cap and timeouts (listenerLimits.ts). */
@@ -250,14 +258,14 @@ export class StatusServer {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       } else if (path === '/metrics') {
-        res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(renderMetrics(this.opts.snapshot(), processMetrics()));
+        res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(renderMetrics(this.snapshot(), processMetrics()));
       } else if (unix && path === '/status') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.opts.snapshot(), null, 2) + '\n');
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.snapshot(), null, 2) + '\n');
       } else if (!unix && path === '/status.json') {
         // The same document for the status page. The TCP listener is opt-in and meant for loopback
         // or a management address (README: it shows addresses, check and script results).
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
-          .end(JSON.stringify(this.opts.snapshot()) + '\n');
+          .end(JSON.stringify(this.snapshot()) + '\n');
       } else if (!unix && path === '/') {
         res.writeHead(200, {
           'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff',

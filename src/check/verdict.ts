@@ -160,8 +160,8 @@ export function step(cfg: ServerVerdictConfig, st0: ServerVerdictState, ev: Verd
       break;
     }
     case 'result': {
-      const c = st.checks[ev.check];
-      if (!st.running || !c || c.inFlightSeq === 0 || c.inFlightSeq !== ev.seq) break; // stale or unknown
+      if (!acceptsResult(st, ev.check, ev.seq)) break; // stale or unknown
+      const c = st.checks[ev.check]!;
       c.inFlightSeq = 0;
       judge(cfg, st, ev.check, ev.result, now, effects);
       launchDue(cfg, st, now, effects);
@@ -174,6 +174,47 @@ export function step(cfg: ServerVerdictConfig, st0: ServerVerdictState, ev: Verd
     }
   }
   return { state: st, effects };
+}
+
+/** Whether `step` judges a result of check `check` carrying `seq` (false: stale, unknown, or the
+ *  machine is stopped). The driver asks before stepping when it must know that a result counted
+ *  (check/scheduler.ts: a shared check passes a misc_dynamic weight on only for a judged result). */
+export function acceptsResult(st: ServerVerdictState, check: number, seq: number): boolean {
+  const c = st.checks[check];
+  return st.running && c !== undefined && c.inFlightSeq !== 0 && c.inFlightSeq === seq;
+}
+
+/**
+ * "Would a success of check `i`, judged now, change anything?" No when the check is steady: up,
+ * judged at least once, no retry pending, no probe in flight, its next probe scheduled, and no
+ * misc_dynamic weight to pass on. A success then only resets retries (already 0), counts towards
+ * rise (already satisfied: the check is up) and schedules the next probe delay_loop later. The
+ * driver may then let the TCP engine probe on its own (quiet mode) and hear only of a failure.
+ */
+export function successChangesNothing(cfg: ServerVerdictConfig, st: ServerVerdictState, i: number): boolean {
+  const c = st.checks[i];
+  const t = cfg.checks[i];
+  if (!st.running || !c || !t) return false;
+  return c.up && c.hasRun && c.retries === 0 && c.inFlightSeq === 0 && c.nextProbeAt !== null && !t.dynamicWeight;
+}
+
+/**
+ * A result of check `i` from a probe the machine did not ask for (the TCP engine's quiet mode
+ * probes a steady check on its own schedule and reports its first failure): judged exactly as a
+ * result of a probe launched by the machine, with `now` as its arrival time. The check's pending
+ * schedule (nextProbeAt, which the quiet probes stood in for) is replaced by what judge() sets.
+ */
+export function stepUnasked(cfg: ServerVerdictConfig, st0: ServerVerdictState, i: number, result: ProbeResult, now: number): VerdictStep {
+  const c0 = st0.checks[i];
+  if (!st0.running || !c0 || c0.inFlightSeq !== 0) return { state: st0, effects: [] };
+  const checks = st0.checks.slice();
+  const seq = st0.seq + 1;
+  const c = copyCheck(c0);
+  c.nextProbeAt = null;
+  c.inFlightSeq = seq;
+  c.inFlightDeadline = now + cfg.checks[i]!.timeoutMs + PROBE_GRACE_MS;
+  checks[i] = c;
+  return step(cfg, { running: st0.running, up: st0.up, dynamicWeight: st0.dynamicWeight, seq, checks }, { type: 'result', check: i, seq, result }, now);
 }
 
 /** Field by field, always in the same order, so every CheckState shares one V8 hidden class.

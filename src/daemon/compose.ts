@@ -45,7 +45,7 @@ export function hostHasIpvs(): boolean {
 const runTrackScript: ScriptRunner = async (argv, opts) => (await import('../track/scriptRunner.js')).runScript(argv, opts);
 
 /** What LbService's caller decides; the adapters are added here. */
-export type LbWiring = Omit<LbServiceDeps, 'timers' | 'backend' | 'backendName' | 'runProbe' | 'random'>;
+export type LbWiring = Omit<LbServiceDeps, 'timers' | 'backend' | 'backendName' | 'runProbe' | 'random' | 'tcpEngine'>;
 
 /** The daemon's parts, built with the real adapters: first what VRRP needs, then (late()) the rest. */
 export interface Daemon {

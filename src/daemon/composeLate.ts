@@ -14,7 +14,9 @@ import { runScript as runNotifyScript } from '../process/script.js';
 import { ScriptNotifier } from '../alert/scriptNotifier.js';
 import { WebhookNotifier } from '../alert/webhook.js';
 import { StatusServer } from '../api/statusServer.js';
+import { startLoopDelayMonitor, type LoopDelayMonitor } from '../api/loopDelay.js';
 import { runProbe } from '../check/probes/index.js';
+import { createTcpCheckEngine } from '../net/tcpCheckEngine.js';
 import { IpvsadmBackend } from '../lb/ipvs/backend.js';
 import { NetlinkIpvsBackend } from '../lb/ipvs/netlinkBackend.js';
 import { NftBackend } from '../lb/nft/backend.js';
@@ -56,13 +58,21 @@ export function realAlertChannels(timers: Timers): AlertChannelMakers {
 
 /** The late parts on the daemon's timers (compose.ts composeDaemon().late()). */
 export function composeLate(timers: Timers): LateParts {
+  let loopDelay: LoopDelayMonitor | undefined;
   return {
     alerts: (config, log) => new AlertDispatcher(config, { log, timers, channels: realAlertChannels(timers) }),
     lb: (vss, global, wiring) => {
       const sel = lbBackendFor(global);
-      return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe, random: Math.random });
+      // tcp_check probes on the native engine's thread (check/scheduler.ts falls back to runProbe
+      // if it cannot be made).
+      return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe, random: Math.random, tcpEngine: createTcpCheckEngine });
     },
-    statusServer: (opts) => new StatusServer({ ...opts, now: () => timers.now() }),
+    statusServer: (opts) => {
+      // One monitor for the process, started with the first status API: a listener restarted
+      // by a reload keeps its figures.
+      const monitor = loopDelay ??= startLoopDelayMonitor(() => timers.now());
+      return new StatusServer({ ...opts, now: () => timers.now(), loopDelay: monitor.read });
+    },
     stateFile: (path, snapshot, log) => createStateFileWriter(path, snapshot, log, { timers, write: writeStateFile }),
     previouslyOwned: (path, warn) => readOwnedServices(path, warn),
     loadConfig: (file) => loadConfigFileOffThread(file),

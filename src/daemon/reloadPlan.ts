@@ -10,7 +10,8 @@
 // Real servers are matched by id (`<service> -> <dest>`): one whose checks are unchanged keeps its
 // checker and verdict (a server that is down stays down, with no new warm-up); a changed weight or
 // inhibit flag only changes the desired table, which the reconciler turns into the one kernel
-// entry that differs.
+// entry that differs. Checks are merged (check/merge.ts): a changed server's new checks start
+// fresh unless another real server already runs an equal one, whose verdict they join.
 import type { LbPlan } from '../lb/service.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { Config, VrrpInstanceConfig } from '../config/model.js';
@@ -160,7 +161,7 @@ export function describePlan(p: ReloadPlan): string[] {
   for (const w of lb.weightChanges) out.push(`real server ${w.id}: weight ${w.from} -> ${w.to}`);
   const counts: Array<[number, string]> = [
     [lb.addedServers.length, 'real server(s) added'], [lb.removedServers.length, 'real server(s) removed'],
-    [lb.restartedCheckers.length, 'real server(s) with changed checks (checker restarted)'],
+    [lb.restartedCheckers.length, 'real server(s) with changed checks (checker restarted; a check equal to one still running elsewhere joins its verdict)'],
   ];
   for (const [n, what] of counts) if (n) out.push(`${n} ${what}`);
   for (const t of p.trackersChanged) out.push(`tracker ${t}: changed`);

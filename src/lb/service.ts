@@ -3,7 +3,8 @@
 // equal to it through the configured backend (IPVS by generic netlink or ipvsadm, or nftables),
 // restoring drift every delay_loop.
 //
-// A verdict's path to the kernel (docs/architecture.md): CheckScheduler's server driver emits
+// A verdict's path to the kernel (docs/architecture.md): CheckScheduler's member (one per real
+// server per service, reading its shared checks) emits
 // server_changed -> onCheckEvent computes that one service's desired entry once (compute: quorum
 // and its hooks, the plan for the status) and triggers the reconciler for it -> the reconciler's
 // pass takes the entry computed then (desired(scope)) instead of computing it a second time, diffs
@@ -26,7 +27,8 @@ import type { Timers } from '../timers.js';
 export interface LbPlan {
   /** Real servers whose checker carries on (same id, same checks), by id. */
   keptCheckers: string[];
-  /** Same id, different checks: a new checker (and verdict) replaces the old one. */
+  /** Same id, different checks: a new checker (and verdict) replaces the old one; each of its
+   *  checks equal to one another real server still runs shares that one's verdict (check/merge.ts). */
   restartedCheckers: string[];
   addedServers: string[];
   removedServers: string[];
@@ -50,6 +52,9 @@ export interface LbServiceDeps {
   runProbe: CheckSchedulerOptions['runProbe'];
   /** [0, 1): the checkers' warmup jitter (keepalived `warmup`). */
   random: () => number;
+  /** Makes the native TCP check engine for tcp_check probes (check/scheduler.ts); absent = all
+   *  probes through runProbe. */
+  tcpEngine?: CheckSchedulerOptions['tcpEngine'];
   /** The state changed (the state file and the status follow); urgent = write it now. */
   changed(urgent: boolean): void;
   /** Real server up/down and quorum changes, for notify scripts, the FIFO, webhooks, mail. */
@@ -110,6 +115,7 @@ export class LbService {
     this.index(vss);
     this.scheduler = new CheckScheduler({
       servers: vss.flatMap((vs) => vs.realServers), onEvent: (e) => this.onCheckEvent(e), timers, runProbe: deps.runProbe, random: deps.random,
+      ...(deps.tcpEngine ? { tcpEngine: deps.tcpEngine } : {}),
     });
     this.reconciler = new Reconciler({
       backend,
@@ -162,7 +168,7 @@ export class LbService {
     for (const k of [...this.quorum.keys()]) if (!this.vsByKey.has(k)) this.quorum.delete(k);
     for (const k of [...this.lastPlan.keys()]) if (!this.vsByKey.has(k)) this.lastPlan.delete(k);
     for (const k of [...this.entries.keys()]) if (!this.vsByKey.has(k)) this.entries.delete(k);
-    this.log.info(`reload: ${vss.length} virtual server(s); checkers kept ${checkers.kept.length}, started ${checkers.started.length}, stopped ${checkers.stopped.length}`);
+    this.log.info(`reload: ${vss.length} virtual server(s); checkers kept ${checkers.kept.length}, started ${checkers.started.length}, stopped ${checkers.stopped.length} (distinct checks kept ${checkers.checks.kept}, started ${checkers.checks.started}, stopped ${checkers.checks.stopped})`);
     const scope = [...plan.addedServices, ...plan.removedServices, ...plan.changedServices];
     if (scope.length) {
       // Quorum (and its hooks) first, as for a verdict; then one pass over those services.
@@ -183,7 +189,7 @@ export class LbService {
   async stop(): Promise<void> {
     // Like keepalived's default, the IPVS table is left as it is: traffic keeps flowing while a
     // restarted daemon adopts it.
-    this.scheduler.stop();
+    this.scheduler.close();
     await this.reconciler.stop();
     this.backend.close?.();
   }
@@ -211,6 +217,10 @@ export class LbService {
       })),
       check_latency: Object.fromEntries([...this.scheduler.latencyHistograms()].map(([kind, h]) =>
         [kind, { le: [...CHECK_LATENCY_BUCKETS], counts: [...h.counts], sum: h.sum, count: h.count }])),
+      check_merge: ((m) => ({
+        distinct_checks: m.sharedChecks, real_servers: m.members, named_checks: m.memberChecks, probes: m.probes, quiet: m.quiet,
+        ...(m.engine ? { engine: m.engine } : {}),
+      }))(this.scheduler.mergeStats()),
     };
   }
 

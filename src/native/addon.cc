@@ -1,5 +1,5 @@
 // tandem_net: the kernel interfaces Node lacks (raw IP, AF_PACKET and rtnetlink sockets).
-// Everything runs on the Node event loop through uv_poll: no threads.
+// Everything runs on the Node event loop through uv_poll, except TcpCheckEngine (its own thread).
 #include "common.h"
 
 namespace tandem {
@@ -8,6 +8,7 @@ Napi::Function InitPacketSocket(Napi::Env env);
 Napi::Function InitIcmpSocket(Napi::Env env);
 Napi::Function InitGenlSocket(Napi::Env env);
 Napi::Function InitTcpProber(Napi::Env env);
+Napi::Function InitTcpCheckEngine(Napi::Env env);
 void InitRtnetlink(Napi::Env env, Napi::Object exports);
 void InitSdNotify(Napi::Env env, Napi::Object exports);
 }  // namespace tandem
@@ -18,6 +19,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("IcmpSocket", tandem::InitIcmpSocket(env));
   exports.Set("GenlSocket", tandem::InitGenlSocket(env));
   exports.Set("TcpProber", tandem::InitTcpProber(env));
+  exports.Set("TcpCheckEngine", tandem::InitTcpCheckEngine(env));
   tandem::InitRtnetlink(env, exports);
   tandem::InitSdNotify(env, exports);
   return exports;

@@ -68,6 +68,26 @@ export interface NativeNetlinkWatch {
   close(): void;
 }
 
+/** src/native/tcp_check_engine.cc; typed for src/net/tcpCheckEngine.ts, which documents it. */
+export interface NativeTcpCheckEngine {
+  add(id: number, family: 4 | 6, address: string, port: number, bindAddress: string, bindPort: number, timeoutMs: number): void;
+  probeIn(id: number, delayMs: number): void;
+  /** intervalMs <= 0: quiet mode off; firstInMs < 0: one interval. */
+  setQuiet(id: number, intervalMs: number, firstInMs: number): void;
+  remove(id: number): void;
+  /** [ok 0|1, code, latencyUs, atWallMs] */
+  last(id: number): Float64Array | undefined;
+  /** [probes, reported, suppressed, inFlight, targets, lateStarts, fdErrors, aborted, stale] */
+  stats(): Float64Array;
+  recordStarts(on: boolean): void;
+  takeStarts(): { times: Float64Array; ids: Uint32Array };
+  close(): void;
+}
+
+/** onResults gets [id, code, errno, latencyUs] per outcome; code 0 ok, 1 timeout, 2 refused,
+ *  3 unreachable, 4 connect_error. */
+export type NativeTcpCheckEngineCtor = new (onResults: (batch: Int32Array) => void) => NativeTcpCheckEngine;
+
 export interface NativeAddon {
   VrrpSocket: new (
     family: 4 | 6,

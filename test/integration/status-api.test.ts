@@ -38,6 +38,7 @@ test('status socket, tandem status (json and table), /metrics, socket removed at
     const doc = JSON.parse(json.stdout) as {
       pid: number; instances: Array<{ name: string; state: string; effective_priority: number; last_transition: { from: string; to: string; reason: string; at: string } | null }>;
       rx: { accepted: number; drops: Record<string, number> }; alerts: unknown; trackers: unknown;
+      event_loop?: { delay: { count: number; window_s: number } };
     };
     assert.equal(doc.pid, tandem.proc.pid);
     const vi = doc.instances.find((i) => i.name === 'VI_1');
@@ -49,11 +50,13 @@ test('status socket, tandem status (json and table), /metrics, socket removed at
     assert.ok(Math.abs(Date.now() - Date.parse(vi.last_transition!.at)) < 60_000, vi.last_transition!.at);
     assert.equal(typeof doc.rx.drops.bad_ttl, 'number');
     assert.ok(doc.alerts && doc.trackers);
+    assert.ok((doc.event_loop?.delay.count ?? 0) > 0, JSON.stringify(doc.event_loop));
 
     const tableOut = await tandemCli(['status', '--socket', socketPath]);
     assert.equal(tableOut.code, 0, tableOut.stderr + ctx());
     assert.match(tableOut.stdout, /^ {2}VI_1 +MASTER +100\/100 +61 +eth0 /m, tableOut.stdout);
     assert.match(tableOut.stdout, /BACKUP -> MASTER \(master_down_timer\)/, tableOut.stdout);
+    assert.match(tableOut.stdout, /^event loop delay: p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms \(last [\d.]+ s\)$/m, tableOut.stdout);
 
     // /metrics on the TCP listener, from inside the daemon's namespace.
     const script = `require('http').get('http://127.0.0.1:9650/metrics', (r) => { let b = ''; r.on('data', (c) => b += c); ` +
@@ -68,6 +71,9 @@ test('status socket, tandem status (json and table), /metrics, socket removed at
     assert.match(metrics, /^tandem_vrrp_transitions_total\{instance="VI_1"\} [1-9]\d*$/m);
     assert.match(metrics, /^process_resident_memory_bytes [1-9]\d*$/m);
     assert.match(metrics, /^process_open_fds [1-9]\d*$/m);
+    // The daemon's own event loop is measured (api/loopDelay.ts): samples since start.
+    assert.match(metrics, /^tandem_event_loop_delay_seconds_count [1-9]\d*$/m);
+    assert.match(metrics, /^tandem_event_loop_delay_seconds\{quantile="0.99"\} [0-9.e-]+$/m);
     // /status is only on the 0600 socket, not on the TCP listener.
     const s404 = await lab.exec(node, [process.execPath, '-e',
       `require('http').get('http://127.0.0.1:9650/status', (r) => { console.log(r.statusCode); r.resume(); }).on('error', () => process.exit(3));`]);

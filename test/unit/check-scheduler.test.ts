@@ -219,7 +219,9 @@ describe('check scheduler', () => {
     };
     const silent = await hostileServer('127.0.0.1', 'silent');
     const before = kinds();
-    const servers = [1, 2, 3].map((n) => realServer(20 + n, [httpCheck(silent.port, { timeoutMs: 5000 })]));
+    // Three distinct checks (timeouts differ): equal ones would be one shared probe (checker
+    // merge, check/merge.ts), and this test wants three sockets in flight.
+    const servers = [1, 2, 3].map((n) => realServer(20 + n, [httpCheck(silent.port, { timeoutMs: 5000 + n })]));
     const timers = new ManualTimers();
     const sched = new CheckScheduler({ timers, runProbe, random: Math.random, servers, onEvent: () => {} });
     sched.start();

@@ -1,0 +1,160 @@
+// TCP_CHECK probes run by the addon's TcpCheckEngine (src/native/tcp_check_engine.cc): its own
+// thread schedules, connects and judges every probe, and only reported outcomes reach JS, in
+// batches. This module is the typed face of that class; the check scheduler (src/check/)
+// decides when to probe and what a result means.
+//
+// One probe equals probes/tcp.ts's TCP_CHECK: non-blocking connect (bindto / bind_port), success
+// once the handshake completes, then a RST (SO_LINGER 0). Failures use check/verdict.ts's
+// ProbeFailReason words.
+//
+// A target's cycle: probeIn() starts one probe whose result is always reported (it replaces a
+// pending or in-flight one, whose result is then never reported); setQuiet() starts quiet mode,
+// in which successes are counted but not reported and the first failure is reported and ends
+// the mode. Every report ends the cycle; an outcome of a cycle the caller has since replaced
+// (probeIn / setQuiet / remove) is dropped, never delivered late.
+//
+// Process lifetime: while some target has a pending cycle the engine keeps the event loop
+// alive (as an open connection would); an idle engine does not. close() ends the thread.
+import { nativeAddon, type NativeTcpCheckEngine, type NativeTcpCheckEngineCtor } from './native.js';
+
+export interface TcpCheckSpec {
+  family: 4 | 6;
+  address: string;
+  port: number;
+  /** bindto / bind_port, as probes/tcp.ts does. */
+  bindAddress?: string | undefined;
+  bindPort?: number | undefined;
+  /** connect_timeout. */
+  timeoutMs: number;
+}
+
+/** check/verdict.ts ProbeFailReason words. */
+export type TcpCheckFail = 'timeout' | 'refused' | 'unreachable' | 'connect_error';
+
+export interface TcpCheckOutcome {
+  id: number;
+  ok: boolean;
+  reason?: TcpCheckFail;
+  errno?: number;
+  latencyUs: number;
+}
+
+export interface TcpCheckLast {
+  ok: boolean;
+  reason?: TcpCheckFail;
+  latencyUs: number;
+  atWallMs: number;
+}
+
+export interface TcpCheckStats {
+  /** Probes started. */
+  probes: number;
+  /** Outcomes delivered to onResults. */
+  reported: number;
+  /** Quiet-mode successes, counted and not reported. */
+  suppressed: number;
+  inFlight: number;
+  targets: number;
+  /** Probes that started more than 3 ms after they were due (an overloaded engine thread). */
+  lateStarts: number;
+  /** socket() failures for want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM),
+   *  each reported as connect_error with its errno. */
+  fdErrors: number;
+  /** In-flight probes cut short by probeIn / setQuiet / remove (RST, nothing reported). */
+  aborted: number;
+  /** Outcomes dropped because their cycle had been replaced before they reached JS. */
+  stale: number;
+}
+
+export interface TcpCheckEngine {
+  /** id: the caller's small integer (0..4,194,303); add twice = replace the spec (from the next probe). */
+  add(id: number, spec: TcpCheckSpec): void;
+  /** One probe after delayMs (0 = now); its result is always reported. Replaces a pending one
+   *  (and ends quiet mode). */
+  probeIn(id: number, delayMs: number): void;
+  /** Quiet mode (steady state): after each SUCCESSFUL probe the engine itself probes again
+   *  intervalMs later (phase kept: start times stay on the first probe's grid) and does not
+   *  report the success; the first failure IS reported and ends quiet mode. null ends quiet
+   *  mode (cancelling a pending or in-flight quiet probe). The first quiet probe runs `firstInMs`
+   *  from now (default: intervalMs). */
+  setQuiet(id: number, intervalMs: number | null, firstInMs?: number): void;
+  /** Aborts an in-flight probe (RST), forgets id. Unknown ids, and any id after close(), are ignored. */
+  remove(id: number): void;
+  /** Last probe of any outcome, reported or not. */
+  last(id: number): TcpCheckLast | undefined;
+  stats(): TcpCheckStats;
+  /** Stops the thread and closes every socket (RST). add / probeIn / setQuiet throw afterwards. */
+  close(): void;
+}
+
+/** Test and benchmark hook: start times as the engine thread saw them. */
+export interface TcpCheckEngineDebug extends TcpCheckEngine {
+  /** Starts (true) or stops and clears (false) recording each probe's start time. */
+  recordStarts(on: boolean): void;
+  /** The start times (CLOCK_MONOTONIC ms) and target ids recorded since the last take. */
+  takeStarts(): { times: Float64Array; ids: Uint32Array };
+}
+
+const REASONS: readonly (TcpCheckFail | undefined)[] = [undefined, 'timeout', 'refused', 'unreachable', 'connect_error'];
+
+class NativeBackedEngine implements TcpCheckEngineDebug {
+  private readonly native: NativeTcpCheckEngine;
+  private closed = false;
+
+  constructor(onResults: (batch: readonly TcpCheckOutcome[]) => void) {
+    const ctor = (nativeAddon() as unknown as { TcpCheckEngine?: NativeTcpCheckEngineCtor }).TcpCheckEngine;
+    if (ctor === undefined) throw new Error('native addon has no TcpCheckEngine: rebuild it with `npm ci`');
+    this.native = new ctor((flat) => {
+      const batch: TcpCheckOutcome[] = new Array<TcpCheckOutcome>(flat.length / 4);
+      for (let i = 0, j = 0; i < flat.length; i += 4, j++) {
+        const code = flat[i + 1]!;
+        batch[j] = code === 0
+          ? { id: flat[i]!, ok: true, latencyUs: flat[i + 3]! }
+          : { id: flat[i]!, ok: false, reason: REASONS[code] ?? 'connect_error', errno: flat[i + 2]!, latencyUs: flat[i + 3]! };
+      }
+      onResults(batch);
+    });
+  }
+
+  add(id: number, spec: TcpCheckSpec): void {
+    this.native.add(id, spec.family, spec.address, spec.port, spec.bindAddress ?? '', spec.bindPort ?? 0, spec.timeoutMs);
+  }
+
+  probeIn(id: number, delayMs: number): void { this.native.probeIn(id, delayMs); }
+
+  setQuiet(id: number, intervalMs: number | null, firstInMs?: number): void {
+    this.native.setQuiet(id, intervalMs ?? 0, firstInMs ?? -1);
+  }
+
+  remove(id: number): void { this.native.remove(id); }
+
+  last(id: number): TcpCheckLast | undefined {
+    const l = this.native.last(id);
+    if (l === undefined) return undefined;
+    return l[0] === 1
+      ? { ok: true, latencyUs: l[2]!, atWallMs: l[3]! }
+      : { ok: false, reason: REASONS[l[1]!] ?? 'connect_error', latencyUs: l[2]!, atWallMs: l[3]! };
+  }
+
+  stats(): TcpCheckStats {
+    const s = this.native.stats();
+    return {
+      probes: s[0]!, reported: s[1]!, suppressed: s[2]!, inFlight: s[3]!, targets: s[4]!,
+      lateStarts: s[5]!, fdErrors: s[6]!, aborted: s[7]!, stale: s[8]!,
+    };
+  }
+
+  recordStarts(on: boolean): void { this.native.recordStarts(on); }
+  takeStarts(): { times: Float64Array; ids: Uint32Array } { return this.native.takeStarts(); }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.close();
+  }
+}
+
+/** A new engine (one thread). Throws when the addon lacks it or the thread's fds cannot be made. */
+export function createTcpCheckEngine(onResults: (batch: readonly TcpCheckOutcome[]) => void): TcpCheckEngineDebug {
+  return new NativeBackedEngine(onResults);
+}
