@@ -19,8 +19,9 @@
 //   --role server     ONE process listening on N loopback addresses (127.x.y.z, one port each),
 //                     counting accepted connections (in http mode answering each request with
 //                     `HTTP/1.0 200 OK`); prints its cumulative count every 250 ms;
-//   --role tandem     CheckScheduler over N RealServerConfig built in code, its runProbe wrapped
-//                     to count probes; prints its cumulative counts every 250 ms.
+//   --role tandem     CheckScheduler over N RealServerConfig built in code, its runProbe (the
+//                     daemon's: native check engine for these checks) wrapped to count probes;
+//                     prints its cumulative counts every 250 ms.
 // Each checker runs in its own process (so /proc/PID shows only its cost) started through
 // `bash -c 'ulimit -n <up to 65536>; exec ...'`: 10,000 endpoints need more than 1024 fds.
 //
@@ -40,7 +41,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckConfig, RealServerConfig } from '../src/config/lbModel.js';
 import { CheckScheduler } from '../src/check/scheduler.js';
-import { runProbe } from '../src/check/probes/index.js';
+import { createRunProbe, ProbeEngine } from '../src/check/probes/index.js';
 import { checkCounts, eachArg, oneOf, usage, median, toolVersion, writeResults } from './lib/common.js';
 import { createSystemTimers } from '../src/timers.js';
 import { createTcpCheckEngine, type TcpCheckOutcome } from '../src/net/tcpCheckEngine.js';
@@ -135,6 +136,9 @@ function runTandem(mode: Mode, n: number): void {
     }
     onResults(batch);
   });
+  // As the daemon (daemon/compose.ts): with the engine, plain HTTP_GET probes run on it too
+  // (the scheduler's own engine takes the tcp_checks).
+  const runProbe = useEngine ? createRunProbe(new ProbeEngine()) : createRunProbe();
   const sched = new CheckScheduler({ timers: createSystemTimers(), random: Math.random,
     servers, ...(useEngine ? { tcpEngine } : {}),
     onEvent: (e) => { if (e.type === 'server_changed' && !e.up) downEvents++; },

@@ -15,7 +15,7 @@ import { ScriptNotifier } from '../alert/scriptNotifier.js';
 import { WebhookNotifier } from '../alert/webhook.js';
 import { StatusServer } from '../api/statusServer.js';
 import { startLoopDelayMonitor, type LoopDelayMonitor } from '../api/loopDelay.js';
-import { runProbe } from '../check/probes/index.js';
+import { createRunProbe, ProbeEngine, runProbe, type RunProbe } from '../check/probes/index.js';
 import { createTcpCheckEngine } from '../net/tcpCheckEngine.js';
 import { IpvsadmBackend } from '../lb/ipvs/backend.js';
 import { NetlinkIpvsBackend } from '../lb/ipvs/netlinkBackend.js';
@@ -56,16 +56,28 @@ export function realAlertChannels(timers: Timers): AlertChannelMakers {
   };
 }
 
+/** The daemon's probe runner: TCP_CHECK and plain HTTP_GET on the native check engine (one
+ *  thread, made on first use), the rest in JS; JS only if the engine cannot be made. */
+function daemonRunProbe(): RunProbe {
+  try {
+    return createRunProbe(new ProbeEngine());
+  } catch {
+    return runProbe;
+  }
+}
+
 /** The late parts on the daemon's timers (compose.ts composeDaemon().late()). */
 export function composeLate(timers: Timers): LateParts {
   let loopDelay: LoopDelayMonitor | undefined;
+  let probeRunner: RunProbe | undefined;
   return {
     alerts: (config, log) => new AlertDispatcher(config, { log, timers, channels: realAlertChannels(timers) }),
     lb: (vss, global, wiring) => {
       const sel = lbBackendFor(global);
-      // tcp_check probes on the native engine's thread (check/scheduler.ts falls back to runProbe
-      // if it cannot be made).
-      return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe, random: Math.random, tcpEngine: createTcpCheckEngine });
+      probeRunner ??= daemonRunProbe();
+      // tcp_check probes on the native engine's thread, with quiet mode while steady
+      // (check/scheduler.ts; it falls back to the runner if the engine cannot be made).
+      return new LbService(vss, { ...wiring, timers, backend: sel.backend, backendName: sel.name, runProbe: probeRunner, random: Math.random, tcpEngine: createTcpCheckEngine });
     },
     statusServer: (opts) => {
       // One monitor for the process, started with the first status API: a listener restarted

@@ -38,12 +38,26 @@
 //
 // JS API (registered as `TcpCheckEngine`):
 //   new TcpCheckEngine(onResults(batch: Int32Array))   batch: [id, code, errno, latencyUs]*
-//       code: 0 ok, 1 timeout, 2 refused, 3 unreachable, 4 connect_error
-//   .add(id, family, address, port, bindAddress ('' none), bindPort (0 any), timeoutMs)
+//       code: 0 ok, 1 timeout, 2 refused, 3 unreachable, 4 connect_error (HTTP mode: see below)
+//   .add(id, family, address, port, bindAddress ('' none), bindPort (0 any), timeoutMs
+//        [, request: Uint8Array, statusRanges: Int32Array]   (HTTP mode))
 //   .probeIn(id, delayMs)   .setQuiet(id, intervalMs (<= 0: off), firstInMs (< 0: interval))
 //   .remove(id)   .last(id): Float64Array [ok, code, latencyUs, atWallMs] | undefined
 //   .stats(): Float64Array (see StatIndex)   .recordStarts(on)   .takeStarts(): Float64Array
 //   .close()
+//
+// HTTP mode (HTTP_GET of src/check/probes/http.ts, the cases src/check/probes/httpEngineSpec.ts
+// lets through: one url, no digest, no TLS): add() with two more arguments, the request bytes
+// as a Uint8Array (built in JS by probes/http.ts httpRequest(), keepalived's request_template) and the accepted
+// status codes as [lo, hi]* (an Int32Array). After the handshake the engine writes the request,
+// reads until the end of the response header (CRLFCRLF, at most kHttpMaxHeaderBytes, as
+// probes/http.ts HttpResponseReader does), parses `HTTP/d.d NNN` from the first bytes, judges,
+// and closes with a RST (keepalived check_http.c http_read_thread closes after reading; nothing
+// after the header matters without a digest). The timer armed at connect() keeps running through
+// the exchange: timeoutMs bounds the whole probe, as probes/scope.ts's deadline does in JS.
+// Codes added: 5 reset (ECONNRESET / EPIPE / ECONNABORTED at any step: failureOf's words),
+// 6 bad_response (not an HTTP status line, EOF before the end of the header, header too long),
+// 7 http_status (the errno slot of the batch carries the status code).
 #include "common.h"
 
 #include <net/if.h>
@@ -76,7 +90,10 @@ constexpr int64_t kMinBurst = 24;          // starts per millisecond never held 
 constexpr uint64_t kTagWake = ~0ull;
 constexpr uint64_t kTagTimer = ~0ull - 1;
 
-enum Code : int32_t { kOk = 0, kTimeout = 1, kRefused = 2, kUnreachable = 3, kConnectError = 4 };
+enum Code : int32_t {
+  kOk = 0, kTimeout = 1, kRefused = 2, kUnreachable = 3, kConnectError = 4,
+  kReset = 5, kBadResponse = 6, kHttpStatus = 7,  // HTTP mode only
+};
 enum Mode : uint8_t { kIdle = 0, kOneShot = 1, kQuiet = 2 };
 enum Op : uint8_t { kAdd, kProbeIn, kSetQuiet, kRemove };
 enum StatIndex { kProbes, kReported, kSuppressed, kInFlight, kTargets, kLateStarts, kFdErrors, kAborted, kStale, kStatCount };
@@ -100,6 +117,27 @@ int32_t CodeOf(int err) {
     case EHOSTUNREACH: case ENETUNREACH: case EHOSTDOWN: case ENETDOWN: return kUnreachable;
     case ETIMEDOUT: return kTimeout;
     default: return kConnectError;
+  }
+}
+
+// HTTP mode: probes/http.ts HTTP_MAX_HEADER_BYTES (a status line and headers larger than this
+// are not a health page).
+constexpr uint32_t kHttpMaxHeaderBytes = 64 * 1024;
+// The header bytes kept for parsing the status line: `HTTP/1.1 200` plus the byte after it.
+constexpr uint32_t kHttpHeadKeep = 16;
+
+// What one HTTP_GET target sends and accepts; shared by the spec command and the target.
+struct HttpSpec {
+  std::string request;
+  std::vector<std::pair<int32_t, int32_t>> accept;  // inclusive [lo, hi] ranges
+};
+
+// A probe error as check/probes/scope.ts failureOf() maps it (HTTP mode: after the handshake a
+// reset is the peer's doing, so ECONNRESET is 'reset' at every step, as in the JS probe).
+int32_t HttpCodeOf(int err) {
+  switch (err) {
+    case ECONNRESET: case EPIPE: case ECONNABORTED: return kReset;
+    default: return CodeOf(err);
   }
 }
 
@@ -152,6 +190,17 @@ struct Target {
   bool hasBind = false;
   bool timerArmed = false;
   bool pendingStart = false;  // the armed timer is a start, not a timeout
+  // HTTP mode (null: TCP_CHECK). The per-probe exchange state below is reset by Start().
+  std::shared_ptr<const HttpSpec> http;
+  // The spec of the probe in flight: an add() replacing the spec meanwhile (HTTP -> TCP, or
+  // another request) applies from the next probe and must not change this one's protocol.
+  std::shared_ptr<const HttpSpec> httpLive;
+  uint32_t httpSent = 0;    // request bytes written
+  uint32_t httpSeen = 0;    // response bytes read
+  uint8_t httpMatch = 0;    // how much of CRLFCRLF the last bytes matched
+  bool httpConnected = false;  // the handshake completed
+  bool httpReading = false;    // the request is out; waiting for the response
+  char httpHead[kHttpHeadKeep] = {};
 };
 
 struct HeapEntry {
@@ -182,6 +231,7 @@ struct Last {
   double atWallMs = 0;
   uint32_t latencyUs = 0;
   int32_t code = 0;
+  int32_t status = 0;  // HTTP mode: the status code of an http_status failure
   bool set = false;
 };
 
@@ -358,6 +408,23 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       }
       spec->hasBind = true;
     }
+    if (info.Length() >= 9 && info[7].IsTypedArray() && info[8].IsTypedArray()) {
+      auto http = std::make_shared<HttpSpec>();
+      Napi::TypedArray req = info[7].As<Napi::TypedArray>();
+      Napi::TypedArray ta = info[8].As<Napi::TypedArray>();
+      if (req.TypedArrayType() == napi_uint8_array) {
+        Napi::Uint8Array bytes = info[7].As<Napi::Uint8Array>();
+        http->request.assign(reinterpret_cast<const char*>(bytes.Data()), bytes.ElementLength());
+      }
+      if (ta.TypedArrayType() != napi_int32_array || ta.ElementLength() % 2 != 0 || http->request.empty() ||
+          http->request.size() > 65536) {
+        ThrowType(env, "add: http request (1..65536 bytes) and status ranges as Int32Array [lo, hi]*");
+        return env.Undefined();
+      }
+      Napi::Int32Array ranges = info[8].As<Napi::Int32Array>();
+      for (size_t i = 0; i + 1 < ranges.ElementLength(); i += 2) http->accept.emplace_back(ranges[i], ranges[i + 1]);
+      spec->http = std::move(http);
+    }
     EnsureJsSlot(id);
     if (!present_[id]) {
       present_[id] = 1;
@@ -441,11 +508,12 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       if (id >= lasts_.size() || !lasts_[id].set) return env.Undefined();
       l = lasts_[id];
     }
-    auto out = Napi::Float64Array::New(env, 4);
+    auto out = Napi::Float64Array::New(env, 5);
     out[0] = l.code == kOk ? 1 : 0;
     out[1] = l.code;
     out[2] = l.latencyUs;
     out[3] = l.atWallMs;
+    out[4] = l.status;
     return out;
   }
 
@@ -608,6 +676,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
           t.hasBind = c.spec->hasBind;
           t.family = c.spec->family;
           t.timeoutMs = c.spec->timeoutMs;
+          t.http = std::move(c.spec->http);
           if (!wasPresent) {
             t.present = true;
             t.mode = kIdle;
@@ -778,6 +847,12 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       if (recordStarts_ && starts_.size() < 10000000) starts_.emplace_back(static_cast<double>(now) / 1e6, id);
     }
     t.startedNs = now;
+    t.httpSent = 0;
+    t.httpSeen = 0;
+    t.httpMatch = 0;
+    t.httpReading = false;
+    t.httpConnected = false;
+    t.httpLive = t.http;
     int fd = socket(t.family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
     if (fd < 0) {
       int err = errno;
@@ -809,12 +884,12 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     do {
       r = connect(fd, &t.to.sa, toLen);
     } while (r < 0 && errno == EINTR);
-    if (r == 0) {  // completed at once (possible on loopback)
+    if (r == 0 && !t.httpLive) {  // completed at once (possible on loopback)
       CloseWithReset(fd);
       Finish(id, t, kOk, 0, MonoNs());
       return;
     }
-    if (errno != EINPROGRESS) {
+    if (r < 0 && errno != EINPROGRESS) {
       int err = errno;
       close(fd);
       Finish(id, t, CodeOf(err), err, now);
@@ -838,6 +913,10 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     if (id >= targets.size()) return;
     Target& t = targets[id];
     if (t.fd != fd || fd < 0) return;  // aborted or finished earlier in this wake-up
+    if (t.httpLive && t.httpConnected) {
+      OnHttpSocket(id, t, now);
+      return;
+    }
     // Writable with no error or hang-up: the handshake completed, no SO_ERROR read needed (a
     // syscall per probe saved; HAProxy's checks do not read it either).
     bool ok = (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == EPOLLOUT;
@@ -848,6 +927,15 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
       if (err == 0) err = ECONNRESET;
     }
+    if (ok && t.httpLive) {  // connected: the request goes out, the deadline keeps running
+      t.httpConnected = true;
+      OnHttpSocket(id, t, now);
+      return;
+    }
+    if (t.httpLive) {
+      EndHttp(id, t, HttpCodeOf(err), err, now);
+      return;
+    }
     // No EPOLL_CTL_DEL: closing the only descriptor of the socket removes it from the epoll set
     // (epoll(7)), one syscall per probe less.
     if (ok) CloseWithReset(fd);
@@ -856,6 +944,110 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     stats_[kInFlight]--;
     CancelTimer(t);
     Finish(id, t, ok ? kOk : CodeOf(err), err, now);
+  }
+
+  // ---- HTTP mode -------------------------------------------------------------------------------
+
+  // The connected socket is writable (request still going out) or readable (response).
+  void OnHttpSocket(uint32_t id, Target& t, int64_t now) {
+    const HttpSpec& h = *t.httpLive;
+    if (!t.httpReading) {
+      while (t.httpSent < h.request.size()) {
+        ssize_t w = send(t.fd, h.request.data() + t.httpSent, h.request.size() - t.httpSent, MSG_NOSIGNAL);
+        if (w > 0) {
+          t.httpSent += static_cast<uint32_t>(w);
+          continue;
+        }
+        if (w < 0 && errno == EINTR) continue;
+        // A full send buffer: EPOLLOUT (still registered) brings us back for the rest.
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        int err = w < 0 ? errno : EPIPE;
+        EndHttp(id, t, HttpCodeOf(err), err, now);
+        return;
+      }
+      t.httpReading = true;
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = (static_cast<uint64_t>(static_cast<uint32_t>(t.fd)) << 32) | id;
+      if (epoll_ctl(epfd_, EPOLL_CTL_MOD, t.fd, &ev) < 0) {
+        int err = errno;
+        EndHttp(id, t, kConnectError, err, now);
+      }
+      return;  // the answer comes with the next EPOLLIN
+    }
+    char buf[4096];
+    // Bounded per wake-up; level-triggered epoll brings us back for the rest.
+    for (int guard = 0; guard < 32; guard++) {
+      ssize_t n = recv(t.fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        int32_t status = 0;
+        int32_t code = HttpFeed(t, buf, static_cast<size_t>(n), &status);
+        if (code >= 0) {
+          EndHttp(id, t, code, status, now);
+          return;
+        }
+        continue;
+      }
+      if (n == 0) {  // EOF before the end of the header: HttpResponseReader.end()'s bad_response
+        EndHttp(id, t, kBadResponse, 0, now);
+        return;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      int err = errno;
+      EndHttp(id, t, HttpCodeOf(err), err, now);
+      return;
+    }
+  }
+
+  // Consumes response bytes. Returns the verdict code, or -1 for "more". The verdict comes at the
+  // end of the header, as probes/http.ts HttpResponseReader.push() gives it without a digest.
+  int32_t HttpFeed(Target& t, const char* p, size_t n, int32_t* status) {
+    static const char kEnd[4] = {'\r', '\n', '\r', '\n'};
+    for (size_t i = 0; i < n; i++) {
+      char c = p[i];
+      if (t.httpSeen < kHttpHeadKeep) t.httpHead[t.httpSeen] = c;
+      t.httpSeen++;
+      if (c == kEnd[t.httpMatch]) t.httpMatch++;
+      else t.httpMatch = c == '\r' ? 1 : 0;
+      if (t.httpMatch == 4) {
+        uint32_t headerLen = t.httpSeen - 4;
+        if (headerLen > kHttpMaxHeaderBytes) return kBadResponse;
+        return HttpJudge(t, headerLen, status);
+      }
+    }
+    // As HttpResponseReader.push(): no end of header within the limit (checked per chunk).
+    if (t.httpSeen > kHttpMaxHeaderBytes) return kBadResponse;
+    return -1;
+  }
+
+  // probes/http.ts parseStatusLine(): /^HTTP\/\d\.\d (\d{3})(?:[ \r]|$)/ on the header
+  // (keepalived html.c extract_status_code() reads the digits after the first space), then the
+  // accepted ranges (keepalived check_http.c http_handle_response(): the status_code bit array).
+  static int32_t HttpJudge(const Target& t, uint32_t headerLen, int32_t* status) {
+    const char* h = t.httpHead;
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (headerLen < 12 || std::memcmp(h, "HTTP/", 5) != 0 || !digit(h[5]) || h[6] != '.' || !digit(h[7]) ||
+        h[8] != ' ' || !digit(h[9]) || !digit(h[10]) || !digit(h[11])) {
+      return kBadResponse;
+    }
+    if (headerLen > 12 && h[12] != ' ' && h[12] != '\r') return kBadResponse;
+    int32_t code = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
+    for (const auto& r : t.httpLive->accept) {
+      if (code >= r.first && code <= r.second) return kOk;
+    }
+    *status = code;
+    return kHttpStatus;
+  }
+
+  // Ends an HTTP probe: RST close (keepalived closes once it has read; there is nothing to wait
+  // for), timer cancelled, outcome recorded. `err` is the errno, or the status for kHttpStatus.
+  void EndHttp(uint32_t id, Target& t, int32_t code, int err, int64_t now) {
+    CloseWithReset(t.fd);  // leaves the epoll set by itself (see OnSocket)
+    t.fd = -1;
+    stats_[kInFlight]--;
+    CancelTimer(t);
+    Finish(id, t, code, err, now);
   }
 
   // One probe's outcome: recorded as last, then either suppressed (quiet success: the next
@@ -869,6 +1061,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       Last& l = lasts_[id];
       l.set = true;
       l.code = code;
+      l.status = code == kHttpStatus ? err : 0;
       l.latencyUs = latencyUs;
       l.atWallMs = WallMs();
     }

@@ -70,12 +70,14 @@ export interface NativeNetlinkWatch {
 
 /** src/native/tcp_check_engine.cc; typed for src/net/tcpCheckEngine.ts, which documents it. */
 export interface NativeTcpCheckEngine {
-  add(id: number, family: 4 | 6, address: string, port: number, bindAddress: string, bindPort: number, timeoutMs: number): void;
+  /** HTTP mode: `request` (latin1 bytes) and `statusRanges` [lo, hi]* (tcp_check_engine.cc). */
+  add(id: number, family: 4 | 6, address: string, port: number, bindAddress: string, bindPort: number, timeoutMs: number,
+    request?: Uint8Array, statusRanges?: Int32Array): void;
   probeIn(id: number, delayMs: number): void;
   /** intervalMs <= 0: quiet mode off; firstInMs < 0: one interval. */
   setQuiet(id: number, intervalMs: number, firstInMs: number): void;
   remove(id: number): void;
-  /** [ok 0|1, code, latencyUs, atWallMs] */
+  /** [ok 0|1, code, latencyUs, atWallMs, status (http_status; else 0)] */
   last(id: number): Float64Array | undefined;
   /** [probes, reported, suppressed, inFlight, targets, lateStarts, fdErrors, aborted, stale] */
   stats(): Float64Array;
@@ -85,7 +87,8 @@ export interface NativeTcpCheckEngine {
 }
 
 /** onResults gets [id, code, errno, latencyUs] per outcome; code 0 ok, 1 timeout, 2 refused,
- *  3 unreachable, 4 connect_error. */
+ *  3 unreachable, 4 connect_error; HTTP mode: 5 reset, 6 bad_response, 7 http_status (errno
+ *  slot = the status code). */
 export type NativeTcpCheckEngineCtor = new (onResults: (batch: Int32Array) => void) => NativeTcpCheckEngine;
 
 export interface NativeAddon {

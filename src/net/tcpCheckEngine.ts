@@ -5,7 +5,9 @@
 //
 // One probe equals probes/tcp.ts's TCP_CHECK: non-blocking connect (bindto / bind_port), success
 // once the handshake completes, then a RST (SO_LINGER 0). Failures use check/verdict.ts's
-// ProbeFailReason words.
+// ProbeFailReason words. A spec with `http` is probes/http.ts's HTTP_GET of one url without a
+// digest instead (check/probes/httpEngineSpec.ts): request, status line judged, then the RST;
+// http_status outcomes carry the code in `status`.
 //
 // A target's cycle: probeIn() starts one probe whose result is always reported (it replaces a
 // pending or in-flight one, whose result is then never reported); setQuiet() starts quiet mode,
@@ -24,24 +26,40 @@ export interface TcpCheckSpec {
   /** bindto / bind_port, as probes/tcp.ts does. */
   bindAddress?: string | undefined;
   bindPort?: number | undefined;
-  /** connect_timeout. */
+  /** connect_timeout: bounds the whole probe (connect, and in HTTP mode the exchange too). */
   timeoutMs: number;
+  /** HTTP mode (HTTP_GET without digest, one url: check/probes/httpEngineSpec.ts decides):
+   *  after connecting, send `request`, read to the end of the response header, and judge its
+   *  status code against `statusCodes` (inclusive ranges). */
+  http?: TcpCheckHttp | undefined;
+}
+
+export interface TcpCheckHttp {
+  /** The request bytes (latin1), as probes/http.ts httpRequest() builds them. */
+  request: string;
+  statusCodes: ReadonlyArray<readonly [number, number]>;
 }
 
 /** check/verdict.ts ProbeFailReason words. */
 export type TcpCheckFail = 'timeout' | 'refused' | 'unreachable' | 'connect_error';
+/** The words only HTTP mode reports (reset: ECONNRESET / EPIPE after connecting). */
+export type TcpCheckHttpFail = 'reset' | 'bad_response' | 'http_status';
 
 export interface TcpCheckOutcome {
   id: number;
   ok: boolean;
-  reason?: TcpCheckFail;
+  reason?: TcpCheckFail | TcpCheckHttpFail;
   errno?: number;
+  /** http_status: the status code the server answered. */
+  status?: number;
   latencyUs: number;
 }
 
 export interface TcpCheckLast {
   ok: boolean;
-  reason?: TcpCheckFail;
+  reason?: TcpCheckFail | TcpCheckHttpFail;
+  /** http_status: the status code the server answered. */
+  status?: number;
   latencyUs: number;
   atWallMs: number;
 }
@@ -95,7 +113,11 @@ export interface TcpCheckEngineDebug extends TcpCheckEngine {
   takeStarts(): { times: Float64Array; ids: Uint32Array };
 }
 
-const REASONS: readonly (TcpCheckFail | undefined)[] = [undefined, 'timeout', 'refused', 'unreachable', 'connect_error'];
+const REASONS: readonly (TcpCheckFail | TcpCheckHttpFail | undefined)[] = [
+  undefined, 'timeout', 'refused', 'unreachable', 'connect_error', 'reset', 'bad_response', 'http_status',
+];
+/** The native code of http_status: its batch entry carries the status where others carry errno. */
+const HTTP_STATUS_CODE = 7;
 
 class NativeBackedEngine implements TcpCheckEngineDebug {
   private readonly native: NativeTcpCheckEngine;
@@ -110,14 +132,22 @@ class NativeBackedEngine implements TcpCheckEngineDebug {
         const code = flat[i + 1]!;
         batch[j] = code === 0
           ? { id: flat[i]!, ok: true, latencyUs: flat[i + 3]! }
-          : { id: flat[i]!, ok: false, reason: REASONS[code] ?? 'connect_error', errno: flat[i + 2]!, latencyUs: flat[i + 3]! };
+          : code === HTTP_STATUS_CODE
+            ? { id: flat[i]!, ok: false, reason: 'http_status', status: flat[i + 2]!, latencyUs: flat[i + 3]! }
+            : { id: flat[i]!, ok: false, reason: REASONS[code] ?? 'connect_error', errno: flat[i + 2]!, latencyUs: flat[i + 3]! };
       }
       onResults(batch);
     });
   }
 
   add(id: number, spec: TcpCheckSpec): void {
-    this.native.add(id, spec.family, spec.address, spec.port, spec.bindAddress ?? '', spec.bindPort ?? 0, spec.timeoutMs);
+    const h = spec.http;
+    if (h === undefined) {
+      this.native.add(id, spec.family, spec.address, spec.port, spec.bindAddress ?? '', spec.bindPort ?? 0, spec.timeoutMs);
+      return;
+    }
+    this.native.add(id, spec.family, spec.address, spec.port, spec.bindAddress ?? '', spec.bindPort ?? 0, spec.timeoutMs,
+      Buffer.from(h.request, 'latin1'), Int32Array.from(h.statusCodes.flat()));
   }
 
   probeIn(id: number, delayMs: number): void { this.native.probeIn(id, delayMs); }
@@ -131,8 +161,9 @@ class NativeBackedEngine implements TcpCheckEngineDebug {
   last(id: number): TcpCheckLast | undefined {
     const l = this.native.last(id);
     if (l === undefined) return undefined;
-    return l[0] === 1
-      ? { ok: true, latencyUs: l[2]!, atWallMs: l[3]! }
+    if (l[0] === 1) return { ok: true, latencyUs: l[2]!, atWallMs: l[3]! };
+    return l[1] === HTTP_STATUS_CODE
+      ? { ok: false, reason: 'http_status', status: l[4]!, latencyUs: l[2]!, atWallMs: l[3]! }
       : { ok: false, reason: REASONS[l[1]!] ?? 'connect_error', latencyUs: l[2]!, atWallMs: l[3]! };
   }
 
