@@ -24,6 +24,7 @@ import { REPO_ROOT, TANDEM_BIN, renderTandemConfig, requireTandemBuilt } from '.
 import { realtimeNs } from './lib/adverts.js';
 import { checkCounts, eachArg, oneOf, usage, fmt, printStatsTable, stats, writeResults, type Stats } from './lib/common.js';
 import { hostFacts, loadAverage } from './lib/proc.js';
+import { loadBundle } from '../src/boot.cjs';
 
 type Impl = 'tandem' | 'keepalived';
 const VRID = 51;
@@ -88,6 +89,11 @@ async function main(): Promise<void> {
   const impls: Impl[] = args.only ? [args.only] : ['tandem', 'keepalived'];
   requireLabTools('tcpdump', ...(impls.includes('keepalived') ? ['keepalived'] : []));
   requireTandemBuilt();
+  // bin/tandem runs the one-script bundle only while it is current (src/boot.cts); a `tsc -p .`
+  // after `npm run build` measures the ES modules instead, which is said here, loudly.
+  const bundled = loadBundle() !== undefined;
+  console.log(bundled ? 'tandem runs from its bundle (dist/vendor/tandem.cjs)'
+    : 'WARNING: dist/vendor/tandem.cjs is missing or stale: measuring the ES modules (run npm run build)');
   const started = new Date();
   const loadBefore = loadAverage();
   console.log(`load average at start: ${loadBefore}`);
@@ -148,11 +154,11 @@ async function main(): Promise<void> {
   printStatsTable(`wall time, ${args.runs} runs each`, [[`tandem check -f ${CHECK_CONF}`, summary.tandemCheck!], ['node -e 0', summary.nodeStart!]]);
   console.log(`first advert: tandem - keepalived median ${fmt(derived.firstAdvertMedianMinusKeepalivedMs, 1)} ms (target <= 50), ratio ${fmt(derived.firstAdvertMedianRatio, 2)}`);
   console.log(`tandem check median ${fmt(summary.tandemCheck?.median, 1)} ms (target < 150), ${fmt(derived.checkMedianMinusNodeMs, 1)} ms more than node -e 0`);
-  console.log(`load average at start ${loadBefore}, at end ${loadAverage()}`);
+  console.log(`load average at start ${loadBefore}, at end ${loadAverage()}; tandem from ${bundled ? 'its bundle' : 'the ES modules (stale bundle)'}`);
   for (const e of errors) console.log(`ERROR ${e.split('\n')[0]}`);
   if (args.out) {
     writeResults(args.out, started, () => ({
-      host: hostFacts(), settings: { runs: args.runs, spec: SPEC, checkConf: CHECK_CONF }, loadAverageAtStart: loadBefore,
+      host: hostFacts(), settings: { runs: args.runs, spec: SPEC, checkConf: CHECK_CONF, bundled }, loadAverageAtStart: loadBefore,
       samplesMs: { firstAdvert: firstAdvertMs, tandemCheck: checkMs, nodeStart: nodeMs }, summary, derived, errors,
     }));
   }

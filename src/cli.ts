@@ -1,9 +1,10 @@
 // Command line: tandem run | check | --help | --version. Exit codes: 0 ok, 1 runtime error,
 // 2 invalid config or usage (keepalived -t uses 4/5; 2 is the Unix convention for bad input).
+// Each command imports what it needs when it runs (start-up time, issue 15): `--version` and
+// `status` load no config module, `check` no daemon module (test/unit/cli-imports.test.ts).
 import { parseArgs } from 'node:util';
-import { countIssues, formatConfigError, inFileOrder, type ConfigIssue } from './config/errors.js';
+import type { ConfigIssue } from './config/errors.js';
 import type { BackendIssues } from './config/lbBackend.js';
-import { loadConfigFile } from './config/load.js';
 import type { Config } from './config/model.js';
 import { VERSION } from './version.js';
 
@@ -91,11 +92,13 @@ export async function main(argv: string[]): Promise<number> {
       const file = needConfig();
       if (!file) return 2;
       const strict = values.strict === true;
+      const { loadConfigFile } = await import('./config/load.js');
+      const { countIssues } = await import('./config/errors.js');
       const r = loadConfigFile(file);
       // global.backend auto: check against the backend `tandem run` would pick on this machine.
       const unfit = r.ok ? await backendErrors(r) : { errors: [], kind: undefined };
       const errors = r.ok ? unfit.errors : r.errors;
-      const found = printIssues(errors, r.warnings, strict);
+      const found = await printIssues(errors, r.warnings, strict);
       if (found.errors) {
         const why = strict && found.warningsAsErrors ? ' (--strict: warnings count as errors)'
           : unfit.errors.length ? ` (global.backend: auto is the ${unfit.kind} backend on this machine)` : '';
@@ -113,14 +116,16 @@ export async function main(argv: string[]): Promise<number> {
     case 'plan': {
       const file = needConfig();
       if (!file) return 2;
+      const { loadConfigFile } = await import('./config/load.js');
+      const { countIssues } = await import('./config/errors.js');
       const r = loadConfigFile(file);
       const unfit = r.ok ? await backendErrors(r) : { errors: [], kind: undefined };
-      const found = printIssues(r.ok ? unfit.errors : r.errors, r.warnings, false);
+      const found = await printIssues(r.ok ? unfit.errors : r.errors, r.warnings, false);
       if (!r.ok || found.errors) {
         process.stderr.write(`${file}: ${countIssues(found.errors, r.warnings.length)}: nothing to plan\n`);
         return 2;
       }
-      const { composePlan } = await import('./daemon/compose.js');
+      const { composePlan } = await import('./daemon/composeLate.js');
       return composePlan(r.config);
     }
     case 'status': {
@@ -158,7 +163,8 @@ export async function main(argv: string[]): Promise<number> {
  * Prints errors and warnings to stderr in the order of the file (config/errors.ts). With
  * `strict`, a warning is printed and counted as an error. Returns how many errors there were.
  */
-function printIssues(errors: readonly ConfigIssue[], warnings: readonly ConfigIssue[], strict: boolean): { errors: number; warningsAsErrors: number } {
+async function printIssues(errors: readonly ConfigIssue[], warnings: readonly ConfigIssue[], strict: boolean): Promise<{ errors: number; warningsAsErrors: number }> {
+  const { formatConfigError, inFileOrder } = await import('./config/errors.js');
   const shown = inFileOrder([...errors, ...warnings.map((w) => (strict ? { ...w, severity: 'error' as const, message: `${w.message} (a warning; --strict)` } : w))]);
   for (const i of shown) process.stderr.write(formatConfigError(i) + '\n');
   return { errors: errors.length + (strict ? warnings.length : 0), warningsAsErrors: strict ? warnings.length : 0 };

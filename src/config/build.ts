@@ -1,5 +1,6 @@
 // From validated raw values to the model, and the checks that involve more than one key.
-import { isMap, isSeq, type Node } from 'yaml';
+import { isMap, isSeq } from './yaml.js';
+import type { Node } from 'yaml';
 import { nodeOf, report, reportDuplicateNames, warn, type Corrections, type Ctx } from './fields.js';
 import type { Config, VrrpInstanceConfig } from './model.js';
 import type { RawConfig, RawInstance } from './schema.js';

@@ -1,7 +1,8 @@
 // Small validators over `yaml` nodes. Each validator reads one node, reports problems into the
 // shared context with the node's own position, and returns the typed value (or undefined when
 // the node is invalid). Nothing throws: every error of a file is collected in one pass.
-import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq } from './yaml.js';
+import type { LineCounter, Node, Pair, Scalar, YAMLMap } from 'yaml';
 import { canonicalIp } from '../ip/address.js';
 import type { ConfigIssue, Severity } from './errors.js';
 import { isSecretKey, lastKeyOf, maskSecretText, maskUrlCredentials, redactValues } from './secrets.js';

@@ -5,7 +5,8 @@
 // result (LoadResult.backendIssues, plain data, so it also crosses the reload worker's
 // structured clone), and backendConfigErrors(loaded, resolved) hands the daemon the ones for the
 // backend it got: it refuses to start, or a reload, with the same located messages.
-import { isScalar, isSeq, type Node } from 'yaml';
+import { isScalar, isSeq } from './yaml.js';
+import type { Node } from 'yaml';
 import type { ConfigIssue } from './errors.js';
 import { nodeOf, report, type Ctx } from './fields.js';
 import type { Config } from './model.js';

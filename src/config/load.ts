@@ -3,7 +3,8 @@
 // which is what `file:line:col` errors need; js-yaml only reports positions for syntax errors.
 import { basename } from 'node:path';
 import { hostname } from 'node:os';
-import { Composer, LineCounter, Parser, YAMLParseError, type CST, type Document, type Node, type YAMLError } from 'yaml';
+import { Composer, LineCounter, Parser, YAMLParseError } from './yaml.js';
+import type { CST, Document, Node, YAMLError } from 'yaml';
 import { inFileOrder, type ConfigIssue } from './errors.js';
 import { nodeOf, partialValue, report, type Ctx } from './fields.js';
 import { configShape, type RawConfig } from './schema.js';

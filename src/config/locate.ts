@@ -2,7 +2,8 @@
 // change a restart-only key): the value's position, else the nearest parent present (the key was
 // removed, so its default would apply), else undefined.
 import { readFileSync } from 'node:fs';
-import { LineCounter, isMap, parseDocument, type Node } from 'yaml';
+import { LineCounter, isMap, parseDocument } from './yaml.js';
+import type { Node } from 'yaml';
 import { displayName } from './load.js';
 
 export function locateKey(file: string, path: readonly string[]): { file: string; line: number; col: number } | undefined {

@@ -6,7 +6,8 @@
 // in the text, on the parser's token tree (the `yaml` Parser is iterative), before composing;
 // and after composing, with every alias counted as the node it names, since a chain of aliases
 // (`x1: &x1 [[[*x0]]]`, `x2: &x2 [[[*x1]]]` ...) nests far deeper than the text does.
-import { CST, isAlias, isMap, isScalar, isSeq, type Alias, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
+import { CST as cstValues, isAlias, isMap, isScalar, isSeq } from './yaml.js';
+import type { CST, Alias, Node, YAMLMap, YAMLSeq } from 'yaml';
 
 /**
  * Deepest nesting of mappings and lists accepted (README, config reference). The deepest real
@@ -81,7 +82,7 @@ function cstOffset(e: CstEntry): number {
 
 function scalarText(token: CST.Token): string | undefined {
   if (token.type !== 'scalar' && token.type !== 'single-quoted-scalar' && token.type !== 'double-quoted-scalar') return undefined;
-  return CST.resolveAsScalar(token)?.value;
+  return cstValues.resolveAsScalar(token)?.value;
 }
 
 function pathOf(entry: CstEntry): string {

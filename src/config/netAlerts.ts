@@ -18,7 +18,8 @@
 //         verify_certificate: true                 # https only
 //         ca: /etc/tandem/hooks-ca.pem             # https only
 //         events: [vrrp, real_server, quorum]      # default all
-import { isScalar, isSeq, type Node } from 'yaml';
+import { isScalar, isSeq } from './yaml.js';
+import type { Node } from 'yaml';
 import {
   boolean, type Ctx, describe, field, integer, list, nodeOf, number, object, oneOf, report, type Validator,
   warn,

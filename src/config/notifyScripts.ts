@@ -20,7 +20,8 @@
 // other program the config names, are checked at load (src/config/scriptSecurity.ts): a script
 // that is missing, not executable, or changeable by a non-root user while it would run as root
 // is a config error at its key.
-import { isScalar, isSeq, type Node, type Scalar } from 'yaml';
+import { isScalar, isSeq } from './yaml.js';
+import type { Node, Scalar } from 'yaml';
 import { splitScriptString } from '../process/argv.js';
 import type { Argv } from '../process/argv.js';
 import { resolveScriptUser, systemUserDb, type ResolvedUser } from '../process/users.js';

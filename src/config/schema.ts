@@ -1,6 +1,6 @@
 // The config's shape: keys are keepalived's keywords in snake_case. Defaults are keepalived's
 // (REFERENCE.md) unless noted.
-import { isScalar } from 'yaml';
+import { isScalar } from './yaml.js';
 import {
   boolean, cidr, field, integer, ipAddress, list, number, object, oneOf, string, type Validator,
 } from './fields.js';

@@ -37,7 +37,8 @@
 // every directory above it must pass the same path rule as a script (refuseInsecureConfigFile),
 // because whoever can write that file chooses which programs root runs, and as which user.
 import { resolve } from 'node:path';
-import { isMap, isSeq, type Node } from 'yaml';
+import { isMap, isSeq } from './yaml.js';
+import type { Node } from 'yaml';
 import { checkPathSecurity, checkScriptSecurity, type RunAs, type ScriptSecurity } from '../process/security.js';
 import type { Argv } from '../process/argv.js';
 import type { StateNotifyScripts } from './notifyScripts.js';

@@ -5,7 +5,8 @@
 //     metrics_listen: 127.0.0.1:9650           # off by default; Prometheus GET /metrics over TCP
 //
 // Neither is a keepalived keyword: keepalived has no status API or metrics endpoint.
-import { isScalar, type Node } from 'yaml';
+import { isScalar } from './yaml.js';
+import type { Node } from 'yaml';
 import { canonicalIp } from '../ip/address.js';
 import { describe, field, report, string, type Validator } from './fields.js';
 

@@ -10,7 +10,8 @@
 //   is KEPT and runs (its notify scripts follow that one instance);
 // - "Sync group %s, no matching virtual router found in group declaration - removing": the group
 //   is dropped, so its scripts never run.
-import { isSeq, type Node } from 'yaml';
+import { isSeq } from './yaml.js';
+import type { Node } from 'yaml';
 import type { StateNotifyScripts } from './notifyScripts.js';
 import { boolean, field, list, namesInFile, nodeOf, object, reportDuplicateNames, string, warn, type Corrections, type Ctx } from './fields.js';
 import type { VrrpInstanceConfig } from './model.js';

@@ -7,7 +7,8 @@
 // track_file.c track_file_handler(), vrrp_parser.c vrrp_tprocess_*_handler()).
 // Weights are -254..254 everywhere: keepalived turns a script's +/-254 into +/-253, which gives
 // the same effective priority once clamped to 1..254.
-import { isMap, isScalar, isSeq, type Node } from 'yaml';
+import { isMap, isScalar, isSeq } from './yaml.js';
+import type { Node } from 'yaml';
 import { boolean, field, integer, list, namesInFile, nodeOf, number, object, oneOf, report, reportDuplicateNames, string, warn, type Corrections, type Ctx, type Validator } from './fields.js';
 import { suggest } from './suggest.js';
 import { splitScriptString } from '../process/argv.js';

@@ -5,7 +5,8 @@
 //
 // Timing keys (connect_timeout, retry, delay_before_retry, delay_loop, warmup, alpha) may be
 // given on a virtual server, a real server or a check; the nearest one wins, as in keepalived 2.x.
-import { isMap, isScalar, isSeq, YAMLMap, type Node, type Scalar } from 'yaml';
+import { isMap, isScalar, isSeq, YAMLMap } from './yaml.js';
+import type { Node, Scalar } from 'yaml';
 import {
   boolean, describe, field, integer, integerLiteral, ipAddress, list, nodeOf, number, object, oneOf, report, string, warn,
   type Corrections, type Ctx, type Validator,

@@ -3,7 +3,13 @@
 // /etc/passwd and /etc/group are read first; a name they do not have is asked of NSS with
 // `getent` (LDAP, sssd ...), which is what getpwnam() would do.
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type { spawnSync as SpawnSync } from 'node:child_process';
+
+// node:child_process is loaded only when a name is not in the files: `tandem check` and the
+// daemon's start need it no sooner (issue 15, start-up time).
+let spawnSyncLoaded: typeof SpawnSync | undefined;
+const childProcess = () => ({ spawnSync: spawnSyncLoaded ??= (createRequire(import.meta.url)('node:child_process') as { spawnSync: typeof SpawnSync }).spawnSync });
 
 export interface ResolvedUser {
   user: string;
@@ -47,7 +53,7 @@ function readOr(path: string): string {
 
 function getent(db: 'passwd' | 'group', name: string): number[] | undefined {
   if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/.test(name)) return undefined;
-  const r = spawnSync('getent', [db, name], { encoding: 'utf8', timeout: 5000 });
+  const r = childProcess().spawnSync('getent', [db, name], { encoding: 'utf8', timeout: 5000 });
   if (r.status !== 0 || !r.stdout) return undefined;
   return parseIdFile(r.stdout).get(name);
 }

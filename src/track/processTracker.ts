@@ -17,7 +17,13 @@
 // The matched processes' CPU % and RSS come from `pidusage`, sampled at most every few seconds,
 // for the status only.
 import { readdirSync, readFileSync } from 'node:fs';
-import pidusage from 'pidusage';
+import { createRequire } from 'node:module';
+import type pidusageFn from 'pidusage';
+
+// Loaded on the first sample, not at start-up: requiring pidusage's files costs ~7 ms of every
+// `tandem run`, track_process or not (issue 15).
+let pidusageLoaded: typeof pidusageFn | undefined;
+const pidusage = (): typeof pidusageFn => (pidusageLoaded ??= createRequire(import.meta.url)('pidusage') as typeof pidusageFn);
 import type { Logger } from '../log.js';
 
 export type ParamMatch = 'none' | 'exact' | 'initial' | 'partial';
@@ -214,7 +220,7 @@ export class ProcessTracker {
     const pids = [...this.pids];
     // maxage keeps pidusage's per-pid history (for the CPU % delta) across our samples. It must
     // be > 0: pidusage 4.1.0 re-reads forever when it cannot keep history (maxage <= 0).
-    pidusage(pids, { maxage: Math.max(1000, period * 3) }).then((stats) => {
+    pidusage()(pids, { maxage: Math.max(1000, period * 3) }).then((stats) => {
       let cpu = 0;
       let rss = 0;
       for (const s of Object.values(stats)) {

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveBackendKind, kernelHasIpvs } from '../../src/lb/select.js';
-import { lbBackendFor } from '../../src/daemon/compose.js';
+import { lbBackendFor } from '../../src/daemon/composeLate.js';
 import { NftBackend } from '../../src/lb/nft/backend.js';
 
 const vs = (backend: string, body: string) => `global:

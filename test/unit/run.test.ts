@@ -28,13 +28,13 @@ import { ManualTimers } from '../lib/manualTimers.js';
 
 const quiet = createLogger({ write: () => undefined });
 
-const config = (priority: number, ifname = 'eth0') => `global:
+const config = (priority: number, ifname = 'eth0', extra = '') => `global:
   router_id: lb1
 vrrp_sync_groups:
   - { name: G, group: [VI_1, VI_2] }
 vrrp_instances:
-  - { name: VI_1, interface: ${ifname}, virtual_router_id: 1, priority: ${priority}, advert_int: 1, virtual_ipaddresses: [192.0.2.100/24] }
-  - { name: VI_2, interface: ${ifname}, virtual_router_id: 2, priority: ${priority}, advert_int: 1, virtual_ipaddresses: [192.0.2.101/24] }
+  - { name: VI_1, interface: ${ifname}, virtual_router_id: 1, priority: ${priority}, advert_int: 1, virtual_ipaddresses: [192.0.2.100/24]${extra} }
+  - { name: VI_2, interface: ${ifname}, virtual_router_id: 2, priority: ${priority}, advert_int: 1, virtual_ipaddresses: [192.0.2.101/24]${extra} }
 `;
 
 const dirs: string[] = [];
@@ -51,7 +51,7 @@ function configFile(text: string): string {
 /** Lets the promise callbacks and immediates of the current step run. */
 const settle = async (turns = 5) => { for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r)); };
 
-function rig(opts: { reload?: () => LoadResult } = {}) {
+function rig(opts: { reload?: () => LoadResult; duringLate?: (signals: EventEmitter) => void } = {}) {
   const timers = new ManualTimers(0);
   const net = new FakeVrrpNetwork(timers).addLink('eth0', ['10.0.0.5/24']);
   const calls: string[] = [];
@@ -60,22 +60,17 @@ function rig(opts: { reload?: () => LoadResult } = {}) {
   const alerts: AlertEvent[] = [];
   let status: Omit<StatusServerOptions, 'now'> | undefined;
   const built: string[] = [];
+  /** Every alert the dispatcher was handed, in order, marked if it came before its start(). */
+  const handled: string[] = [];
+  let alertsStarted = false;
+  const describe = (e: AlertEvent) => (e.type === 'vrrp_instance' ? `${e.instance} ${e.previous}->${e.state}` : e.type === 'vrrp_group' ? `group ${e.group} ${e.previous}->${e.state}` : e.type);
+  const signals = new EventEmitter();
   const parts: Daemon = {
     timers,
     hasIpvs: () => false,
     vrrp: (config, log, events, trackers) => {
       built.push('vrrp');
       return new VrrpRouter(config, { net, timers, advertTimer: () => manualOneShot(timers), log, events, trackers });
-    },
-    alerts: () => {
-      built.push('alerts');
-      return {
-        start: () => { calls.push('alerts.start'); },
-        handle: (e: AlertEvent) => { alerts.push(e); },
-        reconfigure: () => { calls.push('alerts.reconfigure'); },
-        stop: async (grace?: number) => { calls.push(`alerts.stop ${grace ?? 'default'}`); },
-        snapshot: () => ({ events: alerts.length }),
-      } as unknown as AlertDispatcher;
     },
     trackers: () => {
       built.push('trackers');
@@ -88,15 +83,6 @@ function rig(opts: { reload?: () => LoadResult } = {}) {
         snapshot: () => [],
       } as unknown as Trackers;
     },
-    lb: () => { throw new Error('no virtual servers here: the LB service must not be built'); },
-    statusServer: (o: Omit<StatusServerOptions, 'now'>) => {
-      built.push('statusServer');
-      status = o;
-      return {
-        start: async () => { calls.push('status.start'); },
-        stop: async () => { calls.push('status.stop'); },
-      } as unknown as StatusServer;
-    },
     systemd: () => ({
       ready: () => { calls.push('systemd.ready'); },
       reloading: () => { calls.push('systemd.reloading'); },
@@ -104,23 +90,49 @@ function rig(opts: { reload?: () => LoadResult } = {}) {
       status: () => undefined,
       watchdog: () => { watchdog.push(`start after ${calls.at(-1)}`); return { intervalMs: 1000, stop: () => { watchdog.push(`stop after ${calls.at(-1)}`); } }; },
     }),
-    stateFile: () => ({
-      changed: () => undefined,
-      flush: async () => { calls.push('state.flush'); },
-      close: () => { calls.push('state.close'); },
-    }),
-    loadConfig: async () => {
-      calls.push('load');
-      if (!opts.reload) throw new Error('no reload expected');
-      return opts.reload();
-    },
     openFileLimit: () => 1024,
+    late: async () => {
+      // What the start had sent when the late parts were asked for (the first adverts go first).
+      calls.push(`late (${net.sent.length} advert(s) sent)`);
+      opts.duringLate?.(signals);
+      return {
+        alerts: () => {
+          built.push('alerts');
+          return {
+            start: () => { calls.push('alerts.start'); alertsStarted = true; },
+            handle: (e: AlertEvent) => { alerts.push(e); handled.push(`${alertsStarted ? '' : 'BEFORE START '}${describe(e)}`); },
+            reconfigure: () => { calls.push('alerts.reconfigure'); },
+            stop: async (grace?: number) => { calls.push(`alerts.stop ${grace ?? 'default'}`); },
+            snapshot: () => ({ events: alerts.length }),
+          } as unknown as AlertDispatcher;
+        },
+        lb: () => { throw new Error('no virtual servers here: the LB service must not be built'); },
+        statusServer: (o: Omit<StatusServerOptions, 'now'>) => {
+          built.push('statusServer');
+          status = o;
+          return {
+            start: async () => { calls.push('status.start'); },
+            stop: async () => { calls.push('status.stop'); },
+          } as unknown as StatusServer;
+        },
+        stateFile: () => ({
+          changed: () => undefined,
+          flush: async () => { calls.push('state.flush'); },
+          close: () => { calls.push('state.close'); },
+        }),
+        previouslyOwned: () => [],
+        loadConfig: async () => {
+          calls.push('load');
+          if (!opts.reload) throw new Error('no reload expected');
+          return opts.reload();
+        },
+      };
+    },
   };
-  const signals = new EventEmitter();
   const snapshot = (): DaemonStatus => (status?.snapshot() as DaemonStatus);
   const states = () => snapshot().instances.map((i) => `${i.name}:${i.state}`);
   const until = (t: number) => timers.runUntil(t);
-  return { timers, net, calls, watchdog, alerts, built, parts, signals, snapshot, states, until };
+  return { timers, net, calls, watchdog, alerts, handled, built, parts, signals, snapshot, states, until };
 }
 
 describe('tandem run with fake parts', () => {
@@ -128,9 +140,9 @@ describe('tandem run with fake parts', () => {
     const r = rig();
     const done = runDaemon({ configFile: configFile(config(100)), log: quiet, parts: r.parts, signals: r.signals });
     await settle();
-    // VRRP starts only after the trackers' first results; READY=1 comes after the state file and
-    // the status API.
-    assert.deepEqual(r.calls, ['alerts.start', 'trackers.start', 'trackers.ready', 'state.flush', 'status.start', 'systemd.ready']);
+    // VRRP starts only after the trackers' first results; the late parts (alerts, state file,
+    // status API) after VRRP; READY=1 comes last.
+    assert.deepEqual(r.calls, ['trackers.start', 'trackers.ready', 'late (0 advert(s) sent)', 'alerts.start', 'state.flush', 'status.start', 'systemd.ready']);
     assert.deepEqual(r.states(), ['VI_1:BACKUP', 'VI_2:BACKUP']);
     assert.equal(r.signals.listenerCount('SIGTERM'), 1);
 
@@ -151,6 +163,31 @@ describe('tandem run with fake parts', () => {
       .map((e) => (e.type === 'vrrp_instance' ? `instance ${e.instance}` : e.type === 'vrrp_group' ? `group ${e.group}` : ''));
     assert.deepEqual(stops, ['instance VI_1', 'instance VI_2', 'group G'], 'keepalived notify_shutdown(): every instance, then every group');
     assert.deepEqual(r.calls, ['systemd.stopping', 'trackers.stop', 'status.stop', 'alerts.stop default', 'state.flush', 'state.close']);
+    for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) assert.equal(r.signals.listenerCount(s), 0, `${s} handler removed`);
+  });
+
+  it('a MASTER sends its first adverts before the late parts are built; the transitions raised meanwhile reach the dispatcher once each, in order, after its start', async () => {
+    const r = rig();
+    const done = runDaemon({ configFile: configFile(config(255, 'eth0', ', state: MASTER')), log: quiet, parts: r.parts, signals: r.signals });
+    await settle();
+    assert.deepEqual(r.states(), ['VI_1:MASTER', 'VI_2:MASTER'], 'priority 255: the address owner is MASTER at once');
+    assert.deepEqual(r.calls, ['trackers.start', 'trackers.ready', 'late (2 advert(s) sent)', 'alerts.start', 'state.flush', 'status.start', 'systemd.ready']);
+    assert.deepEqual(r.built, ['trackers', 'vrrp', 'alerts', 'statusServer'], 'nothing late is built before VRRP has started');
+    assert.deepEqual(r.handled, ['VI_1 INIT->MASTER', 'VI_2 INIT->MASTER', 'group G null->MASTER']);
+    r.signals.emit('SIGTERM');
+    assert.equal(await done, 0);
+  });
+
+  it('a SIGTERM while the late parts are being built is held, then stops gracefully once they are up (priority 0 adverts, exit 0)', async () => {
+    const r = rig({ duringLate: (signals) => { signals.emit('SIGTERM'); } });
+    const done = runDaemon({ configFile: configFile(config(255, 'eth0', ', state: MASTER')), log: quiet, parts: r.parts, signals: r.signals });
+    await settle(20);
+    assert.equal(r.calls.at(-1), 'state.close', `the held SIGTERM stopped the daemon: ${r.calls.join(', ')}`);
+    assert.equal(await done, 0);
+    assert.deepEqual(r.net.sent.map((s) => `${s.advert.vrid}:${s.advert.priority}`).sort(), ['1:0', '1:255', '2:0', '2:255']);
+    assert.equal(r.net.has('eth0', '192.0.2.100'), false, 'VIPs removed');
+    assert.deepEqual(r.calls.slice(0, 4), ['trackers.start', 'trackers.ready', 'late (2 advert(s) sent)', 'alerts.start']);
+    assert.ok(r.calls.includes('systemd.stopping') && r.calls.at(-1) === 'state.close', r.calls.join(', '));
     for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) assert.equal(r.signals.listenerCount(s), 0, `${s} handler removed`);
   });
 
@@ -199,7 +236,7 @@ describe('tandem run with fake parts', () => {
     const r = rig();
     const code = await runDaemon({ configFile: configFile(config(100, 'eth9')), log: quiet, parts: r.parts, signals: r.signals });
     assert.equal(code, 1);
-    assert.deepEqual(r.calls, ['alerts.start', 'trackers.start', 'trackers.ready', 'trackers.stop', 'alerts.stop 0']);
+    assert.deepEqual(r.calls, ['trackers.start', 'trackers.ready', 'trackers.stop', 'late (0 advert(s) sent)', 'alerts.start', 'alerts.stop 0']);
     assert.equal(r.net.sent.length, 0);
     assert.equal(r.signals.listenerCount('SIGTERM'), 0, 'no signal handler left behind');
   });

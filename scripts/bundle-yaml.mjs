@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// Build step (npm run build, after tsc): the `yaml` package's CommonJS files (node_modules/yaml/dist,
+// 74 files) as one script, dist/vendor/yaml.cjs, plus V8's code cache for it, dist/vendor/yaml.cache.
+// Why: requiring the package's 74 files costs about 35 ms of every `tandem` start (resolving,
+// stat-ing and compiling each one); one file compiled from its code cache costs a few
+// (docs/architecture.md, "Start-up"). src/config/yaml.ts loads it and falls back to the package
+// when the bundle is missing or was built from another version.
+//
+// The bundle is the package's own code, unchanged, each file wrapped in a CommonJS module function;
+// relative require()s are resolved here to module numbers, anything else (node's `process`,
+// `buffer`) goes to Node's require. test/unit/yaml-bundle.test.ts checks that it equals the package.
+//
+//   node scripts/bundle-yaml.mjs [OUT_DIR]    (default dist/vendor)
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'package.json'));
+const pkgJson = require.resolve('yaml/package.json');
+const pkgDir = dirname(pkgJson);
+const version = JSON.parse(readFileSync(pkgJson, 'utf8')).version;
+const entry = require.resolve('yaml');
+
+/** Every file reachable from the entry by relative require('./x.js'), entry first. */
+export function collect() {
+  const ids = new Map();
+  const mods = [];
+  const visit = (file) => {
+    if (ids.has(file)) return ids.get(file);
+    const id = mods.length;
+    ids.set(file, id);
+    const mod = { file, source: readFileSync(file, 'utf8'), deps: {} };
+    mods.push(mod);
+    for (const m of mod.source.matchAll(/\brequire\((['"])([^'"]+)\1\)/g)) {
+      const spec = m[2];
+      if (!spec.startsWith('.')) continue;
+      mod.deps[spec] = visit(resolve(dirname(file), spec));
+    }
+    return id;
+  };
+  visit(entry);
+  return mods;
+}
+
+/** The package's files, hashed in path order: the same hash means the same package code. */
+export function packageHash(mods) {
+  const h = createHash('sha256');
+  for (const m of [...mods].sort((a, b) => (a.file < b.file ? -1 : 1))) h.update(relative(pkgDir, m.file)).update('\0').update(m.source).update('\0');
+  return h.digest('hex');
+}
+
+/** Writes yaml.cjs and yaml.cache into outDir. */
+export function bundle(outDir) {
+  const mods = collect();
+  const hash = packageHash(mods);
+  const defs = mods.map((m) => `// ${relative(pkgDir, m.file)}\n[function (module, exports, require) {\n${m.source}\n}, ${JSON.stringify(m.deps)}]`);
+  // The script's value is a function of Node's require (for the built-in modules): it returns the
+  // package's exports, loading each module once, on first require, as Node does (cycles included).
+  const source = `(function (nodeRequire) {
+  'use strict';
+  const defs = [
+  ${defs.join(',\n')}
+  ];
+  const loaded = new Array(defs.length);
+  function load(id) {
+    if (loaded[id]) return loaded[id].exports;
+    const module = loaded[id] = { exports: {} };
+    const [fn, deps] = defs[id];
+    fn.call(module.exports, module, module.exports, (spec) => (Object.hasOwn(deps, spec) ? load(deps[spec]) : nodeRequire(spec)));
+    return module.exports;
+  }
+  const yaml = load(0);
+  return { yaml, version: ${JSON.stringify(version)}, hash: ${JSON.stringify(hash)} };
+  })`;
+
+  mkdirSync(outDir, { recursive: true });
+  const bundleFile = join(outDir, 'yaml.cjs');
+  writeFileSync(bundleFile, source);
+  // The code cache is made after running the bundle and parsing a config, so that the functions a
+  // start compiles (V8 compiles lazily) are in it too.
+  const script = new vm.Script(source, { filename: bundleFile });
+  const { yaml } = script.runInThisContext()(require);
+  yaml.parseDocument(readFileSync(join(root, 'conf', 'lb1.yaml'), 'utf8'));
+  // As config/load.ts reads a file: tokens with line numbers, then one composed document.
+  const lc = new yaml.LineCounter();
+  const tokens = Array.from(new yaml.Parser(lc.addNewLine).parse(readFileSync(join(root, 'conf', 'lb2.yaml'), 'utf8')));
+  for (const doc of new yaml.Composer({ uniqueKeys: false }).compose(tokens, true)) doc.toJS();
+  writeFileSync(join(outDir, 'yaml.cache'), script.createCachedData());
+  console.log(`scripts/bundle-yaml.mjs: yaml ${version}, ${mods.length} files -> ${relative(root, bundleFile)} (${source.length} bytes, code cache ${readFileSync(join(outDir, 'yaml.cache')).length} bytes)`);
+  return { version, hash, files: mods.length, bundleFile };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) bundle(resolve(process.argv[2] ?? join(root, 'dist', 'vendor')));
