@@ -46,6 +46,7 @@ import { runProbe } from '../src/check/probes/index.js';
 import { checkCounts, eachArg, oneOf, usage, median, toolVersion, writeResults } from './lib/common.js';
 import { createSystemTimers } from '../src/timers.js';
 import { createTcpCheckEngine, type TcpCheckOutcome } from '../src/net/tcpCheckEngine.js';
+import { endpointAddress } from './lib/endpoints.js';
 
 type Mode = 'tcp' | 'http' | 'merge';
 type Impl = 'tandem' | 'haproxy';
@@ -59,13 +60,6 @@ const CHECK_INTERVAL_MS = 1000;
 const CHECK_TIMEOUT_MS = 1000;
 /** /proc/PID/stat counts CPU time in clock ticks (sysconf(_SC_CLK_TCK)). */
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** Endpoint i -> 127.(10+a).b.c, c in 1..250: avoids .0 and .255, 62,500 addresses per /16. */
-function endpointAddress(i: number): string {
-  const c = 1 + (i % 250);
-  const rest = Math.floor(i / 250);
-  return `127.${10 + Math.floor(rest / 250)}.${rest % 250}.${c}`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // role: server

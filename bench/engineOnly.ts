@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { createTcpCheckEngine } from '../src/net/tcpCheckEngine.js';
 import { eachArg, oneOf, usage, checkCounts } from './lib/common.js';
 import { sampleCpu, rssKb } from './lib/proc.js';
+import { endpointAddress } from './lib/endpoints.js';
 
 type Mode = 'quiet' | 'report';
 const SELF = fileURLToPath(import.meta.url);
@@ -26,13 +27,6 @@ const PORT = 18080; // bench/checks.ts PORT.tcp
 const INTERVAL_MS = 1000;
 const TIMEOUT_MS = 1000;
 const FD_LIMIT = 65536;
-
-/** bench/checks.ts endpointAddress: endpoint i -> 127.(10+a).b.c, c in 1..250. */
-function endpointAddress(i: number): string {
-  const c = 1 + (i % 250);
-  const rest = Math.floor(i / 250);
-  return `127.${10 + Math.floor(rest / 250)}.${rest % 250}.${c}`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // role: engine

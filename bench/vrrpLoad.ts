@@ -40,6 +40,7 @@ import { advertIntervals, advertsIn, advertTiming, intervalTiming, realtimeNs, t
 import { checkCounts, eachArg, oneOf, usage, fmt, ratio, stats, type Stats } from './lib/common.js';
 import { runSideBySide } from './lib/sideBySide.js';
 import { childrenOf, loadAverage, sampleCpu, type CpuWindow } from './lib/proc.js';
+import { endpointAddress } from './lib/endpoints.js';
 
 type Impl = 'tandem' | 'keepalived';
 const ADVERT_INT_S = 0.05;
@@ -57,13 +58,6 @@ const HARD_NOFILE = ((): number => {
 })();
 const PRLIMIT = ['prlimit', `--nofile=${HARD_NOFILE}:${HARD_NOFILE}`, '--'];
 
-/** Endpoint i -> 127.(10+a).b.c, c in 1..250: bench/checks.ts endpointAddress(), whose server
- *  role listens on exactly these. */
-function endpointAddress(i: number): string {
-  const c = 1 + (i % 250);
-  const rest = Math.floor(i / 250);
-  return `127.${10 + Math.floor(rest / 250)}.${rest % 250}.${c}`;
-}
 /** Real servers nobody listens on: their check fails and their notify_down hangs. */
 function deadAddress(i: number): string {
   return `127.200.${Math.floor(i / 250)}.${1 + (i % 250)}`;

@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
+import { collectRequires } from './lib/requireGraph.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -27,29 +28,14 @@ const ts = require('typescript');
 
 /** Every module reachable from dist/src/cli.js by a relative import, entry first. */
 export function collect(entry = join(root, 'dist', 'src', 'cli.js')) {
-  const ids = new Map();
-  const mods = [];
-  const visit = (file) => {
-    if (ids.has(file)) return ids.get(file);
-    const id = mods.length;
-    ids.set(file, id);
-    const esm = readFileSync(file, 'utf8');
-    const out = ts.transpileModule(esm, {
+  return collectRequires(entry, (file) => {
+    const out = ts.transpileModule(readFileSync(file, 'utf8'), {
       fileName: file,
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false, inlineSourceMap: false },
     });
     const code = out.outputText.replace(/\bimport\.meta\.url\b/g, '__importMetaUrl').replace(/^\/\/# sourceMappingURL=.*$/m, '');
-    const mod = { file, code, deps: {}, mtimeMs: statSync(file).mtimeMs };
-    mods.push(mod);
-    for (const m of code.matchAll(/\brequire\((['"])([^'"]+)\1\)/g)) {
-      const spec = m[2];
-      if (!spec.startsWith('.')) continue;
-      mod.deps[spec] = visit(resolve(dirname(file), spec));
-    }
-    return id;
-  };
-  visit(entry);
-  return mods;
+    return { code, mtimeMs: statSync(file).mtimeMs };
+  });
 }
 
 /** Writes tandem.cjs and tandem.cache into outDir. */

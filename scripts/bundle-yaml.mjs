@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+import { collectRequires } from './lib/requireGraph.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -27,29 +28,13 @@ const entry = require.resolve('yaml');
 
 /** Every file reachable from the entry by relative require('./x.js'), entry first. */
 export function collect() {
-  const ids = new Map();
-  const mods = [];
-  const visit = (file) => {
-    if (ids.has(file)) return ids.get(file);
-    const id = mods.length;
-    ids.set(file, id);
-    const mod = { file, source: readFileSync(file, 'utf8'), deps: {} };
-    mods.push(mod);
-    for (const m of mod.source.matchAll(/\brequire\((['"])([^'"]+)\1\)/g)) {
-      const spec = m[2];
-      if (!spec.startsWith('.')) continue;
-      mod.deps[spec] = visit(resolve(dirname(file), spec));
-    }
-    return id;
-  };
-  visit(entry);
-  return mods;
+  return collectRequires(entry, (file) => ({ code: readFileSync(file, 'utf8') }));
 }
 
 /** The package's files, hashed in path order: the same hash means the same package code. */
 export function packageHash(mods) {
   const h = createHash('sha256');
-  for (const m of [...mods].sort((a, b) => (a.file < b.file ? -1 : 1))) h.update(relative(pkgDir, m.file)).update('\0').update(m.source).update('\0');
+  for (const m of [...mods].sort((a, b) => (a.file < b.file ? -1 : 1))) h.update(relative(pkgDir, m.file)).update('\0').update(m.code).update('\0');
   return h.digest('hex');
 }
 
@@ -57,7 +42,7 @@ export function packageHash(mods) {
 export function bundle(outDir) {
   const mods = collect();
   const hash = packageHash(mods);
-  const defs = mods.map((m) => `// ${relative(pkgDir, m.file)}\n[function (module, exports, require) {\n${m.source}\n}, ${JSON.stringify(m.deps)}]`);
+  const defs = mods.map((m) => `// ${relative(pkgDir, m.file)}\n[function (module, exports, require) {\n${m.code}\n}, ${JSON.stringify(m.deps)}]`);
   // The script's value is a function of Node's require (for the built-in modules): it returns the
   // package's exports, loading each module once, on first require, as Node does (cycles included).
   const source = `(function (nodeRequire) {

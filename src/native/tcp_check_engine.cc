@@ -235,12 +235,6 @@ struct Last {
   bool set = false;
 };
 
-void CloseWithReset(int fd) {
-  linger l{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-  close(fd);
-}
-
 class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
  public:
   static Napi::Function Init(Napi::Env env) {

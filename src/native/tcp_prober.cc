@@ -87,12 +87,6 @@ bool ParseSockaddr(int family, const std::string& text, uint16_t port, sockaddr_
   return true;
 }
 
-void CloseWithReset(int fd) {
-  linger l{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-  close(fd);
-}
-
 class TcpProber : public Napi::ObjectWrap<TcpProber> {
  public:
   static Napi::Function Init(Napi::Env env) {

@@ -74,6 +74,24 @@ export class ManualTimers implements Timers {
     }
   }
 
+  /**
+   * Runs every deadline up to `t` (absolute ms) one at a time, yielding one real loop turn after
+   * each (results a callback resolves land at that deadline's time), then moves the clock to `t`.
+   * Bounded: at most 100,000 deadlines.
+   */
+  async runDeadlinesTo(t: number): Promise<void> {
+    const turn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+    await turn();
+    for (let i = 0; i < 100_000; i++) {
+      const at = this.nextAt();
+      if (at === null || at > t) break;
+      this.step();
+      await turn();
+    }
+    if (this.t < t) this.advance(t - this.t);
+    await turn();
+  }
+
   /** Advances to the next deadline (if any) and runs what falls due there; returns whether it did. */
   step(): boolean {
     const at = this.nextAt();

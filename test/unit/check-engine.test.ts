@@ -46,7 +46,6 @@ const failsAt = (w: Windows, port: number, now: number): boolean => (w[port] ?? 
 const refusedDetail = (c: { connectIp: string; connectPort: number }): string => `connect ECONNREFUSED ${c.connectIp}:${c.connectPort}`;
 
 type Timed = SchedulerEvent & { at: number };
-const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** A scheduler over `servers` answering from `windows`, with the engine or the JS prober. */
 function harness(servers: RealServerConfig[], windows: Windows, withEngine: boolean) {
@@ -72,17 +71,7 @@ function harness(servers: RealServerConfig[], windows: Windows, withEngine: bool
       },
     } : {}),
   });
-  const runTo = async (until: number): Promise<void> => {
-    await settle();
-    for (let i = 0; i < 100_000; i++) {
-      const at = timers.nextAt();
-      if (at === null || at > until) break;
-      timers.step();
-      await settle();
-    }
-    if (timers.now() < until) timers.advance(until - timers.now());
-    await settle();
-  };
+  const runTo = (until: number): Promise<void> => timers.runDeadlinesTo(until);
   return { timers, events, sched, runTo, engine: () => engine!, jsProbes: () => jsProbes };
 }
 

@@ -45,7 +45,6 @@ function rs(svc: number, ip: string, checks: CheckConfig[], weight = 1): RealSer
 type Script = (check: CheckConfig, now: number) => ProbeResult;
 type Timed = SchedulerEvent & { at: number };
 
-const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** A scheduler on a manual clock whose probes answer at once from `script`, recorded. */
 function harness(servers: RealServerConfig[], script: Script, random: () => number = () => 0) {
@@ -60,19 +59,7 @@ function harness(servers: RealServerConfig[], script: Script, random: () => numb
       return Promise.resolve(script(check, timers.now()));
     },
   });
-  /** Runs every deadline up to `until` (results land at the time of their probe), then moves
-   *  the clock to `until`. Bounded by the number of steps. */
-  const runTo = async (until: number): Promise<void> => {
-    await settle();
-    for (let i = 0; i < 100_000; i++) {
-      const at = timers.nextAt();
-      if (at === null || at > until) break;
-      timers.step();
-      await settle();
-    }
-    if (timers.now() < until) timers.advance(until - timers.now());
-    await settle();
-  };
+  const runTo = (until: number): Promise<void> => timers.runDeadlinesTo(until);
   return { timers, probes, events, sched, runTo };
 }
 

@@ -17,7 +17,7 @@ const root = new URL('../../../', import.meta.url).pathname;
 const pkg = createRequire(join(root, 'package.json'))('yaml') as typeof Yaml;
 const script = join(root, 'scripts', 'bundle-yaml.mjs');
 
-interface BundleScript { collect(): { file: string; source: string }[]; packageHash(mods: { file: string; source: string }[]): string; bundle(outDir: string): { hash: string; files: number } }
+interface BundleScript { collect(): { file: string; code: string }[]; packageHash(mods: { file: string; code: string }[]): string; bundle(outDir: string): { hash: string; files: number } }
 
 function attempt(f: () => unknown): unknown {
   try { return f(); } catch (e) { return `throws ${(e as Error).name}: ${(e as Error).message}`; }
@@ -57,7 +57,7 @@ describe('the yaml bundle', () => {
     const mods = s.collect();
     assert.ok(mods.length > 50, `${mods.length} files`);
     const text = readFileSync(join(dir, 'yaml.cjs'), 'utf8');
-    for (const m of mods) assert.ok(text.includes(m.source), `${m.file} is in the bundle as it is`);
+    for (const m of mods) assert.ok(text.includes(m.code), `${m.file} is in the bundle as it is`);
     assert.ok(fresh, 'the bundle loads');
     assert.equal(fresh.hash, s.packageHash(mods));
     assert.equal(fresh.version, (createRequire(join(root, 'package.json'))('yaml/package.json') as { version: string }).version);
@@ -70,7 +70,7 @@ describe('the yaml bundle', () => {
     const mods = s.collect();
     assert.equal(built.hash, s.packageHash(mods), 'dist/vendor/yaml.cjs is stale: run npm run build');
     const text = readFileSync(join(root, 'dist', 'vendor', 'yaml.cjs'), 'utf8');
-    for (const m of mods) assert.ok(text.includes(m.source), `${m.file} is in dist/vendor/yaml.cjs as it is`);
+    for (const m of mods) assert.ok(text.includes(m.code), `${m.file} is in dist/vendor/yaml.cjs as it is`);
   });
 
   it('exports what the package exports', () => {
