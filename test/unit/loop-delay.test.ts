@@ -56,6 +56,18 @@ describe('event loop delay window', () => {
     assert.equal(r.count, 5);
   });
 
+  it('takes the sampling interval off every sample: an idle loop reads 0, a 40 ms stall 40', () => {
+    const h = new ScriptedHistogram();
+    const w = new LoopDelayWindow(h, () => 0, ms(10));
+    // perf_hooks records the time between two runs of its 10 ms timer.
+    h.record(ms(10), ms(10), ms(10.5), ms(50));
+    const r = w.read();
+    assert.equal(r.p50_ms, 0);
+    assert.equal(r.max_ms, 40);
+    assert.equal(r.count, 4);
+    assert.ok(Math.abs(r.sum_s - 0.0405) < 1e-9, String(r.sum_s));
+  });
+
   it('an empty window reports zeros, not NaN', () => {
     const h = new ScriptedHistogram();
     const w = new LoopDelayWindow(h, () => 0);
