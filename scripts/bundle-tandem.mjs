@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
-import { collectRequires } from './lib/requireGraph.mjs';
+import { collectRequires, moduleLoaderSource } from './lib/requireGraph.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -52,17 +52,7 @@ export function bundle(outDir) {
   // returns the module loader, each module loaded once, on first require, as CommonJS does.
   const source = `(function (nodeRequire, distUrl) {
 'use strict';
-const defs = [
-${defs.join(',\n')}
-];
-const loaded = new Array(defs.length);
-function load(id) {
-  if (loaded[id]) return loaded[id].exports;
-  const module = loaded[id] = { exports: {} };
-  const [fn, deps, rel] = defs[id];
-  fn.call(module.exports, module, module.exports, (spec) => (Object.hasOwn(deps, spec) ? load(deps[spec]) : nodeRequire(spec)), new URL(rel, distUrl).href);
-  return module.exports;
-}
+${moduleLoaderSource(defs, 'new URL(rest[0], distUrl).href')}
 return { load, inputs: ${JSON.stringify(inputs)}, loadedIds: () => loaded.flatMap((m, i) => (m ? [new URL(defs[i][2], distUrl).href] : [])) };
 })`;
   mkdirSync(outDir, { recursive: true });

@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
-import { collectRequires } from './lib/requireGraph.mjs';
+import { collectRequires, moduleLoaderSource } from './lib/requireGraph.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -47,17 +47,7 @@ export function bundle(outDir) {
   // package's exports, loading each module once, on first require, as Node does (cycles included).
   const source = `(function (nodeRequire) {
   'use strict';
-  const defs = [
-  ${defs.join(',\n')}
-  ];
-  const loaded = new Array(defs.length);
-  function load(id) {
-    if (loaded[id]) return loaded[id].exports;
-    const module = loaded[id] = { exports: {} };
-    const [fn, deps] = defs[id];
-    fn.call(module.exports, module, module.exports, (spec) => (Object.hasOwn(deps, spec) ? load(deps[spec]) : nodeRequire(spec)));
-    return module.exports;
-  }
+  ${moduleLoaderSource(defs)}
   const yaml = load(0);
   return { yaml, version: ${JSON.stringify(version)}, hash: ${JSON.stringify(hash)} };
   })`;

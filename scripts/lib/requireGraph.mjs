@@ -26,3 +26,24 @@ export function collectRequires(entry, read) {
   visit(entry);
   return mods;
 }
+
+/**
+ * The body of a bundle's module loader: `defs` (one `[moduleFunction, deps, ...rest]` per module,
+ * as source text), `loaded`, and `load(id)`, which runs each module once, on first require, as
+ * CommonJS does (cycles included). A relative require goes to its module number, anything else to
+ * `nodeRequire`. `moreArgs`: source text of extra arguments of every module function call (it can
+ * use `rest`, the def's elements after deps).
+ */
+export function moduleLoaderSource(defs, moreArgs = '') {
+  return `const defs = [
+${defs.join(',\n')}
+];
+const loaded = new Array(defs.length);
+function load(id) {
+  if (loaded[id]) return loaded[id].exports;
+  const module = loaded[id] = { exports: {} };
+  const [fn, deps, ...rest] = defs[id];
+  fn.call(module.exports, module, module.exports, (spec) => (Object.hasOwn(deps, spec) ? load(deps[spec]) : nodeRequire(spec))${moreArgs ? `, ${moreArgs}` : ''});
+  return module.exports;
+}`;
+}

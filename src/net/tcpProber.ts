@@ -44,6 +44,11 @@ const ERROR = 4;
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
+/** An errno number's name (ECONNREFUSED ...), `E<n>` for one Node does not name. */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `E${errno}`;
+}
+
 /** One open probe connection. */
 export class ProbeConnection {
   private open = true;
@@ -93,7 +98,7 @@ export class ProbeConnection {
 
   /** An errno from the prober as the error Node's net module would give for it. */
   private errnoError(errno: number): SystemError {
-    const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
+    const code = errnoName(errno);
     const t = this.target;
     const where = t.family === 6 ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
     const syscall = this.connected ? 'read' : 'connect';

@@ -13,15 +13,13 @@
 // replaced the config): two of the three engine commands per probe are gone, and with them two
 // of the engine thread's wake-ups. The scheduler's steady-state integration (quiet mode) is
 // check/scheduler.ts's business.
-import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   createTcpCheckEngine, type TcpCheckEngine, type TcpCheckOutcome, type TcpCheckSpec,
 } from '../../src/net/tcpCheckEngine.js';
 import type { ProbeResult } from '../../src/check/verdict.js';
 import type { CheckConfig } from '../../src/config/lbModel.js';
-import { maskUrlCredentials } from '../../src/config/secrets.js';
-import { nativeCheckSpec } from '../../src/check/probes/httpEngineSpec.js';
+import { engineOutcomeResult, nativeCheckSpec } from '../../src/check/probes/httpEngineSpec.js';
 import { runProbe, type RunProbe } from '../../src/check/probes/index.js';
 
 export interface EngineProbeOptions {
@@ -29,8 +27,9 @@ export interface EngineProbeOptions {
   timeoutMs: number;
   /** Aborting settles the probe at once ('timeout', detail 'aborted') and removes its target. */
   signal?: AbortSignal | undefined;
-  /** Prefix of a failure's detail (an HTTP url's masked path, as probes/http.ts writes it). */
-  label?: string | undefined;
+  /** The check probed: a failure is worded as the daemon words it (httpEngineSpec.ts
+   *  engineOutcomeResult(), the JS probe's words). */
+  check: CheckConfig;
   /** Keeps the engine target between probes of the same key (the same spec every time). */
   key?: object | undefined;
 }
@@ -57,7 +56,7 @@ class Waiter {
     readonly resolve: (r: ProbeResult) => void,
     readonly signal: AbortSignal | undefined,
     readonly timeoutMs: number,
-    readonly label: string | undefined,
+    readonly check: CheckConfig,
     readonly giveUpAt: number,
     /** The key's target (kept after the probe), or undefined (removed after the probe). */
     readonly slot: Slot | undefined,
@@ -131,7 +130,7 @@ export class ProbeEngine {
       return;
     }
     if (slot !== undefined) slot.busy = true;
-    const w = new Waiter(id, resolve, opts.signal, ms, opts.label, performance.now() + ms + BACKSTOP_GRACE_MS, slot);
+    const w = new Waiter(id, resolve, opts.signal, ms, opts.check, performance.now() + ms + BACKSTOP_GRACE_MS, slot);
     this.waiting.set(id, w);
     if (opts.signal) this.underSignal(opts.signal).add(w);
     this.startBackstop();
@@ -207,40 +206,23 @@ export function probeWithEngine(engine: ProbeEngine, spec: TcpCheckSpec, opts: E
   return new Promise<ProbeResult>((resolve) => engine.start(spec, opts, resolve));
 }
 
-const OK: ProbeResult = Object.freeze({ ok: true });
 const ABORTED: ProbeResult = Object.freeze({ ok: false, reason: 'timeout', detail: 'aborted' });
 
-/** errno number -> name (ECONNREFUSED ...), for details. */
-const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-
 function resultOf(o: TcpCheckOutcome, w: Waiter): ProbeResult {
-  if (o.ok) return OK;
-  const reason = o.reason ?? 'connect_error';
-  let detail: string;
-  switch (reason) {
-    case 'timeout': detail = `no verdict within ${w.timeoutMs} ms`; break;
-    case 'http_status': detail = `status ${o.status ?? 0}`; break;
-    case 'bad_response': detail = 'not an HTTP response (no status line, no end of header within 64 KiB, or closed before it)'; break;
-    default: detail = o.errno ? (ERRNO_NAMES.get(o.errno) ?? `errno ${o.errno}`) : reason;
-  }
-  return { ok: false, reason, detail: w.label !== undefined ? `${w.label}: ${detail}` : detail };
+  return engineOutcomeResult(w.check, o, w.timeoutMs);
 }
 
 /** What the engine runs for a check (null: the JS probe), computed once per check object (the
  *  config is frozen, so the request bytes cannot change under us). */
-interface EngineCheck { spec: TcpCheckSpec; label: string | undefined }
-const ENGINE_CHECKS = new WeakMap<CheckConfig, EngineCheck | null>();
+const ENGINE_SPECS = new WeakMap<CheckConfig, TcpCheckSpec | null>();
 
-function engineCheckOf(check: CheckConfig): EngineCheck | null {
-  let e = ENGINE_CHECKS.get(check);
-  if (e === undefined) {
-    const spec = nativeCheckSpec(check);
-    // http.ts's failure detail starts with the url's path, its secrets masked (config/secrets.ts).
-    const label = spec?.http !== undefined && check.kind === 'http_get' ? maskUrlCredentials(check.urls[0]!.path) : undefined;
-    e = spec === null ? null : { spec, label };
-    ENGINE_CHECKS.set(check, e);
+function engineSpecOf(check: CheckConfig): TcpCheckSpec | null {
+  let spec = ENGINE_SPECS.get(check);
+  if (spec === undefined) {
+    spec = nativeCheckSpec(check);
+    ENGINE_SPECS.set(check, spec);
   }
-  return e;
+  return spec;
 }
 
 /**
@@ -250,10 +232,10 @@ function engineCheckOf(check: CheckConfig): EngineCheck | null {
 export function createRunProbe(engine?: ProbeEngine): RunProbe {
   if (engine === undefined) return runProbe;
   return (check, opts = {}) => {
-    const e = engineCheckOf(check);
-    if (e === null) return runProbe(check, opts);
-    return probeWithEngine(engine, e.spec, {
-      timeoutMs: opts.timeoutMs ?? check.timeoutMs, signal: opts.signal, label: e.label, key: check,
+    const spec = engineSpecOf(check);
+    if (spec === null) return runProbe(check, opts);
+    return probeWithEngine(engine, spec, {
+      timeoutMs: opts.timeoutMs ?? check.timeoutMs, signal: opts.signal, check, key: check,
     });
   };
 }

@@ -11,10 +11,10 @@
 //   port, HTTP/1.0 / 1.0C / 1.1), and the accepted codes are the url's statusCodes (the config
 //   loader already puts keepalived's default, 200-299, there when none is given).
 // TCP_CHECK is always eligible.
-import { constants as osConstants } from 'node:os';
 import type { CheckConfig } from '../../config/lbModel.js';
 import { maskUrlCredentials } from '../../config/secrets.js';
 import type { TcpCheckOutcome, TcpCheckSpec } from '../../net/tcpCheckEngine.js';
+import { errnoName } from '../../net/tcpProber.js';
 import type { ProbeResult } from '../verdict.js';
 import { httpRequest } from './http.js';
 
@@ -50,7 +50,6 @@ function tcpSpec(check: CheckConfig): TcpCheckSpec {
   };
 }
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
 const OK: ProbeResult = Object.freeze({ ok: true });
 
 /** An engine outcome of `check` as the JS probe reports the same failure (net/tcpProber.ts
@@ -67,7 +66,7 @@ export function engineOutcomeResult(check: CheckConfig, o: TcpCheckOutcome, time
     case 'bad_response':
       return { ok: false, reason, detail: `${path}: not an HTTP response (no status line, no end of header within 64 KiB, or closed before it)` };
     default: {
-      const code = o.errno !== undefined ? ERRNO_NAMES.get(o.errno) ?? `E${o.errno}` : reason;
+      const code = o.errno !== undefined ? errnoName(o.errno) : reason;
       const where = check.connectIp.includes(':') ? `[${check.connectIp}]:${check.connectPort}` : `${check.connectIp}:${check.connectPort}`;
       return { ok: false, reason, detail: `${reason === 'reset' ? 'read' : 'connect'} ${code} ${where}` };
     }
