@@ -3,6 +3,7 @@
 // shutdown; added ones start. All or nothing: everything that can refuse the reload is checked
 // before anything changes.
 import type { Config, Vip, VrrpInstanceConfig } from '../config/model.js';
+import { vipKey } from './vips.js';
 import type { RunningGroup, RunningInstance } from './running.js';
 import { machineConfigFor, rxFor, wireFor } from './running.js';
 import type { VrrpRouter } from './router.js';
@@ -78,7 +79,7 @@ function reconfigureInstance(router: VrrpRouter, r: RunningInstance, cfg: VrrpIn
   // The new settings may fix a send fault (or cause one): start over; reconfigure() applies it.
   router.sendPath.checkEncodable(r, afterReconfigure(r.sendHealth));
   if (r.driver.snapshot().state !== 'MASTER' || r.sendHealth.fault) return;
-  const key = (v: Vip) => `${v.address}/${v.prefixLen}`;
+  const key = (v: Vip) => vipKey(cfg, v);
   const now = new Set(r.wire.allVips.map(key));
   const before = new Set(oldVips.map(key));
   const gone = oldVips.filter((v) => !now.has(key(v)));
