@@ -62,7 +62,12 @@ function parseText(n: Scalar, text: string, path: string, ctx: Ctx): { address: 
     const { w, i } = words[k]!;
     const node = subNode(n, i);
     const key = w === 'broadcast' ? 'brd' : w === '-nodad' ? 'nodad' : w;
-    if (opts.has(key)) { report(ctx, node, `${path}.${key}`, `${w} is given twice (keepalived: "Cannot specify ipaddress device more than once")`); ok = false; continue; }
+    if (opts.has(key)) {
+      report(ctx, node, `${path}.${key}`, `${w} is given twice (keepalived: "Cannot specify ipaddress device more than once")`);
+      ok = false;
+      if (VALUE_OPTIONS.has(key)) k++;
+      continue;
+    }
     if (w === 'no_track' || w === '-nodad' || (FLAG_WORDS as readonly string[]).includes(w)) {
       opts.set(key, { value: w === '-nodad' ? false : true, node });
       continue;
