@@ -15,9 +15,8 @@
 //   IFNAMSIZ bytes, the kernel takes 15 characters (IFA_LABEL's policy). The man page: "it should
 //   be of the form <realdev>:<anytext>"; `ip addr` refuses another (iproute2 ipaddr_modify()), the
 //   kernel and keepalived do not: a warning here;
-// - peer ADDR[/LEN]: a point-to-point peer (IFA_ADDRESS; the VIP is IFA_LOCAL), same family, and
-//   the VIP's prefix length becomes the peer's ("Cannot specify address prefix when specifying
-//   peer address");
+// - peer ADDR: a point-to-point peer (IFA_ADDRESS; the VIP is IFA_LOCAL), same family, no prefix
+//   on either ("Cannot specify address prefix when specifying peer address");
 // - no_track: deleting the address does not change the instance's state, and it comes back at
 //   the next transition to MASTER (the man page);
 // - preferred_lft N|forever: IPv6 (IFA_CACHEINFO); default 0 for a /128 (deprecated: never a
@@ -178,13 +177,14 @@ function build(text: string, addrNode: Node, opts: Opts, entry: Node, path: stri
     else vip.scope = n;
   }
   if (opts.has('peer')) {
-    const [pa, pl, ...pr] = str('peer').split('/');
-    const peer = pa ? canonicalIp(pa) : undefined;
-    const plen = pl === undefined ? max : /^\d{1,3}$/.test(pl) ? Number(pl) : NaN;
-    if (!peer || pr.length || !(plen >= 0 && plen <= max)) bad('peer', `expected an address with optional /prefix, got ${JSON.stringify(str('peer'))} (keepalived: "Invalid peer address")`);
+    // keepalived 2.2.7 reads the peer with parse_ipaddress(..., false): no /prefix ("VRRP parsed
+    // invalid IP 203.0.113.2/32", "Invalid peer address"), and the VIP's prefix becomes the
+    // peer's, a full /32 or /128.
+    const peer = canonicalIp(str('peer'));
+    if (!peer) bad('peer', `expected an address without /prefix, got ${JSON.stringify(str('peer'))} (keepalived: "Invalid peer address")`);
     else if (peer.family !== ip.family) bad('peer', `${peer.address} is IPv${peer.family}, the address IPv${ip.family} (keepalived: "Peer address %s does not match address family")`);
-    else if (len !== undefined && prefixLen !== max) bad('peer', `give the prefix on the peer, not on the address (keepalived: "Cannot specify address prefix when specifying peer address"): ${peer.address}/${prefixLen}`);
-    else { vip.peer = peer.address; prefixLen = vip.prefixLen = plen; }
+    else if (len !== undefined && prefixLen !== max) bad('peer', `an address with a peer is a /${max} (keepalived: "Cannot specify address prefix when specifying peer address"): drop /${prefixLen}`);
+    else { vip.peer = peer.address; prefixLen = vip.prefixLen = max; }
   }
   if (opts.has('brd')) {
     const b = str('brd');

@@ -30,9 +30,11 @@ describe('VIP options: the model', () => {
     assert.deepEqual(v, [[200, '192.0.2.0'], [254, '192.0.2.127'], [255, '198.51.255.255']]);
   });
 
-  it('peer: the VIP is IFA_LOCAL, its prefix the peer\'s', () => {
-    const v = loadOk(inst('      - 192.0.2.10 peer 192.0.2.1/30\n')).vrrpInstances[0]!.vips[0]!;
-    assert.deepEqual(v, { address: '192.0.2.10', prefixLen: 30, family: 4, peer: '192.0.2.1' });
+  it('peer: the VIP is IFA_LOCAL, a /32 (keepalived 2.2.7 reads the peer without a prefix)', () => {
+    const v = loadOk(inst('      - 192.0.2.10 peer 192.0.2.1\n')).vrrpInstances[0]!.vips[0]!;
+    assert.deepEqual(v, { address: '192.0.2.10', prefixLen: 32, family: 4, peer: '192.0.2.1' });
+    assert.deepEqual(configErrors(inst('      - 192.0.2.10 peer 192.0.2.1/30\n')),
+      ['lb.yaml:6:25 vrrp_instances[0].virtual_ipaddresses[0].peer: expected an address without /prefix, got "192.0.2.1/30" (keepalived: "Invalid peer address")']);
   });
 
   it('IPv6: preferred_lft 0 by default for a /128 (keepalived), forever otherwise; forever and N as given; -nodad keeps DAD', () => {
@@ -85,7 +87,7 @@ describe('VIP options: errors, located', () => {
       "lb.yaml:8:23 vrrp_instances[0].virtual_ipaddresses[2].fast: unknown option fast (keepalived's: dev, scope, brd, label, peer, no_track, preferred_lft, home, -nodad, noprefixroute, autojoin, mngtmpaddr)",
       'lb.yaml:9:33 vrrp_instances[0].virtual_ipaddresses[3].dev: dev is given twice (keepalived: "Cannot specify ipaddress device more than once")',
       'lb.yaml:10:27 vrrp_instances[0].virtual_ipaddresses[4].brd: brd + needs a prefix of at most 30, the address has /31 (keepalived: "Address prefix length %d too long for broadcast")',
-      'lb.yaml:11:28 vrrp_instances[0].virtual_ipaddresses[5].peer: give the prefix on the peer, not on the address (keepalived: "Cannot specify address prefix when specifying peer address"): 192.0.2.1/24',
+      'lb.yaml:11:28 vrrp_instances[0].virtual_ipaddresses[5].peer: an address with a peer is a /32 (keepalived: "Cannot specify address prefix when specifying peer address"): drop /24',
       'lb.yaml:12:25 vrrp_instances[0].virtual_ipaddresses[6].peer: 2001:db8::1 is IPv6, the address IPv4 (keepalived: "Peer address %s does not match address family")',
       'lb.yaml:13:24 vrrp_instances[0].virtual_ipaddresses[7].brd: brd and peer together: keepalived ignores the broadcast ("Cannot specify broadcast and peer addresses"); give one',
       'lb.yaml:14:29 vrrp_instances[0].virtual_ipaddresses[8].label: expected a label of 1..15 printable characters, got "abcdefghijklmnop" (IFA_LABEL holds IFNAMSIZ - 1)',
