@@ -28,7 +28,7 @@ test('a VIP with dev goes on that interface with label, scope and brd; its GARP 
     const mark = pair.obs.mark;
     const d1 = await pair.startTandem(pair.lb1, 150, {
       vips: ['192.0.2.100/24', '198.51.100.10/24 dev eth1 label eth1:vip scope link brd +'],
-      vipsExcluded: ['2001:db8:1::77/64 dev eth1 preferred_lft 30'],
+      vipsExcluded: ['2001:db8:1::77/64 dev eth1 preferred_lft 30', '203.0.113.1 peer 203.0.113.2 dev eth1'],
       garpMasterRepeat: 2,
     });
     await d1.waitForState('VI_1', 'MASTER', pair.takeoverMs(150));
@@ -37,6 +37,8 @@ test('a VIP with dev goes on that interface with label, scope and brd; its GARP 
     const v6 = (await addrInfo(pair, 'eth1')).find((a) => a.local === '2001:db8:1::77');
     assert.ok(v6, 'the IPv6 excluded VIP on eth1');
     assert.ok(v6.preferred_life_time !== undefined && v6.preferred_life_time <= 30 && v6.preferred_life_time > 20, `preferred_lft 30: ${JSON.stringify(v6)}`);
+    const p2p = (await addrInfo(pair, 'eth1')).find((a) => a.local === '203.0.113.1');
+    assert.deepEqual([p2p?.address, p2p?.prefixlen], ['203.0.113.2', 32], `the peer VIP: IFA_LOCAL ours, IFA_ADDRESS the peer: ${JSON.stringify(p2p)}`);
     assert.equal((await addrInfo(pair, 'eth0')).some((a) => a.local === '198.51.100.10'), false, 'not on the instance\'s interface');
     assert.ok(await pair.lab.hasAddress(pair.lb1, '192.0.2.100'), 'the plain VIP on eth0');
     // GARP for the dev VIP on eth1 (tcpdump: "Request who-has 198.51.100.10 tell 198.51.100.10"), NA for the IPv6 one.
@@ -52,7 +54,7 @@ test('a VIP with dev goes on that interface with label, scope and brd; its GARP 
     const ad = pair.obs.adverts({ src: pair.src(pair.lb1), vrid: 51 }, mark)[0]!;
     assert.deepEqual(ad.addrs, ['192.0.2.100', '198.51.100.10']);
     assert.equal(await d1.stop(), 0);
-    assert.equal((await addrInfo(pair, 'eth1')).some((a) => a.local === '198.51.100.10' || a.local === '2001:db8:1::77'), false, 'removed from eth1 at stop');
+    assert.equal((await addrInfo(pair, 'eth1')).some((a) => ['198.51.100.10', '2001:db8:1::77', '203.0.113.1'].includes(a.local)), false, 'removed from eth1 at stop (the peer one too)');
   } finally {
     await pair.destroy();
   }
