@@ -19,7 +19,8 @@ export interface VrrpReload {
 /** Throws VrrpStartError when `next` cannot run here (a missing interface, no address to send
  *  from); changes nothing. */
 export function checkReconfigure(router: VrrpRouter, next: Config, plan: VrrpReload): void {
-  router.requireInterfaces(plan.added);
+  // A kept instance's interface runs already; a VIP's `dev` may be new.
+  router.requireInterfaces([...plan.added, ...plan.kept.map((k) => k.next)]);
   // The source address leaves out every VIP of the new config.
   for (const cfg of [...plan.added, ...plan.kept.map((k) => k.next)]) router.vips.sourceAddress(next, cfg);
 }

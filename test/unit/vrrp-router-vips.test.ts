@@ -4,7 +4,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.js';
-import { VrrpRouter } from '../../src/vrrp/router.js';
+import { VrrpRouter, VrrpStartError } from '../../src/vrrp/router.js';
+import { planReload } from '../../src/daemon/reloadPlan.js';
 import { masterDownIntervalMs } from '../../src/vrrp/timers.js';
 import { loadOk } from '../lib/config.js';
 import { FakeVrrpNetwork, manualOneShot } from '../lib/fakeVrrpNetwork.js';
@@ -87,6 +88,23 @@ describe('VRRP router: VIP options', () => {
     const r = rig('    virtual_ipaddresses:\n      - 192.0.2.100/24 brd 192.0.2.63\n      - 198.51.100.10/24 dev eth1\n');
     assert.deepEqual(r.router.vips.broadcastsOf(loadOk(`vrrp_instances:\n  - { name: A, interface: eth0, virtual_router_id: 1, virtual_ipaddresses: ["192.0.2.100/24 brd 192.0.2.63", "198.51.100.10/24 dev eth1"] }\n`).vrrpInstances[0]!).sort(),
       ['10.0.0.255', '192.0.2.255', '192.0.2.63']);
+  });
+});
+
+describe('VRRP router: a VIP\'s dev must exist', () => {
+  it('at start and at a reload that keeps the instance; a reload to a VIP on another existing dev moves it', async () => {
+    assert.throws(() => rig('    virtual_ipaddresses: ["192.0.2.100/24 dev eth9"]\n').router.start(), (e) => e instanceof VrrpStartError && /interface eth9 does not exist/.test(e.message));
+    const r = rig('    virtual_ipaddresses: [192.0.2.100/24]\n');
+    r.router.start();
+    await r.timers.runUntil(Math.ceil(takeover) + 100);
+    const text = (dev: string) => `vrrp_instances:\n  - name: VI_1\n    interface: eth0\n    virtual_router_id: 1\n    advert_int: 1\n    virtual_ipaddresses: ["192.0.2.100/24 dev ${dev}"]\n`;
+    const bad = loadOk(text('eth9'));
+    assert.throws(() => r.router.checkReconfigure(bad, planReload(r.router.config, bad).vrrp), /interface eth9 does not exist/);
+    const next = loadOk(text('eth1'));
+    r.router.reconfigure(next, planReload(r.router.config, next).vrrp);
+    assert.equal(r.net.has('eth0', '192.0.2.100'), false, 'removed from eth0');
+    assert.ok(r.net.has('eth1', '192.0.2.100'), 'added on eth1');
+    assert.equal(r.state(), 'MASTER');
   });
 });
 
