@@ -13,6 +13,7 @@ import { crossCheckScriptSecurity } from './scriptSecurity.js';
 import { statusApiModel } from './statusApi.js';
 import { crossCheckLbBackend, type BackendIssues } from './lbBackend.js';
 import { DEFAULT_MTU, VRRP_MAX_ADDR, advertRoom } from './vipLimit.js';
+import { checkLabel } from './vipOptions.js';
 
 export function toModel(raw: RawConfig, file: string, hostname: string): Config {
   const alerts = netAlertsModel(raw.global, hostname);
@@ -31,7 +32,7 @@ export function toModel(raw: RawConfig, file: string, hostname: string): Config 
 
 /** Everything but the track_* lists, which need the trackers (instanceTrackRefs). */
 function instanceModel(r: RawInstance, smtpAlertDefault: boolean): Omit<VrrpInstanceConfig, 'trackScripts' | 'trackFiles' | 'trackProcesses'> {
-  const family = r.virtual_ipaddresses[0]?.family ?? 4;
+  const family = instanceFamily(r);
   const version = (r.version ?? (family === 6 ? 3 : 2)) as 2 | 3;
   const garpMasterRepeat = r.garp_master_repeat ?? 5;
   return {
@@ -59,6 +60,16 @@ function instanceModel(r: RawInstance, smtpAlertDefault: boolean): Omit<VrrpInst
     smtpAlert: r.smtp_alert ?? smtpAlertDefault,
     notify: stateNotifyModel(r),
   };
+}
+
+/**
+ * The instance's family: its first VIP's; without VIPs keepalived takes the first unicast
+ * peer's (vrrp_data.c alloc_vrrp_unicast_peer(): `if (!vrrp->family) vrrp->family =
+ * peer->address.ss_family`), else IPv4 (vrrp.c vrrp_complete_instance(): "Default to IPv4. This
+ * can only happen if no VIPs are specified"). Excluded VIPs do not set it (they may mix families).
+ */
+function instanceFamily(r: RawInstance): 4 | 6 {
+  return r.virtual_ipaddresses[0]?.family ?? r.unicast_peers?.[0]?.family ?? r.unicast_src_ip?.family ?? 4;
 }
 
 /** What the cross checks need to know about this machine, and about the model. */
@@ -120,6 +131,17 @@ function crossCheckInstances(instances: VrrpInstanceConfig[], root: Node, ctx: C
     if (otherFamily.length) fixes.push(() => { inst.vips = inst.vips.filter((v) => v.family === inst.family); });
     checkVipsFitAdvert({ ...inst, vips: inst.vips.filter((v) => v.family === inst.family) }, env, (msg) => err('virtual_ipaddresses', msg));
     const explicitVersion = isMap(node) && nodeOf(node, 'version') !== undefined;
+    // keepalived 2.2.7 vrrp.c vrrp_complete_instance(): `if (LIST_ISEMPTY(vrrp->vip) &&
+    // (vrrp->version == VRRP_VERSION_3 || vrrp->family == AF_INET6 || vrrp->strict_mode))`
+    // "No VIP specified; at least one is required"; RFC 5798 §5.2.5: the address count's
+    // "minimum value is 1". A VRRPv2 IPv4 instance may have none (RFC 3768 §5.3.5 sets no minimum).
+    if (inst.vips.length === 0 && (inst.family === 6 || inst.version === 3)) {
+      err(nodeOf(node, 'virtual_ipaddresses') !== undefined ? 'virtual_ipaddresses' : 'name',
+        `an IPv${inst.family} VRRPv${inst.version} instance needs at least one VIP (RFC 5798 §5.2.5: the advert's address count is at least 1; ` +
+        'keepalived: "No VIP specified; at least one is required"); only a VRRPv2 IPv4 instance may have none');
+    }
+    inst.vips.forEach((v, j) => checkLabel(v, inst.interface, itemNode(at('virtual_ipaddresses'), j), `${p}.virtual_ipaddresses[${j}]`, ctx));
+    inst.vipsExcluded.forEach((v, j) => checkLabel(v, inst.interface, itemNode(at('virtual_ipaddresses_excluded'), j), `${p}.virtual_ipaddresses_excluded[${j}]`, ctx));
     if (inst.family === 6 && inst.version === 2 && explicitVersion) {
       err('version', 'IPv6 VIPs need VRRP version 3 (RFC 5798); VRRPv2 is IPv4 only');
     }

@@ -20,7 +20,28 @@ export interface Vip {
   address: string; // canonical text
   prefixLen: number;
   family: Family;
+  // keepalived's options of the entry (src/config/vipOptions.ts); absent: not given.
+  /** The interface the address goes on, announced on and watched on (else the instance's). */
+  dev?: string;
+  /** IPv4 address label (IFA_LABEL). */
+  label?: string;
+  /** rtnetlink scope number (RT_SCOPE_*); absent: global. */
+  scope?: number;
+  /** IPv4 broadcast (IFA_BROADCAST), `brd +`/`-` resolved. */
+  broadcast?: string;
+  /** Point-to-point peer (IFA_ADDRESS; the VIP is IFA_LOCAL). */
+  peer?: string;
+  /** Deleting it does not change the instance's state; restored at the next MASTER. */
+  noTrack?: boolean;
+  /** IPv6 preferred lifetime in seconds (0xffffffff: forever); absent: forever. */
+  preferredLft?: number;
+  /** IFA_F_* flags asked for. */
+  flags?: VipFlag[];
+  /** keepalived's -nodad: IPv6 duplicate address detection stays on. */
+  dad?: boolean;
 }
+
+export type VipFlag = 'home' | 'noprefixroute' | 'autojoin' | 'mngtmpaddr';
 
 export interface TrackInterface {
   interface: string;

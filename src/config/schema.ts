@@ -2,7 +2,7 @@
 // (REFERENCE.md) unless noted.
 import { isScalar } from './yaml.js';
 import {
-  boolean, cidr, field, integer, ipAddress, list, number, object, oneOf, string, type Validator,
+  boolean, field, integer, ipAddress, list, number, object, oneOf, string, type Validator,
 } from './fields.js';
 import { syncGroupShape } from './syncGroups.js';
 import { trackFileShape, trackProcessShape, trackRefsField, vrrpScriptShape } from './trackers.js';
@@ -10,6 +10,7 @@ import { virtualServersField } from './virtualServers.js';
 import { netAlertGlobalFields } from './netAlerts.js';
 import { notifyGlobalFields, stateNotifyFields } from './notifyScripts.js';
 import { statusApiGlobalFields } from './statusApi.js';
+import { vipEntry } from './vipOptions.js';
 
 const ifname = string({ pattern: /^[A-Za-z0-9_.:@-]{1,15}$/, what: 'an interface name (1..15 characters)' });
 const instanceName = string({ pattern: /^[A-Za-z0-9_.-]+$/, what: 'a name of letters, digits, _ . -' });
@@ -43,8 +44,10 @@ export const vrrpInstanceShape = object({
   unicast_src_ip: field(ipAddress),
   unicast_peers: field(list(ipAddress), { default: [] }),
   authentication: field(authenticationShape),
-  virtual_ipaddresses: field(list(cidr, { min: 1 }), { required: true }),
-  virtual_ipaddresses_excluded: field(list(cidr), { default: [] }),
+  // Each entry keepalived's text or a mapping (src/config/vipOptions.ts). Optional: an instance
+  // without VIPs elects a master for its notify scripts (build.ts says when keepalived allows it).
+  virtual_ipaddresses: field(list(vipEntry), { default: [] }),
+  virtual_ipaddresses_excluded: field(list(vipEntry), { default: [] }),
   track_interfaces: field(list(trackInterface), { default: [] }),
   track_scripts: trackRefsField,
   track_files: trackRefsField,

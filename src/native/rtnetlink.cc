@@ -288,18 +288,65 @@ NetlinkRequest AddrRequest(uint16_t type, uint16_t flags, const AddrArgs& a, uin
   return req;
 }
 
-// addrAdd(ifname, family, address, prefixLen, label?): throws EEXIST when already present.
+// addrAdd(ifname, family, address, prefixLen, opts?): throws EEXIST when already present.
+// opts: { label?, scope?, broadcast?, peer?, preferredLft?, flags? } as keepalived's
+// vrrp_ipaddress.c netlink_ipaddress() sends them: IFA_LOCAL is the address and IFA_ADDRESS the
+// peer (or the address again, as iproute2 does); IFA_BROADCAST, IFA_LABEL (IPv4); IFA_CACHEINFO
+// with the preferred lifetime and an infinite valid one (IPv6); IFA_FLAGS (IFA_F_*: the caller
+// passes IFA_F_NODAD for IPv6 unless asked otherwise); ifa_scope.
 Napi::Value AddrAdd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddrArgs a;
-  if (!ParseAddrArgs(info, "addrAdd(ifname, family, address, prefixLen, label?)", a)) return env.Undefined();
-  // IFA_F_NODAD: a VIP must answer at once after a failover, not after ~1 s of duplicate address
-  // detection (RFC 4862 §5.4); the VRRP election already guarantees it is unique.
-  uint32_t ifaFlags = a.family == 6 ? IFA_F_NODAD : 0;
-  NetlinkRequest req = AddrRequest(RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, a, ifaFlags);
-  if (a.family == 6) req.AttrU32(IFA_FLAGS, ifaFlags);
-  if (a.family == 4 && info.Length() > 4 && info[4].IsString()) {
-    std::string label = info[4].As<Napi::String>().Utf8Value();
+  if (!ParseAddrArgs(info, "addrAdd(ifname, family, address, prefixLen, opts?)", a)) return env.Undefined();
+  Napi::Object opts = info.Length() > 4 && info[4].IsObject() ? info[4].As<Napi::Object>() : Napi::Object::New(env);
+  const size_t len = a.family == 4 ? 4 : 16;
+  uint32_t ifaFlags = opts.Has("flags") && opts.Get("flags").IsNumber() ? opts.Get("flags").As<Napi::Number>().Uint32Value() : 0;
+  uint8_t peer[16] = {};
+  bool havePeer = false;
+  if (opts.Has("peer") && opts.Get("peer").IsString()) {
+    std::string text = opts.Get("peer").As<Napi::String>().Utf8Value();
+    if (!ParseAddr(a.family, text, peer)) {
+      ThrowType(env, "bad peer address '" + text + "'");
+      return env.Undefined();
+    }
+    havePeer = true;
+  }
+  NetlinkRequest req(RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+  ifaddrmsg ifa{};
+  ifa.ifa_family = static_cast<uint8_t>(a.family == 4 ? AF_INET : AF_INET6);
+  ifa.ifa_prefixlen = static_cast<uint8_t>(a.prefixLen);
+  ifa.ifa_flags = static_cast<uint8_t>(ifaFlags & 0xff);
+  ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+  if (opts.Has("scope") && opts.Get("scope").IsNumber()) {
+    uint32_t scope = opts.Get("scope").As<Napi::Number>().Uint32Value();
+    if (scope > 255) {
+      ThrowType(env, "scope must be 0..255");
+      return env.Undefined();
+    }
+    ifa.ifa_scope = static_cast<uint8_t>(scope);
+  }
+  ifa.ifa_index = static_cast<uint32_t>(a.ifindex);
+  req.Body(ifa);
+  req.Attr(IFA_LOCAL, a.bytes, len);
+  req.Attr(IFA_ADDRESS, havePeer ? peer : a.bytes, len);
+  if (ifaFlags != 0) req.AttrU32(IFA_FLAGS, ifaFlags);
+  if (a.family == 4 && opts.Has("broadcast") && opts.Get("broadcast").IsString()) {
+    std::string text = opts.Get("broadcast").As<Napi::String>().Utf8Value();
+    uint8_t brd[16] = {};
+    if (!ParseAddr(4, text, brd)) {
+      ThrowType(env, "bad broadcast address '" + text + "'");
+      return env.Undefined();
+    }
+    req.Attr(IFA_BROADCAST, brd, 4);
+  }
+  if (a.family == 6 && opts.Has("preferredLft") && opts.Get("preferredLft").IsNumber()) {
+    ifa_cacheinfo ci{};
+    ci.ifa_prefered = opts.Get("preferredLft").As<Napi::Number>().Uint32Value();
+    ci.ifa_valid = 0xffffffffU;  // INFINITY_LIFE_TIME, as keepalived
+    req.Attr(IFA_CACHEINFO, &ci, sizeof ci);
+  }
+  if (a.family == 4 && opts.Has("label") && opts.Get("label").IsString()) {
+    std::string label = opts.Get("label").As<Napi::String>().Utf8Value();
     if (!label.empty()) {
       if (label.size() >= IFNAMSIZ) {
         ThrowType(env, "label longer than 15 characters");
@@ -313,12 +360,32 @@ Napi::Value AddrAdd(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// addrDel(ifname, family, address, prefixLen): throws EADDRNOTAVAIL when absent.
+// addrDel(ifname, family, address, prefixLen, peer?): throws EADDRNOTAVAIL when absent. An IPv4
+// address with a peer is matched by its peer (the kernel's inet_rtm_deladdr() compares
+// IFA_ADDRESS with the address's own, which is the peer's).
 Napi::Value AddrDel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddrArgs a;
-  if (!ParseAddrArgs(info, "addrDel(ifname, family, address, prefixLen)", a)) return env.Undefined();
+  if (!ParseAddrArgs(info, "addrDel(ifname, family, address, prefixLen, peer?)", a)) return env.Undefined();
+  AddrArgs match = a;
+  if (a.family == 4 && info.Length() > 4 && info[4].IsString()) {
+    std::string text = info[4].As<Napi::String>().Utf8Value();
+    if (!ParseAddr(4, text, match.bytes)) {
+      ThrowType(env, "bad peer address '" + text + "'");
+      return env.Undefined();
+    }
+  }
   NetlinkRequest req = AddrRequest(RTM_DELADDR, NLM_F_ACK, a, 0);
+  if (a.family == 4) {
+    req = NetlinkRequest(RTM_DELADDR, NLM_F_ACK);
+    ifaddrmsg ifa{};
+    ifa.ifa_family = AF_INET;
+    ifa.ifa_prefixlen = static_cast<uint8_t>(a.prefixLen);
+    ifa.ifa_index = static_cast<uint32_t>(a.ifindex);
+    req.Body(ifa);
+    req.Attr(IFA_LOCAL, a.bytes, 4);
+    req.Attr(IFA_ADDRESS, match.bytes, 4);
+  }
   Outcome o = Exchange(req, [](const nlmsghdr*) {});
   if (o.err != 0) return ThrowOutcome(env, o, "delete " + a.text + "/" + std::to_string(a.prefixLen) + " on " + a.ifname);
   return env.Undefined();

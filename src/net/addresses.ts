@@ -21,17 +21,48 @@ export interface LinkInfo {
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
 
+/** What keepalived's virtual_ipaddress options put in the RTM_NEWADDR (config/vipOptions.ts). */
 export interface AddAddressOptions {
   /** IPv4 only: an address label (at most 15 characters), e.g. "eth0:vip". */
   label?: string;
+  /** RT_SCOPE_* number; default global (0). */
+  scope?: number;
+  /** IPv4 broadcast address (IFA_BROADCAST). */
+  broadcast?: string;
+  /** Point-to-point peer (IFA_ADDRESS; the address itself is IFA_LOCAL). */
+  peer?: string;
+  /** IPv6: preferred lifetime in seconds (IFA_CACHEINFO, valid forever); 0 deprecates it. */
+  preferredLft?: number;
+  flags?: ReadonlyArray<'home' | 'noprefixroute' | 'autojoin' | 'mngtmpaddr'>;
+  /** IPv6: keep duplicate address detection (keepalived's -nodad); default off (IFA_F_NODAD). */
+  dad?: boolean;
 }
 
-/** Adds `address/prefixLen` to `ifname`; IPv6 without duplicate address detection so the VIP
- * answers at once. 'exists' when it is already there. Other failures throw a SystemError. */
+// linux/if_addr.h
+const IFA_F = { nodad: 0x02, home: 0x10, mngtmpaddr: 0x100, noprefixroute: 0x200, autojoin: 0x400 } as const;
+const INFINITY_LIFE_TIME = 0xffffffff;
+
+/** The IFA_F_* bits for `opts` on an address of `family`: IPv6 without duplicate address
+ *  detection (keepalived vrrp_ipaddress.c netlink_ipaddress(): "Disable, per VIP, Duplicate
+ *  Address Detection") unless `dad`, so that the VIP answers at once. */
+export function addressFlags(family: 4 | 6, opts: AddAddressOptions): number {
+  let f = family === 6 && !opts.dad ? IFA_F.nodad : 0;
+  for (const name of opts.flags ?? []) f |= IFA_F[name];
+  return f;
+}
+
+/** Adds `address/prefixLen` to `ifname` with keepalived's options. 'exists' when it is already
+ *  there. Other failures throw a SystemError. */
 export function addAddress(ifname: string, address: string, prefixLen: number,
   opts: AddAddressOptions = {}): 'added' | 'exists' {
+  const family = familyOf(address);
   try {
-    nativeAddon().addrAdd(ifname, familyOf(address), address, prefixLen, opts.label);
+    nativeAddon().addrAdd(ifname, family, address, prefixLen, {
+      label: opts.label, scope: opts.scope, broadcast: opts.broadcast, peer: opts.peer,
+      // keepalived sends IFA_CACHEINFO only for a lifetime other than forever.
+      preferredLft: family === 6 && opts.preferredLft !== undefined && opts.preferredLft !== INFINITY_LIFE_TIME ? opts.preferredLft : undefined,
+      flags: addressFlags(family, opts),
+    });
     return 'added';
   } catch (e) {
     if (isSystemError(e, 'EEXIST')) return 'exists';
@@ -39,11 +70,11 @@ export function addAddress(ifname: string, address: string, prefixLen: number,
   }
 }
 
-/** Deletes `address/prefixLen` from `ifname`; 'absent' when no such address (with that prefix
- * length) is there. Other failures throw a SystemError. */
-export function deleteAddress(ifname: string, address: string, prefixLen: number): 'deleted' | 'absent' {
+/** Deletes `address/prefixLen` (with its `peer`, if it has one) from `ifname`; 'absent' when no
+ * such address (with that prefix length) is there. Other failures throw a SystemError. */
+export function deleteAddress(ifname: string, address: string, prefixLen: number, peer?: string): 'deleted' | 'absent' {
   try {
-    nativeAddon().addrDel(ifname, familyOf(address), address, prefixLen);
+    nativeAddon().addrDel(ifname, familyOf(address), address, prefixLen, peer);
     return 'deleted';
   } catch (e) {
     if (isSystemError(e, 'EADDRNOTAVAIL')) return 'absent';

@@ -146,10 +146,13 @@ export interface NativeAddon {
   PacketSocket: new (ifname: string) => NativePacketSocket;
   AdvertSender: new (onReport: (reports: NativeAdvertReport[]) => void) => NativeAdvertSender;
   PreciseTimer: new (onFire: () => void) => NativePreciseTimer;
-  /** Throws EEXIST when the address is already there. IPv6 is added with IFA_F_NODAD. */
-  addrAdd(ifname: string, family: 4 | 6, address: string, prefixLen: number, label?: string): void;
-  /** Throws EADDRNOTAVAIL when the address (with this prefix length) is not there. */
-  addrDel(ifname: string, family: 4 | 6, address: string, prefixLen: number): void;
+  /** Throws EEXIST when the address is already there. `flags`: IFA_F_* (IFA_FLAGS). */
+  addrAdd(ifname: string, family: 4 | 6, address: string, prefixLen: number, opts?: {
+    label?: string | undefined; scope?: number | undefined; broadcast?: string | undefined; peer?: string | undefined;
+    preferredLft?: number | undefined; flags?: number | undefined;
+  }): void;
+  /** Throws EADDRNOTAVAIL when the address (with this prefix length, and peer) is not there. */
+  addrDel(ifname: string, family: 4 | 6, address: string, prefixLen: number, peer?: string): void;
   addrList(ifname: string): NativeAddr[];
   linkGet(ifname: string): NativeLink | undefined;
   NetlinkWatch: new (onEvent: (e: NativeNetEvent) => void, onError: (e: SystemError) => void) => NativeNetlinkWatch;

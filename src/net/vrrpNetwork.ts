@@ -2,7 +2,7 @@
 // built once by the daemon and handed to the VRRP router. It names no vrrp/ type (net/ sits below
 // vrrp/ in the folder graph, and lb/ uses net/): the daemon, which passes it to the router, is
 // where the compiler checks that it fits the port.
-import { addAddress, deleteAddress, linkInfo, listAddresses } from './addresses.js';
+import { addAddress, deleteAddress, linkInfo, listAddresses, type AddAddressOptions } from './addresses.js';
 import { buildGarp, buildUnsolicitedNa } from './announce.js';
 import { openAnnouncer } from './announcer.js';
 import { watchNetlink, type NetEvent } from './netlinkWatch.js';
@@ -18,8 +18,8 @@ export function createVrrpNetwork(now: () => number) {
     openAdvertSender: (onReport: (reports: AdvertReport[]) => void) => openAdvertSender(onReport),
     receiveBufferBytes: (load: Parameters<typeof receiveBufferBytes>[0]) => receiveBufferBytes(load),
     openAnnouncer: (ifname: string) => openAnnouncer(ifname),
-    addAddress: (ifname: string, address: string, prefixLen: number) => addAddress(ifname, address, prefixLen),
-    deleteAddress: (ifname: string, address: string, prefixLen: number) => deleteAddress(ifname, address, prefixLen),
+    addAddress: (ifname: string, address: string, prefixLen: number, opts?: AddAddressOptions) => addAddress(ifname, address, prefixLen, opts),
+    deleteAddress: (ifname: string, address: string, prefixLen: number, peer?: string) => deleteAddress(ifname, address, prefixLen, peer),
     listAddresses: (ifname: string) => listAddresses(ifname),
     linkInfo: (ifname: string) => linkInfo(ifname),
     /** Builds one frame per address and throws it away: the first takeover's GARP is not the

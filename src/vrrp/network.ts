@@ -5,11 +5,11 @@
 // The value types (packets, addresses, events) are net/'s own, imported as types; net/ imports
 // nothing from vrrp/, so the real adapter (net/vrrpNetwork.ts) fits the port structurally.
 
-import type { IfAddress, LinkInfo } from '../net/addresses.js';
+import type { AddAddressOptions, IfAddress, LinkInfo } from '../net/addresses.js';
 import type { NetEvent } from '../net/netlinkWatch.js';
 import type { ReceivedPacket as ReceivedVrrpPacket, ReceiveBuffer } from '../net/vrrpSocket.js';
 
-export type { IfAddress, LinkInfo, NetEvent, ReceivedVrrpPacket, ReceiveBuffer };
+export type { AddAddressOptions, IfAddress, LinkInfo, NetEvent, ReceivedVrrpPacket, ReceiveBuffer };
 
 /** One raw protocol-112 socket on (interface, family). */
 export interface VrrpSocketHandle {
@@ -105,10 +105,11 @@ export interface VrrpNetwork {
   receiveBufferBytes(load: readonly SocketLoad[]): number;
   /** One announcer per interface, kept open (opening one per takeover is too slow). */
   openAnnouncer(ifname: string): Announcer;
-  /** 'exists' when the address is already there; other failures throw. */
-  addAddress(ifname: string, address: string, prefixLen: number): 'added' | 'exists';
-  /** 'absent' when it is not there; other failures throw. */
-  deleteAddress(ifname: string, address: string, prefixLen: number): 'deleted' | 'absent';
+  /** 'exists' when the address is already there; other failures throw. `opts`: the VIP's
+   *  options (label, scope, broadcast, peer, preferred_lft, flags: net/addresses.ts). */
+  addAddress(ifname: string, address: string, prefixLen: number, opts?: AddAddressOptions): 'added' | 'exists';
+  /** 'absent' when it is not there; other failures throw. `peer`: the address's peer, if any. */
+  deleteAddress(ifname: string, address: string, prefixLen: number, peer?: string): 'deleted' | 'absent';
   /** In the kernel's order (the first IPv4 address is keepalived's source address). */
   listAddresses(ifname: string): IfAddress[];
   /** undefined when there is no such interface. */

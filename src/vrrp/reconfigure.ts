@@ -3,6 +3,7 @@
 // shutdown; added ones start. All or nothing: everything that can refuse the reload is checked
 // before anything changes.
 import type { Config, Vip, VrrpInstanceConfig } from '../config/model.js';
+import { vipKey } from './vips.js';
 import type { RunningGroup, RunningInstance } from './running.js';
 import { machineConfigFor, rxFor, wireFor } from './running.js';
 import type { VrrpRouter } from './router.js';
@@ -18,7 +19,8 @@ export interface VrrpReload {
 /** Throws VrrpStartError when `next` cannot run here (a missing interface, no address to send
  *  from); changes nothing. */
 export function checkReconfigure(router: VrrpRouter, next: Config, plan: VrrpReload): void {
-  router.requireInterfaces(plan.added);
+  // A kept instance's interface runs already; a VIP's `dev` may be new.
+  router.requireInterfaces([...plan.added, ...plan.kept.map((k) => k.next)]);
   // The source address leaves out every VIP of the new config.
   for (const cfg of [...plan.added, ...plan.kept.map((k) => k.next)]) router.vips.sourceAddress(next, cfg);
 }
@@ -78,7 +80,7 @@ function reconfigureInstance(router: VrrpRouter, r: RunningInstance, cfg: VrrpIn
   // The new settings may fix a send fault (or cause one): start over; reconfigure() applies it.
   router.sendPath.checkEncodable(r, afterReconfigure(r.sendHealth));
   if (r.driver.snapshot().state !== 'MASTER' || r.sendHealth.fault) return;
-  const key = (v: Vip) => `${v.address}/${v.prefixLen}`;
+  const key = (v: Vip) => vipKey(cfg, v);
   const now = new Set(r.wire.allVips.map(key));
   const before = new Set(oldVips.map(key));
   const gone = oldVips.filter((v) => !now.has(key(v)));

@@ -18,7 +18,7 @@ import { SendPath } from './sendPath.js';
 import { initialSendHealth } from './sendHealth.js';
 import { SocketPool } from './sockets.js';
 import { SyncGroupRuntime, type SyncGroupEvents } from './syncGroupRuntime.js';
-import { VipOps } from './vips.js';
+import { VipOps, vipInterface, vipInterfaces } from './vips.js';
 
 export { VrrpStartError } from './running.js';
 
@@ -74,7 +74,7 @@ export class VrrpRouter {
     const { net, timers, log, events } = deps;
     this.receiver = new VrrpReceiver(this.stats, log.child('rx'), () => timers.now(), () => events.changed(false));
     this.sockets = new SocketPool(net, log, this.stats, (key, p) => this.receiver.onPacket(key, p));
-    this.vips = new VipOps(net);
+    this.vips = new VipOps(net, (ifname) => this.sockets.announcerFor(ifname));
     this.groups = new SyncGroupRuntime(log, events);
     this.health = new InstanceHealth(log, (r, f) => this.groups.applyFault(r, f), (u) => events.changed(u), deps.trackers);
     this.sendPath = new SendPath(timers, (r) => { if (this.byName.get(r.cfg.name) === r) this.health.refresh(r); });
@@ -141,7 +141,7 @@ export class VrrpRouter {
 
   /** @internal */
   requireInterfaces(insts: readonly VrrpInstanceConfig[]): void {
-    const missing = [...new Set(insts.map((i) => i.interface))].filter((n) => !this.deps.net.linkInfo(n));
+    const missing = [...new Set(insts.flatMap((i) => vipInterfaces(i)))].filter((n) => !this.deps.net.linkInfo(n));
     if (missing.length) throw new VrrpStartError(`interface ${missing.join(', ')} does not exist`);
   }
 
@@ -313,8 +313,9 @@ export class VrrpRouter {
     }
     if (e.op !== 'del') return;
     for (const r of this.instances) {
-      if (r.cfg.interface !== e.ifname) continue;
-      const isVip = [...r.cfg.vips, ...r.cfg.vipsExcluded].some((v) => v.address === e.address);
+      // A tracked VIP deleted from the interface it lives on (its `dev`, else the instance's): put
+      // back. A no_track one stays deleted until the next transition to MASTER (keepalived.conf(5)).
+      const isVip = [...r.cfg.vips, ...r.cfg.vipsExcluded].some((v) => v.address === e.address && !v.noTrack && vipInterface(r.cfg, v) === e.ifname);
       if (isVip && r.driver.snapshot().state === 'MASTER') r.driver.vipsMissing();
     }
   }

@@ -3,14 +3,35 @@
 // broadcasts its receive checks reject.
 import type { Config, Vip, VrrpInstanceConfig } from '../config/model.js';
 import type { RateLimitedLog } from '../log.js';
-import type { VrrpNetwork } from './network.js';
+import type { AddAddressOptions, Announcer, VrrpNetwork } from './network.js';
 import { VrrpStartError, type RunningInstance } from './running.js';
 import { directedBroadcast } from './validate.js';
 
-const vipText = (v: Vip) => `${v.address}/${v.prefixLen}`;
+const vipText = (v: Vip) => `${v.address}/${v.prefixLen}${v.dev ? ` dev ${v.dev}` : ''}`;
+
+/** The interface a VIP lives on: its `dev` (keepalived's `dev` option), else the instance's. */
+export function vipInterface(cfg: VrrpInstanceConfig, v: Vip): string {
+  return v.dev ?? cfg.interface;
+}
+
+/** The interfaces an instance's VIPs live on (its own first). */
+export function vipInterfaces(cfg: VrrpInstanceConfig): string[] {
+  return [...new Set([cfg.interface, ...[...cfg.vips, ...cfg.vipsExcluded].map((v) => vipInterface(cfg, v))])];
+}
+
+/** What identifies a VIP as added: a reload that changes any of it re-adds it. */
+export function vipKey(cfg: VrrpInstanceConfig, v: Vip): string {
+  return JSON.stringify([v.address, v.prefixLen, vipInterface(cfg, v), v.label, v.scope, v.broadcast, v.peer, v.preferredLft, v.flags, v.dad]);
+}
+
+function addOptions(v: Vip): AddAddressOptions {
+  return { label: v.label, scope: v.scope, broadcast: v.broadcast, peer: v.peer, preferredLft: v.preferredLft, flags: v.flags, dad: v.dad };
+}
 
 export class VipOps {
-  constructor(private readonly net: VrrpNetwork) {}
+  /** `announcerFor`: the kept-open announcer of an interface (sockets.ts SocketPool): a VIP
+   *  with `dev` is announced out of that interface, as keepalived sends its GARP / NA. */
+  constructor(private readonly net: VrrpNetwork, private readonly announcerFor: (ifname: string) => Announcer) {}
 
   /** Adds `vips` to the instance's interface; returns the ones that were not there. One VIP that
    *  cannot be added (EPERM, a bad prefix) must not keep the others away. */
@@ -18,9 +39,9 @@ export class VipOps {
     const added: string[] = [];
     for (const v of vips) {
       try {
-        if (this.net.addAddress(r.cfg.interface, v.address, v.prefixLen) === 'added') added.push(vipText(v));
+        if (this.net.addAddress(vipInterface(r.cfg, v), v.address, v.prefixLen, addOptions(v)) === 'added') added.push(vipText(v));
       } catch (e) {
-        fail.warn(`add:${v.address}`, `adding ${vipText(v)} to ${r.cfg.interface} failed: ${(e as Error).message}`);
+        fail.warn(`add:${v.address}`, `adding ${vipText(v)} to ${vipInterface(r.cfg, v)} failed: ${(e as Error).message}`);
       }
     }
     return added;
@@ -29,9 +50,9 @@ export class VipOps {
   remove(r: RunningInstance, vips: readonly Vip[], fail: RateLimitedLog): string[] {
     return vips.filter((v) => {
       try {
-        return this.net.deleteAddress(r.cfg.interface, v.address, v.prefixLen) === 'deleted';
+        return this.net.deleteAddress(vipInterface(r.cfg, v), v.address, v.prefixLen, v.peer) === 'deleted';
       } catch (e) {
-        fail.warn(`del:${v.address}`, `removing ${vipText(v)} from ${r.cfg.interface} failed: ${(e as Error).message}`);
+        fail.warn(`del:${v.address}`, `removing ${vipText(v)} from ${vipInterface(r.cfg, v)} failed: ${(e as Error).message}`);
         return false;
       }
     }).map(vipText);
@@ -41,7 +62,8 @@ export class VipOps {
     for (let i = 0; i < repeat; i++) {
       for (const v of vips) {
         try {
-          if (v.family === 4) r.announcer.garp(v.address); else r.announcer.unsolicitedNa(v.address);
+          const a = v.dev === undefined || v.dev === r.cfg.interface ? r.announcer : this.announcerFor(v.dev);
+          if (v.family === 4) a.garp(v.address); else a.unsolicitedNa(v.address);
         } catch (e) {
           fail.warn(`announce:${v.address}`, `announcing ${v.address} failed: ${(e as Error).message}`);
         }
@@ -68,16 +90,26 @@ export class VipOps {
       : addrs.find((a) => /^fe[89ab]/i.test(a.address))?.address;
   }
 
-  /** The directed broadcasts of the interface's IPv4 subnets and the VIPs' (a 'bad_source'). */
+  /** The directed broadcasts of the receiving interface's IPv4 subnets and of the VIPs that live
+   *  on it (a 'bad_source'): a VIP on another interface (`dev`) says nothing of this link's
+   *  subnets; a VIP's own `brd` is a broadcast too; a peer VIP (point-to-point) has no subnet. */
   broadcastsOf(cfg: VrrpInstanceConfig): string[] {
     if (cfg.family !== 4) return [];
-    const prefixes = [...this.net.listAddresses(cfg.interface).filter((a) => a.family === 4), ...cfg.vips, ...cfg.vipsExcluded];
-    return [...new Set(prefixes.flatMap((a) => directedBroadcast(a.address, a.prefixLen) ?? []))];
+    const here = [...cfg.vips, ...cfg.vipsExcluded].filter((v) => v.family === 4 && vipInterface(cfg, v) === cfg.interface);
+    const prefixes = [...this.net.listAddresses(cfg.interface).filter((a) => a.family === 4), ...here.filter((v) => v.peer === undefined)];
+    const own = here.flatMap((v) => v.broadcast && v.broadcast !== v.address ? [v.broadcast] : []);
+    return [...new Set([...prefixes.flatMap((a) => directedBroadcast(a.address, a.prefixLen) ?? []), ...own])];
   }
 
-  /** Whether a VIP the instance holds as master is not on its interface now. */
+  /** Whether a tracked VIP the instance holds as master is not on its interface now (a
+   *  `no_track` VIP's absence changes nothing: keepalived.conf(5), no_track). */
   missing(r: RunningInstance): boolean {
-    const present = new Set(this.net.listAddresses(r.cfg.interface).map((a) => a.address));
-    return r.wire.allVips.some((v) => !present.has(v.address));
+    const present = new Map<string, Set<string>>();
+    const on = (ifname: string) => {
+      let s = present.get(ifname);
+      if (!s) { s = new Set(this.net.listAddresses(ifname).map((a) => a.address)); present.set(ifname, s); }
+      return s;
+    };
+    return r.wire.allVips.some((v) => !v.noTrack && !on(vipInterface(r.cfg, v)).has(v.address));
   }
 }

@@ -10,6 +10,7 @@
 // then sends a MASTER's periodic adverts through it (SentAdvert.by says who sent each); set
 // `openAdvertSender = undefined` before building the router for the driver-only path.
 import type {
+  AddAddressOptions,
   AdvertJobStats, AdvertPacket, AdvertSenderHandle, AdvertSenderReport, Announcer, IfAddress, LinkInfo, NetEvent, ReceiveBuffer, ReceivedVrrpPacket, VrrpNetwork, VrrpSocketHandle, VrrpSocketRequest,
 } from '../../src/vrrp/network.js';
 import type { OneShotTimer } from '../../src/vrrp/running.js';
@@ -39,6 +40,8 @@ export interface AddressOp {
   op: 'add' | 'del';
   ifname: string;
   address: string;
+  /** The VIP's options the router passed (label, scope, broadcast, peer, ...). */
+  opts?: AddAddressOptions;
 }
 
 interface FakeSocket {
@@ -230,12 +233,12 @@ export class FakeVrrpNetwork implements VrrpNetwork {
     return { garp: record('garp'), unsolicitedNa: record('na'), close: () => undefined };
   }
 
-  addAddress(ifname: string, address: string, prefixLen: number): 'added' | 'exists' {
+  addAddress(ifname: string, address: string, prefixLen: number, opts?: AddAddressOptions): 'added' | 'exists' {
     if (this.has(ifname, address)) return 'exists';
     const list = this.addresses.get(ifname);
     if (!list) throw new Error(`ENODEV: no interface ${ifname}`);
     list.push({ family: address.includes(':') ? 6 : 4, address, prefixLen });
-    this.addressOps.push({ at: this.timers.now(), op: 'add', ifname, address });
+    this.addressOps.push({ at: this.timers.now(), op: 'add', ifname, address, ...(opts ? { opts } : {}) });
     return 'added';
   }
 

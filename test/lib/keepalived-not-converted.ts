@@ -17,10 +17,8 @@ export interface NotConverted {
 }
 
 export const NOT_CONVERTED_YET: Record<string, NotConverted> = {
-  // ---- issue 16 §1: VIP options (of virtual_ipaddress and virtual_ipaddress_excluded entries;
-  // the note is on the address and lists the options) ----
-  'virtual_ipaddress dev': { issue: '16 §1', kind: 'feature', why: 'tandem adds every VIP on the instance\'s interface' },
-  'virtual_ipaddress label': { issue: '16 §1', kind: 'feature', why: 'no address labels' },
+  // ---- issue 16 §1: VIP options are converted (a VIP's use_vmac waits for VMAC, issue 16 §3:
+  // its note is on the address and lists the options, named `virtual_ipaddress use_vmac`) ----
 
   // ---- issue 16 §2: routes, rules and static addresses ----
   virtual_routes: { issue: '16 §2', kind: 'feature', why: 'no routes that follow the VRRP state' },
@@ -54,7 +52,7 @@ export const NOT_CONVERTED_YET: Record<string, NotConverted> = {
  * those that take a value, and flags.
  */
 const VIP_OPTIONS_WITH_VALUE = new Set(['dev', 'scope', 'broadcast', 'brd', 'label', 'peer', 'preferred_lft', 'track_group']);
-const VIP_FLAG_OPTIONS = new Set(['home', '-nodad', 'nodad', 'noprefixroute', 'autojoin', 'no_track']);
+const VIP_FLAG_OPTIONS = new Set(['home', '-nodad', 'nodad', 'noprefixroute', 'autojoin', 'no_track', 'use_vmac']);
 
 /**
  * The keepalived keywords a note is about. Most notes name their keyword; a virtual_ipaddress

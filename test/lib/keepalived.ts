@@ -46,9 +46,11 @@ export function renderKeepalivedConf(spec: KeepalivedConfigSpec): string {
       for (const t of i.trackInterfaces) out.push(`    ${t.interface}${t.weight ? ` weight ${t.weight}` : ''}`);
       out.push('  }');
     }
-    out.push('  virtual_ipaddress {');
-    for (const v of i.vips) out.push(`    ${v} dev ${ifname}`);
-    out.push('  }');
+    if (i.vips.length > 0) {
+      out.push('  virtual_ipaddress {');
+      for (const v of i.vips) out.push(`    ${v} dev ${ifname}`);
+      out.push('  }');
+    }
     if (i.vipsExcluded && i.vipsExcluded.length > 0) {
       out.push('  virtual_ipaddress_excluded {');
       for (const v of i.vipsExcluded) out.push(`    ${v} dev ${ifname}`);

@@ -105,11 +105,10 @@ describe('config load', () => {
       'lb1.yaml:13:43 vrrp_instances[0].virtual_ipaddresses[1]: expected an address with optional /prefix (e.g. 192.0.2.100/24), got "192.0.2.999"',
     ]);
   });
-  it('reports missing required keys at the mapping', () => {
+  it('reports missing required keys at the mapping (virtual_ipaddresses is optional: vip-options.test.ts)', () => {
     const errs = errorsOf('vrrp_instances:\n  - name: A\n    interface: eth0\n');
     assert.deepEqual(errs, [
       'lb1.yaml:2:5 vrrp_instances[0].virtual_router_id: required key is missing',
-      'lb1.yaml:2:5 vrrp_instances[0].virtual_ipaddresses: required key is missing',
     ]);
   });
   it('cross-checks: IPv6 with v2, duplicate VRID and name are errors; a v2 fractional interval and auth on v3 are warnings', () => {

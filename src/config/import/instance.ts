@@ -73,7 +73,8 @@ export function convertInstance(ctx: Ctx, s: Stmt, d: Defaults, known: KnownTrac
     note(ctx, authStmt, 'VRRPv3 has no authentication (RFC 5798 §9; keepalived ignores it too): dropped');
     delete o.authentication;
   }
-  if (o.virtual_ipaddresses === undefined) note(ctx, s, 'has no virtual_ipaddress: tandem needs at least one VIP per instance');
+  // An instance without VIPs converts as it is: tandem runs it as keepalived does (a VRRPv2 IPv4
+  // instance; VRRPv3 and IPv6 need one, and the loader says so: config/build.ts).
   if (o.interface === undefined) note(ctx, s, 'has no interface: tandem needs one');
   return o;
 }
@@ -243,5 +244,5 @@ function convertAuthentication(ctx: Ctx, blocks: Stmt[], o: Obj): Stmt | undefin
 function firstVipFamily(o: Obj): 4 | 6 | undefined {
   const list = unwrap(o.virtual_ipaddresses);
   const first = list instanceof Flow ? list.items[0] : undefined;
-  return typeof first === 'string' ? (first.includes(':') ? 6 : 4) : undefined;
+  return typeof first === 'string' ? (first.split(' ')[0]!.includes(':') ? 6 : 4) : undefined;
 }

@@ -3,7 +3,7 @@
 // statement's comments. A value that cannot be read is noted (notes.ts) and left out.
 import { splitScriptString } from '../../process/argv.js';
 import { canonicalIp } from '../../ip/address.js';
-import { note, type Ctx } from './notes.js';
+import { changed, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 import { Commented, Flow, type Obj } from './yamlWriter.js';
 
@@ -135,19 +135,45 @@ export function vipAddress(text: string): string | undefined {
   return `${ip.address}/${len}`;
 }
 
-export function vips(ctx: Ctx, s: Stmt, iface: () => string | undefined): unknown[] {
+// The options of a virtual_ipaddress entry that tandem takes as keepalived writes them
+// (config/vipOptions.ts): with a value, and flags.
+const VIP_VALUE_OPTIONS = new Set(['dev', 'scope', 'brd', 'broadcast', 'label', 'peer', 'preferred_lft']);
+const VIP_FLAGS = new Set(['no_track', 'home', '-nodad', 'noprefixroute', 'autojoin', 'mngtmpaddr']);
+
+/**
+ * virtual_ipaddress / virtual_ipaddress_excluded entries: keepalived's text, kept as text (tandem
+ * reads the same options, config/vipOptions.ts). What keepalived itself drops is dropped with a
+ * note saying so (vrrp_ipaddress.c alloc_ipaddress()); use_vmac (issue 16 §3) is not converted.
+ */
+export function vips(ctx: Ctx, s: Stmt, _iface: () => string | undefined): unknown[] {
   const out: unknown[] = [];
   for (const c of blockItems(ctx, s)) {
     const a = vipAddress(c.words[0]!);
     if (!a) { note(ctx, c, `not an address with optional /prefix (ranges are not supported)`, c.words[0]); continue; }
+    const v6 = a.includes(':');
+    const kept: string[] = [a];
+    const ignored: string[] = [];
     const opts = c.words.slice(1);
-    if (opts.length) {
-      const devAt = opts.indexOf('dev');
-      const dev = devAt >= 0 ? opts[devAt + 1] : undefined;
-      const other = dev !== undefined && dev !== iface() ? ` (on ${dev}, not the instance's interface ${iface() ?? '?'})` : '';
-      note(ctx, c, `options ignored: ${opts.join(' ')}; tandem adds the VIP on the instance's interface${other}`, c.words[0]);
+    for (let i = 0; i < opts.length; i++) {
+      const w = opts[i]!;
+      if (VIP_FLAGS.has(w)) { kept.push(w); continue; }
+      if (!VIP_VALUE_OPTIONS.has(w)) {
+        if (w === 'use_vmac') ignored.push(w);
+        else if (w === 'track_group') { changed(ctx, c, `track_group ${opts[i + 1] ?? ''}: keepalived takes it on static addresses only and ignores it here (vrrp_ipaddress.c alloc_ipaddress(): "Unknown configuration entry"), and so does the conversion`, c.words[0]); i++; }
+        else changed(ctx, c, `${w}: keepalived ignores it (vrrp_ipaddress.c alloc_ipaddress(): "Unknown configuration entry '${w}' for ip address - ignoring"), and so does the conversion`, c.words[0]);
+        continue;
+      }
+      const v = opts[i + 1];
+      i++;
+      if (v === undefined) { changed(ctx, c, `${w} has no value: keepalived skips the address ("No ${w} parameter specified"), and so does the conversion`, c.words[0]); kept.length = 0; break; }
+      if (v6 && (w === 'label' || w === 'scope')) {
+        changed(ctx, c, `${w} ${v}: keepalived ignores it on an IPv6 address (vrrp_ipaddress.c alloc_ipaddress(): "Cannot specify ${w} for IPv6 addresses"), and so does the conversion`, c.words[0]);
+        continue;
+      }
+      kept.push(w, v);
     }
-    out.push(a);
+    if (ignored.length) note(ctx, c, `options ignored: ${ignored.join(' ')}; VMAC is not built yet (issue 16 §3)`, c.words[0]);
+    if (kept.length) out.push(kept.join(' '));
   }
   return out;
 }
