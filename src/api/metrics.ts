@@ -105,7 +105,7 @@ export function renderMetrics(s: DaemonStatus, proc: ProcessMetrics): string {
 
   const vss = s.lb?.virtual_servers ?? [];
   e.family('tandem_virtual_server_quorum_up', 'gauge', 'Whether the virtual server has quorum (1) or not (0).',
-    vss.map((v) => [{ virtual_server: v.key }, v.quorum_up ? 1 : 0]));
+    vss.map((v) => [{ virtual_server: v.key, ...(v.group !== undefined ? { group: v.group } : {}) }, v.quorum_up ? 1 : 0]));
   e.family('tandem_virtual_server_weight_sum', 'gauge', 'Sum of the weights of the live real servers.',
     vss.map((v) => [{ virtual_server: v.key }, v.weight_sum]));
   const rs = vss.flatMap((v) => Object.entries(v.real_servers).map(([real, role]) => ({ vs: v.key, real, role, weight: v.weights?.[real] })));

@@ -50,6 +50,8 @@ export interface StatusAdvertSend {
 
 export interface StatusVirtualServer {
   key: string;
+  /** The virtual_server_groups name, for a service of a group. */
+  group?: string;
   quorum_up: boolean;
   sorry_active: boolean;
   weight_sum: number;

@@ -104,7 +104,7 @@ export function renderStatusTable(s: DaemonStatus, nowMs: number): string {
   if (s.lb) {
     out.push('', `Virtual servers (${vss.length}; ipvs backend ${s.lb.backend.kind}${s.lb.backend.last_error ? `, last error: ${s.lb.backend.last_error}` : ''})`);
     for (const v of vss) {
-      out.push(`  ${v.key}  quorum ${v.quorum_up ? 'up' : 'DOWN'}, live weight ${v.weight_sum}${v.sorry_active ? ', SORRY SERVER ACTIVE' : ''}`);
+      out.push(`  ${v.key}${v.group !== undefined ? ` (group ${v.group})` : ''}  quorum ${v.quorum_up ? 'up' : 'DOWN'}, live weight ${v.weight_sum}${v.sorry_active ? ', SORRY SERVER ACTIVE' : ''}`);
       out.push(...table(['REAL SERVER', 'STATE', 'WEIGHT', 'LAST CHECKS'], Object.entries(v.real_servers).map(([rs, role]) => [
         rs, role, v.weights?.[rs] !== undefined ? String(v.weights[rs]) : '-', lastChecksText(v.last_checks?.[rs]),
       ])).map((l) => `  ${l}`));

@@ -1,12 +1,13 @@
 // From validated raw values to the model, and the checks that involve more than one key.
 import { isMap, isSeq } from './yaml.js';
 import type { Node } from 'yaml';
-import { nodeOf, report, reportDuplicateNames, warn, type Corrections, type Ctx } from './fields.js';
+import { namesInFile, nodeOf, report, reportDuplicateNames, warn, type Corrections, type Ctx } from './fields.js';
 import type { Config, VrrpInstanceConfig } from './model.js';
 import type { RawConfig, RawInstance } from './schema.js';
 import { crossCheckSyncGroups, syncGroupModel } from './syncGroups.js';
 import { crossCheckTrackers, instanceTrackRefs, trackersModel } from './trackers.js';
-import { crossCheckVirtualServers, toVirtualServerModel } from './virtualServers.js';
+import { crossCheckGroupReferences, crossCheckVirtualServers, toVirtualServerModel } from './virtualServers.js';
+import { crossCheckVirtualServerGroups, groupsByName } from './virtualServerGroups.js';
 import { crossCheckNetAlerts, netAlertsModel } from './netAlerts.js';
 import { notifyGlobalModel, stateNotifyModel } from './notifyScripts.js';
 import { crossCheckScriptSecurity } from './scriptSecurity.js';
@@ -26,7 +27,7 @@ export function toModel(raw: RawConfig, file: string, hostname: string): Config 
     vrrpInstances: (raw.vrrp_instances ?? []).map((r) => ({ ...instanceModel(r, alerts.smtpAlertDefaults.vrrp), ...instanceTrackRefs(r, trackers) })),
     vrrpSyncGroups: (raw.vrrp_sync_groups ?? []).map((g) => syncGroupModel(g, alerts.smtpAlertDefaults.vrrp)),
     ...trackers,
-    virtualServers: toVirtualServerModel(raw.virtual_servers ?? [], alerts.smtpAlertDefaults, notify.scriptUser),
+    virtualServers: toVirtualServerModel(raw.virtual_servers ?? [], alerts.smtpAlertDefaults, notify.scriptUser, groupsByName(raw.virtual_server_groups ?? [])),
   };
 }
 
@@ -92,6 +93,9 @@ export interface CrossCheckEnv {
 export function crossCheck(config: Config, root: Node, ctx: Ctx, env: CrossCheckEnv): { backendIssues: BackendIssues } {
   const fixes: Corrections = [];
   const partial = env.partial === true;
+  crossCheckVirtualServerGroups(root, ctx);
+  // Names as written (a group with an error still exists): one error, not two.
+  crossCheckGroupReferences(root, namesInFile(root, 'virtual_server_groups'), ctx);
   crossCheckVirtualServers(config.virtualServers, root, ctx, fixes);
   const backendIssues = crossCheckLbBackend(config, root, ctx);
   crossCheckNetAlerts(root, ctx);

@@ -11,6 +11,7 @@ import type { ConfigIssue } from './errors.js';
 import { nodeOf, report, type Ctx } from './fields.js';
 import type { Config } from './model.js';
 import { NFT_SCHEDULERS, type RealServer } from './lbModel.js';
+import { byConfigEntry } from './virtualServers.js';
 
 export type ResolvedBackend = 'ipvs' | 'nft';
 
@@ -39,7 +40,9 @@ export function backendConfigErrors(loaded: { backendIssues: BackendIssues }, re
 function checkBackend(config: Config, root: Node | null, ctx: Ctx, backend: ResolvedBackend): void {
   const listNode = nodeOf(root, 'virtual_servers');
   const vsNodes = isSeq(listNode) ? (listNode.items as Node[]) : [];
-  config.virtualServers.forEach((vs, i) => {
+  byConfigEntry(config.virtualServers).forEach(({ vs, index: i, first }) => {
+    // A group's services share one entry in the file: its messages once.
+    if (!first) return;
     const vsNode = vsNodes[i];
     const p = `virtual_servers[${i}]`;
     const at = (node: Node | undefined, key: string): Node | undefined => nodeOf(node, key) ?? node;

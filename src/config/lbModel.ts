@@ -69,6 +69,12 @@ export function serviceKey(id: ServiceAddress): string {
   return `${id.protocol} ${hostPort(id.address, id.port)}`;
 }
 
+/** keepalived's format_vs() for a block that names a virtual_server_group (check/check_data.c):
+ *  `[NAME]` (keepalived adds `:PORT`, the block's own port, which a group block leaves at 0). */
+export function groupLabel(name: string): string {
+  return `[${name}]`;
+}
+
 /** `198.51.100.11:80`, `[2001:db8::11]:80`. */
 export function destKey(d: { address: string; port: number }): string {
   return hostPort(d.address, d.port);
@@ -198,6 +204,9 @@ export interface VirtualServerConfig {
   /** keepalived quorum_up / quorum_down: argv run without a shell (src/config/notifyScripts.ts). */
   quorumUp?: readonly string[];
   quorumDown?: readonly string[];
+  /** The virtual_server_groups name this service is a member of (config/virtualServerGroups.ts):
+   *  the group's services share their real servers' checks and raise one set of alerts. */
+  group?: string;
 }
 
 /** `<service key> -> <dest key>`: one real server of one virtual service. */

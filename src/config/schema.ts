@@ -7,6 +7,7 @@ import {
 import { syncGroupShape } from './syncGroups.js';
 import { trackFileShape, trackProcessShape, trackRefsField, vrrpScriptShape } from './trackers.js';
 import { virtualServersField } from './virtualServers.js';
+import { virtualServerGroupShape } from './virtualServerGroups.js';
 import { netAlertGlobalFields } from './netAlerts.js';
 import { notifyGlobalFields, stateNotifyFields } from './notifyScripts.js';
 import { statusApiGlobalFields } from './statusApi.js';
@@ -86,6 +87,8 @@ export const configShape = object({
   vrrp_scripts: field(list(vrrpScriptShape), { default: [] }),
   vrrp_track_files: field(list(trackFileShape), { default: [] }),
   vrrp_track_processes: field(list(trackProcessShape), { default: [] }),
+  // keepalived virtual_server_group (src/config/virtualServerGroups.ts).
+  virtual_server_groups: field(list(virtualServerGroupShape), { default: [] }),
   virtual_servers: virtualServersField,
 });
 

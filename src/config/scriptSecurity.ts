@@ -46,6 +46,7 @@ import { resolveScriptUser, systemUserDb, type UserDb } from '../process/users.j
 import type { ConfigIssue } from './errors.js';
 import { nodeOf, report, type Ctx } from './fields.js';
 import type { CheckConfig } from './lbModel.js';
+import { byConfigEntry } from './virtualServers.js';
 import type { Config } from './model.js';
 import type { ScriptUser } from './notifyScripts.js';
 
@@ -130,7 +131,8 @@ export function crossCheckScriptSecurity(config: ScriptSecurityView, root: Node,
     if (runAs) check(s.argv, runAs, at(scriptNodes[i], 'script'), `${p}.script`);
   });
   const vsNodes = items(root, 'virtual_servers');
-  config.virtualServers.forEach((vs, i) => {
+  byConfigEntry(config.virtualServers).forEach(({ vs, index: i, first }) => {
+    if (!first) return; // a group's services: the same scripts, judged once
     const p = `virtual_servers[${i}]`;
     check(vs.quorumUp, notifyAs, at(vsNodes[i], 'quorum_up'), `${p}.quorum_up`);
     check(vs.quorumDown, notifyAs, at(vsNodes[i], 'quorum_down'), `${p}.quorum_down`);

@@ -19,6 +19,7 @@ import {
 } from './lbModel.js';
 import { destKey, type Forwarding, type RealServer, SCHEDULERS, type ServiceAddress, serviceKey } from './lbModel.js';
 import { type Family, netmaskToPrefix } from '../ip/address.js';
+import type { GroupService } from './virtualServerGroups.js';
 
 /** keepalived's defaults (REFERENCE.md), seconds. */
 export const CHECK_DEFAULTS = {
@@ -247,6 +248,9 @@ const sorryServerObject = object({
 
 const virtualServerObject = object({
   address: field(ipAddress),
+  // keepalived `virtual_server group NAME`: every service of virtual_server_groups' NAME
+  // (src/config/virtualServerGroups.ts), instead of address / port / fwmark.
+  group: field(string({ pattern: /^[A-Za-z0-9_.-]+$/, what: 'a virtual_server_groups name' })),
   port: field(integer(0, 65535)),
   fwmark: field(integer(1, 0xffffffff)),
   ip_family: field(oneOf(['inet', 'inet6'] as const)),
@@ -278,6 +282,15 @@ export const virtualServerShape: Validator<NonNullable<ReturnType<typeof virtual
   if (v === undefined) return undefined;
   const here = (key: string) => nodeOf(at.node, key) ?? at.node;
   let ok = true;
+  if (v.group !== undefined) {
+    for (const key of ['address', 'port', 'fwmark'] as const) {
+      if (v[key] !== undefined) {
+        report(ctx, here(key), `${at.path}.${key}`, 'a virtual server of a group takes its addresses, ports and marks from the group');
+        ok = false;
+      }
+    }
+    return ok ? v : undefined;
+  }
   if (v.fwmark !== undefined) {
     for (const key of ['address', 'port'] as const) {
       if (v[key] !== undefined) {
@@ -319,12 +332,58 @@ export function toVirtualServerModel(
   smtpAlertDefaults: { virtualServer: boolean; realServer: boolean } = { virtualServer: false, realServer: true },
   /** global script_user: who a misc_check without its own `user` runs as. */
   scriptUser?: { uid: number; gid: number },
+  /** virtual_server_groups by name, expanded (virtualServerGroups.ts groupsByName). */
+  groups: ReadonlyMap<string, readonly GroupService[]> = new Map(),
 ): VirtualServerConfig[] {
-  return raws.map((r) => {
-    const family = serviceFamily(r);
-    const id: ServiceAddress = r.fwmark !== undefined
-      ? { kind: 'fwmark', family, fwmark: r.fwmark }
-      : { kind: 'inet', family, protocol: r.protocol ?? 'TCP', address: r.address!.address, port: r.port ?? 0 };
+  return raws.flatMap((r, i) => {
+    // A group entry is one virtual service per member (an unknown group: none, and
+    // crossCheckVirtualServers reports it).
+    const ids: ServiceAddress[] = r.group === undefined
+      ? [serviceId(r, r.fwmark !== undefined ? { kind: 'fwmark', fwmark: r.fwmark, family: undefined } : undefined)]
+      : (groups.get(r.group) ?? []).map((g) => serviceId(r, g));
+    return ids.map((id) => {
+      const vs = serviceModel(r, id, smtpAlertDefaults, scriptUser);
+      if (r.group !== undefined) vs.group = r.group;
+      modelOrigin.set(vs, i);
+      return vs;
+    });
+  });
+}
+
+/** Which `virtual_servers` entry each model entry came from (a group entry makes several). */
+const modelOrigin = new WeakMap<object, number>();
+
+/**
+ * The model's virtual servers with the index of the `virtual_servers` entry each came from, and
+ * whether it is the first service of that entry: checks that report per entry (at its nodes)
+ * look at the first only, so a group's message comes once. A model built without the loader
+ * (tests) is one service per entry.
+ */
+export function byConfigEntry<V extends object>(model: readonly V[]): Array<{ vs: V; index: number; first: boolean }> {
+  const seen = new Set<number>();
+  return model.map((vs, n) => {
+    const index = modelOrigin.get(vs) ?? n;
+    const first = !seen.has(index);
+    seen.add(index);
+    return { vs, index, first };
+  });
+}
+
+/** The service of a virtual server, or of one member of its group. */
+function serviceId(r: RawVirtualServer, member: GroupService | undefined): ServiceAddress {
+  if (member?.kind === 'fwmark') {
+    return { kind: 'fwmark', family: member.family ?? serviceFamily(r), fwmark: member.fwmark };
+  }
+  if (member?.kind === 'inet') return { kind: 'inet', family: member.family, protocol: r.protocol ?? 'TCP', address: member.address, port: member.port };
+  return { kind: 'inet', family: serviceFamily(r), protocol: r.protocol ?? 'TCP', address: r.address!.address, port: r.port ?? 0 };
+}
+
+function serviceModel(
+  r: RawVirtualServer, id: ServiceAddress, smtpAlertDefaults: { virtualServer: boolean; realServer: boolean },
+  scriptUser: { uid: number; gid: number } | undefined,
+): VirtualServerConfig {
+  {
+    const family = id.family;
     const key = serviceKey(id);
     const vsForwarding: Forwarding = r.lb_kind ?? 'NAT';
     const timeoutS = r.persistence_timeout ?? 0;
@@ -375,7 +434,7 @@ export function toVirtualServerModel(
       ...(r.quorum_up ? { quorumUp: r.quorum_up } : {}),
       ...(r.quorum_down ? { quorumDown: r.quorum_down } : {}),
     };
-  });
+  }
 }
 
 function serviceFamily(r: RawVirtualServer): Family {
@@ -482,28 +541,35 @@ export function crossCheckVirtualServers(model: readonly VirtualServerConfig[], 
   const listNode = nodeOf(root, 'virtual_servers');
   const vsNodes = isSeq(listNode) ? (listNode.items as Node[]) : [];
   const seen = new Map<string, number>();
-  model.forEach((vs, i) => {
+  // A group entry is several model entries (one per member service) from one place in the file:
+  // its messages are given once (for its first member); its corrections apply to every member.
+  byConfigEntry(model).forEach(({ vs, index: i, first }) => {
     const vsNode = vsNodes[i];
     const p = `virtual_servers[${i}]`;
     const at = (node: Node | undefined, key: string): Node | undefined => nodeOf(node, key) ?? node;
-    const err = (node: Node | undefined, path: string, msg: string) => report(ctx, node, path, msg);
+    const err = (node: Node | undefined, path: string, msg: string) => { if (first) report(ctx, node, path, msg); };
+    const warnOnce: typeof warn = (...args) => { if (first) warn(...args); };
 
     const prev = seen.get(vs.key);
-    if (prev !== undefined) {
-      err(at(vsNode, vs.service.id.kind === 'fwmark' ? 'fwmark' : 'address'), `${p}.${vs.service.id.kind === 'fwmark' ? 'fwmark' : 'address'}`,
-        `${vs.key} is already defined by virtual_servers[${prev}]`);
+    const keyField = vs.group !== undefined ? 'group' : vs.service.id.kind === 'fwmark' ? 'fwmark' : 'address';
+    if (prev !== undefined && prev !== i) {
+      // Always reported: each member that collides is its own error.
+      report(ctx, at(vsNode, keyField), `${p}.${keyField}`,
+        `${vs.key}${vs.group !== undefined ? ` (a service of group ${vs.group})` : ''} is already defined by virtual_servers[${prev}]`);
+    } else if (prev !== undefined) {
+      report(ctx, at(vsNode, keyField), `${p}.${keyField}`, `${vs.key} is twice in group ${vs.group ?? ''}`);
     } else seen.set(vs.key, i);
 
     // ipvsadm: "One-Packet Scheduling is only for UDP virtual services".
     if (vs.service.ops && !(vs.service.id.kind === 'inet' && vs.service.id.protocol === 'UDP')) {
-      warn(ctx, at(vsNode, 'ops'), `${p}.ops`, 'one-packet scheduling (ops) is only for UDP virtual servers: turned off, as keepalived does');
+      warnOnce(ctx, at(vsNode, 'ops'), `${p}.ops`, 'one-packet scheduling (ops) is only for UDP virtual servers: turned off, as keepalived does');
       fixes.push(() => { vs.service.ops = false; });
     }
     // keepalived removes duplicate real servers first, then sums the weights (observed).
     const weights = uniqueDests(vs.realServers).reduce((sum, rs) => sum + rs.dest.weight, 0);
     let quorum = vs.quorum;
     if (weights > 0 && quorum > weights) {
-      warn(ctx, at(vsNode, 'quorum'), `${p}.quorum`, `${quorum} is more than the real servers' total weight ${weights}: ` +
+      warnOnce(ctx, at(vsNode, 'quorum'), `${p}.quorum`, `${quorum} is more than the real servers' total weight ${weights}: ` +
         `reduced to ${weights}, as keepalived reduces it (a quorum above the total could never be met)`);
       quorum = weights;
       fixes.push(() => { vs.quorum = weights; });
@@ -511,7 +577,7 @@ export function crossCheckVirtualServers(model: readonly VirtualServerConfig[], 
     if (vs.hysteresis >= quorum && vs.hysteresis > 0) {
       // keepalived sets it to quorum - 1 (observed: hysteresis 3 with quorum 3 becomes 2).
       const lower = quorum - 1;
-      warn(ctx, at(vsNode, 'hysteresis'), `${p}.hysteresis`, `${vs.hysteresis} is not less than quorum ${quorum}: set to ${lower}, as keepalived does`);
+      warnOnce(ctx, at(vsNode, 'hysteresis'), `${p}.hysteresis`, `${vs.hysteresis} is not less than quorum ${quorum}: set to ${lower}, as keepalived does`);
       fixes.push(() => { vs.hysteresis = lower; });
     }
     const granNode = nodeOf(vsNode, 'persistence_granularity');
@@ -538,7 +604,7 @@ export function crossCheckVirtualServers(model: readonly VirtualServerConfig[], 
         const servicePort = vs.service.id.port;
         // ipvsadm and keepalived give a DR/TUN real server the service's port: it cannot change it.
         if (d.forwarding !== 'NAT' && d.port !== servicePort && portNode && d.port !== 0) {
-          warn(ctx, portNode, `${path}.port`, `${d.forwarding} cannot change the port: the table entry takes ${servicePort} like the ` +
+          warnOnce(ctx, portNode, `${path}.port`, `${d.forwarding} cannot change the port: the table entry takes ${servicePort} like the ` +
             `virtual server, as keepalived resets it (checks still connect to ${d.port}; use lb_kind NAT to change ports)`);
           fixes.push(() => {
             d.port = servicePort;
@@ -556,7 +622,7 @@ export function crossCheckVirtualServers(model: readonly VirtualServerConfig[], 
       const k = destKey(rs.dest);
       const before = dests.get(k);
       if (before !== undefined) {
-        warn(ctx, at(node, 'address'), `${path}.address`, `${k} is already real_servers[${before}] of this virtual server: ` +
+        warnOnce(ctx, at(node, 'address'), `${path}.address`, `${k} is already real_servers[${before}] of this virtual server: ` +
           'this one is ignored, as keepalived removes the second');
         duplicates.push(rs);
       } else dests.set(k, j);
@@ -570,7 +636,7 @@ export function crossCheckVirtualServers(model: readonly VirtualServerConfig[], 
         if (c.kind === 'misc_check' && c.timeoutMs > c.delayLoopMs && inner) {
           // keepalived accepts it, and so does tandem: one probe of a check runs at a time, so
           // a slow one only delays the next.
-          warn(ctx, nodeOf(inner, 'misc_timeout') ?? cNode, `${path}.checks[${n}].misc_check.misc_timeout`,
+          warnOnce(ctx, nodeOf(inner, 'misc_timeout') ?? cNode, `${path}.checks[${n}].misc_check.misc_timeout`,
             `is longer than delay_loop (${c.delayLoopMs / 1000} s): a slow run delays the next one`);
         }
       });
@@ -612,3 +678,14 @@ function listItems(node: Node | undefined): Array<Node | undefined> {
   return isSeq(node) ? (node.items as Node[]) : [];
 }
 
+
+/** A `group:` that names no virtual_server_groups entry is an error at that key. */
+export function crossCheckGroupReferences(root: Node, groupNames: ReadonlySet<string>, ctx: Ctx): void {
+  listItems(nodeOf(root, 'virtual_servers')).forEach((vsNode, i) => {
+    const g = nodeOf(vsNode, 'group');
+    if (!isScalar(g) || typeof g.value !== 'string' || groupNames.has(g.value)) return;
+    const names = [...groupNames];
+    report(ctx, g, `virtual_servers[${i}].group`, `no virtual_server_groups entry is named ${g.value}` +
+      (names.length ? `${suggest(g.value, names) ? ` (did you mean ${suggest(g.value, names)}?)` : ''}` : ' (there is no virtual_server_groups section)'));
+  });
+}

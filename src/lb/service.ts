@@ -11,7 +11,7 @@
 // it against the cached kernel table and applies the ops through the backend.
 //
 // Every adapter comes in LbServiceDeps, built by daemon/compose.ts; a unit test passes fakes.
-import { destKey, type VirtualServerConfig } from '../config/lbModel.js';
+import { destKey, groupLabel, type VirtualServerConfig } from '../config/lbModel.js';
 import type { AlertEvent } from '../alert/events.js';
 import type { Logger } from '../log.js';
 import { CHECK_LATENCY_BUCKETS, CheckScheduler, type CheckSchedulerOptions, type SchedulerEvent } from '../check/scheduler.js';
@@ -78,6 +78,13 @@ export class LbService {
   private readonly scheduler: CheckScheduler;
   private readonly reconciler: Reconciler;
   private readonly quorum = new Map<string, boolean>();
+  /** Each virtual_server_group's first service. keepalived has one virtual_server_t for a group
+   *  block (check/check_data.c alloc_vs() with vsgname): one checker per real server and one
+   *  quorum, so one notify_up / notify_down / quorum_up / quorum_down per change. tandem's group
+   *  services share their checks' verdicts (check/merge.ts) and change together: their real
+   *  server and quorum alerts (and log lines) come from the first service only, named for the
+   *  group. */
+  private readonly groupLead = new Map<string, string>();
   /** Each service's plan from the last pass that covered it (a triggered pass covers only the
    *  services whose health changed). */
   private readonly lastPlan = new Map<string, ServicePlan>();
@@ -149,8 +156,10 @@ export class LbService {
     this.vss = vss;
     this.vsByKey.clear();
     this.serviceOf.clear();
+    this.groupLead.clear();
     for (const vs of vss) {
       this.vsByKey.set(vs.key, vs);
+      if (vs.group !== undefined && !this.groupLead.has(vs.group)) this.groupLead.set(vs.group, vs.key);
       for (const rs of vs.realServers) this.serviceOf.set(rs.id, vs.key);
     }
   }
@@ -204,7 +213,9 @@ export class LbService {
       // state file, so a service dropped from the config while tandem was down is still removed.
       owned: [...this.reconciler.ownedServices()].sort(),
       virtual_servers: this.vss.flatMap((vs) => this.lastPlan.get(vs.key) ?? []).map((p) => ({
-        key: p.key, quorum_up: p.quorumUp, sorry_active: p.sorryActive, weight_sum: p.weightSum,
+        key: p.key,
+        ...(this.vsByKey.get(p.key)?.group !== undefined ? { group: this.vsByKey.get(p.key)!.group! } : {}),
+        quorum_up: p.quorumUp, sorry_active: p.sorryActive, weight_sum: p.weightSum,
         real_servers: Object.fromEntries(p.roles),
         // Each real server's weight now (a checker may change it: MISC_CHECK's misc_dynamic).
         weights: Object.fromEntries((this.vsByKey.get(p.key)?.realServers ?? []).map((rs) => [destKey(rs.dest), health.get(rs.id)?.weight ?? rs.dest.weight])),
@@ -253,29 +264,42 @@ export class LbService {
     for (const [k, e] of r.table) this.entries.set(k, e);
     for (const p of r.services) this.lastPlan.set(p.key, p);
     for (const q of r.quorumChanges) {
-      const msg = `${q.service}: quorum ${q.up ? 'gained' : 'lost'} (${q.reason}: live weight ${q.weightSum}, threshold ${q.threshold})`;
-      if (q.up) this.log.info(msg); else this.log.warn(msg);
       const vs = this.vsByKey.get(q.service);
+      if (vs && !this.speaksFor(vs)) continue;
+      const msg = `${vs ? this.alertName(vs) : q.service}: quorum ${q.up ? 'gained' : 'lost'} (${q.reason}: live weight ${q.weightSum}, threshold ${q.threshold})`;
+      if (q.up) this.log.info(msg); else this.log.warn(msg);
       // keepalived runs quorum_up / quorum_down on changes, not for a service that starts without
       // quorum (set_quorum_states() at start is silent).
       if (vs && q.reason !== 'starting_down') {
-        this.alert({ type: 'quorum', virtualServer: vs.key, service: vs.service.id, up: q.up, reason: q.reason, time: this.timers.wallNow() });
+        this.alert({ type: 'quorum', virtualServer: this.alertName(vs), service: vs.service.id, up: q.up, reason: q.reason, time: this.timers.wallNow() });
       }
     }
     return r.table;
   }
 
+  /** Whether this service's alerts are raised (every service but a group's second and later). */
+  private speaksFor(vs: VirtualServerConfig): boolean {
+    return vs.group === undefined || this.groupLead.get(vs.group) === vs.key;
+  }
+
+  /** What alerts and logs call the service: its key, or for a group keepalived's `[NAME]`. */
+  private alertName(vs: VirtualServerConfig): string {
+    return vs.group === undefined ? vs.key : groupLabel(vs.group);
+  }
+
   private onCheckEvent(e: SchedulerEvent): void {
     if (e.type === 'check_changed') return; // the server-level verdict below is what operators act on
     if (e.type === 'server_changed') {
-      const why = e.up ? e.reason : `${e.reason}: check ${e.check}${e.probe ? ` ${e.probe}` : ''}${e.detail ? ` (${e.detail})` : ''}`;
-      const line = `real server ${e.server} ${e.up ? 'up' : 'down'} (${why})`;
-      if (e.up) this.log.info(line); else this.log.warn(line);
       const vs = this.vsByKey.get(this.serviceOf.get(e.server) ?? '');
       const rs = vs?.realServers.find((x) => x.id === e.server);
-      if (vs && rs) {
+      if (!vs || this.speaksFor(vs)) {
+        const why = e.up ? e.reason : `${e.reason}: check ${e.check}${e.probe ? ` ${e.probe}` : ''}${e.detail ? ` (${e.detail})` : ''}`;
+        const line = `real server ${vs?.group !== undefined && rs ? `${this.alertName(vs)} -> ${destKey(rs.dest)}` : e.server} ${e.up ? 'up' : 'down'} (${why})`;
+        if (e.up) this.log.info(line); else this.log.warn(line);
+      }
+      if (vs && rs && this.speaksFor(vs)) {
         this.alert({
-          type: 'real_server', virtualServer: vs.key, realServer: rs.id, service: vs.service.id,
+          type: 'real_server', virtualServer: this.alertName(vs), realServer: rs.id, service: vs.service.id,
           dest: { address: rs.dest.address, port: rs.dest.port }, up: e.up, reason: e.up ? e.reason : (e.probe ?? e.reason), time: this.timers.wallNow(),
         });
       }

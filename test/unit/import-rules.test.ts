@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { defaultConfigId, importKeepalived, type ImportOptions, type Unconverted } from '../../src/config/import/convert.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { backendConfigErrors } from '../../src/config/lbBackend.js';
+import type { Config } from '../../src/config/model.js';
 import { spawnSync } from 'node:child_process';
 
 let dir = '';
@@ -19,7 +20,7 @@ let n = 0;
 before(() => { dir = mkdtempSync(join(tmpdir(), 'tandem-import-rules-')); });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Converted { data: any; yaml: string; notes: Unconverted[]; where: string[] }
+interface Converted { data: any; yaml: string; notes: Unconverted[]; where: string[]; model: Config | undefined }
 
 /** Converts `text` (joined lines); asserts tandem check accepts the result unless `check: false`. */
 function convert(lines: string[], opts: ImportOptions & { check?: boolean } = {}): Converted {
@@ -27,12 +28,14 @@ function convert(lines: string[], opts: ImportOptions & { check?: boolean } = {}
   writeFileSync(file, lines.join('\n') + '\n');
   const r = importKeepalived(file, opts);
   if (!r.ok) assert.fail(`${r.error.file}:${r.error.line}: ${r.error.message}`);
+  let model: Config | undefined;
   if (opts.check !== false) {
     const loaded = loadConfigText(r.yaml, 'converted.yaml', { hostname: 'lb-test' });
     assert.ok(loaded.ok, `tandem check refuses the conversion:\n${loaded.ok ? '' : loaded.errors.map((e) => `${e.line}:${e.col} ${e.path}: ${e.message}`).join('\n')}\n---\n${r.yaml}`);
+    model = loaded.config;
   }
   return {
-    data: parseYaml(r.yaml), yaml: r.yaml, notes: r.unconverted,
+    model, data: parseYaml(r.yaml), yaml: r.yaml, notes: r.unconverted,
     where: r.unconverted.map((u) => `${u.line} ${u.keyword} ${u.kind}`),
   };
 }
@@ -613,61 +616,82 @@ describe('virtual_server_group: the virtual servers it stands for (check_data.c 
     '  }',
     '}',
   ];
+  /** What tandem runs from the conversion: each virtual service, as `ipvsadm -Ln` names it. */
+  const services = (c: Converted) => c.model!.virtualServers.map((v) => `${v.key}${v.group ? ` <${v.group}>` : ''}`);
 
-  it('a range `192.0.2.10-12 80` is three services, each with the block\'s settings and a comment naming its entry', () => {
-    const { data, notes, yaml } = convert(body(['virtual_server_group G1 {', '  192.0.2.10-12 80', '}']));
-    assert.deepEqual(data.virtual_servers.map((v: any) => [v.address, v.port, v.protocol, v.lb_algo, v.real_servers[0].address]), [
-      ['192.0.2.10', 80, 'TCP', 'rr', '198.51.100.11'],
-      ['192.0.2.11', 80, 'TCP', 'rr', '198.51.100.11'],
-      ['192.0.2.12', 80, 'TCP', 'rr', '198.51.100.11'],
-    ]);
-    assert.deepEqual(notes, []);
-    assert.match(yaml, /# from virtual_server_group G1: 192\.0\.2\.10-12 80 \(\S+:9\)\n {2}- address: 192\.0\.2\.11/);
+  it('a range `192.0.2.10-12 80` is the group\'s entry, and the block one virtual server naming the group: tandem runs three services with its settings', () => {
+    const c = convert(body(['virtual_server_group G1 {', '  192.0.2.10-12 80', '}']));
+    assert.deepEqual(c.data.virtual_server_groups, [{ name: 'G1', members: ['192.0.2.10-12 80'] }]);
+    assert.equal(c.data.virtual_servers.length, 1);
+    assert.equal(c.data.virtual_servers[0].group, 'G1');
+    assert.equal(c.data.virtual_servers[0].address, undefined);
+    assert.deepEqual(services(c), ['TCP 192.0.2.10:80 <G1>', 'TCP 192.0.2.11:80 <G1>', 'TCP 192.0.2.12:80 <G1>']);
+    assert.deepEqual(c.model!.virtualServers.map((v) => [v.service.scheduler, v.realServers[0]!.dest.address, v.realServers[0]!.checks[0]!.timeoutMs]),
+      [['rr', '198.51.100.11', 2000], ['rr', '198.51.100.11', 2000], ['rr', '198.51.100.11', 2000]]);
+    assert.deepEqual(c.notes, []);
   });
 
   it('whole-address ranges, networks, single addresses, IPv6 ranges in hex, and fwmarks', () => {
-    const { data } = convert([
+    const c = convert([
       ...instance('VI_1', []),
       'virtual_server_group G4 {', '  192.0.2.20-192.0.2.21 443', '  192.0.2.32/31 443', '  192.0.2.50 8443', '  fwmark 7', '}',
       'virtual_server group G4 {', '  protocol TCP', '  real_server 198.51.100.11 443 {', '  }', '}',
       'virtual_server_group G6 {', '  2001:db8::a-c 443', '  fwmark 9 inet6', '}',
       'virtual_server group G6 {', '  protocol TCP', '  real_server 2001:db8:1::11 443 {', '  }', '}',
     ]);
-    assert.deepEqual(data.virtual_servers.map((v: any) => v.fwmark !== undefined ? `fwmark ${v.fwmark}${v.ip_family ? ` ${v.ip_family}` : ''}${v.protocol ? ' +protocol' : ''}` : `${v.address} ${v.port}`), [
-      '192.0.2.20 443', '192.0.2.21 443', '192.0.2.32 443', '192.0.2.33 443', '192.0.2.50 8443', 'fwmark 7',
-      '2001:db8::a 443', '2001:db8::b 443', '2001:db8::c 443', 'fwmark 9 inet6',
+    assert.deepEqual(services(c), [
+      'TCP 192.0.2.20:443 <G4>', 'TCP 192.0.2.21:443 <G4>', 'TCP 192.0.2.32:443 <G4>', 'TCP 192.0.2.33:443 <G4>', 'TCP 192.0.2.50:8443 <G4>', 'FWM 7 <G4>',
+      'TCP [2001:db8::a]:443 <G6>', 'TCP [2001:db8::b]:443 <G6>', 'TCP [2001:db8::c]:443 <G6>', 'FWM 9 IPv6 <G6>',
     ]);
   });
 
   it('entries keepalived skips (range end not above its start, host bits, no port) are noted and left out', () => {
-    const { data, notes } = convert(body(['virtual_server_group G1 {', '  192.0.2.60-50 80', '  192.0.2.33/30 80', '  192.0.2.70', '  192.0.2.80 80', '}']));
-    assert.deepEqual(data.virtual_servers.map((v: any) => v.address), ['192.0.2.80']);
-    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[9, '192.0.2.60-50'], [10, '192.0.2.33/30'], [11, '192.0.2.70']]);
-    assert.match(notes[0]!.reason, /the range end is not greater than its start: keepalived skips the entry/);
-    assert.match(notes[2]!.reason, /no port: keepalived makes it a service of every port/);
+    const c = convert(body(['virtual_server_group G1 {', '  192.0.2.60-50 80', '  192.0.2.33/30 80', '  192.0.2.70', '  192.0.2.80 80', '}']));
+    assert.deepEqual(c.data.virtual_server_groups[0].members, ['192.0.2.80 80']);
+    assert.deepEqual(services(c), ['TCP 192.0.2.80:80 <G1>']);
+    assert.deepEqual(c.notes.map((u) => [u.line, u.keyword]), [[9, '192.0.2.60-50'], [10, '192.0.2.33/30'], [11, '192.0.2.70']]);
+    assert.match(c.notes[0]!.reason, /the range end is not greater than its start: keepalived skips the entry/);
+    assert.match(c.notes[2]!.reason, /no port: keepalived makes it a service of every port/);
   });
 
-  it('DR with a real server port that differs from an entry\'s: no port (the kernel uses the service\'s), checks keep probing it', () => {
-    const { data, notes } = convert([
+  it('a range end with characters after the number: keepalived reads the number (inet_stor), and so does the conversion', () => {
+    const c = convert(body(['virtual_server_group G1 {', '  192.0.2.10-11x 80', '}']));
+    assert.deepEqual(c.data.virtual_server_groups[0].members, ['192.0.2.10-11 80']);
+    assert.deepEqual(services(c), ['TCP 192.0.2.10:80 <G1>', 'TCP 192.0.2.11:80 <G1>']);
+    assert.match(c.notes[0]!.reason, /extra characters "x" after the range end and reads it as 11/);
+  });
+
+  it('DR with a real server port that differs from an entry\'s: no port (the kernel uses each service\'s), checks keep probing it', () => {
+    const c = convert([
       ...instance('VI_1', []),
       'virtual_server_group G1 {', '  192.0.2.10 80', '  192.0.2.10 8080', '}',
       'virtual_server group G1 {', '  protocol TCP', '  lb_kind DR',
       '  real_server 198.51.100.11 80 {', '    TCP_CHECK {', '    }', '  }', '}',
     ]);
-    const [a, b] = data.virtual_servers;
-    assert.deepEqual(a.real_servers[0], { address: '198.51.100.11', port: 80, checks: [{ tcp_check: {} }] });
-    assert.deepEqual(b.real_servers[0], { address: '198.51.100.11', checks: [{ tcp_check: { connect_port: 80 } }] });
-    assert.deepEqual(notes.map((u) => [u.line, u.keyword]), [[12, 'virtual_server']]);
-    assert.match(notes[0]!.reason, /ports don't match/);
+    assert.deepEqual(c.data.virtual_servers[0].real_servers[0], { address: '198.51.100.11', checks: [{ tcp_check: { connect_port: 80 } }] });
+    assert.deepEqual(c.model!.virtualServers.map((v) => [v.key, v.realServers[0]!.dest.port, v.realServers[0]!.checks[0]!.connectPort]),
+      [['TCP 192.0.2.10:80', 80, 80], ['TCP 192.0.2.10:8080', 8080, 80]]);
+    assert.deepEqual(c.notes.map((u) => [u.line, u.keyword]), [[12, 'virtual_server']]);
+    assert.match(c.notes[0]!.reason, /ports don't match/);
   });
 
   it('a group with no protocol is UDP for its addresses; an unknown group, or one with no entries, is noted', () => {
     const a = convert([...instance('VI_1', []), 'virtual_server_group G1 {', '  192.0.2.10 53', '}', 'virtual_server group G1 {', '  real_server 198.51.100.11 53 {', '  }', '}']);
     assert.equal(a.data.virtual_servers[0].protocol, 'UDP');
+    assert.deepEqual(services(a), ['UDP 192.0.2.10:53 <G1>']);
     const b = convert([...instance('VI_1', []), 'virtual_server_group G0 {', '}', 'virtual_server group G0 {', '  protocol TCP', '  real_server 198.51.100.11 53 {', '  }', '}', 'virtual_server group NOPE {', '  protocol TCP', '}']);
     assert.equal(b.data.virtual_servers, undefined);
+    assert.equal(b.data.virtual_server_groups, undefined);
     assert.deepEqual(b.notes.map((u) => [u.line, u.keyword]), [[8, 'virtual_server_group'], [10, 'virtual_server'], [15, 'virtual_server']]);
     assert.match(b.notes[0]!.reason, /has no entries - removing/);
+  });
+
+  it('two blocks naming one group: the group is written once', () => {
+    const c = convert([...instance('VI_1', []), 'virtual_server_group G1 {', '  192.0.2.10 80', '}',
+      'virtual_server group G1 {', '  protocol TCP', '  real_server 198.51.100.11 80 {', '  }', '}',
+      'virtual_server group G1 {', '  protocol UDP', '  real_server 198.51.100.11 80 {', '  }', '}']);
+    assert.equal(c.data.virtual_server_groups.length, 1);
+    assert.deepEqual(services(c), ['TCP 192.0.2.10:80 <G1>', 'UDP 192.0.2.10:80 <G1>']);
   });
 
   it('a group standing for more than 1024 services is noted, not expanded', () => {

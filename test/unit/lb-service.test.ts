@@ -175,3 +175,73 @@ describe('LB service with fakes', () => {
     }
   });
 });
+
+// virtual_server_groups (config/virtualServerGroups.ts): one config entry for several services.
+const GROUP_CONFIG = `virtual_server_groups:
+  - name: WEB
+    members:
+      - 192.0.2.10-12 80
+      - { address: 192.0.2.20, port: 8080 }
+      - fwmark 7
+virtual_servers:
+  - group: WEB
+    protocol: TCP
+    lb_algo: rr
+    quorum: 2
+    delay_loop: 3
+    real_servers:
+      - { address: 198.51.100.11, port: 80, checks: [{ tcp_check: { connect_port: 80 } }] }
+      - { address: 198.51.100.12, port: 80, checks: [{ tcp_check: { connect_port: 80 } }] }
+`;
+
+describe('LB service: a virtual_server_group', () => {
+  test('the table holds every member service; each real server is probed once per round for the whole group; one alert per change, named for the group', async () => {
+    const f = setup(GROUP_CONFIG);
+    const { timers, backend, alerts, down, inFlight, answer } = f;
+    const members = ['FWM 7', 'TCP 192.0.2.10:80', 'TCP 192.0.2.11:80', 'TCP 192.0.2.12:80', 'TCP 192.0.2.20:8080'];
+    f.lb.start();
+    try {
+      // The first delay_loop (3 s, the warmup spreads the first probes over it): one probe per
+      // real server, not one per real server per member (5 x 2).
+      const probed: string[] = [];
+      for (let i = 0; i < 100 && timers.now() < 3000; i++) {
+        timers.step();
+        await settle();
+        if (timers.now() < 3000) probed.push(...inFlight.map((p) => p.ip));
+        answer();
+        await settle();
+      }
+      timers.flush();
+      await settle();
+      assert.deepEqual(probed.sort(), ['198.51.100.11', '198.51.100.12']);
+      assert.deepEqual([...backend.table.keys()].sort(), members);
+      for (const k of members) assert.equal(backend.table.get(k)!.dests.size, 2, k);
+      // NAT: each member's real servers on their own port (80), the fwmark's too.
+      assert.deepEqual([...backend.table.get('TCP 192.0.2.20:8080')!.dests.keys()].sort(), ['198.51.100.11:80', '198.51.100.12:80']);
+
+      down.add('198.51.100.11');
+      let rounds = 0;
+      for (; rounds < 50 && !alerts.some((e) => e.type === 'real_server'); rounds++) {
+        timers.step();
+        await settle();
+        assert.ok(inFlight.length <= 2, `one probe per real server per round, got ${inFlight.length}`);
+        answer();
+        await settle();
+        timers.flush();
+        await settle();
+      }
+      assert.ok(rounds < 50, 'the real server went down');
+      const rs = alerts.filter((e) => e.type === 'real_server');
+      const q = alerts.filter((e) => e.type === 'quorum');
+      assert.equal(rs.length, 1, `one real_server alert for the group: ${JSON.stringify(rs)}`);
+      assert.equal(q.length, 1, `one quorum alert for the group: ${JSON.stringify(q)}`);
+      assert.equal(rs[0]!.virtualServer, '[WEB]');
+      assert.equal(q[0]!.virtualServer, '[WEB]');
+      for (const k of members) assert.ok(!backend.table.get(k)!.dests.has('198.51.100.11:80'), `${k} still has the dead server`);
+      const snap = f.lb.snapshot();
+      assert.deepEqual(snap.virtual_servers.map((v) => [v.key, v.group]).sort(), members.map((k) => [k, 'WEB']));
+    } finally {
+      await f.lb.stop();
+    }
+  });
+});

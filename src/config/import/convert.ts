@@ -84,7 +84,7 @@ const SECTIONS: Record<string, string> = {
   vrrp_instance: 'vrrp_instances', vrrp_sync_group: 'vrrp_sync_groups', vrrp_script: 'vrrp_scripts',
   vrrp_track_file: 'vrrp_track_files', track_file: 'vrrp_track_files', vrrp_track_process: 'vrrp_track_processes',
   virtual_server: 'virtual_servers',
-  // Not an output section: the groups become the virtual servers that name them (groups.ts).
+  // The groups that converted virtual servers name (virtualServers.ts convertGroupServer()).
   virtual_server_group: 'virtual_server_groups',
 };
 
@@ -158,10 +158,12 @@ export function convertStatements(statements: Stmt[], _source = ''): { value: Ob
     const g = parseVirtualServerGroup(ctx, s);
     if (g) groups.set(g.name, g);
   }
+  const usedGroups = new Map<string, unknown>();
   for (const s of blocks('virtual_servers')) {
-    const list = convertVirtualServer(ctx, s, groups);
+    const list = convertVirtualServer(ctx, s, groups, usedGroups);
     if (list.length) ((out.virtual_servers ??= []) as unknown[]).push(...list);
   }
+  if (usedGroups.size) out.virtual_server_groups = [...usedGroups.values()];
 
   // A keepalived.conf means IPVS: keepalived programs its virtual servers into the kernel's IPVS
   // table and has no other backend. Saying so keeps `tandem check` from judging the file against

@@ -1,9 +1,10 @@
 // virtual_server_group: a named list of services (address ranges with a port, and firewall marks)
 // that a `virtual_server group NAME { ... }` block configures all at once. keepalived programs one
 // IPVS service per address of each range and one per mark, each with the block's settings and
-// real servers (check/ipvswrapper.c ipvs_group_range_cmd() walks the range). tandem has no
-// group yet, so the import writes the virtual servers the group stands for, each marked with
-// the group entry it came from.
+// real servers (check/ipvswrapper.c ipvs_group_range_cmd() walks the range). tandem's config has
+// the same groups (config/virtualServerGroups.ts): the import writes each group a block uses to
+// `virtual_server_groups` (its entries as keepalived's text) and the block as one virtual server
+// with `group: NAME` (virtualServers.ts convertGroupServer()).
 //
 // Entries, as check/check_data.c alloc_vsg_entry() (2.2.7) reads them:
 //   fwmark N [inet|inet6]        a firewall-mark service (the family is optional);
@@ -15,7 +16,8 @@
 //   A PORT                       one address.
 // A port of 0 or none is "all ports", which keepalived allows only with persistence and tandem
 // does not have: such an entry is noted and left out.
-import { canonicalIp, inetNtop, parseIp } from '../../ip/address.js';
+import { canonicalIp } from '../../ip/address.js';
+import { bigToAddress, MAX_GROUP_SERVICES, parseAddressRange, type AddressRange } from '../virtualServerGroups.js';
 import { changed, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 
@@ -30,8 +32,7 @@ export interface VirtualServerGroup {
   services: GroupService[];
 }
 
-/** More services than this in one group is refused with a note (an IPv6 /64 would be 2^64). */
-export const MAX_GROUP_SERVICES = 1024;
+export { MAX_GROUP_SERVICES };
 
 export function parseVirtualServerGroup(ctx: Ctx, s: Stmt): VirtualServerGroup | undefined {
   const name = s.words[1];
@@ -62,6 +63,7 @@ export function parseVirtualServerGroup(ctx: Ctx, s: Stmt): VirtualServerGroup |
     }
     if (!(port >= 1 && port <= 65535)) { note(ctx, e, `expected a port 1..65535, got ${JSON.stringify(portText)}`, first); continue; }
     if (e.words.length > 2) note(ctx, e, `extra words ignored: ${e.words.slice(2).join(' ')}`, first);
+    entryText.set(e, `${range.text} ${port}`);
     families.add(range.family);
     const count = range.last - range.first + 1n;
     if (BigInt(services.length) + count > BigInt(MAX_GROUP_SERVICES)) {
@@ -69,7 +71,7 @@ export function parseVirtualServerGroup(ctx: Ctx, s: Stmt): VirtualServerGroup |
       continue;
     }
     for (let a = range.first; a <= range.last; a++) {
-      services.push({ kind: 'inet', address: fromBig(a, range.family), port, family: range.family, entry: e });
+      services.push({ kind: 'inet', address: bigToAddress(a, range.family), port, family: range.family, entry: e });
     }
   }
   if (families.has(4) && families.has(6) && fwmarkNoFamily) {
@@ -83,58 +85,32 @@ export function parseVirtualServerGroup(ctx: Ctx, s: Stmt): VirtualServerGroup |
   return { name, stmt: s, services };
 }
 
-interface Range { first: bigint; last: bigint; family: 4 | 6 }
-
-function addressRange(ctx: Ctx, e: Stmt): Range | undefined {
-  const text = e.words[0]!;
-  const bad = (why: string): undefined => { note(ctx, e, `${why}: keepalived skips the entry (check_data.c alloc_vsg_entry)`, text); return undefined; };
-  const slash = text.indexOf('/');
-  const dash = text.indexOf('-');
-  const startText = slash >= 0 ? text.slice(0, slash) : dash >= 0 ? text.slice(0, dash) : text;
-  const start = canonicalIp(startText);
-  if (!start) return bad(`${JSON.stringify(startText)} is not an IP address`);
-  const family = start.family;
-  const bits = family === 4 ? 32 : 128;
-  const a = toBig(start.address)!;
-  if (slash >= 0) {
-    const lenText = text.slice(slash + 1);
-    const len = /^\d{1,3}$/.test(lenText) ? Number(lenText) : NaN;
-    if (!(len >= 1 && len <= bits)) return bad(`invalid netmask ${JSON.stringify(lenText)}`);
-    const host = (1n << BigInt(bits - len)) - 1n;
-    if ((a & host) !== 0n) return bad('address mask bits not empty');
-    return { first: a, last: a | host, family };
+/**
+ * The range of an address entry (config/virtualServerGroups.ts parseAddressRange(), the rules of
+ * check/check_data.c alloc_vsg_entry()), and the text tandem's config takes for it. keepalived
+ * reads a range end with characters after the number as the number, with a warning (lib/utils.c
+ * inet_stor()); tandem's config refuses such text, so the conversion writes the number alone.
+ */
+function addressRange(ctx: Ctx, e: Stmt): (AddressRange & { text: string }) | undefined {
+  const written = e.words[0]!;
+  let text = written;
+  const dash = written.indexOf('-');
+  const start = dash >= 0 ? canonicalIp(written.slice(0, dash)) : undefined;
+  const end = written.slice(dash + 1);
+  if (start && !/[.:]/.test(end)) {
+    const m = (start.family === 4 ? /^(\d+)(\D.*)$/ : /^([0-9a-fA-F]+)([^0-9a-fA-F].*)$/).exec(end);
+    if (m) {
+      changed(ctx, e, `keepalived warns about the extra characters ${JSON.stringify(m[2])} after the range end and reads it as ${m[1]} (lib/utils.c inet_stor)`, written);
+      text = `${written.slice(0, dash + 1)}${m[1]}`;
+    }
   }
-  if (dash < 0) return { first: a, last: a, family };
-  const endText = text.slice(dash + 1);
-  if (endText.includes(family === 4 ? '.' : ':')) {
-    const end = canonicalIp(endText)?.family === family ? toBig(endText) : undefined;
-    if (end === undefined) return bad(`invalid range end ${JSON.stringify(endText)}`);
-    if (end < a) return bad('the range ends before it starts');
-    return { first: a, last: end, family };
-  }
-  // lib/utils.c inet_stor(): strtoul(end, 10 for IPv4, 16 for IPv6); the number replaces the
-  // last byte / 16-bit group, and must be greater than it (check_data.c alloc_vsg_entry()).
-  const m = (family === 4 ? /^(\d+)(.*)$/ : /^([0-9a-fA-F]+)(.*)$/).exec(endText);
-  if (!m) return bad(`invalid range end ${JSON.stringify(endText)}`);
-  const n = BigInt(parseInt(m[1]!, family === 4 ? 10 : 16));
-  const max = family === 4 ? 0xffn : 0xffffn;
-  if (n > max) return bad(`range end ${m[1]} too large`);
-  if (m[2]) {
-    // The daemon warns and uses the number ("has extra characters at end"; keepalived -t skips it).
-    changed(ctx, e, `keepalived warns about the extra characters ${JSON.stringify(m[2])} after the range end and reads it as ${m[1]} (lib/utils.c inet_stor)`, text);
-  }
-  const low = a & max;
-  if (low >= n) return bad('the range end is not greater than its start');
-  return { first: a, last: (a & ~max) | n, family };
+  const r = parseAddressRange(text);
+  if ('error' in r) { note(ctx, e, `${r.error}: keepalived skips the entry (check_data.c alloc_vsg_entry)`, written); return undefined; }
+  return { ...r, text };
 }
 
-/** The address as one unsigned number (network byte order). */
-function toBig(address: string): bigint | undefined {
-  return parseIp(canonicalIp(address)?.address ?? '')?.bytes.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+/** The entry as `virtual_server_groups` takes it (keepalived's text, the range end cleaned). */
+export function groupEntryText(e: Stmt): string {
+  return entryText.get(e) ?? e.words.join(' ');
 }
-
-function fromBig(n: bigint, family: 4 | 6): string {
-  const bytes = new Uint8Array(family === 4 ? 4 : 16);
-  for (let i = bytes.length - 1; i >= 0; i--, n >>= 8n) bytes[i] = Number(n & 0xffn);
-  return inetNtop(bytes);
-}
+const entryText = new WeakMap<Stmt, string>();

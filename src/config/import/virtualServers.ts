@@ -2,12 +2,12 @@
 // and persistence, the sorry server and the real servers with their checks (checks.ts).
 import { SCHEDULERS } from '../lbModel.js';
 import { CHECKERS, convertChecks, timing, TIMING_KEYS, TIMING_SAME } from './checks.js';
-import type { VirtualServerGroup } from './groups.js';
+import { groupEntryText, type VirtualServerGroup } from './groups.js';
 import { changed, NO_EQUIVALENT, note, noteOnce, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 import { resolveRepeats, type RepeatRules } from './repeats.js';
 import { bool, inetAddress, notifyScript, num, push, set, str, withComments } from './values.js';
-import { cloneValue, Commented, unwrap, type Obj } from './yamlWriter.js';
+import { Commented, unwrap, type Obj } from './yamlWriter.js';
 
 /**
  * lb_kind / lvs_method as keepalived reads it: check_parser.c svr_forwarding_handler() compares
@@ -103,8 +103,12 @@ function convertRealServer(ctx: Ctx, s: Stmt, vsVirtualhost: string | undefined)
  * A virtual_server block -> what it stands for in `virtual_servers:` (ready to write, comments
  * included): one virtual server, or one per service of its virtual_server_group (groups.ts).
  */
-export function convertVirtualServer(ctx: Ctx, s: Stmt, groups: ReadonlyMap<string, VirtualServerGroup>): unknown[] {
-  if (s.words[1] === 'group') return convertGroupServer(ctx, s, groups);
+export function convertVirtualServer(
+  ctx: Ctx, s: Stmt, groups: ReadonlyMap<string, VirtualServerGroup>,
+  /** The groups the converted blocks use, by name, as `virtual_server_groups` entries. */
+  usedGroups: Map<string, unknown> = new Map(),
+): unknown[] {
+  if (s.words[1] === 'group') return convertGroupServer(ctx, s, groups, usedGroups);
   const o: Obj = {};
   if (s.words[1] === 'fwmark') {
     const mark = num(ctx, s, { int: true, min: 1, max: 0xffffffff, i: 2 });
@@ -120,10 +124,11 @@ export function convertVirtualServer(ctx: Ctx, s: Stmt, groups: ReadonlyMap<stri
 }
 
 /**
- * `virtual_server group NAME { ... }`: the block's settings and real servers once, then a copy
- * for each service of the group, marked with the group entry it stands for.
+ * `virtual_server group NAME { ... }`: `group: NAME` with the block's settings and real servers,
+ * as keepalived's one block for every service of the group (config/virtualServerGroups.ts); the
+ * group itself goes to `virtual_server_groups` (once, when a block first uses it).
  */
-function convertGroupServer(ctx: Ctx, s: Stmt, groups: ReadonlyMap<string, VirtualServerGroup>): unknown[] {
+function convertGroupServer(ctx: Ctx, s: Stmt, groups: ReadonlyMap<string, VirtualServerGroup>, used: Map<string, unknown>): unknown[] {
   const name = s.words[2];
   const group = name !== undefined ? groups.get(name) : undefined;
   if (!group) {
@@ -134,24 +139,20 @@ function convertGroupServer(ctx: Ctx, s: Stmt, groups: ReadonlyMap<string, Virtu
     note(ctx, s, `virtual_server_group ${group.name} has no service tandem can convert: block not converted`);
     return [];
   }
-  const template = convertBody(ctx, s, {}, group.services.some((g) => g.kind === 'inet'));
-  if (!template) return [];
-  const out: unknown[] = [];
-  for (const g of group.services) {
-    const from = `from virtual_server_group ${group.name}: ${g.entry.words.join(' ')} (${g.entry.file}:${g.entry.line})`;
-    const body = cloneValue(template);
-    let vs: Obj;
-    if (g.kind === 'fwmark') {
-      // A mark selects packets of every protocol: keepalived ignores a protocol for it.
-      delete body.protocol;
-      vs = { fwmark: g.fwmark, ...(g.family ? { ip_family: g.family === 4 ? 'inet' : 'inet6' } : {}), ...body };
-    } else {
-      vs = { address: g.address, port: g.port, ...body };
-      portsForDirectRouting(ctx, vs, g.port, s);
-    }
-    out.push(new Commented(vs, [...(out.length === 0 ? s.comments : []), from]));
-  }
-  return out;
+  const vs = convertBody(ctx, s, { group: group.name }, group.services.some((g) => g.kind === 'inet'));
+  if (!vs) return [];
+  // A mark selects packets of every protocol: keepalived ignores a protocol for it.
+  if (group.services.every((g) => g.kind === 'fwmark')) delete vs.protocol;
+  for (const port of new Set(group.services.flatMap((g) => (g.kind === 'inet' ? [g.port] : [])))) portsForDirectRouting(ctx, vs, port, s);
+  if (!used.has(group.name)) used.set(group.name, groupEntries(group));
+  return [withComments(s, vs)];
+}
+
+/** A group as `virtual_server_groups` writes it: keepalived's entry text, one per entry that
+ *  converted (groups.ts dropped the others with a note). */
+function groupEntries(group: VirtualServerGroup): unknown {
+  const entries = [...new Set(group.services.map((g) => g.entry))];
+  return new Commented({ name: group.name, members: entries.map(groupEntryText) }, group.stmt.comments);
 }
 
 /**
