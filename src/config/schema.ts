@@ -10,6 +10,7 @@ import { virtualServersField } from './virtualServers.js';
 import { netAlertGlobalFields } from './netAlerts.js';
 import { notifyGlobalFields, stateNotifyFields } from './notifyScripts.js';
 import { statusApiGlobalFields } from './statusApi.js';
+import { vmacFields } from './vmac.js';
 
 const ifname = string({ pattern: /^[A-Za-z0-9_.:@-]{1,15}$/, what: 'an interface name (1..15 characters)' });
 const instanceName = string({ pattern: /^[A-Za-z0-9_.-]+$/, what: 'a name of letters, digits, _ . -' });
@@ -58,6 +59,8 @@ export const vrrpInstanceShape = object({
   smtp_alert: field(boolean),
   // notify_master, notify_backup, notify_fault, notify_stop, notify: src/config/notifyScripts.ts.
   ...stateNotifyFields,
+  // use_vmac, vmac_xmit_base: src/config/vmac.ts.
+  ...vmacFields,
 });
 
 export const globalShape = object({

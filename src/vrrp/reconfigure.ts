@@ -3,8 +3,9 @@
 // shutdown; added ones start. All or nothing: everything that can refuse the reload is checked
 // before anything changes.
 import type { Config, Vip, VrrpInstanceConfig } from '../config/model.js';
+import { vmacReloadRefusal } from './vmac.js';
 import type { RunningGroup, RunningInstance } from './running.js';
-import { machineConfigFor, rxFor, wireFor } from './running.js';
+import { machineConfigFor, rxFor, VrrpStartError, wireFor } from './running.js';
 import type { VrrpRouter } from './router.js';
 import { afterReconfigure } from './sendHealth.js';
 
@@ -21,6 +22,10 @@ export function checkReconfigure(router: VrrpRouter, next: Config, plan: VrrpRel
   router.requireInterfaces(plan.added);
   // The source address leaves out every VIP of the new config.
   for (const cfg of [...plan.added, ...plan.kept.map((k) => k.next)]) router.vips.sourceAddress(next, cfg);
+  for (const k of plan.kept) {
+    const refusal = vmacReloadRefusal(k.old, k.next);
+    if (refusal) throw new VrrpStartError(refusal);
+  }
 }
 
 export function reconfigure(router: VrrpRouter, next: Config, plan: VrrpReload): void {

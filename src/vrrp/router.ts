@@ -19,6 +19,7 @@ import { initialSendHealth } from './sendHealth.js';
 import { SocketPool } from './sockets.js';
 import { SyncGroupRuntime, type SyncGroupEvents } from './syncGroupRuntime.js';
 import { VipOps } from './vips.js';
+import { VmacOps, vipInterface } from './vmac.js';
 
 export { VrrpStartError } from './running.js';
 
@@ -53,6 +54,7 @@ export class VrrpRouter {
   readonly sockets: SocketPool;
   readonly receiver: VrrpReceiver;
   readonly vips: VipOps;
+  readonly vmacs: VmacOps;
   readonly sendPath: SendPath;
   readonly health: InstanceHealth;
   readonly groups: SyncGroupRuntime;
@@ -75,6 +77,7 @@ export class VrrpRouter {
     this.receiver = new VrrpReceiver(this.stats, log.child('rx'), () => timers.now(), () => events.changed(false));
     this.sockets = new SocketPool(net, log, this.stats, (key, p) => this.receiver.onPacket(key, p));
     this.vips = new VipOps(net);
+    this.vmacs = new VmacOps(net);
     this.groups = new SyncGroupRuntime(log, events);
     this.health = new InstanceHealth(log, (r, f) => this.groups.applyFault(r, f), (u) => events.changed(u), deps.trackers);
     this.sendPath = new SendPath(timers, (r) => { if (this.byName.get(r.cfg.name) === r) this.health.refresh(r); });
@@ -166,6 +169,8 @@ export class VrrpRouter {
     this.sendPath.cancel(r);
     this.syncAdvertJob(r, null);
     this.jobs.delete(r.jobId);
+    this.vmacs.release(r.vmac);  // after the driver removed the VIPs from it
+    r.vmac = undefined;
   }
 
   /** The sender's counters of this instance's job (null when it never had one). */
@@ -246,13 +251,14 @@ export class VrrpRouter {
     const { timers, log: rootLog } = this.deps;
     const log = rootLog.child(`vrrp[${cfg.name}]`);
     const srcIp = this.vips.sourceAddress(this.config, cfg);
+    const vmac = this.vmacs.acquire(cfg);
     const timer = this.deps.advertTimer();
     // Send and address failures repeat with every advert or takeover: log each kind rate-limited.
     const sendFail = new RateLimitedLog(log, () => timers.now());
     // The ports read the instance's fields at call time (`r.cfg`, `r.wire`), not values captured
     // here: a reload that keeps the instance replaces them (reconfigure.ts).
     const r = { cfg, timer, srcIp, log, sendFail, ownFault: false, group: null, wire: wireFor(cfg),
-      rx: rxFor(cfg, srcIp, this.vips.broadcastsOf(cfg)), socket: this.sockets.socketFor(cfg), announcer: this.sockets.announcerFor(cfg.interface),
+      rx: rxFor(cfg, srcIp, this.vips.broadcastsOf(cfg)), socket: this.sockets.socketFor(cfg), announcer: this.sockets.announcerFor(vmac?.handle.name ?? cfg.interface), vmac,
       sendHealth: initialSendHealth(), sendRetry: undefined, jobId: this.nextJobId++, advertJob: null } as Omit<RunningInstance, 'driver'> as RunningInstance;
     const driver = new VrrpInstanceDriver(cfg.name, machineConfigFor(cfg, srcIp, this.externalAdverts), {
       now: () => timers.now(),
@@ -313,7 +319,7 @@ export class VrrpRouter {
     }
     if (e.op !== 'del') return;
     for (const r of this.instances) {
-      if (r.cfg.interface !== e.ifname) continue;
+      if (vipInterface(r) !== e.ifname) continue;
       const isVip = [...r.cfg.vips, ...r.cfg.vipsExcluded].some((v) => v.address === e.address);
       if (isVip && r.driver.snapshot().state === 'MASTER') r.driver.vipsMissing();
     }

@@ -5,6 +5,7 @@ import type { RxStats } from './receive.js';
 import { socketKey, type RunningInstance } from './running.js';
 import type { Announcer, ReceivedVrrpPacket, VrrpNetwork, VrrpSocketHandle } from './network.js';
 import type { VrrpInstanceConfig } from '../config/model.js';
+import { vipInterface } from './vmac.js';
 
 export class SocketPool {
   private readonly sockets = new Map<string, VrrpSocketHandle>();
@@ -55,7 +56,7 @@ export class SocketPool {
   closeUnused(instances: readonly RunningInstance[]): void {
     const used = new Set(instances.map((r) => socketKey(r.cfg)));
     for (const [key, s] of this.sockets) if (!used.has(key)) { s.close(); this.sockets.delete(key); delete this.stats.sockets[key]; }
-    const ifaces = new Set(instances.map((r) => r.cfg.interface));
+    const ifaces = new Set(instances.map((r) => vipInterface(r)));
     for (const [name, a] of this.announcers) if (!ifaces.has(name)) { a.close(); this.announcers.delete(name); }
   }
 

@@ -6,6 +6,7 @@ import type { RateLimitedLog } from '../log.js';
 import type { VrrpNetwork } from './network.js';
 import { VrrpStartError, type RunningInstance } from './running.js';
 import { directedBroadcast } from './validate.js';
+import { vipInterface } from './vmac.js';
 
 const vipText = (v: Vip) => `${v.address}/${v.prefixLen}`;
 
@@ -18,9 +19,9 @@ export class VipOps {
     const added: string[] = [];
     for (const v of vips) {
       try {
-        if (this.net.addAddress(r.cfg.interface, v.address, v.prefixLen) === 'added') added.push(vipText(v));
+        if (this.net.addAddress(vipInterface(r), v.address, v.prefixLen) === 'added') added.push(vipText(v));
       } catch (e) {
-        fail.warn(`add:${v.address}`, `adding ${vipText(v)} to ${r.cfg.interface} failed: ${(e as Error).message}`);
+        fail.warn(`add:${v.address}`, `adding ${vipText(v)} to ${vipInterface(r)} failed: ${(e as Error).message}`);
       }
     }
     return added;
@@ -29,9 +30,9 @@ export class VipOps {
   remove(r: RunningInstance, vips: readonly Vip[], fail: RateLimitedLog): string[] {
     return vips.filter((v) => {
       try {
-        return this.net.deleteAddress(r.cfg.interface, v.address, v.prefixLen) === 'deleted';
+        return this.net.deleteAddress(vipInterface(r), v.address, v.prefixLen) === 'deleted';
       } catch (e) {
-        fail.warn(`del:${v.address}`, `removing ${vipText(v)} from ${r.cfg.interface} failed: ${(e as Error).message}`);
+        fail.warn(`del:${v.address}`, `removing ${vipText(v)} from ${vipInterface(r)} failed: ${(e as Error).message}`);
         return false;
       }
     }).map(vipText);
@@ -77,7 +78,7 @@ export class VipOps {
 
   /** Whether a VIP the instance holds as master is not on its interface now. */
   missing(r: RunningInstance): boolean {
-    const present = new Set(this.net.listAddresses(r.cfg.interface).map((a) => a.address));
+    const present = new Set(this.net.listAddresses(vipInterface(r)).map((a) => a.address));
     return r.wire.allVips.some((v) => !present.has(v.address));
   }
 }
