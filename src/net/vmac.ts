@@ -84,6 +84,9 @@ export class VmacManager {
         for (const [k, v] of [['arp_ignore', '1'], ['accept_local', '1'], ['rp_filter', '0'], ['promote_secondaries', '1']] as const) {
           this.sysctl.write(ipv4Conf(req.name, k), v);
         }
+        // vrrp_vmac.c netlink_link_add_vmac(): "We don't want IPv6 running on the interface unless
+        // we have some IPv6 eVIPs" (link_set_ipv6(ifp, false)): no link-local from the virtual MAC.
+        this.sysctl.write(`net/ipv6/conf/${req.name}/disable_ipv6`, '1');
       }
       this.holdBase(req.parent);
     } else {

@@ -272,12 +272,12 @@ export class VrrpRouter {
         // Logged after the current dispatch (microtask): writing a line to a pipe measured
         // 0.3-1.8 ms here, and the advert and GARPs that follow must not wait for it.
         if (reason === 'vip_missing' && added.length) {
-          queueMicrotask(() => r.log.warn(`VIP ${added.join(', ')} was deleted from ${r.cfg.interface} by someone else while MASTER; re-added`));
-        } else if (added.length) queueMicrotask(() => r.log.info(`added ${added.join(', ')} on ${r.cfg.interface}`));
+          queueMicrotask(() => r.log.warn(`VIP ${added.join(', ')} was deleted from ${vipInterface(r)} by someone else while MASTER; re-added`));
+        } else if (added.length) queueMicrotask(() => r.log.info(`added ${added.join(', ')} on ${vipInterface(r)}`));
       },
       removeVips: () => {
         const removed = this.vips.remove(r, r.wire.allVips, sendFail);
-        if (removed.length) queueMicrotask(() => r.log.info(`removed ${removed.join(', ')} from ${r.cfg.interface}`));
+        if (removed.length) queueMicrotask(() => r.log.info(`removed ${removed.join(', ')} from ${vipInterface(r)}`));
       },
       announce: (repeat) => this.vips.announce(r, r.wire.allVips, repeat, sendFail),
       onTransition: (t) => {

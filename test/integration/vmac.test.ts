@@ -52,6 +52,8 @@ test('IPv4 VMAC: a private macvlan with 00:00:5e:00:01:VRID, up, keepalived\'s s
     out.handle = h; out.before = before;
     out.link = link('vrrp.7');
     out.vmacSysctl = ['arp_ignore', 'accept_local', 'rp_filter', 'promote_secondaries'].map((k) => sysctl('net/ipv4/conf/vrrp.7/' + k));
+    out.disableIpv6 = sysctl('net/ipv6/conf/vrrp.7/disable_ipv6');
+    out.v6addrs = addrs('vrrp.7');
     out.baseSysctl = [sysctl('net/ipv4/conf/d0/arp_ignore'), sysctl('net/ipv4/conf/d0/arp_filter')];
     m.release(h, req);
     out.after = link('vrrp.7');
@@ -64,6 +66,8 @@ test('IPv4 VMAC: a private macvlan with 00:00:5e:00:01:VRID, up, keepalived\'s s
   assert.equal(o.link.linkinfo.info_data.mode, 'private');
   assert.ok(o.link.flags.includes('UP'), `not up: ${o.link.flags}`);
   assert.deepEqual(o.vmacSysctl, ['1', '1', '0', '1']);
+  assert.equal(o.disableIpv6, '1', 'no IPv6 on an IPv4 VMAC, as keepalived');
+  assert.deepEqual(o.v6addrs, []);
   assert.deepEqual(o.baseSysctl, ['1', '1']);
   assert.deepEqual(o.before, { ignore: '0', filter: '0' });
   assert.deepEqual(o.baseAfter, ['0', '0'], 'base sysctls put back');
