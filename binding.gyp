@@ -7,6 +7,7 @@
         "src/native/vrrp_socket.cc",
         "src/native/packet_socket.cc",
         "src/native/rtnetlink.cc",
+        "src/native/rtnetlink_link.cc",
         "src/native/icmp_socket.cc",
         "src/native/genetlink.cc",
         "src/native/tcp_prober.cc",

@@ -12,6 +12,7 @@ import { crossCheckNetAlerts, netAlertsModel } from './netAlerts.js';
 import { notifyGlobalModel, stateNotifyModel } from './notifyScripts.js';
 import { crossCheckScriptSecurity } from './scriptSecurity.js';
 import { statusApiModel } from './statusApi.js';
+import { crossCheckVmacs, vmacModel } from './vmac.js';
 import { crossCheckLbBackend, type BackendIssues } from './lbBackend.js';
 import { DEFAULT_MTU, VRRP_MAX_ADDR, advertRoom } from './vipLimit.js';
 import { checkLabel } from './vipOptions.js';
@@ -60,6 +61,7 @@ function instanceModel(r: RawInstance, smtpAlertDefault: boolean): Omit<VrrpInst
     garpLowerPrioRepeat: r.garp_lower_prio_repeat ?? garpMasterRepeat,
     smtpAlert: r.smtp_alert ?? smtpAlertDefault,
     notify: stateNotifyModel(r),
+    ...vmacModel(r),
   };
 }
 
@@ -105,6 +107,7 @@ export function crossCheck(config: Config, root: Node, ctx: Ctx, env: CrossCheck
   // not known, and checking for the wrong user could refuse a script that is fine.
   if (env.globalValid !== false) crossCheckScriptSecurity(config, root, ctx);
   crossCheckInstances(config.vrrpInstances, root, ctx, env, fixes);
+  crossCheckVmacs(config.vrrpInstances, root, ctx);
   for (const fix of fixes) fix();
   return { backendIssues };
 }

@@ -5,6 +5,7 @@ import type { VirtualServerConfig } from './lbModel.js';
 import type { MailConfig, WebhookConfig } from './netAlerts.js';
 import type { NotifyGlobalConfig, StateNotifyScripts } from './notifyScripts.js';
 import type { StatusApiGlobalConfig } from './statusApi.js';
+import type { VmacConfig } from './vmac.js';
 
 // The typed, frozen configuration that the rest of tandem consumes. Units are explicit in names
 // (Cs = centiseconds, Ms = milliseconds) because VRRP mixes seconds (v2) and centiseconds (v3).
@@ -87,6 +88,8 @@ export interface VrrpInstanceConfig {
   smtpAlert: boolean;
   /** notify_master / notify_backup / notify_fault / notify_stop / notify (src/config/notifyScripts.ts). */
   notify: StateNotifyScripts;
+  /** use_vmac / vmac_xmit_base (src/config/vmac.ts); absent: the VIPs go on `interface`. */
+  vmac?: VmacConfig;
 }
 
 /** notify_fifo, script_user, enable_script_security, notify_script_timeout: NotifyGlobalConfig. */

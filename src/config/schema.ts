@@ -12,6 +12,7 @@ import { netAlertGlobalFields } from './netAlerts.js';
 import { notifyGlobalFields, stateNotifyFields } from './notifyScripts.js';
 import { statusApiGlobalFields } from './statusApi.js';
 import { vipEntry } from './vipOptions.js';
+import { vmacFields } from './vmac.js';
 
 const ifname = string({ pattern: /^[A-Za-z0-9_.:@-]{1,15}$/, what: 'an interface name (1..15 characters)' });
 const instanceName = string({ pattern: /^[A-Za-z0-9_.-]+$/, what: 'a name of letters, digits, _ . -' });
@@ -62,6 +63,8 @@ export const vrrpInstanceShape = object({
   smtp_alert: field(boolean),
   // notify_master, notify_backup, notify_fault, notify_stop, notify: src/config/notifyScripts.ts.
   ...stateNotifyFields,
+  // use_vmac, vmac_xmit_base: src/config/vmac.ts.
+  ...vmacFields,
 });
 
 export const globalShape = object({

@@ -14,6 +14,7 @@ Napi::Function InitTcpCheckEngine(Napi::Env env);
 Napi::Function InitAdvertSender(Napi::Env env);
 Napi::Function InitPreciseTimer(Napi::Env env);
 void InitRtnetlink(Napi::Env env, Napi::Object exports);
+void InitRtnetlinkLink(Napi::Env env, Napi::Object exports);
 void InitSdNotify(Napi::Env env, Napi::Object exports);
 }  // namespace tandem
 
@@ -27,6 +28,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("AdvertSender", tandem::InitAdvertSender(env));
   exports.Set("PreciseTimer", tandem::InitPreciseTimer(env));
   tandem::InitRtnetlink(env, exports);
+  tandem::InitRtnetlinkLink(env, exports);  // rtnetlink_link.cc: VMAC macvlans
   tandem::InitSdNotify(env, exports);
   return exports;
 }

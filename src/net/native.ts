@@ -62,6 +62,15 @@ export interface NativeLink {
   operstate: number;
 }
 
+export interface NativeLinkKind {
+  ifindex: number;
+  kind: string;
+  /** IFLA_LINK (0 when absent): a macvlan's parent, a veth's peer. */
+  parentIfindex: number;
+  mac: string;
+  macvlanMode: string;
+}
+
 export type NativeNetEvent =
   | (NativeLink & { type: 'link'; op: 'new' | 'del' })
   | (NativeAddr & { type: 'addr'; op: 'add' | 'del' });
@@ -155,6 +164,13 @@ export interface NativeAddon {
   addrDel(ifname: string, family: 4 | 6, address: string, prefixLen: number, peer?: string): void;
   addrList(ifname: string): NativeAddr[];
   linkGet(ifname: string): NativeLink | undefined;
+  /** src/native/rtnetlink_link.cc (VMACs, net/vmac.ts). Throws EEXIST when the name is taken. */
+  linkAddMacvlan(name: string, parentIfname: string, mac: string, mode: 'private' | 'bridge'): void;
+  linkSetUp(name: string): void;
+  linkSetAddrGenModeNone(name: string): void;
+  linkDel(name: string): void;
+  /** undefined when there is no such interface; kind '' for links without IFLA_LINKINFO. */
+  linkKind(name: string): NativeLinkKind | undefined;
   NetlinkWatch: new (onEvent: (e: NativeNetEvent) => void, onError: (e: SystemError) => void) => NativeNetlinkWatch;
   /** sd_notify(3) to $NOTIFY_SOCKET: false when unset, true when sent; throws errno errors. */
   sdNotify(state: string): boolean;

@@ -7,11 +7,13 @@ import { buildGarp, buildUnsolicitedNa } from './announce.js';
 import { openAnnouncer } from './announcer.js';
 import { watchNetlink, type NetEvent } from './netlinkWatch.js';
 import { openAdvertSender, type AdvertReport } from './advertSender.js';
+import { VmacManager, type VmacHandle, type VmacRequest } from './vmac.js';
 import { openVrrpSocket, receiveBufferBytes, type VrrpSocketOptions } from './vrrpSocket.js';
 
 /** `now`: the router's clock (the daemon's Timers.now()); received packets' arrival times are
  *  given on it, since the router compares them with its own deadlines. */
 export function createVrrpNetwork(now: () => number) {
+  const vmacs = new VmacManager();
   return {
     openSocket: (req: VrrpSocketOptions) => openVrrpSocket({ ...req, now }),
     /** The thread that sends MASTER adverts on time whatever the loop does (native/advert_sender.cc). */
@@ -28,5 +30,8 @@ export function createVrrpNetwork(now: () => number) {
       for (const a of addresses) (a.family === 4 ? buildGarp : buildUnsolicitedNa)(new Uint8Array(6), a.address);
     },
     watch: (onEvent: (e: NetEvent) => void, onError: (e: Error) => void) => watchNetlink(onEvent, onError),
+    /** use_vmac (net/vmac.ts): macvlans with the virtual MAC, through rtnetlink_link.cc. */
+    acquireVmac: (req: VmacRequest) => vmacs.acquire(req),
+    releaseVmac: (h: VmacHandle, req: VmacRequest) => vmacs.release(h, req),
   };
 }

@@ -8,8 +8,9 @@
 import type { AddAddressOptions, IfAddress, LinkInfo } from '../net/addresses.js';
 import type { NetEvent } from '../net/netlinkWatch.js';
 import type { ReceivedPacket as ReceivedVrrpPacket, ReceiveBuffer } from '../net/vrrpSocket.js';
+import type { VmacHandle, VmacRequest } from '../net/vmac.js';
 
-export type { AddAddressOptions, IfAddress, LinkInfo, NetEvent, ReceivedVrrpPacket, ReceiveBuffer };
+export type { AddAddressOptions, IfAddress, LinkInfo, NetEvent, ReceivedVrrpPacket, ReceiveBuffer, VmacHandle, VmacRequest };
 
 /** One raw protocol-112 socket on (interface, family). */
 export interface VrrpSocketHandle {
@@ -120,4 +121,9 @@ export interface VrrpNetwork {
   /** Link up/down changes and address adds/deletes. onError with code ENOBUFS means events were
    *  lost: re-read what you depend on. */
   watch(onEvent: (e: NetEvent) => void, onError: (e: Error) => void): { close(): void };
+  /** use_vmac (net/vmac.ts): creates, or adopts a matching, VMAC macvlan, up; throws when the name
+   *  is taken by anything else. Absent: the adapter has no VMACs. */
+  acquireVmac?(req: VmacRequest): VmacHandle;
+  /** Deletes it when it was created by acquireVmac; puts back the base's sysctls after its last. */
+  releaseVmac?(h: VmacHandle, req: VmacRequest): void;
 }

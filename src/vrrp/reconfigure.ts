@@ -4,8 +4,9 @@
 // before anything changes.
 import type { Config, Vip, VrrpInstanceConfig } from '../config/model.js';
 import { vipKey } from './vips.js';
+import { vmacReloadRefusal } from './vmac.js';
 import type { RunningGroup, RunningInstance } from './running.js';
-import { machineConfigFor, rxFor, wireFor } from './running.js';
+import { machineConfigFor, rxFor, VrrpStartError, wireFor } from './running.js';
 import type { VrrpRouter } from './router.js';
 import { afterReconfigure } from './sendHealth.js';
 
@@ -23,6 +24,10 @@ export function checkReconfigure(router: VrrpRouter, next: Config, plan: VrrpRel
   router.requireInterfaces([...plan.added, ...plan.kept.map((k) => k.next)]);
   // The source address leaves out every VIP of the new config.
   for (const cfg of [...plan.added, ...plan.kept.map((k) => k.next)]) router.vips.sourceAddress(next, cfg);
+  for (const k of plan.kept) {
+    const refusal = vmacReloadRefusal(k.old, k.next);
+    if (refusal) throw new VrrpStartError(refusal);
+  }
 }
 
 export function reconfigure(router: VrrpRouter, next: Config, plan: VrrpReload): void {

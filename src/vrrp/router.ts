@@ -18,7 +18,8 @@ import { SendPath } from './sendPath.js';
 import { initialSendHealth } from './sendHealth.js';
 import { SocketPool } from './sockets.js';
 import { SyncGroupRuntime, type SyncGroupEvents } from './syncGroupRuntime.js';
-import { VipOps, vipInterface, vipInterfaces } from './vips.js';
+import { VipOps, instanceVipInterface, vipInterface } from './vips.js';
+import { VmacOps } from './vmac.js';
 
 export { VrrpStartError } from './running.js';
 
@@ -53,6 +54,7 @@ export class VrrpRouter {
   readonly sockets: SocketPool;
   readonly receiver: VrrpReceiver;
   readonly vips: VipOps;
+  readonly vmacs: VmacOps;
   readonly sendPath: SendPath;
   readonly health: InstanceHealth;
   readonly groups: SyncGroupRuntime;
@@ -75,6 +77,7 @@ export class VrrpRouter {
     this.receiver = new VrrpReceiver(this.stats, log.child('rx'), () => timers.now(), () => events.changed(false));
     this.sockets = new SocketPool(net, log, this.stats, (key, p) => this.receiver.onPacket(key, p));
     this.vips = new VipOps(net, (ifname) => this.sockets.announcerFor(ifname));
+    this.vmacs = new VmacOps(net);
     this.groups = new SyncGroupRuntime(log, events);
     this.health = new InstanceHealth(log, (r, f) => this.groups.applyFault(r, f), (u) => events.changed(u), deps.trackers);
     this.sendPath = new SendPath(timers, (r) => { if (this.byName.get(r.cfg.name) === r) this.health.refresh(r); });
@@ -141,7 +144,9 @@ export class VrrpRouter {
 
   /** @internal */
   requireInterfaces(insts: readonly VrrpInstanceConfig[]): void {
-    const missing = [...new Set(insts.flatMap((i) => vipInterfaces(i)))].filter((n) => !this.deps.net.linkInfo(n));
+    // The instance's interface and its VIPs' `dev`s; a VMAC is made at build (vmac.ts).
+    const needed = insts.flatMap((i) => [i.interface, ...[...i.vips, ...i.vipsExcluded].flatMap((v) => (v.dev ? [v.dev] : []))]);
+    const missing = [...new Set(needed)].filter((n) => !this.deps.net.linkInfo(n));
     if (missing.length) throw new VrrpStartError(`interface ${missing.join(', ')} does not exist`);
   }
 
@@ -166,6 +171,8 @@ export class VrrpRouter {
     this.sendPath.cancel(r);
     this.syncAdvertJob(r, null);
     this.jobs.delete(r.jobId);
+    this.vmacs.release(r.vmac);  // after the driver removed the VIPs from it
+    r.vmac = undefined;
   }
 
   /** The sender's counters of this instance's job (null when it never had one). */
@@ -246,13 +253,14 @@ export class VrrpRouter {
     const { timers, log: rootLog } = this.deps;
     const log = rootLog.child(`vrrp[${cfg.name}]`);
     const srcIp = this.vips.sourceAddress(this.config, cfg);
+    const vmac = this.vmacs.acquire(cfg);
     const timer = this.deps.advertTimer();
     // Send and address failures repeat with every advert or takeover: log each kind rate-limited.
     const sendFail = new RateLimitedLog(log, () => timers.now());
     // The ports read the instance's fields at call time (`r.cfg`, `r.wire`), not values captured
     // here: a reload that keeps the instance replaces them (reconfigure.ts).
     const r = { cfg, timer, srcIp, log, sendFail, ownFault: false, group: null, wire: wireFor(cfg),
-      rx: rxFor(cfg, srcIp, this.vips.broadcastsOf(cfg)), socket: this.sockets.socketFor(cfg), announcer: this.sockets.announcerFor(cfg.interface),
+      rx: rxFor(cfg, srcIp, this.vips.broadcastsOf(cfg)), socket: this.sockets.socketFor(cfg), announcer: this.sockets.announcerFor(vmac?.handle.name ?? cfg.interface), vmac,
       sendHealth: initialSendHealth(), sendRetry: undefined, jobId: this.nextJobId++, advertJob: null } as Omit<RunningInstance, 'driver'> as RunningInstance;
     const driver = new VrrpInstanceDriver(cfg.name, machineConfigFor(cfg, srcIp, this.externalAdverts), {
       now: () => timers.now(),
@@ -266,12 +274,12 @@ export class VrrpRouter {
         // Logged after the current dispatch (microtask): writing a line to a pipe measured
         // 0.3-1.8 ms here, and the advert and GARPs that follow must not wait for it.
         if (reason === 'vip_missing' && added.length) {
-          queueMicrotask(() => r.log.warn(`VIP ${added.join(', ')} was deleted from ${r.cfg.interface} by someone else while MASTER; re-added`));
-        } else if (added.length) queueMicrotask(() => r.log.info(`added ${added.join(', ')} on ${r.cfg.interface}`));
+          queueMicrotask(() => r.log.warn(`VIP ${added.join(', ')} was deleted from ${instanceVipInterface(r.cfg)} by someone else while MASTER; re-added`));
+        } else if (added.length) queueMicrotask(() => r.log.info(`added ${added.join(', ')} on ${instanceVipInterface(r.cfg)}`));
       },
       removeVips: () => {
         const removed = this.vips.remove(r, r.wire.allVips, sendFail);
-        if (removed.length) queueMicrotask(() => r.log.info(`removed ${removed.join(', ')} from ${r.cfg.interface}`));
+        if (removed.length) queueMicrotask(() => r.log.info(`removed ${removed.join(', ')} from ${instanceVipInterface(r.cfg)}`));
       },
       announce: (repeat) => this.vips.announce(r, r.wire.allVips, repeat, sendFail),
       onTransition: (t) => {

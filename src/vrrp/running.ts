@@ -1,6 +1,7 @@
 // A running VRRP instance as the router keeps it (router.ts), and what its send and receive paths
 // are derived from its config. Shared by the router's modules; pure derivations, no I/O.
 import type { Vip, VrrpInstanceConfig } from '../config/model.js';
+import type { VmacHold } from './vmac.js';
 import type { RateLimitedLog, Logger } from '../log.js';
 import type { TimerHandle } from '../timers.js';
 import type { VrrpInstanceDriver } from './instance.js';
@@ -44,6 +45,8 @@ export interface RunningInstance {
   jobId: number;
   /** The job installed on the sender (what it was built from), or null: none runs. */
   advertJob: { key: string; leaseMs: number } | null;
+  /** use_vmac: the VMAC its VIPs are on (vrrp/vmac.ts). */
+  vmac?: VmacHold;
 }
 
 export interface InstanceWire {

@@ -9,14 +9,21 @@ import { directedBroadcast } from './validate.js';
 
 const vipText = (v: Vip) => `${v.address}/${v.prefixLen}${v.dev ? ` dev ${v.dev}` : ''}`;
 
-/** The interface a VIP lives on: its `dev` (keepalived's `dev` option), else the instance's. */
+/** Where an instance's VIPs without `dev` live: its VMAC (use_vmac, vrrp/vmac.ts; keepalived
+ *  puts them there, vrrp.c), else its interface. */
+export function instanceVipInterface(cfg: VrrpInstanceConfig): string {
+  return cfg.vmac?.name ?? cfg.interface;
+}
+
+/** The interface a VIP lives on: its `dev` (keepalived's `dev` option), else the instance's
+ *  (instanceVipInterface). */
 export function vipInterface(cfg: VrrpInstanceConfig, v: Vip): string {
-  return v.dev ?? cfg.interface;
+  return v.dev ?? instanceVipInterface(cfg);
 }
 
 /** The interfaces an instance's VIPs live on (its own first). */
 export function vipInterfaces(cfg: VrrpInstanceConfig): string[] {
-  return [...new Set([cfg.interface, ...[...cfg.vips, ...cfg.vipsExcluded].map((v) => vipInterface(cfg, v))])];
+  return [...new Set([instanceVipInterface(cfg), ...[...cfg.vips, ...cfg.vipsExcluded].map((v) => vipInterface(cfg, v))])];
 }
 
 /** What identifies a VIP as added: a reload that changes any of it re-adds it. */
@@ -95,7 +102,7 @@ export class VipOps {
    *  subnets; a VIP's own `brd` is a broadcast too; a peer VIP (point-to-point) has no subnet. */
   broadcastsOf(cfg: VrrpInstanceConfig): string[] {
     if (cfg.family !== 4) return [];
-    const here = [...cfg.vips, ...cfg.vipsExcluded].filter((v) => v.family === 4 && vipInterface(cfg, v) === cfg.interface);
+    const here = [...cfg.vips, ...cfg.vipsExcluded].filter((v) => v.family === 4 && (v.dev ?? cfg.interface) === cfg.interface); // a VMAC is on this link
     const prefixes = [...this.net.listAddresses(cfg.interface).filter((a) => a.family === 4), ...here.filter((v) => v.peer === undefined)];
     const own = here.flatMap((v) => v.broadcast && v.broadcast !== v.address ? [v.broadcast] : []);
     return [...new Set([...prefixes.flatMap((a) => directedBroadcast(a.address, a.prefixLen) ?? []), ...own])];

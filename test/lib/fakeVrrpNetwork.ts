@@ -12,6 +12,7 @@
 import type {
   AddAddressOptions,
   AdvertJobStats, AdvertPacket, AdvertSenderHandle, AdvertSenderReport, Announcer, IfAddress, LinkInfo, NetEvent, ReceiveBuffer, ReceivedVrrpPacket, VrrpNetwork, VrrpSocketHandle, VrrpSocketRequest,
+  VmacHandle, VmacRequest,
 } from '../../src/vrrp/network.js';
 import type { OneShotTimer } from '../../src/vrrp/running.js';
 import { decodeAdvert, encodeAdvert, type Advert } from '../../src/vrrp/packet.js';
@@ -262,6 +263,31 @@ export class FakeVrrpNetwork implements VrrpNetwork {
   }
 
   warmUpAnnouncements(): void {}
+
+  /** use_vmac: VMACs made (name -> parent), and every acquire / release in order. */
+  readonly vmacs = new Map<string, { parent: string; mac: string; created: boolean }>();
+  readonly vmacOps: Array<{ op: 'acquire' | 'release'; name: string }> = [];
+
+  acquireVmac(req: VmacRequest): VmacHandle {
+    const mac = `00:00:5e:00:0${req.family === 4 ? 1 : 2}:${req.vrid.toString(16).padStart(2, '0')}`;
+    const existing = this.vmacs.get(req.name);
+    if (this.links.has(req.name) && (!existing || existing.parent !== req.parent || existing.mac !== mac)) {
+      throw new Error(`use_vmac ${req.name}: an interface ${req.name} exists but is not a macvlan on ${req.parent} with MAC ${mac}`);
+    }
+    this.vmacOps.push({ op: 'acquire', name: req.name });
+    if (existing) return { name: req.name, mac, created: false };
+    this.vmacs.set(req.name, { parent: req.parent, mac, created: true });
+    this.addLink(req.name, [], true);
+    return { name: req.name, mac, created: true };
+  }
+
+  releaseVmac(h: VmacHandle): void {
+    this.vmacOps.push({ op: 'release', name: h.name });
+    if (!h.created) return;
+    this.vmacs.delete(h.name);
+    this.links.delete(h.name);
+    this.addresses.delete(h.name);
+  }
 
   watch(onEvent: (e: NetEvent) => void, onError: (e: Error) => void): { close(): void } {
     const w = { onEvent, onError, closed: false };

@@ -27,8 +27,6 @@ export const NOT_CONVERTED_YET: Record<string, NotConverted> = {
   static_routes: { issue: '16 §2', kind: 'feature', why: 'no routes kept whatever the VRRP state' },
 
   // ---- issue 16 §3: VMAC ----
-  use_vmac: { issue: '16 §3', kind: 'feature', why: 'no macvlan with the RFC 5798 virtual MAC' },
-  vmac_xmit_base: { issue: '16 §3', kind: 'feature', why: 'comes with use_vmac' },
 
   // ---- issue 17: connection sync ----
   lvs_sync_daemon: { issue: '17 §1', kind: 'feature', why: 'no IPVS sync daemon / conntrackd yet' },

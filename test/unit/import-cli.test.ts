@@ -49,27 +49,27 @@ describe('tandem import: exit codes', () => {
   });
 
   it('3: converted with notes; each note on stderr with file:line, a count, and the YAML still written', () => {
-    const p = write('notes.conf', LOSSLESS.replace('  priority 150\n', '  priority 150\n  use_vmac\n  dont_track_primary\n'));
+    const p = write('notes.conf', LOSSLESS.replace('  priority 150\n', '  priority 150\n  dont_track_primary\n') + 'static_ipaddress {\n  192.0.2.250/24 dev eth0\n}\n');
     const r = tandem('import', p);
     assert.equal(r.status, 3, r.stderr);
     assert.deepEqual(r.stderr.split('\n'), [
-      `not converted: ${p}:5: use_vmac: no tandem equivalent`,
-      `not converted: ${p}:6: dont_track_primary: no tandem equivalent`,
+      `not converted: ${p}:5: dont_track_primary: no tandem equivalent`,
+      `not converted: ${p}:10: static_ipaddress: no tandem equivalent: block not converted`,
       `${p}: 2 notes (listed above and at the top of the output)`,
       '',
     ]);
     assert.match(r.stdout, /^# Notes \(2\): /m);
-    assert.match(r.stdout, new RegExp(`^# {3}${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: use_vmac: no tandem equivalent$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^# {3}${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: dont_track_primary: no tandem equivalent$`, 'm'));
     assert.ok(loadConfigText(r.stdout, 'x.yaml', { hostname: 'h' }).ok);
   });
 
   it('--strict: a note is a failure: exit 3, the notes on stderr, no YAML on stdout', () => {
-    const p = write('strict.conf', LOSSLESS.replace('  priority 150\n', '  priority 150\n  use_vmac\n'));
+    const p = write('strict.conf', LOSSLESS.replace('  priority 150\n', '  priority 150\n  dont_track_primary\n'));
     const r = tandem('import', '--strict', p);
     assert.equal(r.status, 3);
     assert.equal(r.stdout, '');
     assert.deepEqual(r.stderr.split('\n'), [
-      `not converted: ${p}:5: use_vmac: no tandem equivalent`,
+      `not converted: ${p}:5: dont_track_primary: no tandem equivalent`,
       `${p}: 1 note: not converted (--strict: any note is a failure; listed above)`,
       '',
     ]);

@@ -167,18 +167,17 @@ describe('keepalived.conf import: converted values', () => {
     const where = unconverted.map((u) => `${u.file.split('/').pop()}:${u.line} ${u.keyword}`);
     assert.deepEqual(where, [
       'unsupported.conf:7 static_ipaddress',
-      'unsupported.conf:14 use_vmac',
       'unsupported.conf:15 dont_track_primary',
     ]);
     // vrrp_skip_check_adv_addr (line 4) is what tandem always does (vrrp/validate.ts accepts a
     // differing address list): it converts to the default, with no note.
     assert.ok(!where.some((w) => w.includes('skip_check_adv_addr')));
-    assert.match(yaml, /^# Notes \(3\): not converted, or converted to what keepalived runs rather than what the file says:$/m);
-    assert.match(yaml, /^# {3}\S*unsupported\.conf:14: use_vmac: no tandem equivalent$/m);
+    assert.match(yaml, /^# Notes \(2\): not converted, or converted to what keepalived runs rather than what the file says:$/m);
+    assert.match(yaml, /^# {3}\S*unsupported\.conf:15: dont_track_primary: no tandem equivalent$/m);
     const r = tandem('import', 'test/fixtures/keepalived/unsupported.conf');
     assert.equal(r.status, 3, 'converted with notes: exit 3');
     assert.match(r.stderr, /^not converted: test\/fixtures\/keepalived\/unsupported\.conf:15: dont_track_primary: no tandem equivalent$/m);
-    assert.match(r.stderr, /^test\/fixtures\/keepalived\/unsupported\.conf: 3 notes \(listed above and at the top of the output\)$/m);
+    assert.match(r.stderr, /^test\/fixtures\/keepalived\/unsupported\.conf: 2 notes \(listed above and at the top of the output\)$/m);
     // Same output apart from the header naming the file as given on the command line.
     assert.equal(r.stdout.split('\n').slice(1).join('\n'), yaml.split('\n').slice(1).join('\n'));
   });
@@ -241,7 +240,7 @@ describe('keepalived.conf import: parser and edge cases', () => {
 
   it('includes relative to the including file, nested, with globs; unconverted keywords name the included file', () => {
     mkdirSync(join(scratch.dir, 'sub/deeper'), { recursive: true });
-    write('sub/inst.conf', 'vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 9\n  use_vmac\n  virtual_ipaddress { 192.0.2.9/24 }\n  include deeper/*.inc\n}\n');
+    write('sub/inst.conf', 'vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 9\n  dont_track_primary\n  virtual_ipaddress { 192.0.2.9/24 }\n  include deeper/*.inc\n}\n');
     write('sub/deeper/b.inc', 'priority 120\n');
     write('sub/deeper/a.inc', 'advert_int 2\n');
     const main = write('main.conf', 'include sub/inst.conf\ninclude sub/nothing-*.conf\n');
@@ -252,7 +251,7 @@ describe('keepalived.conf import: parser and edge cases', () => {
     assert.equal(data.vrrp_instances[0].advert_int, 2);
     assert.deepEqual(Object.keys(data.vrrp_instances[0]).slice(-2), ['advert_int', 'priority'], 'a.inc before b.inc (sorted)');
     const where = r.unconverted.map((u) => `${u.file.split('/').slice(-2).join('/')}:${u.line} ${u.keyword}`);
-    assert.deepEqual(where.sort(), ['sub/inst.conf:4 use_vmac', `${scratch.dir.split('/').pop()}/main.conf:2 include`].sort());
+    assert.deepEqual(where.sort(), ['sub/inst.conf:4 dont_track_primary', `${scratch.dir.split('/').pop()}/main.conf:2 include`].sort());
   });
 
   it('glob expansion: sorted, dotfiles skipped, only files', () => {

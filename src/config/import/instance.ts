@@ -6,6 +6,7 @@ import type { Defaults } from './global.js';
 import { changed, NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 import { resolveRepeats, type RepeatRules } from './repeats.js';
+import { convertVmacKeyword, VMAC_KEYS } from './vmac.js';
 import {
   appendFlow, appendList, blockItems, bool, inetAddress, notifyScript, num, set, str, trackRef, vips, weightWords, withComments,
 } from './values.js';
@@ -29,7 +30,7 @@ export const STATE_NOTIFY = ['notify_master', 'notify_backup', 'notify_fault', '
 const INSTANCE_KEYS = new Set([
   ...Object.keys(INSTANCE_NUMBERS), ...STATE_NOTIFY, 'interface', 'nopreempt', 'preempt', 'unicast_src_ip',
   'unicast_peer', 'authentication', 'virtual_ipaddress', 'virtual_ipaddress_excluded', 'track_interface',
-  'track_script', 'track_file', 'track_process', 'smtp_alert', 'strict_mode',
+  'track_script', 'track_file', 'track_process', 'smtp_alert', 'strict_mode', ...VMAC_KEYS,
 ]);
 
 const INSTANCE_REPEATS: RepeatRules = {
@@ -105,6 +106,7 @@ function convertInstanceKeyword(ctx: Ctx, c: Stmt, k: string, o: Obj, st: Instan
   const { authStmts, iface } = st;
   if (INSTANCE_NUMBERS[k]) { set(o, k, c, num(ctx, c, INSTANCE_NUMBERS[k])); return; }
   if (STATE_NOTIFY.includes(k)) { set(o, k, c, notifyScript(ctx, c)); return; }
+  if (convertVmacKeyword(ctx, c, k, o)) return;
   switch (k) {
     case 'state': {
       const v = str(ctx, c);
