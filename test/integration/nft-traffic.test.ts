@@ -232,10 +232,10 @@ function lbStatus(t: Tandem): LbStatus | null {
   return ((t.readState() as unknown as { lb?: LbStatus | null } | null)?.lb) ?? null;
 }
 
-async function startTandem(e: Env, virtualServers: unknown[]): Promise<Tandem> {
+async function startTandem(e: Env, virtualServers: unknown[], top: Record<string, unknown> = {}): Promise<Tandem> {
   return Tandem.start(e.lab, e.dir, {
     routerId: 'dir', instances: [],
-    tandemTop: { global: { backend: 'nft' }, virtual_servers: virtualServers },
+    tandemTop: { global: { backend: 'nft' }, ...top, virtual_servers: virtualServers },
   });
 }
 
@@ -255,10 +255,10 @@ async function waitForTable(e: Env, t: Tandem, family: 'ip' | 'ip6', present: st
 
 /** Runs fn with a daemon; always stops it and removes tandem's tables (left in place at stop, like
  *  IPVS entries), so the next test starts from an empty tandem table. */
-async function withTandem(e: Env, virtualServers: unknown[], fn: (t: Tandem) => Promise<void>): Promise<void> {
+async function withTandem(e: Env, virtualServers: unknown[], fn: (t: Tandem) => Promise<void>, top: Record<string, unknown> = {}): Promise<void> {
   // Every real server serving, whatever an earlier (failed) test left stopped.
   for (const r of RS) if (!e.servers.get(r.name)?.running) await startServer(e, r.name);
-  const t = await startTandem(e, virtualServers);
+  const t = await startTandem(e, virtualServers, top);
   try {
     await fn(t);
   } catch (err) {
@@ -409,6 +409,38 @@ test('nft_masquerade: real servers without a route back still answer, and see th
     });
   } finally {
     for (const r of RS) await e.lab.exec(e.rs[r.name], ['ip', 'route', 'replace', 'default', 'via', '198.51.100.1']);
+  }
+});
+
+test('virtual_server_groups: one entry is every member service in the table, traffic to each reaches the real servers, one probe per real server for the whole group, a dead one leaves every member', TIMEOUT, async () => {
+  const e = await env();
+  const VIP4B = '192.0.2.101';
+  await e.lab.exec(e.dir, ['ip', 'addr', 'add', `${VIP4B}/24`, 'dev', 'eth0']);
+  try {
+    const groups = [{ name: 'WEB', members: ['192.0.2.100-101 80', { address: VIP4, port: 81 }] }];
+    const { address: _a, port: _p, ...block } = vs(80, 'rr', ALL);
+    await withTandem(e, [{ group: 'WEB', ...block }], async (t) => {
+      await waitForTable(e, t, 'ip', V4, []);
+      const members = ['TCP 192.0.2.100:80', 'TCP 192.0.2.100:81', 'TCP 192.0.2.101:80'];
+      const st = await waitFor(() => {
+        const lb = lbStatus(t) as unknown as { virtual_servers: Array<{ key: string; group?: string }>; check_merge?: { distinct_checks: number; real_servers: number } } | null;
+        return lb && lb.virtual_servers.length === 3 ? lb : null;
+      }, { timeoutMs: 10_000, what: 'three services in the status' });
+      assert.deepEqual(st.virtual_servers.map((v) => [v.key, v.group]).sort(), members.map((k) => [k, 'WEB']));
+      // 3 services x 3 real servers, but the same 3 checks: one probe loop per real server.
+      assert.deepEqual([st.check_merge?.distinct_checks, st.check_merge?.real_servers], [3, 9]);
+      for (const [host, port] of [[VIP4, 80], [VIP4, 81], [VIP4B, 80]] as const) {
+        assertShares(await load(e, { host, port, count: 300 }), { rs1: 1, rs2: 1, rs3: 1 }, `group member ${host}:${port}`);
+      }
+      await stopServer(e, 'rs3');
+      const listing = await waitForTable(e, t, 'ip', [RS[0].v4, RS[1].v4], [RS[2].v4], 15_000);
+      assert.ok(!mentions(listing, RS[2].v4), 'rs3 is out of every member service');
+      for (const [host, port] of [[VIP4, 80], [VIP4, 81], [VIP4B, 80]] as const) {
+        assertShares(await load(e, { host, port, count: 200 }), { rs1: 1, rs2: 1 }, `group member ${host}:${port} without rs3`);
+      }
+    }, { virtual_server_groups: groups });
+  } finally {
+    await e.lab.exec(e.dir, ['ip', 'addr', 'del', `${VIP4B}/24`, 'dev', 'eth0'], { allowFail: true });
   }
 });
 
