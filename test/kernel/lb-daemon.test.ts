@@ -41,7 +41,17 @@ const REMOVAL_LIMIT_MS = (TIMING.retry * TIMING.delayBeforeRetry + TIMING.connec
 const DRIFT_LIMIT_MS = 2 * TIMING.delayLoop * 1000 + 500;
 
 const CONFIG = `
+virtual_server_groups:
+  - name: WEB
+    members: ["192.0.2.100 83", { address: 192.0.2.100, port: 84 }]
 virtual_servers:
+  - group: WEB
+    protocol: TCP
+    lb_algo: rr
+    lb_kind: NAT
+    delay_loop: ${TIMING.delayLoop}
+    real_servers:
+${[11, 12, 13].map((n) => realServerYaml(n)).join('')}
   - address: 192.0.2.100
     port: 80
     protocol: TCP
@@ -249,7 +259,8 @@ now; T_START=$NOW
 node "$TANDEM" run -f /tmp/lb.yaml --state-file /tmp/state.json > /tmp/daemon.log 2>&1 &
 DPID=$!
 wait_for 60000 all_of $VS80 $R11 $R12 $R13 && wait_for 5000 all_of $VS81 $R11 $R12 $R13 &&
-  wait_for 5000 all_of $VSDR $R11 $R12 $R13 && wait_for 5000 all_of $VS82 $R11 $R12 $R13 || {
+  wait_for 5000 all_of $VSDR $R11 $R12 $R13 && wait_for 5000 all_of $VS82 $R11 $R12 $R13 &&
+  wait_for 5000 all_of 192.0.2.100:83 $R11 $R12 $R13 && wait_for 5000 all_of 192.0.2.100:84 $R11 $R12 $R13 || {
   dump_table converge; die "the daemon did not fill the table"; }
 now; echo "MARK converged ms=$((NOW - T_START))"
 dump_table start
@@ -258,6 +269,7 @@ dump_table start
 echo "MARK nat80 $(client 192.0.2.100 80 30 0)"
 echo "MARK nat81 $(client 192.0.2.100 81 30 0)"
 echo "MARK dr $(client 192.0.2.101 80 30 0)"
+echo "MARK group84 $(client 192.0.2.100 84 30 0)"
 
 # 2 + 4. One server stops: it leaves :80; :81 loses quorum and the sorry server takes over.
 now; T_STOP=$NOW
@@ -388,6 +400,20 @@ describe('tandem run with virtual_servers on a real IPVS kernel (NAT, DR, quorum
     assert.ok((c.srv12 ?? 0) > 0 && (c.srv13 ?? 0) > 0, `both live servers serve: ${get('after-stop80')}`);
     console.log(`# stopped server removed ${removed} ms after the kill (limit ${REMOVAL_LIMIT_MS}); ` +
       `then ${c.total} requests in 3 s, ${c.fail} failed`);
+  });
+
+  test('virtual_server_group: every member service is in the kernel table with every real server and serves; the stopped server leaves each of them', () => {
+    const c = counts(get('group84'));
+    assert.equal(c.total, 30, get('group84'));
+    assert.equal(c.fail, 0, `requests through a group member failed: ${get('group84')}`);
+    for (const srv of ['srv11', 'srv12', 'srv13']) assert.ok((c[srv] ?? 0) >= 5, `group member: ${srv} got too few: ${get('group84')}`);
+    const start = section(run!.stdout, 'table start').split('\n');
+    const stopped = section(run!.stdout, 'table stopped').split('\n');
+    for (const svc of ['192.0.2.100:83', '192.0.2.100:84']) {
+      for (const n of [11, 12, 13]) assert.ok(start.includes(`${svc} 198.51.100.${n}:80 Masq 1`), `no ${svc} entry for .${n}:\n${start.join('\n')}`);
+      assert.ok(!stopped.some((l) => l.startsWith(`${svc} 198.51.100.11:80 `)), `198.51.100.11 still in ${svc}:\n${stopped.join('\n')}`);
+      assert.ok(stopped.includes(`${svc} 198.51.100.12:80 Masq 1`), `${svc} lost a live server:\n${stopped.join('\n')}`);
+    }
   });
 
   test(`inhibit_on_failure: a stopped server stays with weight 0 within ${REMOVAL_LIMIT_MS} ms, gets no traffic, then weight 1 again`, () => {
