@@ -107,7 +107,7 @@ export function crossCheck(config: Config, root: Node, ctx: Ctx, env: CrossCheck
   // not known, and checking for the wrong user could refuse a script that is fine.
   if (env.globalValid !== false) crossCheckScriptSecurity(config, root, ctx);
   crossCheckInstances(config.vrrpInstances, root, ctx, env, fixes);
-  crossCheckVmacs(config.vrrpInstances, root, ctx);
+  crossCheckVmacs(config.vrrpInstances, root, ctx, fixes);
   for (const fix of fixes) fix();
   return { backendIssues };
 }

@@ -4,7 +4,7 @@
 // unless given. The shape, the model, and the checks across instances.
 import { isMap, isScalar, isSeq } from './yaml.js';
 import type { Node } from 'yaml';
-import { boolean, field, nodeOf, report, string, warn, type Ctx, type Validator } from './fields.js';
+import { boolean, field, nodeOf, report, string, warn, type Corrections, type Ctx, type Validator } from './fields.js';
 import type { VrrpInstanceConfig } from './model.js';
 
 export interface VmacConfig {
@@ -36,7 +36,7 @@ export function vmacModel(r: { use_vmac?: string | boolean; vmac_xmit_base?: boo
  * instance creates and removes its own). vmac_xmit_base without use_vmac does nothing: a warning
  * (keepalived ignores it too).
  */
-export function crossCheckVmacs(instances: readonly VrrpInstanceConfig[], root: Node, ctx: Ctx): void {
+export function crossCheckVmacs(instances: readonly VrrpInstanceConfig[], root: Node, ctx: Ctx, fixes: Corrections = []): void {
   const seq = nodeOf(root, 'vrrp_instances');
   const items = isSeq(seq) ? (seq.items as Node[]) : [];
   const owners = new Map<string, number>();
@@ -58,6 +58,13 @@ export function crossCheckVmacs(instances: readonly VrrpInstanceConfig[], root: 
     } else owners.set(inst.vmac.name, i);
     if (interfaces.has(inst.vmac.name)) {
       report(ctx, at('use_vmac'), path, `VMAC ${inst.vmac.name} is the name of an instance's interface`);
+    }
+    // keepalived vrrp.c vrrp_complete_instance(): "unicast with use_vmac requires vmac_xmit_base
+    // - setting" (unicast adverts go to the peers' addresses, which the base interface routes).
+    if (inst.unicastPeers.length > 0 && !inst.vmac.xmitBase) {
+      warn(ctx, at('use_vmac'), path, 'unicast with use_vmac needs vmac_xmit_base: set, as keepalived sets it (adverts leave from and are read on the base interface)');
+      const vmac = inst.vmac;
+      fixes.push(() => { inst.vmac = { ...vmac, xmitBase: true }; });
     }
   });
 }

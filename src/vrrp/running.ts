@@ -62,9 +62,18 @@ export interface RunningGroup {
   state: GroupState | null;
 }
 
+/** The interface an instance's VRRP socket (send and receive) is on: its VMAC unless
+ *  vmac_xmit_base, else its interface. keepalived vrrp.c vrrp_create_sockpool() and
+ *  setup_interface(): `ifp = VMAC_XMITBASE ? configured_ifp : vrrp->ifp` (the VMAC) for both the
+ *  read and the send socket, so without vmac_xmit_base the adverts leave with the virtual MAC as
+ *  Ethernet source and are read (multicast joined) on the VMAC. */
+export function socketInterface(cfg: VrrpInstanceConfig): string {
+  return cfg.vmac && !cfg.vmac.xmitBase ? cfg.vmac.name : cfg.interface;
+}
+
 /** The receive demux's key: one socket per (interface, family). */
 export function socketKey(cfg: VrrpInstanceConfig): string {
-  return `${cfg.interface}/${cfg.family}`;
+  return `${socketInterface(cfg)}/${cfg.family}`;
 }
 
 /** `externalAdverts`: the router has an advert sender (advertCadence.ts). */

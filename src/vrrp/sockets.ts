@@ -2,7 +2,7 @@
 // the instances on it, with its receive buffer sized for them; one announcer per interface.
 import type { Logger } from '../log.js';
 import type { RxStats } from './receive.js';
-import { socketKey, type RunningInstance } from './running.js';
+import { socketInterface, socketKey, type RunningInstance } from './running.js';
 import type { Announcer, ReceivedVrrpPacket, VrrpNetwork, VrrpSocketHandle } from './network.js';
 import type { VrrpInstanceConfig } from '../config/model.js';
 import { vipInterfaces } from './vips.js';
@@ -21,7 +21,7 @@ export class SocketPool {
     let s = this.sockets.get(key);
     if (!s) {
       s = this.net.openSocket({
-        family: cfg.family, ifname: cfg.interface,
+        family: cfg.family, ifname: socketInterface(cfg),
         onPacket: (p) => this.onPacket(key, p),
         onError: (e) => this.log.error(`socket ${key}: ${e.message}`),
       });

@@ -1,9 +1,8 @@
 // What the router decides about an instance's VMAC (use_vmac, src/config/vmac.ts): it is made
 // (or adopted) through the port when the instance is built, its VIPs and GARP / NA go on it, and
-// it is released (deleted when tandem made it) when the instance stops. Adverts are received on
-// the base interface's socket, as keepalived receives them (vrrp.c: the instance's input socket
-// is on the base interface); they are also SENT from the base interface's socket, which is
-// keepalived's vmac_xmit_base behaviour: sending from the VMAC is not implemented (README).
+// it is released (deleted when tandem made it) when the instance stops. Its VRRP socket, send and
+// receive, is on the VMAC unless vmac_xmit_base (running.ts socketInterface(), keepalived vrrp.c
+// vrrp_create_sockpool()), so its adverts leave with the virtual MAC as their source.
 import type { VrrpInstanceConfig } from '../config/model.js';
 import type { VmacHandle, VmacRequest, VrrpNetwork } from './network.js';
 import { VrrpStartError } from './running.js';

@@ -30,6 +30,8 @@ export interface VrrpInstanceSpec {
   garpMasterRepeat?: number;
   garpMasterDelay?: number;
   garpMasterRefresh?: number;
+  /** use_vmac (the default name vrrp.<VRID>): the VIPs on a macvlan with the virtual MAC. */
+  useVmac?: boolean;
   /** tandem only: more keys for this instance (track_scripts, notify, ...), as written in YAML. */
   tandemExtra?: Record<string, unknown>;
 }

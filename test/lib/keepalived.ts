@@ -27,6 +27,7 @@ export function renderKeepalivedConf(spec: KeepalivedConfigSpec): string {
     out.push(`  version ${i.version}`);
     out.push(`  priority ${i.priority}`);
     out.push(`  advert_int ${i.advertInt}`);
+    if (i.useVmac) out.push('  use_vmac');
     if (i.preempt === false) out.push('  nopreempt');
     if (i.preemptDelay) out.push(`  preempt_delay ${i.preemptDelay}`);
     if (i.unicastSrcIp) out.push(`  unicast_src_ip ${i.unicastSrcIp}`);
@@ -48,7 +49,8 @@ export function renderKeepalivedConf(spec: KeepalivedConfigSpec): string {
     }
     if (i.vips.length > 0) {
       out.push('  virtual_ipaddress {');
-      for (const v of i.vips) out.push(`    ${v} dev ${ifname}`);
+      // With use_vmac a `dev` would put the VIP on that interface instead of the VMAC.
+      for (const v of i.vips) out.push(i.useVmac ? `    ${v}` : `    ${v} dev ${ifname}`);
       out.push('  }');
     }
     if (i.vipsExcluded && i.vipsExcluded.length > 0) {

@@ -66,6 +66,7 @@ export function renderTandemConfig(spec: DirectorSpec): string {
       if (i.garpMasterRepeat !== undefined) o.garp_master_repeat = i.garpMasterRepeat;
       if (i.garpMasterDelay !== undefined) o.garp_master_delay = i.garpMasterDelay;
       if (i.garpMasterRefresh !== undefined) o.garp_master_refresh = i.garpMasterRefresh;
+      if (i.useVmac) o.use_vmac = true;
       return { ...o, ...i.tandemExtra };
     }),
     ...(spec.syncGroups ? { vrrp_sync_groups: spec.syncGroups.map((g) => ({ name: g.name, group: g.members, ...g.tandemExtra })) } : {}),

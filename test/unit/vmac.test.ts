@@ -1,6 +1,7 @@
 // use_vmac / vmac_xmit_base: the config keys (src/config/vmac.ts) and what the router does with
 // them (src/vrrp/vmac.ts) on the fake network port: VMAC made at start, VIPs and GARPs on it,
-// adverts on the base interface's socket, VMAC released at stop, a use_vmac change refused at reload.
+// adverts from the VMAC (from the base with vmac_xmit_base), VMAC released at stop, a use_vmac change
+// refused at reload.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.js';
@@ -50,7 +51,7 @@ function rig(text: string) {
 }
 
 describe('use_vmac in the router', () => {
-  it('makes the VMAC at start, puts the VIPs and GARPs on it, sends adverts on eth0, releases it at stop', async () => {
+  it('makes the VMAC at start, puts the VIPs and GARPs on it, sends adverts from it, releases it at stop', async () => {
     const r = rig(cfg(inst(', use_vmac: true')));
     r.router.start();
     assert.deepEqual([...r.net.vmacs], [['vrrp.7', { parent: 'eth0', mac: '00:00:5e:00:01:07', created: true }]]);
@@ -58,10 +59,24 @@ describe('use_vmac in the router', () => {
     assert.ok(r.net.has('vrrp.7', '192.0.2.100'), 'VIP on the VMAC');
     assert.equal(r.net.has('eth0', '192.0.2.100'), false, 'not on the base interface');
     assert.ok(r.net.announced.length > 0 && r.net.announced.every((a) => a.ifname === 'vrrp.7'), JSON.stringify(r.net.announced));
-    assert.ok(r.net.advertsOn('eth0').length > 0, 'adverts on the base interface socket');
+    assert.ok(r.net.advertsOn('vrrp.7').length > 0, 'adverts from the VMAC (keepalived vrrp_create_sockpool())');
+    assert.equal(r.net.advertsOn('eth0').length, 0, 'none from the base interface');
     r.router.stop();
     assert.equal(r.net.vmacs.size, 0, 'removed at stop');
     assert.deepEqual(r.net.vmacOps.map((o) => o.op), ['acquire', 'release']);
+  });
+
+  it('vmac_xmit_base: adverts from the base interface, VIPs still on the VMAC; unicast peers set it, as keepalived does (with a warning)', async () => {
+    const r = rig(cfg(inst(', use_vmac: true, vmac_xmit_base: true')));
+    r.router.start();
+    await r.timers.runUntil(Math.ceil(masterDownIntervalMs(2, 100, 100)));
+    assert.ok(r.net.has('vrrp.7', '192.0.2.100'), 'VIP on the VMAC');
+    assert.ok(r.net.advertsOn('eth0').length > 0, 'adverts from the base interface');
+    assert.equal(r.net.advertsOn('vrrp.7').length, 0, 'none from the VMAC');
+    r.router.stop();
+    const { config, warnings } = loadWithWarnings(cfg(inst(', use_vmac: true, unicast_src_ip: 10.0.0.5, unicast_peers: [10.0.0.6]')));
+    assert.deepEqual(config.vrrpInstances[0]!.vmac, { name: 'vrrp.7', xmitBase: true });
+    assert.ok(warnings.some((w) => /unicast with use_vmac needs vmac_xmit_base/.test(w)), warnings.join('\n'));
   });
 
   it('an interface with the VMAC\'s name that is not it stops the start with a clear error', () => {
