@@ -15,6 +15,7 @@ Napi::Function InitAdvertSender(Napi::Env env);
 Napi::Function InitPreciseTimer(Napi::Env env);
 void InitRtnetlink(Napi::Env env, Napi::Object exports);
 void InitSdNotify(Napi::Env env, Napi::Object exports);
+void InitRtnetlinkTunnel(Napi::Env env, Napi::Object exports);
 }  // namespace tandem
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -28,6 +29,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("PreciseTimer", tandem::InitPreciseTimer(env));
   tandem::InitRtnetlink(env, exports);
   tandem::InitSdNotify(env, exports);
+  tandem::InitRtnetlinkTunnel(env, exports);
   return exports;
 }
 
