@@ -14,7 +14,8 @@
         "src/native/tcp_check_engine.cc",
         "src/native/sd_notify.cc",
         "src/native/advert_sender.cc",
-        "src/native/precise_timer.cc"
+        "src/native/precise_timer.cc",
+        "src/native/rtnetlink_tunnel.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api"

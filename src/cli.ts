@@ -21,6 +21,11 @@ Usage:
                                            without loss, 3 with notes (each file:line, on stderr and
                                            atop the YAML; --strict: no YAML then), 2 bad input;
                                            --config-id: read @ID lines as keepalived -i ID does
+  tandem realserver -f FILE [--check | --remove]
+                                           (root) make this host a real server of an LVS-DR or LVS-TUN
+                                           service: VIPs on lo or a tunnel, arp/rp_filter sysctls;
+                                           --check: exit 0 ready, 1 with what is missing; --remove:
+                                           undo exactly what it did (README: Real servers)
   tandem status [--socket PATH] [--json]   ask the running daemon: instances, servers, trackers, alerts
   tandem reload [--socket PATH] [--json]   make the running daemon re-read its config file (as SIGHUP):
                                            exit 0 applied, 2 refused (every error printed, nothing changed)
@@ -50,6 +55,11 @@ export async function main(argv: string[]): Promise<number> {
     // `tandem import [--config-id ID] [--strict] FILE` parses its own options (src/config/import/cli.ts).
     const { runImport } = await import('./config/import/cli.js');
     return runImport(argv.slice(1));
+  }
+  if (argv[0] === 'realserver') {
+    // `tandem realserver -f FILE [--check | --remove]` parses its own options (src/realserver/command.ts).
+    const { runRealServerCli } = await import('./realserver/command.js');
+    return runRealServerCli(argv.slice(1));
   }
   let parsed;
   try {

@@ -16,6 +16,7 @@ Napi::Function InitPreciseTimer(Napi::Env env);
 void InitRtnetlink(Napi::Env env, Napi::Object exports);
 void InitRtnetlinkLink(Napi::Env env, Napi::Object exports);
 void InitSdNotify(Napi::Env env, Napi::Object exports);
+void InitRtnetlinkTunnel(Napi::Env env, Napi::Object exports);
 }  // namespace tandem
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -30,6 +31,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tandem::InitRtnetlink(env, exports);
   tandem::InitRtnetlinkLink(env, exports);  // rtnetlink_link.cc: VMAC macvlans
   tandem::InitSdNotify(env, exports);
+  tandem::InitRtnetlinkTunnel(env, exports);
   return exports;
 }
 

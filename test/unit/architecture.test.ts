@@ -154,7 +154,7 @@ describe('architecture: the folder graph of src/', () => {
   }
 
   it('the pure cores import no node: module', () => {
-    const cores = ['vrrp/machine.ts', 'vrrp/advertCadence.ts', 'vrrp/validate.ts', 'check/verdict.ts', 'lb/reconcile.ts', 'lb/desired.ts', 'track/priority.ts'];
+    const cores = ['vrrp/machine.ts', 'vrrp/advertCadence.ts', 'vrrp/validate.ts', 'check/verdict.ts', 'lb/reconcile.ts', 'lb/desired.ts', 'track/priority.ts', 'realserver/plan.ts'];
     const { files } = sourceEdges();
     const bad: string[] = [];
     for (const core of cores) {
