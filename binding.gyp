@@ -15,7 +15,9 @@
         "src/native/sd_notify.cc",
         "src/native/advert_sender.cc",
         "src/native/precise_timer.cc",
-        "src/native/rtnetlink_tunnel.cc"
+        "src/native/rtnetlink_tunnel.cc",
+        "src/native/rtnetlink_route.cc",
+        "src/native/netlink_request.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api"

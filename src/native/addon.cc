@@ -17,6 +17,7 @@ void InitRtnetlink(Napi::Env env, Napi::Object exports);
 void InitRtnetlinkLink(Napi::Env env, Napi::Object exports);
 void InitSdNotify(Napi::Env env, Napi::Object exports);
 void InitRtnetlinkTunnel(Napi::Env env, Napi::Object exports);
+void InitRtnetlinkRoute(Napi::Env env, Napi::Object exports);
 }  // namespace tandem
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -32,6 +33,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tandem::InitRtnetlinkLink(env, exports);  // rtnetlink_link.cc: VMAC macvlans
   tandem::InitSdNotify(env, exports);
   tandem::InitRtnetlinkTunnel(env, exports);
+  tandem::InitRtnetlinkRoute(env, exports);  // rtnetlink_route.cc: routes and policy rules
   return exports;
 }
 

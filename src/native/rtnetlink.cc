@@ -1,108 +1,44 @@
 // rtnetlink (RFC 3549; linux/rtnetlink.h): synchronous address add / delete / list and link
-// lookup, plus an event subscription (link and address changes) polled on the Node event loop.
+// lookup, plus an event subscription (link and address changes, and on request our routes and
+// every policy rule) polled on the Node event loop. The request/reply exchange is
+// netlink_request.h's; the route and rule messages are read by rtnetlink_route.h.
 //
 // Synchronous calls are fine here: the kernel answers an address change in ~0.1 ms, far less
 // than spawning `ip` (~3 ms), and the VRRP driver needs the VIP in place before it announces it.
-#include "common.h"
+#include "netlink_request.h"
+#include "rtnetlink_route.h"
 
+#include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace tandem {
 namespace {
 
-constexpr size_t kReplyBufferBytes = 64 * 1024;  // larger than any dump datagram the kernel builds
-constexpr int kMaxReplyDatagrams = 100000;       // bound on one dump (each holds many entries)
-constexpr int kReplyTimeoutSeconds = 2;
+constexpr size_t kWatchBufferBytes = 64 * 1024;     // larger than any datagram the kernel builds
 constexpr int kWatchRecvBufferBytes = 1024 * 1024;  // absorb bursts (e.g. many VIPs moving at once)
 constexpr int kMaxWatchDatagramsPerWakeup = 64;
 
-// ---- request building ---------------------------------------------------------------------
-
-class NetlinkRequest {
- public:
-  NetlinkRequest(uint16_t type, uint16_t flags) : buf_(NLMSG_SPACE(0), 0) {
-    Header()->nlmsg_type = type;
-    Header()->nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | flags);
-    Header()->nlmsg_len = NLMSG_LENGTH(0);
-  }
-
-  template <typename T>
-  void Body(const T& body) {
-    Append(&body, sizeof body);
-  }
-
-  void Attr(uint16_t type, const void* data, size_t len) {
-    rtattr a{};
-    a.rta_type = type;
-    a.rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
-    Append(&a, sizeof a);
-    Append(data, len);
-  }
-
-  void AttrU32(uint16_t type, uint32_t v) { Attr(type, &v, sizeof v); }
-  void AttrString(uint16_t type, const std::string& s) { Attr(type, s.c_str(), s.size() + 1); }
-
-  nlmsghdr* Header() { return reinterpret_cast<nlmsghdr*>(buf_.data()); }
-
- private:
-  // Appends at the aligned end of the message (netlink pads every part to 4 bytes).
-  void Append(const void* data, size_t len) {
-    size_t at = NLMSG_ALIGN(Header()->nlmsg_len);
-    buf_.resize(at + NLMSG_ALIGN(len), 0);
-    std::memcpy(buf_.data() + at, data, len);
-    Header()->nlmsg_len = static_cast<uint32_t>(at + len);
-  }
-
-  std::vector<uint8_t> buf_;
-};
+using netlink::Attrs;
+using netlink::Exchange;
+using netlink::FormatHwAddr;
+using netlink::IfindexToName;
+using netlink::Outcome;
+using netlink::ThrowOutcome;
 
 // ---- reply parsing ------------------------------------------------------------------------
-
-// Attributes of one message, indexed by type (later duplicates win, unknown types ignored).
-struct Attrs {
-  static constexpr int kMax = 64;
-  const rtattr* byType[kMax] = {};
-
-  Attrs(const rtattr* first, int len) {
-    for (const rtattr* a = first; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-      if (a->rta_type < kMax) byType[a->rta_type] = a;
-    }
-  }
-  const rtattr* Get(int type) const { return type < kMax ? byType[type] : nullptr; }
-};
-
-std::string FormatHwAddr(const rtattr* a) {
-  if (a == nullptr) return "";
-  static const char* hex = "0123456789abcdef";
-  const auto* p = static_cast<const uint8_t*>(RTA_DATA(a));
-  size_t n = RTA_PAYLOAD(a);
-  std::string out;
-  for (size_t i = 0; i < n; i++) {
-    if (i > 0) out += ':';
-    out += hex[p[i] >> 4];
-    out += hex[p[i] & 15];
-  }
-  return out;
-}
-
-std::string IfindexToName(int ifindex) {
-  char name[IF_NAMESIZE] = "";
-  return if_indextoname(static_cast<unsigned>(ifindex), name) != nullptr ? name : "";
-}
 
 // RTM_NEWLINK / RTM_DELLINK -> { ifname, ifindex, flags, mac, operstate }
 Napi::Object LinkToJs(Napi::Env env, const nlmsghdr* h) {
   const auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
-  Attrs attrs(IFLA_RTA(ifi), static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof *ifi)));
+  Attrs attrs = Attrs::After<ifinfomsg>(h);
   Napi::Object o = Napi::Object::New(env);
   const rtattr* name = attrs.Get(IFLA_IFNAME);
   o.Set("ifname", name != nullptr ? std::string(static_cast<const char*>(RTA_DATA(name)))
@@ -120,7 +56,7 @@ Napi::Object LinkToJs(Napi::Env env, const nlmsghdr* h) {
 Napi::Value AddrToJs(Napi::Env env, const nlmsghdr* h) {
   const auto* ifa = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
   if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6) return env.Undefined();
-  Attrs attrs(IFA_RTA(ifa), static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof *ifa)));
+  Attrs attrs = Attrs::After<ifaddrmsg>(h);
   // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer on point-to-point links
   // and equal to IFA_LOCAL otherwise (IPv6 sends IFA_LOCAL only for point-to-point).
   const rtattr* addr = attrs.Get(IFA_LOCAL) != nullptr ? attrs.Get(IFA_LOCAL) : attrs.Get(IFA_ADDRESS);
@@ -140,97 +76,6 @@ Napi::Value AddrToJs(Napi::Env env, const nlmsghdr* h) {
   const rtattr* flags = attrs.Get(IFA_FLAGS);
   o.Set("flags", flags != nullptr ? *static_cast<const uint32_t*>(RTA_DATA(flags)) : ifa->ifa_flags);
   return o;
-}
-
-// The kernel's extended-ack text (NETLINK_EXT_ACK), e.g. "Invalid prefix length", if any.
-std::string ExtackMessage(const nlmsghdr* h) {
-  if ((h->nlmsg_flags & NLM_F_ACK_TLVS) == 0 || (h->nlmsg_flags & NLM_F_CAPPED) == 0) return "";
-  size_t at = NLMSG_LENGTH(sizeof(nlmsgerr));
-  if (h->nlmsg_len <= at) return "";
-  const auto* first = reinterpret_cast<const rtattr*>(reinterpret_cast<const uint8_t*>(h) + NLMSG_ALIGN(at));
-  int len = static_cast<int>(h->nlmsg_len - NLMSG_ALIGN(at));
-  for (const rtattr* a = first; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-    if (a->rta_type == NLMSGERR_ATTR_MSG) return std::string(static_cast<const char*>(RTA_DATA(a)));
-  }
-  return "";
-}
-
-// ---- one request / reply exchange ---------------------------------------------------------
-
-// A fresh socket per exchange: no stale replies from an earlier timed-out call, nothing shared
-// between worker threads. Opening one costs a few microseconds.
-class RtnlSocket {
- public:
-  RtnlSocket() {
-    fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (fd_ < 0) return;
-    int on = 1;
-    // Best effort: older kernels lack these; errors then come without text / dumps unfiltered.
-    setsockopt(fd_, SOL_NETLINK, NETLINK_CAP_ACK, &on, sizeof on);
-    setsockopt(fd_, SOL_NETLINK, NETLINK_EXT_ACK, &on, sizeof on);
-    setsockopt(fd_, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof on);
-    timeval tv{kReplyTimeoutSeconds, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~RtnlSocket() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int fd() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
-
-struct Outcome {
-  int err = 0;  // 0 or errno
-  const char* syscall = "rtnetlink";
-  std::string detail;
-};
-
-// Sends `req` and calls onMessage for each data message of the reply, until the ack (plain
-// requests, sent with NLM_F_ACK) or NLMSG_DONE (dumps).
-Outcome Exchange(NetlinkRequest& req, const std::function<void(const nlmsghdr*)>& onMessage) {
-  Outcome out;
-  RtnlSocket sock;
-  if (sock.fd() < 0) return {errno, "socket(AF_NETLINK)", ""};
-  const uint32_t seq = 1;  // the socket is ours alone, so any sequence number will do
-  nlmsghdr* hdr = req.Header();
-  hdr->nlmsg_seq = seq;
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  if (sendto(sock.fd(), hdr, hdr->nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0)
-    return {errno, "sendto(NETLINK_ROUTE)", ""};
-  std::vector<uint8_t> buf(kReplyBufferBytes);
-  for (int datagram = 0; datagram < kMaxReplyDatagrams; datagram++) {
-    ssize_t n = recv(sock.fd(), buf.data(), buf.size(), 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return {ETIMEDOUT, "recv(NETLINK_ROUTE)", "no reply"};
-      return {errno, "recv(NETLINK_ROUTE)", ""};
-    }
-    int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_seq != seq) continue;
-      if (h->nlmsg_type == NLMSG_DONE) {
-        int status = 0;
-        if (h->nlmsg_len >= NLMSG_LENGTH(sizeof status)) std::memcpy(&status, NLMSG_DATA(h), sizeof status);
-        if (status < 0) return {-status, "rtnetlink", ExtackMessage(h)};
-        return out;
-      }
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-        if (e->error == 0) return out;  // the ack
-        return {-e->error, "rtnetlink", ExtackMessage(h)};
-      }
-      onMessage(h);
-    }
-  }
-  return {EMSGSIZE, "rtnetlink", "reply too long"};
-}
-
-Napi::Value ThrowOutcome(Napi::Env env, const Outcome& o, const std::string& what) {
-  ThrowErrno(env, o.err, o.syscall, o.detail.empty() ? what : what + ": " + o.detail);
-  return env.Undefined();
 }
 
 // ---- exported functions -------------------------------------------------------------------
@@ -272,8 +117,8 @@ bool ParseAddrArgs(const Napi::CallbackInfo& info, const char* usage, AddrArgs& 
   return true;
 }
 
-NetlinkRequest AddrRequest(uint16_t type, uint16_t flags, const AddrArgs& a, uint32_t ifaFlags) {
-  NetlinkRequest req(type, flags);
+netlink::Request AddrRequest(uint16_t type, uint16_t flags, const AddrArgs& a, uint32_t ifaFlags) {
+  netlink::Request req(type, flags);
   ifaddrmsg ifa{};
   ifa.ifa_family = static_cast<uint8_t>(a.family == 4 ? AF_INET : AF_INET6);
   ifa.ifa_prefixlen = static_cast<uint8_t>(a.prefixLen);
@@ -311,7 +156,7 @@ Napi::Value AddrAdd(const Napi::CallbackInfo& info) {
     }
     havePeer = true;
   }
-  NetlinkRequest req(RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+  netlink::Request req(RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
   ifaddrmsg ifa{};
   ifa.ifa_family = static_cast<uint8_t>(a.family == 4 ? AF_INET : AF_INET6);
   ifa.ifa_prefixlen = static_cast<uint8_t>(a.prefixLen);
@@ -375,9 +220,9 @@ Napi::Value AddrDel(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
   }
-  NetlinkRequest req = AddrRequest(RTM_DELADDR, NLM_F_ACK, a, 0);
+  netlink::Request req = AddrRequest(RTM_DELADDR, NLM_F_ACK, a, 0);
   if (a.family == 4) {
-    req = NetlinkRequest(RTM_DELADDR, NLM_F_ACK);
+    req = netlink::Request(RTM_DELADDR, NLM_F_ACK);
     ifaddrmsg ifa{};
     ifa.ifa_family = AF_INET;
     ifa.ifa_prefixlen = static_cast<uint8_t>(a.prefixLen);
@@ -404,7 +249,7 @@ Napi::Value AddrList(const Napi::CallbackInfo& info) {
     ThrowErrno(env, ENODEV, "if_nametoindex", ifname);
     return env.Undefined();
   }
-  NetlinkRequest req(RTM_GETADDR, NLM_F_DUMP);
+  netlink::Request req(RTM_GETADDR, NLM_F_DUMP);
   ifaddrmsg ifa{};
   ifa.ifa_family = AF_UNSPEC;
   ifa.ifa_index = static_cast<uint32_t>(ifindex);  // filtered by the kernel under strict checking
@@ -431,7 +276,7 @@ Napi::Value LinkGet(const Napi::CallbackInfo& info) {
   }
   std::string ifname = info[0].As<Napi::String>().Utf8Value();
   if (ifname.empty() || ifname.size() >= IFNAMSIZ) return env.Undefined();
-  NetlinkRequest req(RTM_GETLINK, NLM_F_ACK);
+  netlink::Request req(RTM_GETLINK, NLM_F_ACK);
   ifinfomsg ifi{};
   ifi.ifi_family = AF_UNSPEC;
   req.Body(ifi);
@@ -448,9 +293,12 @@ Napi::Value LinkGet(const Napi::CallbackInfo& info) {
 
 // ---- event subscription -------------------------------------------------------------------
 
-// new NetlinkWatch(onEvent(ev), onError(err)); ev is
+// new NetlinkWatch(onEvent(ev), onError(err), options?: { routes?: boolean, rules?: boolean }); ev is
 //   { type: 'link', op: 'new' | 'del', ifname, ifindex, flags, mac, operstate } or
-//   { type: 'addr', op: 'add' | 'del', ifname, ifindex, family, address, prefixLen, label, flags }.
+//   { type: 'addr', op: 'add' | 'del', ifname, ifindex, family, address, prefixLen, label, flags },
+// and with `routes` { type: 'route', op: 'add' | 'del', route: RouteInfo } (rtm_protocol
+// RTPROT_KEEPALIVED only), with `rules` { type: 'rule', op: 'add' | 'del', rule: RuleInfo }. The
+// route and rule are nested, not spread: RouteInfo has a `type` of its own (unicast, blackhole...).
 class NetlinkWatch : public Napi::ObjectWrap<NetlinkWatch> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -459,9 +307,25 @@ class NetlinkWatch : public Napi::ObjectWrap<NetlinkWatch> {
 
   explicit NetlinkWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkWatch>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsFunction()) {
-      ThrowType(env, "NetlinkWatch(onEvent, onError)");
+    const char* usage = "NetlinkWatch(onEvent, onError, options?: { routes?: boolean, rules?: boolean })";
+    if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsFunction() ||
+        (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsObject())) {
+      ThrowType(env, usage);
       return;
+    }
+    bool routes = false;
+    bool rules = false;
+    if (info.Length() > 2 && info[2].IsObject()) {
+      Napi::Object opts = info[2].As<Napi::Object>();
+      for (auto [key, flag] : {std::pair<const char*, bool*>{"routes", &routes}, {"rules", &rules}}) {
+        Napi::Value v = opts.Get(key);
+        if (v.IsUndefined()) continue;
+        if (!v.IsBoolean()) {
+          ThrowType(env, std::string(usage) + ": options." + key + " must be a boolean");
+          return;
+        }
+        *flag = v.As<Napi::Boolean>().Value();
+      }
     }
     fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (fd_ < 0) {
@@ -473,10 +337,22 @@ class NetlinkWatch : public Napi::ObjectWrap<NetlinkWatch> {
     sockaddr_nl local{};
     local.nl_family = AF_NETLINK;
     local.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+    if (routes) local.nl_groups |= RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
     if (bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) {
       ThrowErrno(env, errno, "bind(NETLINK_ROUTE)");
       CloseFd();
       return;
+    }
+    // The rule groups have no RTMGRP_* bit in the legacy bind mask (linux/rtnetlink.h lists
+    // RTNLGRP_IPV4_RULE and RTNLGRP_IPV6_RULE only as group numbers): join them one by one.
+    if (rules) {
+      for (int group : {RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE}) {
+        if (setsockopt(fd_, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
+          ThrowErrno(env, errno, "setsockopt(NETLINK_ADD_MEMBERSHIP)", group == RTNLGRP_IPV4_RULE ? "RTNLGRP_IPV4_RULE" : "RTNLGRP_IPV6_RULE");
+          CloseFd();
+          return;
+        }
+      }
     }
     onEvent_ = Napi::Persistent(info[0].As<Napi::Function>());
     onError_ = Napi::Persistent(info[1].As<Napi::Function>());
@@ -566,6 +442,35 @@ class NetlinkWatch : public Napi::ObjectWrap<NetlinkWatch> {
         o.Set("op", h->nlmsg_type == RTM_NEWADDR ? "add" : "del");
         return o;
       }
+      case RTM_NEWROUTE:
+      case RTM_DELROUTE: {
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) return env.Undefined();
+        // Only routes that carry keepalived's protocol (ours, or another keepalived's): a host
+        // running BIRD or FRR with a full Internet table changes hundreds of thousands of routes
+        // at a session flap, and each one turned into a JS object and a callback would flood
+        // the event loop the VRRP machines run on. The test is on the raw rtmsg, before any
+        // parsing. (The kernel still queues them on this socket: an overrun is ENOBUFS below.)
+        const auto* rtm = static_cast<const rtmsg*>(NLMSG_DATA(h));
+        if (rtm->rtm_protocol != RTPROT_KEEPALIVED || (rtm->rtm_flags & RTM_F_CLONED) != 0) return env.Undefined();
+        Napi::Value v = route::RouteToJs(env, h);
+        if (v.IsUndefined()) return v;
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("type", "route");
+        o.Set("op", h->nlmsg_type == RTM_NEWROUTE ? "add" : "del");
+        o.Set("route", v);
+        return o;
+      }
+      case RTM_NEWRULE:
+      case RTM_DELRULE: {
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(fib_rule_hdr))) return env.Undefined();
+        Napi::Value v = route::RuleToJs(env, h);
+        if (v.IsUndefined()) return v;
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("type", "rule");
+        o.Set("op", h->nlmsg_type == RTM_NEWRULE ? "add" : "del");
+        o.Set("rule", v);
+        return o;
+      }
       default:
         return env.Undefined();
     }
@@ -578,7 +483,7 @@ class NetlinkWatch : public Napi::ObjectWrap<NetlinkWatch> {
 
   int fd_ = -1;
   bool referenced_ = false;
-  std::vector<uint8_t> buffer_ = std::vector<uint8_t>(kReplyBufferBytes);
+  std::vector<uint8_t> buffer_ = std::vector<uint8_t>(kWatchBufferBytes);
   FdPoller poller_;
   Napi::FunctionReference onEvent_;
   Napi::FunctionReference onError_;

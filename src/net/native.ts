@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import type { RouteInfo, RouteSpec, RuleInfo, RuleSpec } from '../ip/route.js';
 
 /** Errors thrown or reported by the addon carry the errno name, like Node's own system errors. */
 export interface SystemError extends Error {
@@ -71,9 +72,21 @@ export interface NativeLinkKind {
   macvlanMode: string;
 }
 
+/** What NetlinkWatch reports (src/native/rtnetlink.cc); 'route' and 'rule' only when asked for
+ *  in its options, and 'route' only for rtm_protocol RTPROT_KEEPALIVED. The route and rule are
+ *  nested (RouteInfo has a `type` of its own). */
 export type NativeNetEvent =
   | (NativeLink & { type: 'link'; op: 'new' | 'del' })
-  | (NativeAddr & { type: 'addr'; op: 'add' | 'del' });
+  | (NativeAddr & { type: 'addr'; op: 'add' | 'del' })
+  | { type: 'route'; op: 'add' | 'del'; route: RouteInfo }
+  | { type: 'rule'; op: 'add' | 'del'; rule: RuleInfo };
+
+export interface NativeNetlinkWatchOptions {
+  /** Also join RTMGRP_IPV4_ROUTE and RTMGRP_IPV6_ROUTE. */
+  routes?: boolean | undefined;
+  /** Also join RTNLGRP_IPV4_RULE and RTNLGRP_IPV6_RULE. */
+  rules?: boolean | undefined;
+}
 
 export interface NativeNetlinkWatch {
   close(): void;
@@ -171,7 +184,21 @@ export interface NativeAddon {
   linkDel(name: string): void;
   /** undefined when there is no such interface; kind '' for links without IFLA_LINKINFO. */
   linkKind(name: string): NativeLinkKind | undefined;
-  NetlinkWatch: new (onEvent: (e: NativeNetEvent) => void, onError: (e: SystemError) => void) => NativeNetlinkWatch;
+  NetlinkWatch: new (onEvent: (e: NativeNetEvent) => void, onError: (e: SystemError) => void,
+    options?: NativeNetlinkWatchOptions) => NativeNetlinkWatch;
+  /** src/native/rtnetlink_route.cc (net/routes.ts). RTM_NEWROUTE with NLM_F_CREATE and
+   *  NLM_F_EXCL ('exists' on EEXIST), or NLM_F_REPLACE when `replace` (then always 'added'). A spec
+   *  of the wrong shape throws a TypeError, an unknown dev ENODEV, a kernel refusal its errno. */
+  routeAdd(spec: RouteSpec, replace: boolean): 'added' | 'exists';
+  /** RTM_DELROUTE with the spec's key; 'absent' on ESRCH / ENOENT. */
+  routeDel(spec: RouteSpec): 'deleted' | 'absent';
+  /** An RTM_GETROUTE dump of one family (and table), cloned entries left out. */
+  routeList(family: 4 | 6, table?: number): RouteInfo[];
+  /** RTM_NEWRULE with NLM_F_CREATE and NLM_F_EXCL; 'exists' on EEXIST. */
+  ruleAdd(spec: RuleSpec): 'added' | 'exists';
+  /** RTM_DELRULE with every field of the spec; 'absent' on ENOENT. */
+  ruleDel(spec: RuleSpec): 'deleted' | 'absent';
+  ruleList(family: 4 | 6): RuleInfo[];
   /** sd_notify(3) to $NOTIFY_SOCKET: false when unset, true when sent; throws errno errors. */
   sdNotify(state: string): boolean;
 }

@@ -4,8 +4,8 @@
 // JSON-line commands on stdin, reporting results and events on stdout.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { spawn, spawnSync } from 'node:child_process';
+import { NsAgent, type AgentError } from '../lib/nsAgent.js';
 
 const PID = process.pid;
 const NS_A = `tAa${PID}`;
@@ -83,89 +83,16 @@ out({ event: 'ready' });
 `;
 
 type AgentEvent = { event: string; id?: string; [k: string]: unknown };
-interface AgentError extends Error { code?: string }
-
-class Agent {
-  private readonly child: ChildProcess;
-  private seq = 0;
-  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  private events: AgentEvent[] = [];
-  private waiters: Array<() => void> = [];
-  private stderr = '';
-
-  constructor(readonly ns: string) {
-    this.child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', AGENT_SOURCE],
-      { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      let msg: { seq?: number; ok?: boolean; result?: unknown; error?: { message: string; code?: string } } & AgentEvent;
-      try { msg = JSON.parse(line); } catch { this.stderr += `(non-JSON) ${line}\n`; return; }
-      if (typeof msg.seq === 'number') {
-        const p = this.pending.get(msg.seq);
-        this.pending.delete(msg.seq);
-        if (msg.ok) p?.resolve(msg.result);
-        else p?.reject(Object.assign(new Error(msg.error!.message), { code: msg.error!.code }));
-      } else {
-        this.events.push(msg);
-        for (const w of this.waiters.splice(0)) w();
-      }
-    });
-    this.child.on('exit', () => {
-      for (const p of this.pending.values()) p.reject(new Error(`agent in ${ns} exited: ${this.stderr}`));
-      this.pending.clear();
-    });
-  }
+class Agent extends NsAgent<AgentEvent> {
+  constructor(ns: string) { super(ns, ['--input-type=module', '-e', AGENT_SOURCE]); }
 
   async ready(): Promise<void> { await this.waitEvent((e) => e.event === 'ready', 10_000, 'agent ready'); }
-
-  call<T = unknown>(op: string, args: Record<string, unknown> = {}, timeoutMs = 5000): Promise<T> {
-    const seq = ++this.seq;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(seq);
-        reject(new Error(`agent in ${this.ns}: ${op} timed out; stderr: ${this.stderr}`));
-      }, timeoutMs);
-      this.pending.set(seq, {
-        resolve: (v) => { clearTimeout(timer); resolve(v as T); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
-      });
-      this.child.stdin!.write(JSON.stringify({ seq, op, ...args }) + '\n');
-    });
-  }
-
-  /** Takes (removes) the first event matching `pred`, waiting at most `timeoutMs`. */
-  async waitEvent(pred: (e: AgentEvent) => boolean, timeoutMs: number, what: string): Promise<AgentEvent> {
-    const deadline = Date.now() + timeoutMs;
-    for (let round = 0; round < 10_000; round++) {
-      const i = this.events.findIndex(pred);
-      if (i >= 0) return this.events.splice(i, 1)[0]!;
-      const left = deadline - Date.now();
-      if (left <= 0) break;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
-      });
-    }
-    throw new Error(`agent in ${this.ns}: no event '${what}' within ${timeoutMs} ms; ` +
-      `pending events: ${JSON.stringify(this.events)}; stderr: ${this.stderr}`);
-  }
 
   /** Asserts that no event matching `pred` arrives within `ms`. */
   async expectNoEvent(pred: (e: AgentEvent) => boolean, ms: number, what: string): Promise<void> {
     await sleep(ms);
     const hit = this.events.find(pred);
     assert.equal(hit, undefined, `unexpected ${what}: ${JSON.stringify(hit)}`);
-  }
-
-  dropEvents(): void { this.events = []; }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.stdin!.end();
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 2000);
-    await exited;
-    clearTimeout(t);
   }
 }
 
