@@ -16,6 +16,7 @@ import { crossCheckVmacs, vmacModel } from './vmac.js';
 import { crossCheckLbBackend, type BackendIssues } from './lbBackend.js';
 import { DEFAULT_MTU, VRRP_MAX_ADDR, advertRoom } from './vipLimit.js';
 import { checkLabel } from './vipOptions.js';
+import { routeKey, ruleKey } from './routes.js';
 
 export function toModel(raw: RawConfig, file: string, hostname: string): Config {
   const alerts = netAlertsModel(raw.global, hostname);
@@ -24,7 +25,9 @@ export function toModel(raw: RawConfig, file: string, hostname: string): Config 
   return {
     file,
     global: { routerId: raw.global?.router_id ?? hostname, ipvsBackend: raw.global?.ipvs_backend ?? 'netlink', backend: raw.global?.backend ?? 'auto',
-      mail: alerts.mail, webhooks: alerts.webhooks, ...notify, ...statusApiModel(raw.global) },
+      mail: alerts.mail, webhooks: alerts.webhooks, ...notify, ...statusApiModel(raw.global),
+      staticAddresses: raw.global?.static_ipaddress ?? [],
+      staticRoutes: raw.global?.static_routes ?? [], staticRules: raw.global?.static_rules ?? [] },
     vrrpInstances: (raw.vrrp_instances ?? []).map((r) => ({ ...instanceModel(r, alerts.smtpAlertDefaults.vrrp), ...instanceTrackRefs(r, trackers) })),
     vrrpSyncGroups: (raw.vrrp_sync_groups ?? []).map((g) => syncGroupModel(g, alerts.smtpAlertDefaults.vrrp)),
     ...trackers,
@@ -53,6 +56,8 @@ function instanceModel(r: RawInstance, smtpAlertDefault: boolean): Omit<VrrpInst
     auth: r.authentication ? { type: 'PASS', pass: r.authentication.auth_pass } : undefined,
     vips: r.virtual_ipaddresses,
     vipsExcluded: r.virtual_ipaddresses_excluded ?? [],
+    virtualRoutes: r.virtual_routes ?? [],
+    virtualRules: r.virtual_rules ?? [],
     trackInterfaces: r.track_interfaces ?? [],
     garpMasterRepeat,
     garpMasterDelayMs: Math.round((r.garp_master_delay ?? 5) * 1000),
@@ -106,13 +111,14 @@ export function crossCheck(config: Config, root: Node, ctx: Ctx, env: CrossCheck
   // Which user a script runs as comes from global (script_user); with an invalid global it is
   // not known, and checking for the wrong user could refuse a script that is fine.
   if (env.globalValid !== false) crossCheckScriptSecurity(config, root, ctx);
-  crossCheckInstances(config.vrrpInstances, root, ctx, env, fixes);
+  crossCheckInstances(config, root, ctx, env, fixes);
   crossCheckVmacs(config.vrrpInstances, root, ctx, fixes);
   for (const fix of fixes) fix();
   return { backendIssues };
 }
 
-function crossCheckInstances(instances: VrrpInstanceConfig[], root: Node, ctx: Ctx, env: CrossCheckEnv, fixes: Corrections): void {
+function crossCheckInstances(config: Config, root: Node, ctx: Ctx, env: CrossCheckEnv, fixes: Corrections): void {
+  const instances = config.vrrpInstances;
   const instNodes = nodeOf(root, 'vrrp_instances');
   const items = isSeq(instNodes) ? (instNodes.items as Node[]) : [];
   reportDuplicateNames(root, 'vrrp_instances', ctx, (_, first) => `duplicate instance name (also vrrp_instances[${first}])`);
@@ -210,6 +216,36 @@ function crossCheckInstances(instances: VrrpInstanceConfig[], root: Node, ctx: C
           'the same address on each other\'s transitions (keepalived accepts it; tandem refuses it)');
       } else vipOwner.set(v.address, i);
     });
+  });
+  crossCheckRoutes(config, root, ctx, vipOwner);
+}
+
+/**
+ * A route, a rule and a static address belong to one owner: two instances (or an instance and
+ * global's static_*) holding the same one would delete it on each other's transitions. keepalived
+ * accepts it; tandem refuses it, as it refuses a VIP in two instances.
+ */
+function crossCheckRoutes(config: Config, root: Node, ctx: Ctx, vipOwner: ReadonlyMap<string, number>): void {
+  const g = nodeOf(root, 'global');
+  const items = (parent: Node | undefined, key: string): Node[] => { const n = nodeOf(parent, key); return isSeq(n) ? (n.items as Node[]) : []; };
+  const owners = new Map<string, string>();
+  const claim = (key: string, owner: string, node: Node | undefined, path: string, what: string) => {
+    const prev = owners.get(key);
+    if (prev !== undefined && prev !== owner) {
+      report(ctx, node, path, `${what} is also in ${prev}: each would delete it when the other installs or removes its own (keepalived accepts it; tandem refuses it)`);
+    } else owners.set(key, owner);
+  };
+  const instNodes = items(root, 'vrrp_instances');
+  config.global.staticRoutes.forEach((r, j) => claim(`route ${routeKey(r.spec)}`, 'global.static_routes', items(g, 'static_routes')[j], `global.static_routes[${j}]`, `route ${r.spec.dst}/${r.spec.dstLen} (table ${r.spec.table})`));
+  config.global.staticRules.forEach((r, j) => claim(`rule ${ruleKey(r.spec)}`, 'global.static_rules', items(g, 'static_rules')[j], `global.static_rules[${j}]`, `rule ${r.spec.priority}`));
+  config.vrrpInstances.forEach((inst, i) => {
+    const p = `vrrp_instances[${i}]`;
+    inst.virtualRoutes.forEach((r, j) => claim(`route ${routeKey(r.spec)}`, p, items(instNodes[i], 'virtual_routes')[j], `${p}.virtual_routes[${j}]`, `route ${r.spec.dst}/${r.spec.dstLen} (table ${r.spec.table})`));
+    inst.virtualRules.forEach((r, j) => claim(`rule ${ruleKey(r.spec)}`, p, items(instNodes[i], 'virtual_rules')[j], `${p}.virtual_rules[${j}]`, `rule ${r.spec.priority}`));
+  });
+  config.global.staticAddresses.forEach((a, j) => {
+    const inst = vipOwner.get(a.address);
+    if (inst !== undefined) report(ctx, items(g, 'static_ipaddress')[j], `global.static_ipaddress[${j}]`, `${a.address} is a VIP of vrrp_instances[${inst}]: a static address stays while tandem runs, a VIP leaves with MASTER; give it one role`);
   });
 }
 

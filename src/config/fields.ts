@@ -25,6 +25,15 @@ export interface At {
 
 export type Validator<T> = (at: At, ctx: Ctx) => T | undefined;
 
+/** A node standing for the character at `index` of a scalar's text (an option inside a keepalived
+ *  text entry such as a VIP or a route), so that an error points at the option, not at the entry. */
+export function subNode(n: Scalar, index: number): Node {
+  const start = n.range?.[0] ?? 0;
+  const quote = n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE' ? 1 : 0;
+  const at = start + quote + index;
+  return { range: [at, at, at] } as unknown as Node;
+}
+
 /** Records an error at the node's position: the config is refused. */
 export function report(ctx: Ctx, node: Node | null | undefined, path: string, message: string): void {
   record(ctx, 'error', node, path, message);

@@ -5,7 +5,10 @@ import type { VirtualServerConfig } from './lbModel.js';
 import type { MailConfig, WebhookConfig } from './netAlerts.js';
 import type { NotifyGlobalConfig, StateNotifyScripts } from './notifyScripts.js';
 import type { StatusApiGlobalConfig } from './statusApi.js';
+import type { ConfigRoute, ConfigRule } from './routes.js';
 import type { VmacConfig } from './vmac.js';
+
+export type { ConfigRoute, ConfigRule };
 
 // The typed, frozen configuration that the rest of tandem consumes. Units are explicit in names
 // (Cs = centiseconds, Ms = milliseconds) because VRRP mixes seconds (v2) and centiseconds (v3).
@@ -74,6 +77,9 @@ export interface VrrpInstanceConfig {
   auth: VrrpAuth | undefined;
   vips: Vip[];
   vipsExcluded: Vip[];
+  /** virtual_routes / virtual_rules: added after the VIPs when MASTER, removed before them. */
+  virtualRoutes: ConfigRoute[];
+  virtualRules: ConfigRule[];
   trackInterfaces: TrackInterface[];
   /** track_scripts / track_files / track_processes, with the weight in force here (src/config/trackers.ts). */
   trackScripts: TrackRef[];
@@ -103,6 +109,15 @@ export interface GlobalConfig extends NotifyGlobalConfig, StatusApiGlobalConfig 
   mail: MailConfig | undefined;
   /** Webhooks (src/alert/webhook.ts). */
   webhooks: WebhookConfig[];
+  /** static_ipaddress / static_routes / static_rules: kept while tandem runs (vrrp/statics.ts). */
+  staticAddresses: StaticAddress[];
+  staticRoutes: ConfigRoute[];
+  staticRules: ConfigRule[];
+}
+
+/** A static_ipaddress entry: a VIP's options, on its own `dev`. */
+export interface StaticAddress extends Vip {
+  dev: string;
 }
 
 export interface Config {

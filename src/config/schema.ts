@@ -11,7 +11,8 @@ import { virtualServerGroupShape } from './virtualServerGroups.js';
 import { netAlertGlobalFields } from './netAlerts.js';
 import { notifyGlobalFields, stateNotifyFields } from './notifyScripts.js';
 import { statusApiGlobalFields } from './statusApi.js';
-import { vipEntry } from './vipOptions.js';
+import { routeEntry, ruleEntry } from './routes.js';
+import { staticAddressEntry, vipEntry } from './vipOptions.js';
 import { vmacFields } from './vmac.js';
 
 const ifname = string({ pattern: /^[A-Za-z0-9_.:@-]{1,15}$/, what: 'an interface name (1..15 characters)' });
@@ -50,6 +51,9 @@ export const vrrpInstanceShape = object({
   // without VIPs elects a master for its notify scripts (build.ts says when keepalived allows it).
   virtual_ipaddresses: field(list(vipEntry), { default: [] }),
   virtual_ipaddresses_excluded: field(list(vipEntry), { default: [] }),
+  // keepalived's virtual_routes / virtual_rules: installed while MASTER (src/config/routes.ts).
+  virtual_routes: field(list(routeEntry), { default: [] }),
+  virtual_rules: field(list(ruleEntry), { default: [] }),
   track_interfaces: field(list(trackInterface), { default: [] }),
   track_scripts: trackRefsField,
   track_files: trackRefsField,
@@ -81,6 +85,11 @@ export const globalShape = object({
   ...notifyGlobalFields,
   // status_socket, metrics_listen (issue 5 §2): src/config/statusApi.ts.
   ...statusApiGlobalFields,
+  // keepalived's static_ipaddress / static_routes / static_rules: present while tandem runs,
+  // whatever the VRRP state (src/config/routes.ts; an address needs its dev).
+  static_ipaddress: field(list(staticAddressEntry), { default: [] }),
+  static_routes: field(list(routeEntry), { default: [] }),
+  static_rules: field(list(ruleEntry), { default: [] }),
 });
 
 export const configShape = object({

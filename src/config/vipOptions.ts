@@ -27,7 +27,7 @@
 import { isMap, isScalar } from './yaml.js';
 import type { Node, Scalar } from 'yaml';
 import { canonicalIp } from '../ip/address.js';
-import { boolean, describe, field, object, report, warn, type Ctx, type Validator } from './fields.js';
+import { boolean, describe, field, object, report, subNode, warn, type Ctx, type Validator } from './fields.js';
 import type { Vip, VipFlag } from './model.js';
 
 /** keepalived's scope names (iproute2 rt_scopes). */
@@ -40,15 +40,6 @@ interface Opt { value: string | number | boolean; node: Node }
 type Opts = Map<string, Opt>;
 
 const ifnamePattern = /^[A-Za-z0-9_.:@-]{1,15}$/;
-
-/** A node standing for `len` characters at `offset` of a scalar's source (an option inside a
- *  keepalived text entry), so that an error points at the option, not at the entry. */
-function subNode(n: Scalar, index: number): Node {
-  const start = n.range?.[0] ?? 0;
-  const quote = n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE' ? 1 : 0;
-  const at = start + quote + index;
-  return { range: [at, at, at] } as unknown as Node;
-}
 
 /** The keepalived text: the address first, then options (the one-word ones without a value). */
 function parseText(n: Scalar, text: string, path: string, ctx: Ctx): { address: string; addrNode: Node; opts: Opts } | undefined {
@@ -242,3 +233,15 @@ function hostBits(address: string, prefixLen: number, set: boolean): string {
   const b = (set ? (n | mask) : (n & ~mask)) >>> 0;
   return [24, 16, 8, 0].map((s) => (b >>> s) & 0xff).join('.');
 }
+
+/** A static_ipaddress entry: a VIP entry that names its dev (there is no instance whose
+ *  interface it could take). */
+export const staticAddressEntry: Validator<Vip & { dev: string }> = (at, ctx) => {
+  const v = vipEntry(at, ctx);
+  if (v === undefined) return undefined;
+  if (v.dev === undefined) {
+    report(ctx, at.node, at.path, `a static address needs dev (e.g. "${v.address}/${v.prefixLen} dev eth0"): there is no instance whose interface it could take`);
+    return undefined;
+  }
+  return v as Vip & { dev: string };
+};
