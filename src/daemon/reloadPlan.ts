@@ -40,6 +40,8 @@ export interface VrrpPlan {
   removed: VrrpInstanceConfig[];
   /** Sync group membership or settings differ (groups are rebuilt; same-named groups keep state). */
   groupsChanged: boolean;
+  /** global's static_ipaddress / static_routes / static_rules differ (vrrp/statics.ts applies the difference). */
+  staticsChanged: boolean;
 }
 
 
@@ -91,7 +93,8 @@ function planVrrp(old: Config, next: Config): VrrpPlan {
     kept.push({ old: o, next: n, changed });
   }
   const removed = [...before].filter(([id]) => !after.has(id)).map(([, o]) => o);
-  return { kept, added, removed, groupsChanged: !isDeepStrictEqual(old.vrrpSyncGroups, next.vrrpSyncGroups) };
+  const statics = (c: Config) => [c.global.staticAddresses, c.global.staticRoutes, c.global.staticRules];
+  return { kept, added, removed, groupsChanged: !isDeepStrictEqual(old.vrrpSyncGroups, next.vrrpSyncGroups), staticsChanged: !isDeepStrictEqual(statics(old), statics(next)) };
 }
 
 export function planLb(old: readonly VirtualServerConfig[], next: readonly VirtualServerConfig[]): LbPlan {
@@ -155,6 +158,7 @@ export function describePlan(p: ReloadPlan): string[] {
   for (const a of p.vrrp.added) out.push(`vrrp ${a.name} (${instanceIdentity(a)}): added`);
   for (const r of p.vrrp.removed) out.push(`vrrp ${r.name} (${instanceIdentity(r)}): removed (priority 0 advert if master, VIPs removed)`);
   if (p.vrrp.groupsChanged) out.push('vrrp_sync_groups: changed');
+  if (p.vrrp.staticsChanged) out.push('static_ipaddress / static_routes / static_rules: changed');
   const lb = p.lb;
   for (const s of lb.addedServices) out.push(`virtual server ${s}: added`);
   for (const s of lb.removedServices) out.push(`virtual server ${s}: removed`);

@@ -9,6 +9,7 @@ import { formatConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
 import { VrrpStartError, type VrrpRouter } from '../vrrp/router.js';
+import { hasStatics, staticsOf } from '../vrrp/statics.js';
 import { resolveBackendKind } from '../lb/select.js';
 import { backendConfigErrors, type BackendIssues } from '../config/lbBackend.js';
 import type { LbService } from '../lb/service.js';
@@ -110,7 +111,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     return a;
   };
   try {
-    if (config.vrrpInstances.length) service.start();
+    if (config.vrrpInstances.length || hasStatics(staticsOf(config.global))) service.start();
   } catch (e) {
     if (e instanceof VrrpStartError) {
       log.error(`cannot start: ${e.message}`);

@@ -7,6 +7,8 @@ import { buildGarp, buildUnsolicitedNa } from './announce.js';
 import { openAnnouncer } from './announcer.js';
 import { watchNetlink, type NetEvent } from './netlinkWatch.js';
 import { openAdvertSender, type AdvertReport } from './advertSender.js';
+import { addRoute, addRule, deleteRoute, deleteRule, listRoutes, listRules } from './routes.js';
+import type { RouteSpec, RuleSpec } from '../ip/route.js';
 import { VmacManager, type VmacHandle, type VmacRequest } from './vmac.js';
 import { openVrrpSocket, receiveBufferBytes, type VrrpSocketOptions } from './vrrpSocket.js';
 
@@ -29,7 +31,16 @@ export function createVrrpNetwork(now: () => number) {
     warmUpAnnouncements: (addresses: ReadonlyArray<{ family: 4 | 6; address: string }>) => {
       for (const a of addresses) (a.family === 4 ? buildGarp : buildUnsolicitedNa)(new Uint8Array(6), a.address);
     },
-    watch: (onEvent: (e: NetEvent) => void, onError: (e: Error) => void) => watchNetlink(onEvent, onError),
+    /** virtual_routes / virtual_rules and the statics (net/routes.ts over native/rtnetlink_route.cc). */
+    addRoute: (spec: RouteSpec) => addRoute(spec),
+    deleteRoute: (spec: RouteSpec) => deleteRoute(spec),
+    listRoutes: (family: 4 | 6) => listRoutes(family),
+    addRule: (spec: RuleSpec) => addRule(spec),
+    deleteRule: (spec: RuleSpec) => deleteRule(spec),
+    listRules: (family: 4 | 6) => listRules(family),
+    // Route events are those of protocol keepalived only (the addon filters: a BGP full table
+    // must not flood this loop); rule events all.
+    watch: (onEvent: (e: NetEvent) => void, onError: (e: Error) => void) => watchNetlink(onEvent, onError, { routes: true, rules: true }),
     /** use_vmac (net/vmac.ts): macvlans with the virtual MAC, through rtnetlink_link.cc. */
     acquireVmac: (req: VmacRequest) => vmacs.acquire(req),
     releaseVmac: (h: VmacHandle, req: VmacRequest) => vmacs.release(h, req),

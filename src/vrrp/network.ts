@@ -9,6 +9,7 @@ import type { AddAddressOptions, IfAddress, LinkInfo } from '../net/addresses.js
 import type { NetEvent } from '../net/netlinkWatch.js';
 import type { ReceivedPacket as ReceivedVrrpPacket, ReceiveBuffer } from '../net/vrrpSocket.js';
 import type { VmacHandle, VmacRequest } from '../net/vmac.js';
+import type { RouteInfo, RouteSpec, RuleInfo, RuleSpec } from '../ip/route.js';
 
 export type { AddAddressOptions, IfAddress, LinkInfo, NetEvent, ReceivedVrrpPacket, ReceiveBuffer, VmacHandle, VmacRequest };
 
@@ -115,11 +116,21 @@ export interface VrrpNetwork {
   listAddresses(ifname: string): IfAddress[];
   /** undefined when there is no such interface. */
   linkInfo(ifname: string): LinkInfo | undefined;
+  /** virtual_routes / static_routes (net/routes.ts): 'exists' when the kernel has it already;
+   *  other failures throw (ENODEV, ENETUNREACH for a gateway not on a link, ...). */
+  addRoute(spec: RouteSpec): 'added' | 'exists';
+  deleteRoute(spec: RouteSpec): 'deleted' | 'absent';
+  listRoutes(family: 4 | 6): RouteInfo[];
+  /** virtual_rules / static_rules. */
+  addRule(spec: RuleSpec): 'added' | 'exists';
+  deleteRule(spec: RuleSpec): 'deleted' | 'absent';
+  listRules(family: 4 | 6): RuleInfo[];
   /** Builds (and throws away) one announcement frame per address, so that the first takeover's
    *  GARP / NA is not the builders' first run (V8 compiles lazily). Sends nothing. */
   warmUpAnnouncements(addresses: ReadonlyArray<{ family: 4 | 6; address: string }>): void;
-  /** Link up/down changes and address adds/deletes. onError with code ENOBUFS means events were
-   *  lost: re-read what you depend on. */
+  /** Link up/down changes, address adds/deletes, and adds/deletes of routes with protocol
+   *  keepalived (RTPROT_KEEPALIVED: ours) and of rules. onError with code ENOBUFS means events
+   *  were lost: re-read what you depend on. */
   watch(onEvent: (e: NetEvent) => void, onError: (e: Error) => void): { close(): void };
   /** use_vmac (net/vmac.ts): creates, or adopts a matching, VMAC macvlan, up; throws when the name
    *  is taken by anything else. Absent: the adapter has no VMACs. */

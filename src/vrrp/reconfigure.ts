@@ -3,6 +3,9 @@
 // shutdown; added ones start. All or nothing: everything that can refuse the reload is checked
 // before anything changes.
 import type { Config, Vip, VrrpInstanceConfig } from '../config/model.js';
+import { routeKey, ruleKey } from '../config/routes.js';
+import { routeSetOf, type RouteSet } from './routes.js';
+import { hasStatics, staticsOf } from './statics.js';
 import { vipKey } from './vips.js';
 import { vmacReloadRefusal } from './vmac.js';
 import type { RunningGroup, RunningInstance } from './running.js';
@@ -33,9 +36,10 @@ export function checkReconfigure(router: VrrpRouter, next: Config, plan: VrrpRel
 export function reconfigure(router: VrrpRouter, next: Config, plan: VrrpReload): void {
   checkReconfigure(router, next, plan);
   router.config = next;
-  if (next.vrrpInstances.length) {
+  if (next.vrrpInstances.length || hasStatics(staticsOf(next.global))) {
     router.watcher ??= router.deps.net.watch((e) => router.onNetEvent(e), (e) => router.onWatchError(e));
   }
+  router.statics.reconfigure(staticsOf(next.global));
   router.watchLinks(next.vrrpInstances);
   const byOldName = new Map(router.instances.map((r) => [r.cfg.name, r]));
   const previousGroups = new Map(router.instances.flatMap((r) => (r.group ? [[r.group.name, r.group] as const] : [])));
@@ -74,6 +78,7 @@ export function reconfigure(router: VrrpRouter, next: Config, plan: VrrpReload):
  *  master's VIPs are changed in place (the added ones announced, the others left alone). */
 function reconfigureInstance(router: VrrpRouter, r: RunningInstance, cfg: VrrpInstanceConfig, changed: readonly string[]): void {
   const oldVips = r.wire.allVips;
+  const oldRoutes = routeSetOf(r.cfg);
   if (r.cfg.name !== cfg.name) r.log = router.deps.log.child(`vrrp[${cfg.name}]`);
   r.cfg = cfg;
   r.srcIp = router.vips.sourceAddress(router.config, cfg);
@@ -90,11 +95,25 @@ function reconfigureInstance(router: VrrpRouter, r: RunningInstance, cfg: VrrpIn
   const before = new Set(oldVips.map(key));
   const gone = oldVips.filter((v) => !now.has(key(v)));
   const fresh = r.wire.allVips.filter((v) => !before.has(key(v)));
-  const removed = router.vips.remove(r, gone, r.sendFail);
+  // Routes and rules as keepalived's clear_diff_routes() / clear_diff_rules(): what left the
+  // config goes (before the VIPs it may use as src), what is new comes (after them).
+  const routeGone = routeDifference(oldRoutes, routeSetOf(cfg));
+  const removed = [...router.routes.remove(routeGone, r.sendFail), ...router.vips.remove(r, gone, r.sendFail)];
   const added = router.vips.add(r, fresh, r.sendFail);
+  added.push(...router.routes.install(routeDifference(routeSetOf(cfg), oldRoutes), r.sendFail).added);
   // New addresses are announced like a takeover's (garp_master_repeat); the others are not
   // re-announced, so the neighbours' caches see nothing happen.
   router.vips.announce(r, fresh, cfg.garpMasterRepeat, r.sendFail);
   if (removed.length) r.log.info(`removed ${removed.join(', ')} from ${cfg.interface} (reload)`);
   if (added.length) r.log.info(`added ${added.join(', ')} on ${cfg.interface} (reload)`);
+}
+
+/** The routes and rules of `a` that are not in `b` (by the kernel's identity, and tracking). */
+function routeDifference(a: RouteSet, b: RouteSet): RouteSet {
+  const routes = new Set(b.routes.map((r) => `${routeKey(r.spec)} ${JSON.stringify(r.spec)}`));
+  const rules = new Set(b.rules.map((r) => ruleKey(r.spec)));
+  return {
+    routes: a.routes.filter((r) => !routes.has(`${routeKey(r.spec)} ${JSON.stringify(r.spec)}`)),
+    rules: a.rules.filter((r) => !rules.has(ruleKey(r.spec))),
+  };
 }

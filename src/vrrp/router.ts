@@ -18,6 +18,8 @@ import { SendPath } from './sendPath.js';
 import { initialSendHealth } from './sendHealth.js';
 import { SocketPool } from './sockets.js';
 import { SyncGroupRuntime, type SyncGroupEvents } from './syncGroupRuntime.js';
+import { RouteOps, routeSetOf } from './routes.js';
+import { StaticNet, staticsOf } from './statics.js';
 import { VipOps, instanceVipInterface, vipInterface } from './vips.js';
 import { VmacOps } from './vmac.js';
 
@@ -55,6 +57,8 @@ export class VrrpRouter {
   readonly receiver: VrrpReceiver;
   readonly vips: VipOps;
   readonly vmacs: VmacOps;
+  readonly routes: RouteOps;
+  readonly statics: StaticNet;
   readonly sendPath: SendPath;
   readonly health: InstanceHealth;
   readonly groups: SyncGroupRuntime;
@@ -78,6 +82,8 @@ export class VrrpRouter {
     this.sockets = new SocketPool(net, log, this.stats, (key, p) => this.receiver.onPacket(key, p));
     this.vips = new VipOps(net, (ifname) => this.sockets.announcerFor(ifname));
     this.vmacs = new VmacOps(net);
+    this.routes = new RouteOps(net);
+    this.statics = new StaticNet(net, log.child('static'), new RateLimitedLog(log.child('static'), () => timers.now()));
     this.groups = new SyncGroupRuntime(log, events);
     this.health = new InstanceHealth(log, (r, f) => this.groups.applyFault(r, f), (u) => events.changed(u), deps.trackers);
     this.sendPath = new SendPath(timers, (r) => { if (this.byName.get(r.cfg.name) === r) this.health.refresh(r); });
@@ -90,6 +96,8 @@ export class VrrpRouter {
     this.requireInterfaces(insts);
     this.watchLinks(insts);
     this.watcher = this.deps.net.watch((e) => this.onNetEvent(e), (e) => this.onWatchError(e));
+    // Before the instances, as keepalived's start_vrrp(): a virtual route may need a static one.
+    this.statics.start(staticsOf(this.config.global));
     for (const cfg of insts) this.instances.push(this.buildInstance(cfg));
     this.index();
     this.groups.build(this.config, this.instances, this.byName, new Map());
@@ -108,6 +116,7 @@ export class VrrpRouter {
   /** Graceful stop: masters send priority 0 and remove their VIPs (RFC 5798 §6.4.3 Shutdown). */
   stop(): void {
     for (const r of this.instances) this.stopInstance(r);
+    this.statics.stop();
     this.watcher?.close();
     this.deps.timers.clear(this.renewTicker);
     this.renewTicker = undefined;
@@ -271,6 +280,8 @@ export class VrrpRouter {
       advertCadence: (c) => this.syncAdvertJob(r, c),
       addVips: (reason) => {
         const added = this.vips.add(r, r.wire.allVips, sendFail);
+        // Then the routes and rules (vrrp/routes.ts has keepalived's order).
+        added.push(...this.routes.install(routeSetOf(r.cfg), sendFail).added);
         // Logged after the current dispatch (microtask): writing a line to a pipe measured
         // 0.3-1.8 ms here, and the advert and GARPs that follow must not wait for it.
         if (reason === 'vip_missing' && added.length) {
@@ -278,7 +289,7 @@ export class VrrpRouter {
         } else if (added.length) queueMicrotask(() => r.log.info(`added ${added.join(', ')} on ${instanceVipInterface(r.cfg)}`));
       },
       removeVips: () => {
-        const removed = this.vips.remove(r, r.wire.allVips, sendFail);
+        const removed = [...this.routes.remove(routeSetOf(r.cfg), sendFail), ...this.vips.remove(r, r.wire.allVips, sendFail)];
         if (removed.length) queueMicrotask(() => r.log.info(`removed ${removed.join(', ')} from ${instanceVipInterface(r.cfg)}`));
       },
       announce: (repeat) => this.vips.announce(r, r.wire.allVips, repeat, sendFail),
@@ -312,7 +323,15 @@ export class VrrpRouter {
     if (e.kind === 'addr' && e.family === 4 && !this.config.vrrpInstances.some((i) => [...i.vips, ...i.vipsExcluded].some((v) => v.address === e.address))) {
       for (const r of this.instances) if (r.cfg.interface === e.ifname && r.cfg.family === 4) r.rx = { ...r.rx, broadcasts: this.vips.broadcastsOf(r.cfg) };
     }
+    this.statics.onNetEvent(e);
+    if (e.kind === 'route' || e.kind === 'rule') {
+      if (e.op === 'del') this.routeDeleted(e);
+      return;
+    }
     if (e.kind === 'link') {
+      // The kernel drops the routes through a link that goes down (IPv4 ones without an event):
+      // a master puts its own back when the link comes up.
+      if (e.up) this.reinstallRoutes((r) => this.routes.usesInterface(routeSetOf(r.cfg), e.ifname), 'its link came up');
       if (!this.health.linkChanged(e.ifname, e.up)) return;
       for (const r of this.instances) {
         if (r.cfg.interface === e.ifname || r.cfg.trackInterfaces.some((t) => t.interface === e.ifname)) this.health.refresh(r);
@@ -339,5 +358,29 @@ export class VrrpRouter {
     for (const r of this.instances) {
       if (r.driver.snapshot().state === 'MASTER' && this.vips.missing(r)) r.driver.vipsMissing();
     }
+    this.statics.reRead();
+    this.reinstallRoutes((r) => { const m = this.routes.missing(routeSetOf(r.cfg)); return m.routes.length + m.rules.length > 0; }, 'it was missing after lost netlink events');
+  }
+
+  /** A route or rule of ours deleted: a master whose tracked one it was puts it back (where
+   *  tandem differs from keepalived: routes.ts). */
+  private routeDeleted(e: Extract<NetEvent, { kind: 'route' | 'rule' }>): void {
+    for (const r of this.instances) {
+      if (r.driver.snapshot().state !== 'MASTER') continue;
+      const gone = this.routes.deleted(routeSetOf(r.cfg), e);
+      if (gone.routes.length + gone.rules.length === 0) continue;
+      const { added } = this.routes.install(gone, r.sendFail);
+      if (added.length) queueMicrotask(() => r.log.warn(`${added.join(', ')} was deleted by someone else while MASTER; re-added`));
+    }
+  }
+
+  /** Installs again (what is there stays) the routes and rules of each master that `which` picks. */
+  private reinstallRoutes(which: (r: RunningInstance) => boolean, why: string): void {
+    for (const r of this.instances) {
+      if (r.driver.snapshot().state !== 'MASTER' || !which(r)) continue;
+      const { added } = this.routes.install(routeSetOf(r.cfg), r.sendFail);
+      if (added.length) r.log.info(`${added.join(', ')} re-added: ${why}`);
+    }
   }
 }
+

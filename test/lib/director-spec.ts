@@ -32,6 +32,9 @@ export interface VrrpInstanceSpec {
   garpMasterRefresh?: number;
   /** use_vmac (the default name vrrp.<VRID>): the VIPs on a macvlan with the virtual MAC. */
   useVmac?: boolean;
+  /** virtual_routes / virtual_rules, each entry keepalived's text (tandem reads the same). */
+  virtualRoutes?: string[];
+  virtualRules?: string[];
   /** tandem only: more keys for this instance (track_scripts, notify, ...), as written in YAML. */
   tandemExtra?: Record<string, unknown>;
 }
@@ -41,6 +44,11 @@ export interface DirectorSpec {
   instances: VrrpInstanceSpec[];
   /** vrrp_sync_groups (tandem only so far). */
   syncGroups?: Array<{ name: string; members: string[]; tandemExtra?: Record<string, unknown> }>;
+  /** static_ipaddress / static_routes / static_rules (keepalived's top-level blocks; tandem's
+   *  global keys), each entry keepalived's text. */
+  staticAddresses?: string[];
+  staticRoutes?: string[];
+  staticRules?: string[];
   /** tandem only: more top-level keys (vrrp_scripts, ...); `global` is merged with router_id. */
   tandemTop?: Record<string, unknown>;
 }

@@ -9,6 +9,7 @@
 // The port's advert sender is faked too (FakeAdvertSender, on the manual clock): the router
 // then sends a MASTER's periodic adverts through it (SentAdvert.by says who sent each); set
 // `openAdvertSender = undefined` before building the router for the driver-only path.
+import { RTPROT_KEEPALIVED, routeIs, routeText, ruleIs, ruleText, type RouteInfo, type RouteSpec, type RuleInfo, type RuleSpec } from '../../src/ip/route.js';
 import type {
   AddAddressOptions,
   AdvertJobStats, AdvertPacket, AdvertSenderHandle, AdvertSenderReport, Announcer, IfAddress, LinkInfo, NetEvent, ReceiveBuffer, ReceivedVrrpPacket, VrrpNetwork, VrrpSocketHandle, VrrpSocketRequest,
@@ -173,11 +174,79 @@ export class FakeVrrpNetwork implements VrrpNetwork {
     this.emit({ kind: 'addr', op: 'del', ifname, ifindex: this.links.get(ifname)?.ifindex ?? 0, family: a.family, address, prefixLen: a.prefixLen });
   }
 
+  /** Routes and rules in the fake kernel, and every add / delete of one (`add route TEXT`). */
+  readonly routes: RouteSpec[] = [];
+  readonly rules: RuleSpec[] = [];
+  readonly routeOps: string[] = [];
+  /** A route whose text is here cannot be added (as ENETUNREACH for a gateway off-link). */
+  readonly refuseRoutes = new Set<string>();
+
+  /** Someone else deletes a route (`ip route del`): gone, and the watch reports it (protocol 18). */
+  deleteRouteExternally(spec: RouteSpec): void {
+    const i = this.routes.findIndex((r) => routeIs(spec, infoOf(r)));
+    if (i < 0) throw new Error(`no route ${routeText(spec)}`);
+    const [r] = this.routes.splice(i, 1);
+    if (r!.protocol === RTPROT_KEEPALIVED) this.emit({ kind: 'route', op: 'del', route: infoOf(r!) });
+  }
+
+  deleteRuleExternally(spec: RuleSpec): void {
+    const i = this.rules.findIndex((r) => ruleIs(spec, ruleInfoOf(r)));
+    if (i < 0) throw new Error(`no rule ${ruleText(spec)}`);
+    const [r] = this.rules.splice(i, 1);
+    this.emit({ kind: 'rule', op: 'del', rule: ruleInfoOf(r!) });
+  }
+
+  /** What the kernel does to routes through a link that goes down (IPv4: without an event). */
+  flushRoutesVia(ifname: string): void {
+    for (let i = this.routes.length - 1; i >= 0; i--) if (this.routes[i]!.dev === ifname) this.routes.splice(i, 1);
+  }
+
   private emit(e: NetEvent): void {
     for (const w of this.watchers) if (!w.closed) w.onEvent(e);
   }
 
   // --- VrrpNetwork ---
+
+  addRoute(spec: RouteSpec): 'added' | 'exists' {
+    const text = routeText(spec);
+    if (this.refuseRoutes.has(text)) throw Object.assign(new Error('Network is unreachable'), { code: 'ENETUNREACH' });
+    if (spec.dev !== undefined && !this.links.has(spec.dev)) throw Object.assign(new Error(`no such device ${spec.dev}`), { code: 'ENODEV' });
+    if (this.routes.some((r) => routeIs(spec, infoOf(r)))) return 'exists';
+    this.routes.push(spec);
+    this.routeOps.push(`add route ${text}`);
+    return 'added';
+  }
+
+  deleteRoute(spec: RouteSpec): 'deleted' | 'absent' {
+    const i = this.routes.findIndex((r) => routeIs(spec, infoOf(r)));
+    if (i < 0) return 'absent';
+    this.routes.splice(i, 1);
+    this.routeOps.push(`del route ${routeText(spec)}`);
+    return 'deleted';
+  }
+
+  listRoutes(family: 4 | 6): RouteInfo[] {
+    return this.routes.filter((r) => r.family === family).map(infoOf);
+  }
+
+  addRule(spec: RuleSpec): 'added' | 'exists' {
+    if (this.rules.some((r) => ruleIs(spec, ruleInfoOf(r)))) return 'exists';
+    this.rules.push(spec);
+    this.routeOps.push(`add rule ${ruleText(spec)}`);
+    return 'added';
+  }
+
+  deleteRule(spec: RuleSpec): 'deleted' | 'absent' {
+    const i = this.rules.findIndex((r) => ruleIs(spec, ruleInfoOf(r)));
+    if (i < 0) return 'absent';
+    this.rules.splice(i, 1);
+    this.routeOps.push(`del rule ${ruleText(spec)}`);
+    return 'deleted';
+  }
+
+  listRules(family: 4 | 6): RuleInfo[] {
+    return this.rules.filter((r) => r.family === family).map(ruleInfoOf);
+  }
 
   openSocket(req: VrrpSocketRequest): VrrpSocketHandle {
     const s: FakeSocket = { req, joined: false, closed: false, queue: [] };
@@ -421,4 +490,19 @@ export class FakeAdvertSender implements AdvertSenderHandle {
       if (batch.length && !this.closed) this.onReport(batch);
     });
   }
+}
+
+/** What a route dump would say of a route the fake kernel holds. */
+function infoOf(r: RouteSpec): RouteInfo {
+  return {
+    family: r.family, dst: r.dst, dstLen: r.dstLen, table: r.table, protocol: r.protocol, scope: r.scope, type: r.type, tos: r.tos ?? 0,
+    metric: r.metric ?? (r.family === 6 ? 1024 : undefined), ...(r.via !== undefined && { via: r.via }), ...(r.dev !== undefined && { dev: r.dev }),
+  };
+}
+
+function ruleInfoOf(r: RuleSpec): RuleInfo {
+  return {
+    family: r.family, priority: r.priority, action: r.action, table: r.action === 'table' ? (r.table ?? 254) : undefined,
+    from: r.from, fromLen: r.fromLen ?? 0, to: r.to, toLen: r.toLen ?? 0, fwmark: r.fwmark, iif: r.iif, oif: r.oif, protocol: r.protocol,
+  };
 }

@@ -18,6 +18,13 @@ export function renderKeepalivedConf(spec: KeepalivedConfigSpec): string {
   out.push('  script_user root');
   out.push('  enable_script_security');
   out.push('}');
+  const block = (indent: string, name: string, lines: string[] | undefined) => {
+    if (!lines?.length) return;
+    out.push(`${indent}${name} {`, ...lines.map((l) => `${indent}  ${l}`), `${indent}}`);
+  };
+  block('', 'static_ipaddress', spec.staticAddresses);
+  block('', 'static_routes', spec.staticRoutes);
+  block('', 'static_rules', spec.staticRules);
   for (const i of spec.instances) {
     const ifname = i.interface ?? 'eth0';
     out.push('', `vrrp_instance ${i.name} {`);
@@ -58,6 +65,8 @@ export function renderKeepalivedConf(spec: KeepalivedConfigSpec): string {
       for (const v of i.vipsExcluded) out.push(`    ${v} dev ${ifname}`);
       out.push('  }');
     }
+    block('  ', 'virtual_routes', i.virtualRoutes);
+    block('  ', 'virtual_rules', i.virtualRules);
     out.push('}');
   }
   return out.join('\n') + '\n';

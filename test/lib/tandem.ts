@@ -67,11 +67,19 @@ export function renderTandemConfig(spec: DirectorSpec): string {
       if (i.garpMasterDelay !== undefined) o.garp_master_delay = i.garpMasterDelay;
       if (i.garpMasterRefresh !== undefined) o.garp_master_refresh = i.garpMasterRefresh;
       if (i.useVmac) o.use_vmac = true;
+      if (i.virtualRoutes !== undefined) o.virtual_routes = i.virtualRoutes;
+      if (i.virtualRules !== undefined) o.virtual_rules = i.virtualRules;
       return { ...o, ...i.tandemExtra };
     }),
     ...(spec.syncGroups ? { vrrp_sync_groups: spec.syncGroups.map((g) => ({ name: g.name, group: g.members, ...g.tandemExtra })) } : {}),
     ...spec.tandemTop,
-    global: { router_id: spec.routerId, ...(spec.tandemTop?.global as Record<string, unknown> | undefined) },
+    global: {
+      router_id: spec.routerId,
+      ...(spec.staticAddresses ? { static_ipaddress: spec.staticAddresses } : {}),
+      ...(spec.staticRoutes ? { static_routes: spec.staticRoutes } : {}),
+      ...(spec.staticRules ? { static_rules: spec.staticRules } : {}),
+      ...(spec.tandemTop?.global as Record<string, unknown> | undefined),
+    },
   };
   return stringify(doc);
 }
