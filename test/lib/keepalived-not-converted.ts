@@ -20,11 +20,7 @@ export const NOT_CONVERTED_YET: Record<string, NotConverted> = {
   // ---- issue 16 §1: VIP options are converted (a VIP's use_vmac waits for VMAC, issue 16 §3:
   // its note is on the address and lists the options, named `virtual_ipaddress use_vmac`) ----
 
-  // ---- issue 16 §2: routes, rules and static addresses ----
-  virtual_routes: { issue: '16 §2', kind: 'feature', why: 'no routes that follow the VRRP state' },
-  virtual_rules: { issue: '16 §2', kind: 'feature', why: 'no policy rules that follow the VRRP state' },
-  static_ipaddress: { issue: '16 §2', kind: 'feature', why: 'no addresses kept whatever the VRRP state' },
-  static_routes: { issue: '16 §2', kind: 'feature', why: 'no routes kept whatever the VRRP state' },
+  // ---- issue 16 §2: routes, rules and static addresses are converted ----
 
   // ---- issue 16 §3: VMAC ----
 

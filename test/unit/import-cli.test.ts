@@ -49,12 +49,12 @@ describe('tandem import: exit codes', () => {
   });
 
   it('3: converted with notes; each note on stderr with file:line, a count, and the YAML still written', () => {
-    const p = write('notes.conf', LOSSLESS.replace('  priority 150\n', '  priority 150\n  dont_track_primary\n') + 'static_ipaddress {\n  192.0.2.250/24 dev eth0\n}\n');
+    const p = write('notes.conf', LOSSLESS.replace('  priority 150\n', '  priority 150\n  dont_track_primary\n') + 'linkbeat_interfaces {\n  eth0\n}\n');
     const r = tandem('import', p);
     assert.equal(r.status, 3, r.stderr);
     assert.deepEqual(r.stderr.split('\n'), [
       `not converted: ${p}:5: dont_track_primary: no tandem equivalent`,
-      `not converted: ${p}:10: static_ipaddress: no tandem equivalent: block not converted`,
+      `not converted: ${p}:10: linkbeat_interfaces: no tandem equivalent: block not converted`,
       `${p}: 2 notes (listed above and at the top of the output)`,
       '',
     ]);

@@ -9,7 +9,8 @@
 // completion.ts (what keepalived's vrrp_complete_instance() then settles: priority, state,
 // preemption, strict mode), trackers.ts (vrrp_script, vrrp_track_file, vrrp_track_process),
 // syncGroups.ts, virtualServers.ts and checks.ts (virtual_server, real_server, the checkers),
-// groups.ts (virtual_server_group), repeats.ts (a keyword given twice), values.ts (reading
+// groups.ts (virtual_server_group), routes.ts (virtual_routes / virtual_rules and the static_*
+// blocks), repeats.ts (a keyword given twice), values.ts (reading
 // keepalived's values), notes.ts and yamlWriter.ts (the output). This file puts them together, in
 // the order references need: trackers before the instances that track them, instances before
 // the sync groups that hold them, groups before the virtual servers that name them.
@@ -20,8 +21,6 @@
 //   one script_user for all, so they are listed;
 // - global `vrrp_version` and `vrrp_garp_*` are defaults for every instance: written per instance;
 // - `auth_pass` longer than 8 characters is cut to 8, as keepalived does (with a warning there too);
-// - virtual_ipaddress options (`dev`, `label`, `scope`, `brd`, ...) are listed and dropped: tandem
-//   adds each VIP on the instance's interface;
 // - a virtual server's `virtualhost` is the default for its HTTP_GET / SSL_GET checks.
 import { hostname } from 'node:os';
 import { convertGlobal, type Defaults } from './global.js';
@@ -30,7 +29,8 @@ import { NO_EQUIVALENT, note, type Ctx, type Unconverted } from './notes.js';
 import { parseKeepalivedFile, type ParseError, type Stmt } from './parse.js';
 import { convertSyncGroup } from './syncGroups.js';
 import { convertTrackFile, convertTrackProcess, convertVrrpScript } from './trackers.js';
-import { push } from './values.js';
+import { keepalivedRulePriorities, routeLines } from './routes.js';
+import { appendList, push } from './values.js';
 import { parseVirtualServerGroup, type VirtualServerGroup } from './groups.js';
 import { convertVirtualServer } from './virtualServers.js';
 import { Commented, renderYaml, unwrap, type Obj } from './yamlWriter.js';
@@ -79,6 +79,9 @@ export function importKeepalived(path: string, opts: ImportOptions = {}): Import
   return { ok: true, yaml: renderYaml(r.value, path, unconverted, head), unconverted };
 }
 
+/** The top-level blocks that become lists of `global:`, with what each line is. */
+const STATICS: Record<string, 'address' | 'route' | 'rule'> = { static_ipaddress: 'address', static_routes: 'route', static_rules: 'rule' };
+
 /** The output section each top-level keyword converts into. */
 const SECTIONS: Record<string, string> = {
   vrrp_instance: 'vrrp_instances', vrrp_sync_group: 'vrrp_sync_groups', vrrp_script: 'vrrp_scripts',
@@ -107,12 +110,18 @@ const REPEATED_NAME: Record<string, string> = {
 
 /** The converted config, as plain data (with comment / flow markers), and what was not converted. */
 export function convertStatements(statements: Stmt[], _source = ''): { value: Obj; unconverted: Unconverted[] } {
-  const ctx: Ctx = { unconverted: [] };
+  const ctx: Ctx = { unconverted: [], rulePriorities: keepalivedRulePriorities(statements) };
   const global: Obj = {};
   const d: Defaults = { garp: {} };
   // Globals first: vrrp_version and vrrp_garp_* apply to instances wherever they are written.
   const globals = statements.filter((s) => s.words[0] === 'global_defs');
   convertGlobal(ctx, globals, global, d);
+  // static_ipaddress / static_routes / static_rules are top-level blocks in keepalived and keys
+  // of `global:` here (several blocks of one kind add up, as keepalived's alloc_value_block()).
+  for (const s of statements) {
+    const key = STATICS[s.words[0]!];
+    if (key) appendList(global, s.words[0]!, s, routeLines(ctx, s, key));
+  }
   const withComment = globals.find((s) => s.comments.length);
 
   // The blocks to convert, by kind, in file order; a repeated name is dropped here.
@@ -121,7 +130,7 @@ export function convertStatements(statements: Stmt[], _source = ''): { value: Ob
   const names = new Map<string, Stmt>();
   statements.forEach((s, i) => {
     const k = s.words[0]!;
-    if (k === 'global_defs') return;
+    if (k === 'global_defs' || STATICS[k]) return;
     const section = SECTIONS[k];
     if (!section) { note(ctx, s, s.block ? `${NO_EQUIVALENT}: block not converted` : NO_EQUIVALENT); return; }
     const repeated = REPEATED_NAME[k];

@@ -7,6 +7,7 @@ import { changed, NO_EQUIVALENT, note, type Ctx } from './notes.js';
 import type { Stmt } from './parse.js';
 import { resolveRepeats, type RepeatRules } from './repeats.js';
 import { convertVmacKeyword, VMAC_KEYS } from './vmac.js';
+import { routeLines } from './routes.js';
 import {
   appendFlow, appendList, blockItems, bool, inetAddress, notifyScript, num, set, str, trackRef, vips, weightWords, withComments,
 } from './values.js';
@@ -30,13 +31,13 @@ export const STATE_NOTIFY = ['notify_master', 'notify_backup', 'notify_fault', '
 const INSTANCE_KEYS = new Set([
   ...Object.keys(INSTANCE_NUMBERS), ...STATE_NOTIFY, 'interface', 'nopreempt', 'preempt', 'unicast_src_ip',
   'unicast_peer', 'authentication', 'virtual_ipaddress', 'virtual_ipaddress_excluded', 'track_interface',
-  'track_script', 'track_file', 'track_process', 'smtp_alert', 'strict_mode', ...VMAC_KEYS,
+  'track_script', 'track_file', 'track_process', 'smtp_alert', 'strict_mode', 'virtual_routes', 'virtual_rules', ...VMAC_KEYS,
 ]);
 
 const INSTANCE_REPEATS: RepeatRules = {
   first: Object.fromEntries(STATE_NOTIFY.map((k) => [k, `vrrp_parser.c vrrp_${k}_handler(): "${k} script already specified - ignoring"`])),
   // alloc_value_block() appends a repeated block's entries; authentication blocks merge.
-  accumulate: ['unicast_peer', 'authentication', 'virtual_ipaddress', 'virtual_ipaddress_excluded', 'track_interface', 'track_script', 'track_file', 'track_process'],
+  accumulate: ['unicast_peer', 'authentication', 'virtual_ipaddress', 'virtual_ipaddress_excluded', 'track_interface', 'track_script', 'track_file', 'track_process', 'virtual_routes', 'virtual_rules'],
   same: { nopreempt: 'preempt', preempt: 'preempt' },
   known: (k) => INSTANCE_KEYS.has(k),
 };
@@ -165,6 +166,12 @@ function convertInstanceKeyword(ctx: Ctx, c: Stmt, k: string, o: Obj, st: Instan
       break;
     case 'virtual_ipaddress_excluded':
       appendFlow(o, 'virtual_ipaddresses_excluded', c, vips(ctx, c, iface));
+      break;
+    case 'virtual_routes':
+      appendList(o, 'virtual_routes', c, routeLines(ctx, c, 'route'));
+      break;
+    case 'virtual_rules':
+      appendList(o, 'virtual_rules', c, routeLines(ctx, c, 'rule'));
       break;
     case 'track_interface': {
       const list: unknown[] = [];

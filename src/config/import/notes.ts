@@ -40,6 +40,8 @@ export interface Ctx {
   unconverted: Unconverted[];
   /** Notes given once per import whatever the number of blocks they concern (noteOnce). */
   once?: Set<string>;
+  /** The preference keepalived gives each rule line that names none (import/routes.ts). */
+  rulePriorities?: Map<Stmt, number>;
 }
 
 export const NO_EQUIVALENT = 'no tandem equivalent';
