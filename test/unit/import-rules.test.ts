@@ -776,10 +776,10 @@ describe('a keepalived.conf with virtual servers means IPVS: backend: ipvs', () 
 describe('virtual_routes, virtual_rules and the static_* blocks (vrrp_iproute.c alloc_route(), vrrp_iprule.c alloc_rule())', () => {
   const conf = [
     'vrrp_instance VI_1 {', '  interface eth0', '  virtual_router_id 1', '  virtual_ipaddress {', '    192.0.2.100/24', '  }',
-    '  virtual_routes {', '    198.51.100.0/24 via 192.0.2.1 dev eth0 table 100', '    198.51.101.0/24 via 192.0.2.1 dev eth0 rtt 10', '  }',
+    '  virtual_routes {', '    198.51.100.0/24 via 192.0.2.1 dev eth0 table 100', '    198.51.100.32/27 via 192.0.2.1 dev eth0 rtt 10', '  }',
     '  virtual_rules {', '    from 192.0.2.100 table 100', '    from 2001:db8::100 table 100', '  }', '}',
     'static_rules {', '  from 203.0.113.5 table 7', '}',
-    'static_routes {', '  198.51.103.0/24 via 192.0.2.1 dev eth0', '}',
+    'static_routes {', '  198.51.100.96/27 via 192.0.2.1 dev eth0', '}',
   ];
 
   it('lines tandem takes are kept as written; a rule without a preference gets keepalived\'s, counted in the file\'s order', () => {
@@ -790,7 +790,7 @@ describe('virtual_routes, virtual_rules and the static_* blocks (vrrp_iproute.c 
     // tandem's output has global first, so its own count would swap them.
     assert.deepEqual(inst.virtual_rules, ['from 192.0.2.100 table 100 priority 16384', 'from 2001:db8::100 table 100 priority 16384']);
     assert.deepEqual(c.data.global.static_rules, ['from 203.0.113.5 table 7 priority 16383']);
-    assert.deepEqual(c.data.global.static_routes, ['198.51.103.0/24 via 192.0.2.1 dev eth0']);
+    assert.deepEqual(c.data.global.static_routes, ['198.51.100.96/27 via 192.0.2.1 dev eth0']);
     assert.deepEqual(c.model!.global.staticRules.map((r) => r.spec.priority), [16383]);
     assert.deepEqual(c.model!.vrrpInstances[0]!.virtualRules.map((r) => r.spec.priority), [16384, 16384]);
   });

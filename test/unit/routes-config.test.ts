@@ -51,12 +51,12 @@ describe('virtual_routes: the model', () => {
   it('keepalived\'s corrections are warnings: gw, a tracked route with another protocol, a tracked route without dev', () => {
     const { config, warnings } = loadWithWarnings(inst('virtual_routes', [
       '      - 198.51.100.0/24 gw 203.0.113.1 dev eth0',
-      '      - 198.51.101.0/24 via 203.0.113.1 dev eth0 protocol static',
-      '      - 198.51.102.0/24 via 203.0.113.1',
+      '      - 198.51.100.32/27 via 203.0.113.1 dev eth0 protocol static',
+      '      - 198.51.100.64/27 via 203.0.113.1',
     ].join('\n') + '\n'));
     assert.deepEqual(warnings, [
       'lb.yaml:7:25 warning: vrrp_instances[0].virtual_routes[0]: "gw" is deprecated: write "via" (keepalived: "\\"gw\\" for routes is deprecated. Please use \\"via\\"")',
-      'lb.yaml:8:59 warning: vrrp_instances[0].virtual_routes[1]: a tracked route has protocol keepalived (18), not 4 (keepalived: "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol"); add no_track to keep 4',
+      'lb.yaml:8:60 warning: vrrp_instances[0].virtual_routes[1]: a tracked route has protocol keepalived (18), not 4 (keepalived: "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol"); add no_track to keep 4',
       'lb.yaml:9:9 warning: vrrp_instances[0].virtual_routes[2]: a route without dev is not tracked (keepalived: "cannot track route ... with no interface specified, not tracking"): if someone deletes it, it comes back at the next transition to MASTER or reload only',
     ]);
     assert.deepEqual(config.vrrpInstances[0]!.virtualRoutes.map((r) => [r.spec.protocol, r.noTrack]), [[18, false], [18, false], [18, true]]);

@@ -125,14 +125,14 @@ describe('VRRP router: virtual_routes and virtual_rules follow MASTER', () => {
   it('routes through a link that went down (the kernel drops them, IPv4 without an event) come back when it comes up', async () => {
     // Through eth1: a link the instance does not run on (eth0 going down would be a FAULT, which
     // removes them anyway).
-    const r = rig(instance(`${ROUTES}      - 198.51.106.0/24 via 10.0.1.1 dev eth1\n`, RULES));
+    const r = rig(instance(`${ROUTES}      - 198.51.100.192/27 via 10.0.1.1 dev eth1\n`, RULES));
     r.router.start();
     await r.timers.runUntil(takeover + 10);
     r.net.flushRoutesVia('eth1');
     r.net.setLink('eth1', false);
     assert.deepEqual(r.routeDsts(), ['198.51.100.0/24', '203.0.113.0/24']);
     r.net.setLink('eth1', true);
-    assert.deepEqual(r.routeDsts(), ['198.51.100.0/24', '198.51.106.0/24', '203.0.113.0/24']);
+    assert.deepEqual(r.routeDsts(), ['198.51.100.0/24', '198.51.100.192/27', '203.0.113.0/24']);
     assert.equal(r.state(), 'MASTER');
   });
 
@@ -153,10 +153,10 @@ describe('VRRP router: virtual_routes and virtual_rules follow MASTER', () => {
     r.router.start();
     await r.timers.runUntil(takeover + 10);
     r.seq.length = 0;
-    const next = loadOk(instance('      - 198.51.100.0/24 via 10.0.0.1 dev eth0 table 100 src 192.0.2.100\n      - 198.51.101.0/24 via 10.0.0.2 dev eth0\n', '      - from 192.0.2.100 table 100 priority 101\n'));
+    const next = loadOk(instance('      - 198.51.100.0/24 via 10.0.0.1 dev eth0 table 100 src 192.0.2.100\n      - 198.51.100.32/27 via 10.0.0.2 dev eth0\n', '      - from 192.0.2.100 table 100 priority 101\n'));
     r.router.reconfigure(next, planReload(r.router.config, next).vrrp);
-    assert.deepEqual(r.seq, ['deleteRule 100', 'deleteRoute "203.0.113.0"', 'addRoute "198.51.101.0"', 'addRule 101']);
-    assert.deepEqual(r.routeDsts(), ['198.51.100.0/24', '198.51.101.0/24']);
+    assert.deepEqual(r.seq, ['deleteRule 100', 'deleteRoute "203.0.113.0"', 'addRoute "198.51.100.32"', 'addRule 101']);
+    assert.deepEqual(r.routeDsts(), ['198.51.100.0/24', '198.51.100.32/27']);
     assert.equal(r.state(), 'MASTER');
   });
 
@@ -196,10 +196,10 @@ describe('VRRP router: global statics', () => {
   it('a reload removes the statics that left the config and adds the new ones', () => {
     const r = rig(STATICS);
     r.router.start();
-    const next = loadOk('global:\n  static_routes: [198.51.101.0/24 via 10.0.1.1 dev eth1]\n');
+    const next = loadOk('global:\n  static_routes: [198.51.100.32/27 via 10.0.1.1 dev eth1]\n');
     r.router.reconfigure(next, planReload(r.router.config, next).vrrp);
     assert.equal(r.net.has('eth1', '203.0.113.5'), false);
-    assert.deepEqual(r.routeDsts(), ['198.51.101.0/24']);
+    assert.deepEqual(r.routeDsts(), ['198.51.100.32/27']);
     assert.deepEqual(r.net.rules, []);
   });
 });
