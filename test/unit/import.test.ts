@@ -166,16 +166,16 @@ describe('keepalived.conf import: converted values', () => {
     const { unconverted, yaml } = convert(fixture('unsupported.conf'));
     const where = unconverted.map((u) => `${u.file.split('/').pop()}:${u.line} ${u.keyword}`);
     assert.deepEqual(where, [
-      'unsupported.conf:15 dont_track_primary',
+      'unsupported.conf:11 dont_track_primary',
     ]);
     // vrrp_skip_check_adv_addr (line 4) is what tandem always does (vrrp/validate.ts accepts a
     // differing address list): it converts to the default, with no note.
     assert.ok(!where.some((w) => w.includes('skip_check_adv_addr')));
     assert.match(yaml, /^# Notes \(1\): not converted, or converted to what keepalived runs rather than what the file says:$/m);
-    assert.match(yaml, /^# {3}\S*unsupported\.conf:15: dont_track_primary: no tandem equivalent$/m);
+    assert.match(yaml, /^# {3}\S*unsupported\.conf:11: dont_track_primary: no tandem equivalent$/m);
     const r = tandem('import', 'test/fixtures/keepalived/unsupported.conf');
     assert.equal(r.status, 3, 'converted with notes: exit 3');
-    assert.match(r.stderr, /^not converted: test\/fixtures\/keepalived\/unsupported\.conf:15: dont_track_primary: no tandem equivalent$/m);
+    assert.match(r.stderr, /^not converted: test\/fixtures\/keepalived\/unsupported\.conf:11: dont_track_primary: no tandem equivalent$/m);
     assert.match(r.stderr, /^test\/fixtures\/keepalived\/unsupported\.conf: 1 note \(listed above and at the top of the output\)$/m);
     // Same output apart from the header naming the file as given on the command line.
     assert.equal(r.stdout.split('\n').slice(1).join('\n'), yaml.split('\n').slice(1).join('\n'));
