@@ -42,6 +42,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckConfig, RealServerConfig } from '../src/config/lbModel.js';
 import { CheckScheduler } from '../src/check/scheduler.js';
+import { DAEMON_NODE_FLAGS } from '../src/daemon/nodeFlags.js';
 import { runProbe } from '../src/check/probes/index.js';
 import { checkCounts, eachArg, oneOf, usage, median, toolVersion, writeResults } from './lib/common.js';
 import { createSystemTimers } from '../src/timers.js';
@@ -339,7 +340,7 @@ async function measure(impl: Impl, mode: Mode, n: number, server: Child, warmupS
   let checker: Child | null = null;
   try {
     if (impl === 'tandem') {
-      checker = new Child('tandem', [process.execPath, SELF, '--role', 'tandem', mode, String(n)], netns);
+      checker = new Child('tandem', [process.execPath, ...DAEMON_NODE_FLAGS, SELF, '--role', 'tandem', mode, String(n)], netns);
     } else {
       const cfg = join(workDir, `haproxy-${mode}.cfg`);
       writeFileSync(cfg, haproxyConfig(mode, n, PORT[mode] + 900));

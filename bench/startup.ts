@@ -21,6 +21,7 @@ import { renderKeepalivedConf } from '../test/lib/keepalived.js';
 import { Lab, requireLabTools, sleep, type LabNode } from '../test/lib/netns.js';
 import { Observer, type VrrpEvent } from '../test/lib/observer.js';
 import { REPO_ROOT, TANDEM_BIN, renderTandemConfig, requireTandemBuilt } from '../test/lib/tandem.js';
+import { DAEMON_NODE_FLAGS } from '../src/daemon/nodeFlags.js';
 import { realtimeNs } from './lib/adverts.js';
 import { checkCounts, eachArg, oneOf, usage, fmt, printStatsTable, stats, writeResults, type Stats } from './lib/common.js';
 import { hostFacts, loadAverage } from './lib/proc.js';
@@ -57,7 +58,7 @@ const SPEC: DirectorSpec = {
 /** One start: spawn, wait for the first advert from lb1 captured after the spawn, stop. ms. */
 async function oneStart(impl: Impl, lab: Lab, node: LabNode, obs: Observer, n: number, files: { tandemConf: string; keepalivedConf: string }): Promise<number> {
   const argv = impl === 'tandem'
-    ? [process.execPath, TANDEM_BIN, 'run', '-f', files.tandemConf, '--state-file', lab.path(`tandem-${n}.state.json`)]
+    ? [process.execPath, ...DAEMON_NODE_FLAGS, TANDEM_BIN, 'run', '-f', files.tandemConf, '--state-file', lab.path(`tandem-${n}.state.json`)]
     : ['keepalived', '--dont-fork', '--log-console', '--vrrp', '-f', files.keepalivedConf, '-p', lab.path(`k-${n}.pid`), '-r', lab.path(`k-${n}-vrrp.pid`)];
   const from = obs.mark;
   const spawnedNs = realtimeNs();
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
     await lab.destroy();
   }
 
-  const checkArgv = [process.execPath, TANDEM_BIN, 'check', '-f', CHECK_CONF];
+  const checkArgv = [process.execPath, ...DAEMON_NODE_FLAGS, TANDEM_BIN, 'check', '-f', CHECK_CONF];
   const nodeArgv = [process.execPath, '-e', '0'];
   const checkMs: number[] = [];
   const nodeMs: number[] = [];

@@ -36,6 +36,7 @@ import { renderKeepalivedConf } from '../test/lib/keepalived.js';
 import { Lab, requireLabTools, sleep, waitFor, type LabNode, type NsProcess } from '../test/lib/netns.js';
 import { Observer } from '../test/lib/observer.js';
 import { REPO_ROOT, TANDEM_BIN, Tandem, renderTandemConfig, requireTandemBuilt, type TandemStateFile } from '../test/lib/tandem.js';
+import { DAEMON_NODE_FLAGS } from '../src/daemon/nodeFlags.js';
 import { advertIntervals, advertsIn, advertTiming, intervalTiming, realtimeNs, type AdvertTiming } from './lib/adverts.js';
 import { checkCounts, eachArg, oneOf, usage, fmt, ratio, stats, type Stats } from './lib/common.js';
 import { runSideBySide } from './lib/sideBySide.js';
@@ -274,7 +275,7 @@ async function startTandemMaster(lab: Lab, node: LabNode, args: Args): Promise<M
     texts[w] = renderTandemConfig({ ...spec, tandemTop: { ...top, global: { ...(top.global as object), status_socket: socketPath } } });
   }
   writeFileSync(configPath, texts[1]);
-  const proc = lab.spawn(node, [...PRLIMIT, process.execPath, TANDEM_BIN, 'run', '-f', configPath, '--state-file', statePath], {
+  const proc = lab.spawn(node, [...PRLIMIT, process.execPath, ...DAEMON_NODE_FLAGS, TANDEM_BIN, 'run', '-f', configPath, '--state-file', statePath], {
     logPath: lab.path('tandem-load.log'), cwd: REPO_ROOT,
   });
   const stop = async (): Promise<void> => { await proc.stop(20_000); };

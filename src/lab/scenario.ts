@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fetchFromSocket } from '../api/statusCli.js';
+import { DAEMON_NODE_FLAGS } from '../daemon/nodeFlags.js';
 import type { DaemonStatus } from '../api/status.js';
 import type { LabPlan } from './labPlan.js';
 import { recoveryAfter, settledSince, strip, tally, type Sample, parseSample } from './measure.js';
@@ -60,7 +61,7 @@ export class Scenario {
   private startDaemon(d: DirectorName): LabProcess {
     const cfg = this.plan.directors[d];
     const p = this.procs.start(`tandem ${d}`, this.names[d],
-      [process.execPath, TANDEM_BIN, 'run', '-f', cfg.configFile, '--state-file', join(this.workdir, `${d}.state.json`)],
+      [process.execPath, ...DAEMON_NODE_FLAGS, TANDEM_BIN, 'run', '-f', cfg.configFile, '--state-file', join(this.workdir, `${d}.state.json`)],
       { logPath: join(this.workdir, `${d}.log`), cwd: REPO_ROOT, capture: false });
     this.daemons.set(d, p);
     this.crashed.delete(d);

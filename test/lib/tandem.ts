@@ -2,6 +2,7 @@
 // read the state file it rewrites atomically on every change (the daemon's contract), stop it
 // gracefully (SIGTERM) or crash it (SIGKILL).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/nodeFlags.js';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { DirectorSpec } from './director-spec.js';
@@ -134,7 +135,7 @@ export class Tandem {
     spec = { ...spec, tandemTop: { ...top, global: { status_socket: socketPath, ...(top.global as object | undefined) } } };
     writeFileSync(configPath, renderTandemConfig(spec));
     // `wrap`: a command that execs the rest (e.g. prlimit --nofile=64 --), so the pid is tandem's.
-    const proc = lab.spawn(node, [...(opts.wrap ?? []), process.execPath, TANDEM_BIN, 'run', '-f', configPath, '--state-file', statePath], {
+    const proc = lab.spawn(node, [...(opts.wrap ?? []), process.execPath, ...DAEMON_NODE_FLAGS, TANDEM_BIN, 'run', '-f', configPath, '--state-file', statePath], {
       logPath: lab.path(`tandem-${stamp}.log`),
       cwd: REPO_ROOT,
     });
