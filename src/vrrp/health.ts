@@ -4,6 +4,7 @@
 // group runtime, which may widen it to the whole group.
 import type { Logger } from '../log.js';
 import { computePriority, type TrackerState } from '../track/priority.js';
+import { trackedRouteInterfaces } from './routes.js';
 import type { RunningInstance } from './running.js';
 
 export interface TrackerSource {
@@ -36,7 +37,7 @@ export class InstanceHealth {
     return true;
   }
 
-  /** Own interface down, a weight-0 tracked interface down, or adverts that do not leave
+  /** Own interface down, a weight-0 tracked interface (or a tracked route's) down, or adverts that do not leave
    *  (sendHealth.ts): FAULT. Other weights move the priority (track/priority.ts). */
   refresh(r: RunningInstance): void {
     const up = (n: string) => this.linkUp.get(n) ?? false;
@@ -44,6 +45,8 @@ export class InstanceHealth {
     const trackers: TrackerState[] = [
       { kind: 'interface', name: r.cfg.interface, weight: 0, up: up(r.cfg.interface) },
       ...r.cfg.trackInterfaces.map((t): TrackerState => ({ kind: 'interface', name: t.interface, weight: t.weight, up: up(t.interface) })),
+      // A tracked route's interface, as keepalived tracks it (routes.ts trackedRouteInterfaces()).
+      ...trackedRouteInterfaces(r.cfg).map((name): TrackerState => ({ kind: 'interface', name, weight: 0, up: up(name) })),
       ...(this.trackers?.stateFor(r.cfg.name) ?? []),
     ];
     const health = computePriority(r.cfg.priority, trackers);

@@ -18,7 +18,7 @@ import { SendPath } from './sendPath.js';
 import { initialSendHealth } from './sendHealth.js';
 import { SocketPool } from './sockets.js';
 import { SyncGroupRuntime, type SyncGroupEvents } from './syncGroupRuntime.js';
-import { RouteOps, routeSetOf } from './routes.js';
+import { RouteOps, routeInterfaces, routeSetOf, trackedRouteInterfaces } from './routes.js';
 import { StaticNet, staticsOf } from './statics.js';
 import { VipOps, instanceVipInterface, vipInterface } from './vips.js';
 import { VmacOps } from './vmac.js';
@@ -153,15 +153,17 @@ export class VrrpRouter {
 
   /** @internal */
   requireInterfaces(insts: readonly VrrpInstanceConfig[]): void {
-    // The instance's interface and its VIPs' `dev`s; a VMAC is made at build (vmac.ts).
-    const needed = insts.flatMap((i) => [i.interface, ...[...i.vips, ...i.vipsExcluded].flatMap((v) => (v.dev ? [v.dev] : []))]);
+    // The instance's interface, its VIPs' `dev`s and its routes' (keepalived refuses a route whose
+    // interface does not exist); a VMAC is made at build (vmac.ts).
+    const needed = insts.flatMap((i) => [i.interface, ...[...i.vips, ...i.vipsExcluded].flatMap((v) => (v.dev ? [v.dev] : [])), ...routeInterfaces(i)]);
     const missing = [...new Set(needed)].filter((n) => !this.deps.net.linkInfo(n));
     if (missing.length) throw new VrrpStartError(`interface ${missing.join(', ')} does not exist`);
   }
 
-  /** @internal Follows the up state of every interface the instances run on or track. */
+  /** @internal Follows the up state of every interface the instances run on or track (their
+   *  tracked routes' too). */
   watchLinks(insts: readonly VrrpInstanceConfig[]): void {
-    for (const name of new Set(insts.flatMap((i) => [i.interface, ...i.trackInterfaces.map((t) => t.interface)]))) {
+    for (const name of new Set(insts.flatMap((i) => [i.interface, ...i.trackInterfaces.map((t) => t.interface), ...trackedRouteInterfaces(i)]))) {
       this.health.watchLink(name, this.deps.net.linkInfo(name)?.up ?? false);
     }
   }
@@ -334,7 +336,7 @@ export class VrrpRouter {
       if (e.up) this.reinstallRoutes((r) => this.routes.usesInterface(routeSetOf(r.cfg), e.ifname), 'its link came up');
       if (!this.health.linkChanged(e.ifname, e.up)) return;
       for (const r of this.instances) {
-        if (r.cfg.interface === e.ifname || r.cfg.trackInterfaces.some((t) => t.interface === e.ifname)) this.health.refresh(r);
+        if (r.cfg.interface === e.ifname || r.cfg.trackInterfaces.some((t) => t.interface === e.ifname) || trackedRouteInterfaces(r.cfg).includes(e.ifname)) this.health.refresh(r);
       }
       return;
     }

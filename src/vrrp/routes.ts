@@ -112,3 +112,16 @@ export const isEmpty = (s: RouteSet) => s.routes.length === 0 && s.rules.length 
 export function routeSetOf(cfg: VrrpInstanceConfig): RouteSet {
   return { routes: cfg.virtualRoutes, rules: cfg.virtualRules };
 }
+
+/** The interfaces an instance's tracked routes go out of: keepalived tracks each like the
+ *  instance's own (weight 0: down is FAULT, "since the route cannot be added", its ChangeLog for
+ *  2.0.1; vrrp_iproute.c alloc_route() tracks only a route with an oif, and only its top-level
+ *  one). A no_track route's interface is not tracked. */
+export function trackedRouteInterfaces(cfg: VrrpInstanceConfig): string[] {
+  return [...new Set(cfg.virtualRoutes.flatMap((r) => (!r.noTrack && r.spec.dev !== undefined ? [r.spec.dev] : [])))];
+}
+
+/** Every interface an instance's routes name (they must exist to be added). */
+export function routeInterfaces(cfg: VrrpInstanceConfig): string[] {
+  return [...new Set(cfg.virtualRoutes.flatMap((r) => [...(r.spec.dev !== undefined ? [r.spec.dev] : []), ...(r.spec.nexthops ?? []).flatMap((h) => (h.dev !== undefined ? [h.dev] : []))]))];
+}

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.js';
-import { VrrpRouter } from '../../src/vrrp/router.js';
+import { VrrpRouter, VrrpStartError } from '../../src/vrrp/router.js';
 import { planReload } from '../../src/daemon/reloadPlan.js';
 import { masterDownIntervalMs } from '../../src/vrrp/timers.js';
 import { loadOk } from '../lib/config.js';
@@ -122,18 +122,40 @@ describe('VRRP router: virtual_routes and virtual_rules follow MASTER', () => {
     assert.ok(r.lines.some((l) => l.includes('adding route 198.51.100.0/24 via 10.0.0.1 dev eth0 src 192.0.2.100 table 100 failed: Network is unreachable')), r.lines.join('\n'));
   });
 
-  it('routes through a link that went down (the kernel drops them, IPv4 without an event) come back when it comes up', async () => {
-    // Through eth1: a link the instance does not run on (eth0 going down would be a FAULT, which
-    // removes them anyway).
-    const r = rig(instance(`${ROUTES}      - 198.51.100.192/27 via 10.0.1.1 dev eth1\n`, RULES));
+  it('a no_track route through a link that went down (the kernel drops it, IPv4 without an event) comes back when the link does', async () => {
+    // no_track: its interface is not tracked, so the master stays MASTER meanwhile.
+    const r = rig(instance(`${ROUTES}      - 198.51.100.192/27 via 10.0.1.1 dev eth1 no_track\n`, RULES));
     r.router.start();
     await r.timers.runUntil(takeover + 10);
     r.net.flushRoutesVia('eth1');
     r.net.setLink('eth1', false);
+    assert.equal(r.state(), 'MASTER');
     assert.deepEqual(r.routeDsts(), ['198.51.100.0/24', '203.0.113.0/24']);
     r.net.setLink('eth1', true);
     assert.deepEqual(r.routeDsts(), ['198.51.100.0/24', '198.51.100.192/27', '203.0.113.0/24']);
     assert.equal(r.state(), 'MASTER');
+  });
+
+  it('a tracked route\'s interface is tracked as keepalived does: down is FAULT (routes and VIPs go), up is MASTER again with them', async () => {
+    const r = rig(instance(`${ROUTES}      - 198.51.100.192/27 via 10.0.1.1 dev eth1\n`, RULES));
+    r.router.start();
+    await r.timers.runUntil(takeover + 10);
+    assert.equal(r.state(), 'MASTER');
+    r.net.flushRoutesVia('eth1');
+    r.net.setLink('eth1', false);
+    assert.equal(r.state(), 'FAULT');
+    assert.deepEqual(r.net.routes.length + r.net.rules.length, 0);
+    assert.equal(r.net.has('eth0', '192.0.2.100'), false);
+    r.net.setLink('eth1', true);
+    const t = r.timers.now();
+    await r.timers.runUntil(t + takeover + 10);
+    assert.equal(r.state(), 'MASTER');
+    assert.deepEqual(r.routeDsts(), ['198.51.100.0/24', '198.51.100.192/27', '203.0.113.0/24']);
+  });
+
+  it('a route through an interface that does not exist refuses the start, as keepalived refuses the route', () => {
+    const r = rig(instance(`${ROUTES}      - 198.51.100.192/27 via 10.0.9.1 dev eth9\n`, RULES));
+    assert.throws(() => r.router.start(), (e) => e instanceof VrrpStartError && /interface eth9 does not exist/.test(e.message));
   });
 
   it('after lost netlink events (ENOBUFS) the tracked routes and rules are read back and the missing ones put back', async () => {
