@@ -16,7 +16,7 @@ import { crossCheckVmacs, vmacModel } from './vmac.js';
 import { crossCheckLbBackend, type BackendIssues } from './lbBackend.js';
 import { DEFAULT_MTU, VRRP_MAX_ADDR, advertRoom } from './vipLimit.js';
 import { checkLabel } from './vipOptions.js';
-import { routeKey, ruleKey } from './routes.js';
+import { routeKey, specKey } from './routes.js';
 
 export function toModel(raw: RawConfig, file: string, hostname: string): Config {
   const alerts = netAlertsModel(raw.global, hostname);
@@ -237,11 +237,11 @@ function crossCheckRoutes(config: Config, root: Node, ctx: Ctx, vipOwner: Readon
   };
   const instNodes = items(root, 'vrrp_instances');
   config.global.staticRoutes.forEach((r, j) => claim(`route ${routeKey(r.spec)}`, 'global.static_routes', items(g, 'static_routes')[j], `global.static_routes[${j}]`, `route ${r.spec.dst}/${r.spec.dstLen} (table ${r.spec.table})`));
-  config.global.staticRules.forEach((r, j) => claim(`rule ${ruleKey(r.spec)}`, 'global.static_rules', items(g, 'static_rules')[j], `global.static_rules[${j}]`, `rule ${r.spec.priority}`));
+  config.global.staticRules.forEach((r, j) => claim(`rule ${specKey(r.spec)}`, 'global.static_rules', items(g, 'static_rules')[j], `global.static_rules[${j}]`, `rule ${r.spec.priority}`));
   config.vrrpInstances.forEach((inst, i) => {
     const p = `vrrp_instances[${i}]`;
     inst.virtualRoutes.forEach((r, j) => claim(`route ${routeKey(r.spec)}`, p, items(instNodes[i], 'virtual_routes')[j], `${p}.virtual_routes[${j}]`, `route ${r.spec.dst}/${r.spec.dstLen} (table ${r.spec.table})`));
-    inst.virtualRules.forEach((r, j) => claim(`rule ${ruleKey(r.spec)}`, p, items(instNodes[i], 'virtual_rules')[j], `${p}.virtual_rules[${j}]`, `rule ${r.spec.priority}`));
+    inst.virtualRules.forEach((r, j) => claim(`rule ${specKey(r.spec)}`, p, items(instNodes[i], 'virtual_rules')[j], `${p}.virtual_rules[${j}]`, `rule ${r.spec.priority}`));
   });
   config.global.staticAddresses.forEach((a, j) => {
     const inst = vipOwner.get(a.address);

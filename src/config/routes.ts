@@ -501,7 +501,8 @@ export function routeKey(s: RouteSpec): string {
   return JSON.stringify([s.family, s.table, s.dst, s.dstLen, s.tos ?? 0, s.metric ?? null]);
 }
 
-/** Two entries with one key are one rule. */
-export function ruleKey(s: RuleSpec): string {
+/** The whole entry, whatever order its words came in: two rules with one key are one rule (a
+ *  rule has no narrower kernel identity), two routes with one key the same route. */
+export function specKey(s: RouteSpec | RuleSpec): string {
   return JSON.stringify(Object.entries(s).sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -452,28 +452,27 @@ class NetlinkWatch : public Napi::ObjectWrap<NetlinkWatch> {
         // parsing. (The kernel still queues them on this socket: an overrun is ENOBUFS below.)
         const auto* rtm = static_cast<const rtmsg*>(NLMSG_DATA(h));
         if (rtm->rtm_protocol != RTPROT_KEEPALIVED || (rtm->rtm_flags & RTM_F_CLONED) != 0) return env.Undefined();
-        Napi::Value v = route::RouteToJs(env, h);
-        if (v.IsUndefined()) return v;
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("type", "route");
-        o.Set("op", h->nlmsg_type == RTM_NEWROUTE ? "add" : "del");
-        o.Set("route", v);
-        return o;
+        return Wrapped(env, "route", h->nlmsg_type == RTM_NEWROUTE, route::RouteToJs(env, h));
       }
       case RTM_NEWRULE:
       case RTM_DELRULE: {
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(fib_rule_hdr))) return env.Undefined();
-        Napi::Value v = route::RuleToJs(env, h);
-        if (v.IsUndefined()) return v;
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("type", "rule");
-        o.Set("op", h->nlmsg_type == RTM_NEWRULE ? "add" : "del");
-        o.Set("rule", v);
-        return o;
+        return Wrapped(env, "rule", h->nlmsg_type == RTM_NEWRULE, route::RuleToJs(env, h));
       }
       default:
         return env.Undefined();
     }
+  }
+
+  // { type: KIND, op: 'add' | 'del', KIND: entry }: the entry has a `type` of its own (a route's
+  // unicast, blackhole, ...), so it is nested rather than spread.
+  static Napi::Value Wrapped(Napi::Env env, const char* kind, bool added, Napi::Value entry) {
+    if (entry.IsUndefined()) return entry;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("type", kind);
+    o.Set("op", added ? "add" : "del");
+    o.Set(kind, entry);
+    return o;
   }
 
   void ReportError(Napi::Env env, int err, const char* syscall) {

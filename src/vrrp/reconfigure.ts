@@ -3,7 +3,7 @@
 // shutdown; added ones start. All or nothing: everything that can refuse the reload is checked
 // before anything changes.
 import type { Config, Vip, VrrpInstanceConfig } from '../config/model.js';
-import { routeKey, ruleKey } from '../config/routes.js';
+import { specKey } from '../config/routes.js';
 import { routeSetOf, type RouteSet } from './routes.js';
 import { hasStatics, staticsOf } from './statics.js';
 import { vipKey } from './vips.js';
@@ -100,7 +100,7 @@ function reconfigureInstance(router: VrrpRouter, r: RunningInstance, cfg: VrrpIn
   const routeGone = routeDifference(oldRoutes, routeSetOf(cfg));
   const removed = [...router.routes.remove(routeGone, r.sendFail), ...router.vips.remove(r, gone, r.sendFail)];
   const added = router.vips.add(r, fresh, r.sendFail);
-  added.push(...router.routes.install(routeDifference(routeSetOf(cfg), oldRoutes), r.sendFail).added);
+  added.push(...router.routes.install(routeDifference(routeSetOf(cfg), oldRoutes), r.sendFail));
   // New addresses are announced like a takeover's (garp_master_repeat); the others are not
   // re-announced, so the neighbours' caches see nothing happen.
   router.vips.announce(r, fresh, cfg.garpMasterRepeat, r.sendFail);
@@ -108,12 +108,9 @@ function reconfigureInstance(router: VrrpRouter, r: RunningInstance, cfg: VrrpIn
   if (added.length) r.log.info(`added ${added.join(', ')} on ${cfg.interface} (reload)`);
 }
 
-/** The routes and rules of `a` that are not in `b` (by the kernel's identity, and tracking). */
+/** The routes and rules of `a` that are not in `b`, entry for entry (any difference, a new
+ *  gateway as much as a new destination, removes the old one and adds the new). */
 function routeDifference(a: RouteSet, b: RouteSet): RouteSet {
-  const routes = new Set(b.routes.map((r) => `${routeKey(r.spec)} ${JSON.stringify(r.spec)}`));
-  const rules = new Set(b.rules.map((r) => ruleKey(r.spec)));
-  return {
-    routes: a.routes.filter((r) => !routes.has(`${routeKey(r.spec)} ${JSON.stringify(r.spec)}`)),
-    rules: a.rules.filter((r) => !rules.has(ruleKey(r.spec))),
-  };
+  const inB = new Set([...b.routes, ...b.rules].map((r) => specKey(r.spec)));
+  return { routes: a.routes.filter((r) => !inB.has(specKey(r.spec))), rules: a.rules.filter((r) => !inB.has(specKey(r.spec))) };
 }

@@ -18,7 +18,7 @@ import { SendPath } from './sendPath.js';
 import { initialSendHealth } from './sendHealth.js';
 import { SocketPool } from './sockets.js';
 import { SyncGroupRuntime, type SyncGroupEvents } from './syncGroupRuntime.js';
-import { RouteOps, routeInterfaces, routeSetOf, trackedRouteInterfaces } from './routes.js';
+import { NO_ROUTES, RouteOps, routeInterfaces, routeSetOf, trackedRouteInterfaces, type RouteSet } from './routes.js';
 import { StaticNet, staticsOf } from './statics.js';
 import { VipOps, instanceVipInterface, vipInterface } from './vips.js';
 import { VmacOps } from './vmac.js';
@@ -283,7 +283,7 @@ export class VrrpRouter {
       addVips: (reason) => {
         const added = this.vips.add(r, r.wire.allVips, sendFail);
         // Then the routes and rules (vrrp/routes.ts has keepalived's order).
-        added.push(...this.routes.install(routeSetOf(r.cfg), sendFail).added);
+        added.push(...this.routes.install(routeSetOf(r.cfg), sendFail));
         // Logged after the current dispatch (microtask): writing a line to a pipe measured
         // 0.3-1.8 ms here, and the advert and GARPs that follow must not wait for it.
         if (reason === 'vip_missing' && added.length) {
@@ -333,7 +333,10 @@ export class VrrpRouter {
     if (e.kind === 'link') {
       // The kernel drops the routes through a link that goes down (IPv4 ones without an event):
       // a master puts its own back when the link comes up.
-      if (e.up) this.reinstallRoutes((r) => this.routes.usesInterface(routeSetOf(r.cfg), e.ifname), 'its link came up');
+      if (e.up) {
+        this.reinstallRoutes((r) => (this.routes.usesInterface(routeSetOf(r.cfg), e.ifname) ? routeSetOf(r.cfg) : NO_ROUTES),
+          (r, added) => r.log.info(`${added.join(', ')} re-added: ${e.ifname} came up`));
+      }
       if (!this.health.linkChanged(e.ifname, e.up)) return;
       for (const r of this.instances) {
         if (r.cfg.interface === e.ifname || r.cfg.trackInterfaces.some((t) => t.interface === e.ifname) || trackedRouteInterfaces(r.cfg).includes(e.ifname)) this.health.refresh(r);
@@ -361,28 +364,27 @@ export class VrrpRouter {
       if (r.driver.snapshot().state === 'MASTER' && this.vips.missing(r)) r.driver.vipsMissing();
     }
     this.statics.reRead();
-    this.reinstallRoutes((r) => { const m = this.routes.missing(routeSetOf(r.cfg)); return m.routes.length + m.rules.length > 0; }, 'it was missing after lost netlink events');
+    this.reinstallRoutes((r) => this.routes.missing(routeSetOf(r.cfg)), (r, added) => r.log.info(`${added.join(', ')} re-added: missing after lost netlink events`));
   }
 
   /** A route or rule of ours deleted: a master whose tracked one it was puts it back (where
    *  tandem differs from keepalived: routes.ts). */
   private routeDeleted(e: Extract<NetEvent, { kind: 'route' | 'rule' }>): void {
+    this.reinstallRoutes((r) => this.routes.deleted(routeSetOf(r.cfg), e), (r, added) => {
+      queueMicrotask(() => r.log.warn(`${added.join(', ')} was deleted by someone else while MASTER; re-added`));
+    });
+  }
+
+  /** Adds, for each master, the routes and rules `pick` names (what is there stays), and says so. */
+  private reinstallRoutes(pick: (r: RunningInstance) => RouteSet, report: (r: RunningInstance, added: string[]) => void): void {
     for (const r of this.instances) {
       if (r.driver.snapshot().state !== 'MASTER') continue;
-      const gone = this.routes.deleted(routeSetOf(r.cfg), e);
-      if (gone.routes.length + gone.rules.length === 0) continue;
-      const { added } = this.routes.install(gone, r.sendFail);
-      if (added.length) queueMicrotask(() => r.log.warn(`${added.join(', ')} was deleted by someone else while MASTER; re-added`));
+      const set = pick(r);
+      if (set.routes.length + set.rules.length === 0) continue;
+      const added = this.routes.install(set, r.sendFail);
+      if (added.length) report(r, added);
     }
   }
 
-  /** Installs again (what is there stays) the routes and rules of each master that `which` picks. */
-  private reinstallRoutes(which: (r: RunningInstance) => boolean, why: string): void {
-    for (const r of this.instances) {
-      if (r.driver.snapshot().state !== 'MASTER' || !which(r)) continue;
-      const { added } = this.routes.install(routeSetOf(r.cfg), r.sendFail);
-      if (added.length) r.log.info(`${added.join(', ')} re-added: ${why}`);
-    }
-  }
 }
 

@@ -23,61 +23,43 @@ export interface RouteSet {
 
 export const NO_ROUTES: RouteSet = { routes: [], rules: [] };
 
-export interface Installed {
-  /** Texts of what was not there and is now. */
-  added: string[];
-  /** Texts of what could not be added (the reason is logged, rate-limited). */
-  failed: string[];
-}
+/** One kernel entry with its port calls: what install() and remove() do to each, in order. */
+interface Entry { what: 'route' | 'rule'; text: string; add(): 'added' | 'exists'; del(): 'deleted' | 'absent' }
 
 export class RouteOps {
   constructor(private readonly net: VrrpNetwork) {}
 
-  /** Adds the routes, then the rules. What is there already stays; one that cannot be added (a
-   *  gateway not reachable yet, a device that is down) does not keep the others away. */
-  install(set: RouteSet, fail: RateLimitedLog): Installed {
-    const out: Installed = { added: [], failed: [] };
-    for (const r of set.routes) {
-      const text = routeText(r.spec);
+  /** Adds the routes, then the rules; returns the texts of what was not there and is now. What
+   *  is there already stays; one that cannot be added (a gateway not reachable yet, a device
+   *  that is down) is logged, rate-limited, and does not keep the others away. */
+  install(set: RouteSet, fail: RateLimitedLog): string[] {
+    return this.entries(set).flatMap((e) => {
       try {
-        if (this.net.addRoute(r.spec) === 'added') out.added.push(`route ${text}`);
-      } catch (e) {
-        out.failed.push(`route ${text}`);
-        fail.warn(`route-add:${text}`, `adding route ${text} failed: ${(e as Error).message}`);
+        return e.add() === 'added' ? [`${e.what} ${e.text}`] : [];
+      } catch (err) {
+        fail.warn(`${e.what}-add:${e.text}`, `adding ${e.what} ${e.text} failed: ${(err as Error).message}`);
+        return [];
       }
-    }
-    for (const r of set.rules) {
-      const text = ruleText(r.spec);
-      try {
-        if (this.net.addRule(r.spec) === 'added') out.added.push(`rule ${text}`);
-      } catch (e) {
-        out.failed.push(`rule ${text}`);
-        fail.warn(`rule-add:${text}`, `adding rule ${text} failed: ${(e as Error).message}`);
-      }
-    }
-    return out;
+    });
   }
 
   /** Deletes the rules, then the routes; returns the texts of what was there. */
   remove(set: RouteSet, fail: RateLimitedLog): string[] {
-    const removed: string[] = [];
-    for (const r of set.rules) {
-      const text = ruleText(r.spec);
+    return this.entries(set, 'rules first').flatMap((e) => {
       try {
-        if (this.net.deleteRule(r.spec) === 'deleted') removed.push(`rule ${text}`);
-      } catch (e) {
-        fail.warn(`rule-del:${text}`, `removing rule ${text} failed: ${(e as Error).message}`);
+        return e.del() === 'deleted' ? [`${e.what} ${e.text}`] : [];
+      } catch (err) {
+        fail.warn(`${e.what}-del:${e.text}`, `removing ${e.what} ${e.text} failed: ${(err as Error).message}`);
+        return [];
       }
-    }
-    for (const r of set.routes) {
-      const text = routeText(r.spec);
-      try {
-        if (this.net.deleteRoute(r.spec) === 'deleted') removed.push(`route ${text}`);
-      } catch (e) {
-        fail.warn(`route-del:${text}`, `removing route ${text} failed: ${(e as Error).message}`);
-      }
-    }
-    return removed;
+    });
+  }
+
+  /** The routes, then the rules (or the rules first), each list in its config order. */
+  private entries(set: RouteSet, order: 'routes first' | 'rules first' = 'routes first'): Entry[] {
+    const routes = set.routes.map((r): Entry => ({ what: 'route', text: routeText(r.spec), add: () => this.net.addRoute(r.spec), del: () => this.net.deleteRoute(r.spec) }));
+    const rules = set.rules.map((r): Entry => ({ what: 'rule', text: ruleText(r.spec), add: () => this.net.addRule(r.spec), del: () => this.net.deleteRule(r.spec) }));
+    return order === 'routes first' ? [...routes, ...rules] : [...rules, ...routes];
   }
 
   /** The tracked entries of `set` that this deletion event took away. */
@@ -105,8 +87,6 @@ export class RouteOps {
     return set.routes.some((r) => r.spec.dev === ifname || (r.spec.nexthops ?? []).some((h) => h.dev === ifname));
   }
 }
-
-export const isEmpty = (s: RouteSet) => s.routes.length === 0 && s.rules.length === 0;
 
 /** An instance's virtual_routes and virtual_rules. */
 export function routeSetOf(cfg: VrrpInstanceConfig): RouteSet {

@@ -9,6 +9,7 @@ import { routeText, ruleText } from '../ip/route.js';
 import type { Logger, RateLimitedLog } from '../log.js';
 import type { NetEvent, VrrpNetwork } from './network.js';
 import { RouteOps, type RouteSet } from './routes.js';
+import { vipAddOptions } from './vips.js';
 
 const addrKey = (a: StaticAddress) => JSON.stringify([a.address, a.prefixLen, a.dev]);
 const addrText = (a: StaticAddress) => `${a.address}/${a.prefixLen} dev ${a.dev}`;
@@ -83,7 +84,10 @@ export class StaticNet {
 
   /** After lost netlink events: re-read and put back what is missing. */
   reRead(): void {
-    const missingAddrs = this.set.addresses.filter((a) => !a.noTrack && !this.net.listAddresses(a.dev).some((x) => x.address === a.address));
+    // One address dump per interface, not per address.
+    const on = new Map<string, Set<string>>();
+    const present = (dev: string) => on.get(dev) ?? on.set(dev, new Set(this.net.listAddresses(dev).map((x) => x.address))).get(dev)!;
+    const missingAddrs = this.set.addresses.filter((a) => !a.noTrack && !present(a.dev).has(a.address));
     const m = this.routeOps.missing(this.set);
     if (missingAddrs.length || m.routes.length || m.rules.length) this.add({ addresses: missingAddrs, ...m }, 'restored (re-read)');
   }
@@ -92,7 +96,7 @@ export class StaticNet {
     const added: string[] = [];
     for (const a of set.addresses) {
       try {
-        if (this.net.addAddress(a.dev, a.address, a.prefixLen, { label: a.label, scope: a.scope, broadcast: a.broadcast, peer: a.peer, preferredLft: a.preferredLft, flags: a.flags, dad: a.dad }) === 'added') {
+        if (this.net.addAddress(a.dev, a.address, a.prefixLen, vipAddOptions(a)) === 'added') {
           added.push(`address ${addrText(a)}`);
           this.ours.add(addrKey(a));
         }
@@ -100,9 +104,9 @@ export class StaticNet {
         this.fail.warn(`static-addr:${addrText(a)}`, `static address ${addrText(a)}: cannot add: ${(e as Error).message}`);
       }
     }
-    const r = this.routeOps.install(set, this.fail);
-    for (const t of r.added) this.ours.add(t);
-    added.push(...r.added);
+    const routes = this.routeOps.install(set, this.fail);
+    for (const t of routes) this.ours.add(t);
+    added.push(...routes);
     if (added.length) this.log.info(`static ${added.join(', ')} ${verb}`);
   }
 

@@ -31,7 +31,8 @@ export function vipKey(cfg: VrrpInstanceConfig, v: Vip): string {
   return JSON.stringify([v.address, v.prefixLen, vipInterface(cfg, v), v.label, v.scope, v.broadcast, v.peer, v.preferredLft, v.flags, v.dad]);
 }
 
-function addOptions(v: Vip): AddAddressOptions {
+/** A VIP entry's options as the port's addAddress takes them (static addresses too: statics.ts). */
+export function vipAddOptions(v: Vip): AddAddressOptions {
   return { label: v.label, scope: v.scope, broadcast: v.broadcast, peer: v.peer, preferredLft: v.preferredLft, flags: v.flags, dad: v.dad };
 }
 
@@ -46,7 +47,7 @@ export class VipOps {
     const added: string[] = [];
     for (const v of vips) {
       try {
-        if (this.net.addAddress(vipInterface(r.cfg, v), v.address, v.prefixLen, addOptions(v)) === 'added') added.push(vipText(v));
+        if (this.net.addAddress(vipInterface(r.cfg, v), v.address, v.prefixLen, vipAddOptions(v)) === 'added') added.push(vipText(v));
       } catch (e) {
         fail.warn(`add:${v.address}`, `adding ${vipText(v)} to ${vipInterface(r.cfg, v)} failed: ${(e as Error).message}`);
       }
