@@ -12,6 +12,7 @@
         "src/native/genetlink.cc",
         "src/native/tcp_prober.cc",
         "src/native/tcp_check_engine.cc",
+        "src/native/syn_prober.cc",
         "src/native/sd_notify.cc",
         "src/native/advert_sender.cc",
         "src/native/precise_timer.cc",

@@ -3,7 +3,7 @@
 //
 //   npm run bench:checks -- [--out results.json] [--tcp N] [--http N] [--merge N] [--window S]
 //                           [--warmup S] [--only tandem|haproxy] [--mode tcp|http|merge]
-//                           [--engine on|off]
+//                           [--engine on|off] [--syn on|off]
 //   --engine: tandem's tcp_checks and plain http_gets on the native check engine (net/tcpCheckEngine.ts, the
 //   daemon's default: on) or through the JS prober (off, as before the engine).
 //   (env TCP_ENDPOINTS, HTTP_ENDPOINTS, MERGE_ENDPOINTS, WINDOW_S, WARMUP_S set the same;
@@ -27,12 +27,13 @@
 // `bash -c 'ulimit -n <up to 65536>; exec ...'`: 10,000 endpoints need more than 1024 fds.
 //
 // Everything runs inside a network namespace the bench creates and deletes (`tCk<pid>`), so the
-// namespace's own TCP counters see only the benchmark. Checks per second = TCP ActiveOpens
-// (/proc/net/snmp: connect() calls that sent a SYN; only the checker opens connections) per
-// second. Neither accepted connections nor PassiveOpens count the TCP checks: both HAProxy's and
-// tandem's answer the SYN-ACK with a RST without completing the handshake, so the server never
-// accepts them. Accepts (HTTP) and tandem's own probe counter are reported next to it as
-// cross-checks.
+// namespace's own counters see only the benchmark. Checks per second = SYNs sent per second,
+// counted by an nftables rule on the namespace's output hook (bench/lib/synCount.ts): tandem's
+// half-open TCP probes leave from a raw socket, which TCP's ActiveOpens never counts. Neither
+// accepted connections nor PassiveOpens count the TCP checks: both HAProxy's and tandem's answer
+// the SYN-ACK with a RST without completing the handshake, so the server never accepts them.
+// Accepts (HTTP) and tandem's own probe counter are reported next to it as cross-checks.
+//   --syn off: tandem's engine connect()s every TCP probe instead of sending it half-open.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -48,6 +49,7 @@ import { checkCounts, eachArg, oneOf, usage, median, toolVersion, writeResults }
 import { createSystemTimers } from '../src/timers.js';
 import { createTcpCheckEngine, type TcpCheckOutcome } from '../src/net/tcpCheckEngine.js';
 import { endpointAddress } from './lib/endpoints.js';
+import { installSynCounter, synsSent } from './lib/synCount.js';
 
 type Mode = 'tcp' | 'http' | 'merge';
 type Impl = 'tandem' | 'haproxy';
@@ -125,13 +127,14 @@ function runTandem(mode: Mode, n: number): void {
   const servers = Array.from({ length: n * services }, (_, k) => benchServer(mode, k % n, Math.floor(k / n)));
   // The bench passes --engine to this role as TANDEM_BENCH_ENGINE (1 = on).
   const useEngine = process.env.TANDEM_BENCH_ENGINE === '1';
+  const syn = process.env.TANDEM_BENCH_SYN !== '0';
   const tcpEngine = (onResults: (b: readonly TcpCheckOutcome[]) => void) => createTcpCheckEngine((batch) => {
     for (const o of batch) {
       if (o.ok) ok++;
       else { failed++; const r = o.reason ?? 'connect_error'; failReasons[r] = (failReasons[r] ?? 0) + 1; }
     }
     onResults(batch);
-  });
+  }, { syn });
   const sched = new CheckScheduler({ timers: createSystemTimers(), random: Math.random,
     servers, ...(useEngine ? { tcpEngine } : {}),
     onEvent: (e) => { if (e.type === 'server_changed' && !e.up) downEvents++; },
@@ -322,14 +325,6 @@ interface RunResult {
   error: string | null;
 }
 
-/** TCP ActiveOpens of the namespace `pid` lives in (RFC 4022 tcpActiveOpens). */
-function activeOpens(pid: number): number {
-  const lines = readFileSync(`/proc/${pid}/net/snmp`, 'utf8').split('\n').filter((l) => l.startsWith('Tcp:'));
-  const keys = lines[0]!.split(/\s+/);
-  const vals = lines[1]!.split(/\s+/);
-  return Number(vals[keys.indexOf('ActiveOpens')]);
-}
-
 async function measure(impl: Impl, mode: Mode, n: number, server: Child, warmupS: number, windowS: number, workDir: string, netns: string): Promise<RunResult> {
   const res: RunResult = {
     impl, mode, endpoints: n, windowS, checksPerS: NaN, acceptsPerS: NaN,
@@ -349,7 +344,7 @@ async function measure(impl: Impl, mode: Mode, n: number, server: Child, warmupS
     await sleep(warmupS * 1000);
     if (checker.exited) throw new Error(`${impl} exited during warm-up\n${checker.stderr}`);
     const acc0 = Number(server.last.accepts);
-    const opens0 = activeOpens(server.pid);
+    const syns0 = synsSent(netns);
     const server0 = sampleProc(server.pid);
     const probes0 = { ...checker.last } as Record<string, unknown>;
     const t0 = performance.now();
@@ -369,7 +364,7 @@ async function measure(impl: Impl, mode: Mode, n: number, server: Child, warmupS
       prevT = now;
     }
     const elapsedS = (prevT - t0) / 1000;
-    res.checksPerS = (activeOpens(server.pid) - opens0) / elapsedS;
+    res.checksPerS = (synsSent(netns) - syns0) / elapsedS;
     res.acceptsPerS = (Number(server.last.accepts) - acc0) / elapsedS;
     res.rateAsConfigured = Math.abs(res.checksPerS - res.expectedPerS) <= 0.05 * res.expectedPerS;
     res.serverCpuPct = ((sampleProc(server.pid).cpuTicks - server0.cpuTicks) / CLK_TCK) / elapsedS * 100;
@@ -397,12 +392,12 @@ async function measure(impl: Impl, mode: Mode, n: number, server: Child, warmupS
   return res;
 }
 
-function parseArgs(argv: string[]): { out: string | null; tcp: number; http: number; merge: number; windowS: number; warmupS: number; only: Impl | null; mode: Mode | null; engine: boolean } {
+function parseArgs(argv: string[]): { out: string | null; tcp: number; http: number; merge: number; windowS: number; warmupS: number; only: Impl | null; mode: Mode | null; engine: boolean; syn: boolean } {
   const env = process.env;
   const o = {
     out: null as string | null, tcp: Number(env.TCP_ENDPOINTS ?? 10_000), http: Number(env.HTTP_ENDPOINTS ?? 1000), merge: Number(env.MERGE_ENDPOINTS ?? 1000),
     windowS: Number(env.WINDOW_S ?? 30), warmupS: Number(env.WARMUP_S ?? 5), only: null as Impl | null, mode: null as Mode | null,
-    engine: true,
+    engine: true, syn: true,
   };
   eachArg(argv, (a, next) => {
     if (a === '--out') o.out = next();
@@ -410,11 +405,12 @@ function parseArgs(argv: string[]): { out: string | null; tcp: number; http: num
     else if (a === '--http') o.http = Number(next());
     else if (a === '--merge') o.merge = Number(next());
     else if (a === '--engine') o.engine = oneOf('--engine', next(), ['on', 'off'] as const) === 'on';
+    else if (a === '--syn') o.syn = oneOf('--syn', next(), ['on', 'off'] as const) === 'on';
     else if (a === '--window') o.windowS = Number(next());
     else if (a === '--warmup') o.warmupS = Number(next());
     else if (a === '--only') o.only = oneOf('--only', next(), ['tandem', 'haproxy'] as const);
     else if (a === '--mode') o.mode = oneOf('--mode', next(), ['tcp', 'http', 'merge'] as const);
-    else if (a === '--help' || a === '-h') usage('node dist/bench/checks.js [--out FILE.json] [--tcp N] [--http N] [--merge N] [--window S] [--warmup S] [--only tandem|haproxy] [--mode tcp|http|merge] [--engine on|off]');
+    else if (a === '--help' || a === '-h') usage('node dist/bench/checks.js [--out FILE.json] [--tcp N] [--http N] [--merge N] [--window S] [--warmup S] [--only tandem|haproxy] [--mode tcp|http|merge] [--engine on|off] [--syn on|off]');
     else throw new Error(`unknown argument ${a}`);
   });
   checkCounts([['tcp', o.tcp, 62_500 * 100], ['http', o.http, 62_500 * 100], ['merge', o.merge, 62_500 * 100], ['window', o.windowS, 3600], ['warmup', o.warmupS, 600]]);
@@ -425,6 +421,7 @@ function parseArgs(argv: string[]): { out: string | null; tcp: number; http: num
 async function bench(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   process.env.TANDEM_BENCH_ENGINE = args.engine ? '1' : '0';
+  process.env.TANDEM_BENCH_SYN = args.syn ? '1' : '0';
   const impls: Impl[] = args.only ? [args.only] : ['tandem', 'haproxy'];
   if (impls.includes('haproxy') && spawnSync('haproxy', ['-v']).status !== 0) {
     throw new Error('haproxy not found: apt-get install -y haproxy');
@@ -436,6 +433,7 @@ async function bench(): Promise<void> {
   const add = spawnSync('ip', ['netns', 'add', netns], { encoding: 'utf8' });
   if (add.status !== 0) throw new Error(`ip netns add ${netns}: ${add.stderr} (needs root)`);
   spawnSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+  installSynCounter(netns);
   const workDir = mkdtempSync(join(tmpdir(), 'tandem-bench-checks-'));
   const results: RunResult[] = [];
   const started = new Date();
@@ -445,7 +443,7 @@ async function bench(): Promise<void> {
       try {
         await server.waitFor((o) => o.ready === true, 60_000, `${n} listeners`);
         for (const impl of impls) {
-          console.log(`${impl}${impl === 'tandem' ? ` (tcp engine ${args.engine ? 'on' : 'off'})` : ''} ${mode}: ${n} endpoints${mode === 'merge' ? ` x ${SERVICES_PER_SERVER} services` : ''}, warm-up ${args.warmupS} s, window ${args.windowS} s`);
+          console.log(`${impl}${impl === 'tandem' ? ` (tcp engine ${args.engine ? 'on' : 'off'}, half-open ${args.engine && args.syn ? 'on' : 'off'})` : ''} ${mode}: ${n} endpoints${mode === 'merge' ? ` x ${SERVICES_PER_SERVER} services` : ''}, warm-up ${args.warmupS} s, window ${args.windowS} s`);
           const r = await measure(impl, mode, n, server, args.warmupS, args.windowS, workDir, netns);
           results.push(r);
           if (r.error) console.log(`  ERROR ${r.error.split('\n')[0]}`);

@@ -9,16 +9,17 @@
 // The endpoints are bench/checks.ts's: its `--role server tcp N` process (N loopback addresses,
 // one port each) inside a network namespace this bench creates and deletes (`tEo<pid>`); the
 // checker is this file's `--role engine MODE N` in its own process, so /proc/PID is only its
-// cost. Checks per second = the namespace's TCP ActiveOpens per second. The HAProxy figure to
+// cost. Checks per second = SYNs sent in the namespace per second (bench/lib/synCount.ts: the
+// engine's half-open probes are no connect()s, so ActiveOpens misses them). The HAProxy figure to
 // compare with: `node dist/bench/checks.js --only haproxy --mode tcp` (same endpoints, interval
 // and timeout).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createTcpCheckEngine } from '../src/net/tcpCheckEngine.js';
 import { eachArg, oneOf, usage, checkCounts } from './lib/common.js';
 import { sampleCpu, rssKb } from './lib/proc.js';
 import { endpointAddress } from './lib/endpoints.js';
+import { installSynCounter, synsSent } from './lib/synCount.js';
 
 type Mode = 'quiet' | 'report';
 const SELF = fileURLToPath(import.meta.url);
@@ -130,12 +131,6 @@ async function stop(proc: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-function activeOpens(pid: number): number {
-  const lines = readFileSync(`/proc/${pid}/net/snmp`, 'utf8').split('\n').filter((l) => l.startsWith('Tcp:'));
-  const keys = lines[0]!.split(/\s+/);
-  return Number(lines[1]!.split(/\s+/)[keys.indexOf('ActiveOpens')]);
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function bench(): Promise<void> {
@@ -162,6 +157,7 @@ async function bench(): Promise<void> {
   const add = spawnSync('ip', ['netns', 'add', NETNS], { encoding: 'utf8' });
   if (add.status !== 0) throw new Error(`ip netns add ${NETNS}: ${add.stderr} (needs root)`);
   spawnSync('ip', ['-n', NETNS, 'link', 'set', 'lo', 'up']);
+  installSynCounter(NETNS);
   const server = startIn(NETNS, [process.execPath, CHECKS, '--role', 'server', 'tcp', String(o.tcp)]);
   try {
     await server.ready;
@@ -170,10 +166,10 @@ async function bench(): Promise<void> {
       try {
         await eng.ready;
         await sleep(o.warmupS * 1000);
-        const opens0 = activeOpens(server.proc.pid!);
+        const opens0 = synsSent(NETNS!);
         const s0 = eng.last();
         const w = await sampleCpu(() => [eng.proc.pid!], o.windowS);
-        const opens = (activeOpens(server.proc.pid!) - opens0) / w.windowS;
+        const opens = (synsSent(NETNS!) - opens0) / w.windowS;
         const s1 = eng.last();
         const per = (k: string): number => ((s1[k] ?? 0) - (s0[k] ?? 0)) / w.windowS;
         console.log(`${mode}: ${o.tcp} endpoints at ${INTERVAL_MS} ms, window ${w.windowS.toFixed(1)} s: ` +

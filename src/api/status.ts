@@ -158,7 +158,10 @@ export interface DaemonStatus {
     check_merge?: {
       distinct_checks: number; real_servers: number; named_checks: number; probes: number;
       /** tcp_checks left to the native engine's quiet mode (steady up), and its counters. */
-      quiet?: number; engine?: { probes: number; reported: number; suppressed: number };
+      quiet?: number;
+      /** syn_probes: probes sent half-open (native/syn_prober.h); syn4 / syn6: 'on', 'unused',
+       *  'off', or the errno that keeps the family's raw socket shut (its probes connect()). */
+      engine?: { probes: number; reported: number; suppressed: number; syn_probes: number; syn4: string; syn6: string };
     };
   } | null;
   trackers: StatusTrackers;

@@ -115,7 +115,7 @@ export interface CheckMergeStats {
   /** Checks in the engine's quiet mode now. */
   quiet: number;
   /** The engine's own counters (net/tcpCheckEngine.ts stats()), when there is one. */
-  engine: { probes: number; reported: number; suppressed: number } | null;
+  engine: { probes: number; reported: number; suppressed: number; syn_probes: number; syn4: string; syn6: string } | null;
 }
 
 const TIMER: VerdictEvent = Object.freeze({ type: 'timer' });
@@ -503,7 +503,7 @@ export class CheckScheduler {
     const e = this.engine?.stats();
     return {
       sharedChecks: this.shared.size, members: this.members.size, memberChecks, probes: this.probes, quiet,
-      engine: e ? { probes: e.probes, reported: e.reported, suppressed: e.suppressed } : null,
+      engine: e ? { probes: e.probes, reported: e.reported, suppressed: e.suppressed, syn_probes: e.synProbes, syn4: e.syn4, syn6: e.syn6 } : null,
     };
   }
 

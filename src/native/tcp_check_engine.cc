@@ -20,11 +20,16 @@
 // Scheduling: quiet probes keep their phase (next = previous due + interval, stepped over
 // missed periods), as HAProxy's process_chk_conn (src/check.c) does with
 // `while (tick_is_expired(t->expire, now_ms)) t->expire = tick_add(t->expire, check->inter)`,
-// so a stall does not bunch the targets into one burst. Timer wake-ups are coalesced onto 1 ms
-// boundaries of CLOCK_MONOTONIC: everything due in the same millisecond starts in one wake-up,
-// and nothing starts more than ~1 ms late because of the coalescing. Starts and timeouts live
-// in two min-heaps (lazy deletion: an entry whose seq is not its target's current one is
-// skipped); starts past the per-millisecond burst cap (BurstCap) wait in theirs, due.
+// so a stall does not bunch the targets into one burst. Timer wake-ups are coalesced onto
+// kWakeNs (4 ms) boundaries of CLOCK_MONOTONIC: everything due in the same window starts in
+// one wake-up, and nothing starts more than ~4 ms late because of the coalescing. Starts and
+// timeouts live in two min-heaps (lazy deletion: an entry whose seq is not its target's current
+// one is skipped); starts past the per-window burst cap (BurstCap) wait in theirs, due.
+//
+// TCP_CHECK probes go half-open when they may (syn_prober.h: a raw SYN, the SYN-ACK read from
+// a raw socket at each wake-up, the kernel's RST): the same segments on the wire as the
+// connect() probe below, without a socket per probe. bind_port, a missing CAP_NET_RAW or a
+// second probe of the same address and port in flight take the connect() path.
 //
 // Results reach JS through a uv_async_t (which coalesces sends by itself); the thread sends at
 // most once per kFlushGapNs. Each outcome carries the generation of the command that started
@@ -59,6 +64,7 @@
 // 6 bad_response (not an HTTP status line, EOF before the end of the header, header too long),
 // 7 http_status (the errno slot of the batch carries the status code).
 #include "common.h"
+#include "syn_prober.h"
 
 #include <net/if.h>
 #include <netinet/tcp.h>
@@ -70,6 +76,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <random>
+#include <unordered_set>
 #include <memory>
 #include <mutex>
 #include <queue>
@@ -83,12 +91,26 @@ namespace {
 constexpr uint32_t kMaxId = 1u << 22;  // ids index a vector: "the caller's small integer"
 constexpr int kMaxEventsPerWakeup = 1024;
 constexpr int64_t kMsNs = 1000000;
-constexpr int64_t kFlushGapNs = 2 * kMsNs;  // at most one JS batch per 2 ms
-constexpr int64_t kLateNs = 3 * kMsNs;      // a start later than this past its due time is late
+// Timer wake-ups are coalesced onto windows of this length: starts, timeouts and the reading
+// of half-open answers due in one window run in one wake-up. 4 ms: at 10,000 probes a second
+// a wake-up starts ~40 probes instead of ~10, which cost a third of the engine's CPU at 1 ms
+// (docs/benchmarks.md); a probe starts at most ~4 ms after its due time, nothing for checks
+// whose interval is a second or more, and its latency is measured from kernel timestamps.
+constexpr int64_t kWakeNs = 4 * kMsNs;
+constexpr int64_t kFlushGapNs = kWakeNs;  // at most one JS batch per window
+// A start later than this past its due time is late (counted: the thread is overloaded); the
+// window itself makes every start up to kWakeNs late.
+constexpr int64_t kLateNs = kWakeNs + 2 * kMsNs;
 constexpr int64_t kRateWindowMs = 256;     // the start rate the burst cap follows
-constexpr int64_t kMinBurst = 24;          // starts per millisecond never held back
+constexpr int64_t kMinBurst = 24;          // starts per millisecond never held back (x window)
 constexpr uint64_t kTagWake = ~0ull;
 constexpr uint64_t kTagTimer = ~0ull - 1;
+// Half-open probes (syn_prober.h): the SYN is sent again after 1 s, 2 s, 4 s ... while the
+// timeout lasts, as the kernel retransmits a connect()'s SYN (TCP_TIMEOUT_INIT, doubling).
+constexpr int64_t kInitialRtoNs = 1000 * kMsNs;
+// A target's source address (the one connect() would choose) is looked up again after this
+// long, and after any failed probe: a route change moves it within half a minute.
+constexpr int64_t kSourceTtlNs = 30000 * kMsNs;
 
 enum Code : int32_t {
   kOk = 0, kTimeout = 1, kRefused = 2, kUnreachable = 3, kConnectError = 4,
@@ -96,11 +118,24 @@ enum Code : int32_t {
 };
 enum Mode : uint8_t { kIdle = 0, kOneShot = 1, kQuiet = 2 };
 enum Op : uint8_t { kAdd, kProbeIn, kSetQuiet, kRemove };
-enum StatIndex { kProbes, kReported, kSuppressed, kInFlight, kTargets, kLateStarts, kFdErrors, kAborted, kStale, kStatCount };
+// kSynProbes: probes sent as a raw SYN; kSynRetransmits: SYNs sent again; kSynUnmatched:
+// answers that matched no probe in flight (late ones of a finished probe); kSyn4 / kSyn6: the
+// raw socket of the family: -1 not needed yet, 0 open, > 0 the errno that keeps it shut (the
+// family's probes then connect(): EPERM without CAP_NET_RAW), -2 half-open probes turned off.
+enum StatIndex {
+  kProbes, kReported, kSuppressed, kInFlight, kTargets, kLateStarts, kFdErrors, kAborted, kStale,
+  kSynProbes, kSynRetransmits, kSynUnmatched, kSyn4, kSyn6, kStatCount
+};
 
 int64_t MonoNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int64_t WallNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
@@ -140,12 +175,6 @@ int32_t HttpCodeOf(int err) {
     default: return CodeOf(err);
   }
 }
-
-union SockAddr {
-  sockaddr sa;
-  sockaddr_in v4;
-  sockaddr_in6 v6;
-};
 
 // "address" or "fe80::1%eth0" for `family`; false on bad text.
 bool ParseTo(int family, const std::string& text, uint16_t port, SockAddr* out) {
@@ -190,6 +219,17 @@ struct Target {
   bool hasBind = false;
   bool timerArmed = false;
   bool pendingStart = false;  // the armed timer is a start, not a timeout
+  // Half-open mode (syn_prober.h): the probe in flight is a raw SYN, not a socket.
+  bool synLive = false;
+  uint32_t synSeq = 0;      // its sequence number (target id and a counter, masked)
+  uint16_t synCount = 0;    // probes sent as a SYN, for the next sequence number
+  int64_t synDeadlineNs = 0;
+  int64_t synRtoNs = 0;
+  int64_t synRtxNs = 0;     // the next retransmission
+  int64_t synSentWallNs = 0;  // CLOCK_REALTIME of the first SYN (answers carry kernel stamps)
+  int64_t srcAtNs = -1;     // when `src` was looked up (-1: look it up before the next SYN)
+  SockAddr src;             // the source connect() would choose (or bindto's address)
+  SockAddr synTo;           // the destination of the SYN in flight (add() may change `to`)
   // HTTP mode (null: TCP_CHECK). The per-probe exchange state below is reset by Start().
   std::shared_ptr<const HttpSpec> http;
   // The spec of the probe in flight: an add() replacing the spec meanwhile (HTTP -> TCP, or
@@ -272,6 +312,17 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       ThrowErrno(env, err, "TcpCheckEngine");
       return;
     }
+    // Options: { syn: false } probes by connect() only (tests of the connect path, benches).
+    bool syn = true;
+    if (info.Length() >= 2 && info[1].IsObject()) {
+      Napi::Value v = info[1].As<Napi::Object>().Get("syn");
+      if (v.IsBoolean()) syn = v.As<Napi::Boolean>().Value();
+    }
+    synEnabled_ = syn;
+    stats_[kSyn4] = syn ? -1 : -2;
+    stats_[kSyn6] = syn ? -1 : -2;
+    std::random_device rd;
+    synSecret_ = static_cast<uint32_t>(rd());
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = kTagWake;
@@ -640,11 +691,16 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
           uint64_t v;
           ssize_t r = read(timerfd_, &v, sizeof v);
           (void)r;
+          armedAt_ = -2;  // fired: no longer armed
         } else {
           OnSocket(static_cast<uint32_t>(tag & 0xffffffffu), static_cast<int>(tag >> 32), evs[i].events, now);
         }
       }
       if (!running_) break;
+      if (!synFlight_.empty()) {
+        if (prober_.IsOpen(4)) OnSynReplies(4, now);
+        if (prober_.IsOpen(6)) OnSynReplies(6, now);
+      }
       if (commands) ProcessCommands(now);
       RunTimers(now);
       MaybeFlush(now);
@@ -668,6 +724,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
           t.to = c.spec->to;
           t.from = c.spec->from;
           t.hasBind = c.spec->hasBind;
+          t.srcAtNs = -1;  // the source follows the new destination and bind
           t.family = c.spec->family;
           t.timeoutMs = c.spec->timeoutMs;
           t.http = std::move(c.spec->http);
@@ -717,8 +774,15 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     }
   }
 
-  // Closes an in-flight probe with a RST; its result is never reported.
+  // Closes an in-flight probe with a RST; its result is never reported. (A half-open one has
+  // nothing to close: a late SYN-ACK finds no probe here and the kernel's RST answers it.)
   void Abort(uint32_t /*id*/, Target& t) {
+    if (t.synLive) {
+      EndSynFlight(t);
+      stats_[kAborted]++;
+      CancelTimer(t);
+      return;
+    }
     if (t.fd < 0) return;
     CloseWithReset(t.fd);  // also leaves the epoll set
 
@@ -745,9 +809,10 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     (t.pendingStart ? startHeap_ : timeouts_).push(HeapEntry{at, id, t.timerSeq});
   }
 
-  // Starts allowed in the current millisecond: 1.5x the recent demand (+2), at least kMinBurst.
+  // Starts allowed in the current window: 1.5x the recent demand per ms (+2), at least kMinBurst,
+  // times the window's milliseconds.
   // Below that nothing is held back; above it (the thread was descheduled, or a caller made
-  // everything due at once) late starts are smeared over the next milliseconds instead of
+  // everything due at once) late starts are smeared over the next windows instead of
   // leaving as one burst of SYNs, and counted in lateStarts. Demand is counted by due time, not
   // start time: after a stall the backlog's starts land in the milliseconds they were due in,
   // so a thread that fell behind does not lower its own cap and fall further behind.
@@ -763,14 +828,19 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
         }
       }
       curMs_ = ms;
-      startsThisMs_ = 0;
     }
-    int64_t cap = rateSum_ * 3 / (2 * kRateWindowMs) + 2;
-    return cap < kMinBurst ? kMinBurst : cap;
+    int64_t slot = now / kWakeNs;
+    if (slot != curSlot_) {
+      curSlot_ = slot;
+      startsThisSlot_ = 0;
+    }
+    int64_t perMs = rateSum_ * 3 / (2 * kRateWindowMs) + 2;
+    if (perMs < kMinBurst) perMs = kMinBurst;
+    return perMs * (kWakeNs / kMsNs);  // one wake-up's worth
   }
 
   void CountStart(int64_t dueNs) {
-    startsThisMs_++;
+    startsThisSlot_++;
     int64_t d = dueNs / kMsNs;
     if (d > curMs_) d = curMs_;
     if (d <= curMs_ - kRateWindowMs) return;  // due before the window: not recent demand
@@ -791,7 +861,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
   }
 
   void RunTimers(int64_t now) {
-    // Everything due by now: the timer was armed on a 1 ms boundary, so this is what the
+    // Everything due by now: the timer was armed on a window's boundary, so this is what the
     // coalescing promised to run together. Timeouts (their own heap) are never held back;
     // starts are, past the burst cap: they stay in their heap, due, and run first next time.
     for (size_t guard = 0; !timeouts_.empty() && guard < 10000000; guard++) {
@@ -801,6 +871,10 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       if (!Live(e)) continue;
       Target& t = targets[e.id];
       t.timerArmed = false;
+      if (t.synLive) {
+        OnSynTimer(e.id, t, now);
+        continue;
+      }
       if (t.fd < 0) continue;
       // connect_timeout: no answer in time. (close() takes it out of the epoll set.)
       CloseWithReset(t.fd);
@@ -819,8 +893,8 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       // The clock of this very start (not of the wake-up): two wake-ups inside one
       // millisecond must share its cap.
       int64_t startNs = MonoNs();
-      int64_t cap = BurstCap(startNs);  // first: it moves curMs_ to startNs's millisecond
-      if (startsThisMs_ >= cap) {
+      int64_t cap = BurstCap(startNs);  // first: it moves curMs_ / curSlot_ to startNs's
+      if (startsThisSlot_ >= cap) {
         capped_ = true;
         break;
       }
@@ -847,6 +921,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     t.httpReading = false;
     t.httpConnected = false;
     t.httpLive = t.http;
+    if (!t.httpLive && SynUsable(t) && StartSyn(id, t, now)) return;
     int fd = socket(t.family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
     if (fd < 0) {
       int err = errno;
@@ -889,8 +964,32 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       Finish(id, t, CodeOf(err), err, now);
       return;
     }
+    uint32_t events = EPOLLOUT;
+    if (t.httpLive) {
+      // HTTP mode: the request goes out at once if the handshake is done already (a near
+      // server answers within connect(): HAProxy's checks send speculatively too), which saves
+      // the thread a wake-up for EPOLLOUT and an epoll_ctl per probe; EAGAIN means "not yet".
+      const std::string& req = t.httpLive->request;
+      ssize_t w;
+      do {
+        w = send(fd, req.data(), req.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      } while (w < 0 && errno == EINTR);
+      if (w > 0) {
+        t.httpConnected = true;
+        t.httpSent = static_cast<uint32_t>(w);
+        if (t.httpSent == req.size()) {
+          t.httpReading = true;
+          events = EPOLLIN;
+        }
+      } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        int err = errno;  // e.g. ECONNREFUSED, taken off the socket by this send
+        close(fd);
+        Finish(id, t, HttpCodeOf(err), err, now);
+        return;
+      }
+    }
     epoll_event ev{};
-    ev.events = EPOLLOUT;
+    ev.events = events;
     ev.data.u64 = (static_cast<uint64_t>(static_cast<uint32_t>(fd)) << 32) | id;
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
       int err = errno;
@@ -938,6 +1037,162 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     stats_[kInFlight]--;
     CancelTimer(t);
     Finish(id, t, ok ? kOk : CodeOf(err), err, now);
+  }
+
+  // ---- half-open mode (syn_prober.h) ---------------------------------------------------------
+
+  // Whether this probe may go as a raw SYN: TCP_CHECK without bind_port (a fixed source port is
+  // a socket's; connect() keeps it), and the family's raw socket open (opened on first need).
+  bool SynUsable(const Target& t) {
+    if (!synEnabled_) return false;
+    uint16_t bport = t.family == 4 ? t.from.v4.sin_port : t.from.v6.sin6_port;
+    if (t.hasBind && bport != 0) return false;
+    int idx = t.family == 4 ? kSyn4 : kSyn6;
+    int64_t state = stats_[idx].load(std::memory_order_relaxed);
+    if (state == -1) {
+      state = prober_.Open(t.family);
+      stats_[idx] = state;
+    }
+    return state == 0;
+  }
+
+  struct TupleKey {
+    uint8_t addr[16];
+    uint16_t port;
+    uint8_t family;
+    bool operator==(const TupleKey& o) const {
+      return family == o.family && port == o.port && std::memcmp(addr, o.addr, 16) == 0;
+    }
+  };
+  struct TupleHash {
+    size_t operator()(const TupleKey& k) const {
+      uint64_t h = 1469598103934665603ull;  // FNV-1a
+      for (uint8_t b : k.addr) h = (h ^ b) * 1099511628211ull;
+      h = (h ^ k.port) * 1099511628211ull;
+      return static_cast<size_t>((h ^ k.family) * 1099511628211ull);
+    }
+  };
+  static TupleKey KeyOf(const SockAddr& a) {
+    TupleKey k{};
+    if (a.sa.sa_family == AF_INET) {
+      k.family = 4;
+      k.port = a.v4.sin_port;
+      std::memcpy(k.addr, &a.v4.sin_addr, 4);
+    } else {
+      k.family = 6;
+      k.port = a.v6.sin6_port;
+      std::memcpy(k.addr, &a.v6.sin6_addr, 16);
+    }
+    return k;
+  }
+
+  // Sends the probe's SYN. False: it must connect() instead (another half-open probe to the
+  // same address and port is in flight: one source port, so the second SYN would look like a
+  // retransmission of the first to the server).
+  bool StartSyn(uint32_t id, Target& t, int64_t now) {
+    TupleKey key = KeyOf(t.to);
+    if (synFlight_.count(key) != 0) return false;
+    if (t.srcAtNs < 0 || now - t.srcAtNs > kSourceTtlNs) {
+      int err = prober_.SourceFor(t.to, t.hasBind ? &t.from : nullptr, &t.src);
+      if (err != 0) {
+        // As connect() fails: bind()'s EADDRNOTAVAIL, the route lookup's ENETUNREACH, ...
+        t.srcAtNs = -1;
+        Finish(id, t, CodeOf(err) == kOk ? kConnectError : CodeOf(err), err, now);
+        return true;
+      }
+      t.srcAtNs = now;
+    }
+    t.synCount++;
+    uint32_t seq = synSecret_ ^ ((static_cast<uint32_t>(t.synCount & 0x3ff) << 22) | id);
+    t.synSentWallNs = WallNs();
+    int err = prober_.Send(t.to, t.src, seq);
+    if (err != 0) {
+      t.srcAtNs = -1;
+      if (err == ENOBUFS || err == ENOMEM) stats_[kFdErrors]++;
+      Finish(id, t, CodeOf(err), err, now);
+      return true;
+    }
+    stats_[kSynProbes]++;
+    stats_[kInFlight]++;
+    synFlight_.insert(key);
+    t.synLive = true;
+    t.synSeq = seq;
+    t.synTo = t.to;
+    t.synDeadlineNs = now + static_cast<int64_t>(t.timeoutMs) * kMsNs;
+    t.synRtoNs = kInitialRtoNs;
+    t.synRtxNs = now + t.synRtoNs;
+    SetTimer(id, t, t.synRtxNs < t.synDeadlineNs ? t.synRtxNs : t.synDeadlineNs);
+    return true;
+  }
+
+  void EndSynFlight(Target& t) {
+    synFlight_.erase(KeyOf(t.synTo));
+    t.synLive = false;
+    stats_[kInFlight]--;
+  }
+
+  void EndSyn(uint32_t id, Target& t, int32_t code, int err, int64_t now) {
+    EndSynFlight(t);
+    CancelTimer(t);
+    if (code != kOk) t.srcAtNs = -1;  // look the source up again before the next probe
+    Finish(id, t, code, err, now);
+  }
+
+  // The probe's timer: its deadline (connect_timeout) or its next retransmission.
+  void OnSynTimer(uint32_t id, Target& t, int64_t now) {
+    if (now >= t.synDeadlineNs) {
+      EndSyn(id, t, kTimeout, ETIMEDOUT, now);
+      return;
+    }
+    if (now >= t.synRtxNs) {
+      int err = prober_.Send(t.synTo, t.src, t.synSeq);
+      if (err != 0) {
+        EndSyn(id, t, CodeOf(err), err, now);
+        return;
+      }
+      stats_[kSynRetransmits]++;
+      t.synRtoNs *= 2;
+      t.synRtxNs = now + t.synRtoNs;
+    }
+    SetTimer(id, t, t.synRtxNs < t.synDeadlineNs ? t.synRtxNs : t.synDeadlineNs);
+  }
+
+  static bool SamePeer(const SockAddr& a, const SockAddr& b) {
+    if (a.sa.sa_family != b.sa.sa_family) return false;
+    if (a.sa.sa_family == AF_INET) {
+      return a.v4.sin_port == b.v4.sin_port && a.v4.sin_addr.s_addr == b.v4.sin_addr.s_addr;
+    }
+    return a.v6.sin6_port == b.v6.sin6_port && std::memcmp(&a.v6.sin6_addr, &b.v6.sin6_addr, 16) == 0;
+  }
+
+  // What the family's raw socket has: a SYN-ACK is the handshake a connect() would complete
+  // (ok), a RST-ACK is ECONNREFUSED, an ICMP error quoting the SYN is the errno tcp_v4_err /
+  // tcp_v6_err would give a connecting socket (EMSGSIZE aside: path MTU news, not a failure).
+  void OnSynReplies(int family, int64_t now) {
+    synReplies_.clear();
+    prober_.Drain(family, &synReplies_, 1 << 16);
+    for (const SynReply& r : synReplies_) {
+      uint32_t id = (r.seq ^ synSecret_) & (kMaxId - 1);
+      if (id >= targets.size()) {
+        stats_[kSynUnmatched]++;
+        continue;
+      }
+      Target& t = targets[id];
+      if (!t.synLive || t.synSeq != r.seq || !SamePeer(t.synTo, r.peer)) {
+        stats_[kSynUnmatched]++;
+        continue;
+      }
+      // Answers are read up to a window late: the latency is the kernel's receive time minus
+      // the send time (both CLOCK_REALTIME), put on the monotonic clock the probe started on.
+      int64_t at = now;
+      if (r.rxWallNs > 0 && r.rxWallNs >= t.synSentWallNs) {
+        int64_t rx = t.startedNs + (r.rxWallNs - t.synSentWallNs);
+        if (rx < now) at = rx;
+      }
+      if (r.kind == SynReply::kSynAck) EndSyn(id, t, kOk, 0, at);
+      else if (r.kind == SynReply::kReset) EndSyn(id, t, kRefused, ECONNREFUSED, at);
+      else if (r.err != EMSGSIZE) EndSyn(id, t, CodeOf(r.err), r.err, at);
+    }
   }
 
   // ---- HTTP mode -------------------------------------------------------------------------------
@@ -1092,22 +1347,33 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     int64_t at = -1;
     if (!startHeap_.empty()) {
       at = startHeap_.top().at;
-      // Starts held back by the burst cap are due already: come back at the next millisecond.
+      // Starts held back by the burst cap are due already: come back at the next window.
       if (capped_) {
-        int64_t next = (MonoNs() / kMsNs + 1) * kMsNs;
+        int64_t next = (MonoNs() / kWakeNs + 1) * kWakeNs;
         if (at < next) at = next;
       }
     }
     if (!timeouts_.empty() && (at < 0 || timeouts_.top().at < at)) at = timeouts_.top().at;
-    // Round up to the next 1 ms boundary: one wake-up per millisecond at most.
-    if (at >= 0) at = (at + kMsNs - 1) / kMsNs * kMsNs;
+    // Half-open probes in flight: their answers are read at every wake-up (the raw sockets are
+    // not in the epoll set, so that 10,000 answers a second are not 10,000 wake-ups), so wake
+    // up at the next window even with nothing else due.
+    if (!synFlight_.empty()) {
+      int64_t next = (MonoNs() / kWakeNs + 1) * kWakeNs;
+      if (at < 0 || next < at) at = next;
+    }
+    // Round up to the window's boundary: one timer wake-up per kWakeNs at most.
+    if (at >= 0) at = (at + kWakeNs - 1) / kWakeNs * kWakeNs;
     if (resultsPending_) {
       int64_t flushAt = lastFlushNs_ + kFlushGapNs;
       if (at < 0 || flushAt < at) at = flushAt;
     }
+    if (at == 0) at = 1;
+    // Armed for that time already (a wake-up for a socket event changes nothing due): one
+    // system call per wake-up saved.
+    if (at == armedAt_) return;
+    armedAt_ = at;
     itimerspec its{};
-    if (at >= 0) {
-      if (at <= 0) at = 1;
+    if (at > 0) {
       its.it_value.tv_sec = at / 1000000000;
       its.it_value.tv_nsec = at % 1000000000;
     }
@@ -1117,17 +1383,24 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
 
   // Thread-owned.
   std::vector<Target> targets;
+  SynProber prober_;
+  std::unordered_set<TupleKey, TupleHash> synFlight_;  // destinations of half-open probes in flight
+  std::vector<SynReply> synReplies_;
+  uint32_t synSecret_ = 0;  // XORed into sequence numbers: an off-path guess must not end a probe
+  bool synEnabled_ = true;
   using MinHeap = std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<HeapEntry>>;
   MinHeap startHeap_;  // next starts
   MinHeap timeouts_;     // in-flight probes' connect_timeout
   bool resultsPending_ = false;
   int64_t lastFlushNs_ = 0;
   bool capped_ = false;
+  int64_t armedAt_ = -2;  // the timerfd's absolute expiry (-1: disarmed, -2: unknown / fired)
   int64_t rateRing_[kRateWindowMs] = {};  // starts by due millisecond, last kRateWindowMs
   int64_t rateMs_[kRateWindowMs] = {};    // the millisecond each slot counts
   int64_t rateSum_ = 0;
   int64_t curMs_ = 0;
-  int64_t startsThisMs_ = 0;
+  int64_t curSlot_ = 0;         // the wake-up window (kWakeNs) startsThisSlot_ counts in
+  int64_t startsThisSlot_ = 0;
 
   // Shared.
   std::mutex cmdMu_;

@@ -103,7 +103,8 @@ export interface NativeTcpCheckEngine {
   remove(id: number): void;
   /** [ok 0|1, code, latencyUs, atWallMs, status (http_status; else 0)] */
   last(id: number): Float64Array | undefined;
-  /** [probes, reported, suppressed, inFlight, targets, lateStarts, fdErrors, aborted, stale] */
+  /** [probes, reported, suppressed, inFlight, targets, lateStarts, fdErrors, aborted, stale,
+   *   synProbes, synRetransmits, synUnmatched, syn4, syn6] */
   stats(): Float64Array;
   recordStarts(on: boolean): void;
   takeStarts(): { times: Float64Array; ids: Uint32Array };
@@ -113,7 +114,7 @@ export interface NativeTcpCheckEngine {
 /** onResults gets [id, code, errno, latencyUs] per outcome; code 0 ok, 1 timeout, 2 refused,
  *  3 unreachable, 4 connect_error; HTTP mode: 5 reset, 6 bad_response, 7 http_status (errno
  *  slot = the status code). */
-export type NativeTcpCheckEngineCtor = new (onResults: (batch: Int32Array) => void) => NativeTcpCheckEngine;
+export type NativeTcpCheckEngineCtor = new (onResults: (batch: Int32Array) => void, options?: { syn?: boolean }) => NativeTcpCheckEngine;
 
 /** What the advert sender thread reports to JS (batched, native/advert_sender.cc). */
 export type NativeAdvertReport =

@@ -3,8 +3,10 @@
 // batches. This module is the typed face of that class; the check scheduler (src/check/)
 // decides when to probe and what a result means.
 //
-// One probe equals probes/tcp.ts's TCP_CHECK: non-blocking connect (bindto / bind_port), success
-// once the handshake completes, then a RST (SO_LINGER 0). Failures use check/verdict.ts's
+// One probe equals probes/tcp.ts's TCP_CHECK on the wire: SYN, then success on the SYN-ACK,
+// answered with a RST. The engine sends it half-open from a raw socket (native/syn_prober.h:
+// no socket, connect() or close() per probe, half the CPU) when it may (CAP_NET_RAW, no
+// bind_port), else by a non-blocking connect (bindto / bind_port) closed with SO_LINGER 0. Failures use check/verdict.ts's
 // ProbeFailReason words. A spec with `http` is probes/http.ts's HTTP_GET of one url without a
 // digest instead (check/probes/httpEngineSpec.ts): request, status line judged, then the RST;
 // http_status outcomes carry the code in `status`.
@@ -17,7 +19,16 @@
 //
 // Process lifetime: while some target has a pending cycle the engine keeps the event loop
 // alive (as an open connection would); an idle engine does not. close() ends the thread.
+import { getSystemErrorName } from 'node:util';
 import { nativeAddon, type NativeTcpCheckEngine, type NativeTcpCheckEngineCtor } from './native.js';
+
+function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`;
+  }
+}
 
 export interface TcpCheckSpec {
   family: 4 | 6;
@@ -73,7 +84,8 @@ export interface TcpCheckStats {
   suppressed: number;
   inFlight: number;
   targets: number;
-  /** Probes that started more than 3 ms after they were due (an overloaded engine thread). */
+  /** Probes that started more than 6 ms after they were due (an overloaded engine thread; the
+   *  4 ms wake-up window makes every start up to 4 ms late). */
   lateStarts: number;
   /** socket() failures for want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM),
    *  each reported as connect_error with its errno. */
@@ -82,6 +94,22 @@ export interface TcpCheckStats {
   aborted: number;
   /** Outcomes dropped because their cycle had been replaced before they reached JS. */
   stale: number;
+  /** Probes sent half-open (a raw SYN) and SYNs sent again within a probe's timeout. */
+  synProbes: number;
+  synRetransmits: number;
+  /** Answers on the raw sockets that matched no probe in flight (late, or not ours). */
+  synUnmatched: number;
+  /** Half-open probing per family: 'off' (option), 'unused' (no probe needed it yet), 'on', or
+   *  the errno name that keeps the raw socket shut (EPERM: no CAP_NET_RAW; probes connect()). */
+  syn4: SynState;
+  syn6: SynState;
+}
+
+export type SynState = 'off' | 'unused' | 'on' | string;
+
+export interface TcpCheckEngineOptions {
+  /** false: every TCP probe connect()s (tests of that path, benches); default true. */
+  syn?: boolean;
 }
 
 export interface TcpCheckEngine {
@@ -123,7 +151,7 @@ class NativeBackedEngine implements TcpCheckEngineDebug {
   private readonly native: NativeTcpCheckEngine;
   private closed = false;
 
-  constructor(onResults: (batch: readonly TcpCheckOutcome[]) => void) {
+  constructor(onResults: (batch: readonly TcpCheckOutcome[]) => void, options: TcpCheckEngineOptions) {
     const ctor = (nativeAddon() as unknown as { TcpCheckEngine?: NativeTcpCheckEngineCtor }).TcpCheckEngine;
     if (ctor === undefined) throw new Error('native addon has no TcpCheckEngine: rebuild it with `npm ci`');
     this.native = new ctor((flat) => {
@@ -137,7 +165,7 @@ class NativeBackedEngine implements TcpCheckEngineDebug {
             : { id: flat[i]!, ok: false, reason: REASONS[code] ?? 'connect_error', errno: flat[i + 2]!, latencyUs: flat[i + 3]! };
       }
       onResults(batch);
-    });
+    }, { syn: options.syn ?? true });
   }
 
   add(id: number, spec: TcpCheckSpec): void {
@@ -172,6 +200,7 @@ class NativeBackedEngine implements TcpCheckEngineDebug {
     return {
       probes: s[0]!, reported: s[1]!, suppressed: s[2]!, inFlight: s[3]!, targets: s[4]!,
       lateStarts: s[5]!, fdErrors: s[6]!, aborted: s[7]!, stale: s[8]!,
+      synProbes: s[9]!, synRetransmits: s[10]!, synUnmatched: s[11]!, syn4: synState(s[12]!), syn6: synState(s[13]!),
     };
   }
 
@@ -185,7 +214,15 @@ class NativeBackedEngine implements TcpCheckEngineDebug {
   }
 }
 
+/** The native raw-socket state: -2 off, -1 unused, 0 on, > 0 an errno. */
+function synState(v: number): SynState {
+  if (v === -2) return 'off';
+  if (v === -1) return 'unused';
+  if (v === 0) return 'on';
+  return errnoName(v);
+}
+
 /** A new engine (one thread). Throws when the addon lacks it or the thread's fds cannot be made. */
-export function createTcpCheckEngine(onResults: (batch: readonly TcpCheckOutcome[]) => void): TcpCheckEngineDebug {
-  return new NativeBackedEngine(onResults);
+export function createTcpCheckEngine(onResults: (batch: readonly TcpCheckOutcome[]) => void, options: TcpCheckEngineOptions = {}): TcpCheckEngineDebug {
+  return new NativeBackedEngine(onResults, options);
 }

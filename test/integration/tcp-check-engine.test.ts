@@ -13,7 +13,7 @@
 // always accepts, and Node has no raw sockets); every one is killed in after(), even on failure.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import net from 'node:net';
 import { createTcpCheckEngine, type TcpCheckEngineDebug, type TcpCheckOutcome } from '../../src/net/tcpCheckEngine.js';
@@ -23,9 +23,13 @@ const children = new Set<ChildProcess>();
 const servers = new Set<net.Server>();
 const engines = new Set<TcpCheckEngineDebug>();
 
-function engine(): { e: TcpCheckEngineDebug; got: TcpCheckOutcome[] } {
+/** The two ways a TCP probe goes out: half-open from a raw socket (the default as root) and
+ *  connect(); the outcome tests run in both and must give the same words. */
+const MODES = [{ name: 'half-open', syn: true }, { name: 'connect', syn: false }] as const;
+
+function engine(syn = true): { e: TcpCheckEngineDebug; got: TcpCheckOutcome[] } {
   const got: TcpCheckOutcome[] = [];
-  const e = createTcpCheckEngine((b) => got.push(...b));
+  const e = createTcpCheckEngine((b) => got.push(...b), { syn });
   engines.add(e);
   return { e, got };
 }
@@ -91,6 +95,40 @@ while True:
         print(json.dumps({'src': socket.inet_ntoa(p[12:16]), 'sport': sport}))
 `;
 
+// Listens with backlog 0 and accepts nothing until told (a line on stdin), then everything:
+// a server whose full accept queue drops SYNs for a while, then recovers.
+const ACCEPT_LATER = `
+import socket, sys, json
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(('127.0.0.1', 0)); s.listen(0)
+print(json.dumps({'port': s.getsockname()[1]}))
+sys.stdin.readline()
+s.settimeout(0.05)
+n = 0
+while True:
+    try:
+        c, _ = s.accept(); c.close(); n += 1
+    except socket.timeout:
+        pass
+`;
+
+// Prints {dir, flags} for every segment to or from 127.0.0.1:PORT on this host's TCP input
+// ('in': towards the port, 'out': from it), flags as a string of S, A, R, F.
+const WIRE_WATCH = (port: number) => `
+import socket, json, struct
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+print(json.dumps({'ready': True}))
+while True:
+    p = r.recv(65535)
+    ihl = (p[0] & 15) * 4
+    sport, dport = struct.unpack('!HH', p[ihl:ihl+4])
+    f = p[ihl+13]
+    if ${port} not in (sport, dport):
+        continue
+    flags = ''.join(c for b, c in ((2, 'S'), (16, 'A'), (4, 'R'), (1, 'F')) if f & b)
+    print(json.dumps({'dir': 'in' if dport == ${port} else 'out', 'flags': flags, 'sport': sport, 'dport': dport}))
+`;
+
 describe('TcpCheckEngine on loopback', () => {
   before(() => {
     requireRoot();
@@ -103,11 +141,11 @@ describe('TcpCheckEngine on loopback', () => {
     for (const s of servers) s.close();
   });
 
-  test('ok on a listener (IPv4 and IPv6), refused on a closed port, connect_error for a non-local bind', async () => {
+  for (const mode of MODES) test(`${mode.name}: ok on a listener (IPv4 and IPv6), refused on a closed port, connect_error for a non-local bind`, async () => {
     const s4 = await listen('127.0.0.1');
     const s6 = await listen('::1');
     const closed = await closedPort();
-    const { e, got } = engine();
+    const { e, got } = engine(mode.syn);
     e.add(1, { family: 4, address: '127.0.0.1', port: portOf(s4), timeoutMs: 1000 });
     e.add(2, { family: 6, address: '::1', port: portOf(s6), timeoutMs: 1000 });
     e.add(3, { family: 4, address: '127.0.0.1', port: closed, timeoutMs: 1000 });
@@ -128,17 +166,19 @@ describe('TcpCheckEngine on loopback', () => {
     assert.equal(got.length, 4, 'one probeIn, one report');
     const st = e.stats();
     assert.deepEqual([st.probes, st.reported, st.suppressed, st.inFlight, st.targets], [4, 4, 0, 0, 4]);
+    // Half-open: three SYNs left from the raw sockets (the non-local bind failed before sending).
+    assert.deepEqual([st.synProbes, st.syn4, st.syn6], mode.syn ? [3, 'on', 'on'] : [0, 'off', 'off']);
     closeEngine(e);
   });
 
-  test('timeout when the listener drops the SYN (accept queue full), at connect_timeout', async () => {
+  for (const mode of MODES) test(`${mode.name}: timeout when the listener drops the SYN (accept queue full), at connect_timeout`, async () => {
     const { proc, lines } = await python(FULL_BACKLOG);
     const port = (lines[0] as { port: number }).port;
     // Fill the accept queue (backlog 0 holds one connection).
     const fillers = [net.connect(port, '127.0.0.1'), net.connect(port, '127.0.0.1')];
     for (const f of fillers) f.on('error', () => {});
     await sleep(200);
-    const { e, got } = engine();
+    const { e, got } = engine(mode.syn);
     e.add(9, { family: 4, address: '127.0.0.1', port, timeoutMs: 400 });
     const t0 = Date.now();
     e.probeIn(9, 0);
@@ -158,16 +198,17 @@ describe('TcpCheckEngine on loopback', () => {
     assert.equal(got.length, 0, 'a removed probe reports nothing');
     const st = e.stats();
     assert.deepEqual([st.inFlight, st.aborted, st.targets], [0, 1, 0]);
+    assert.equal(st.synProbes, mode.syn ? 2 : 0);
     assert.equal(e.last(9), undefined);
     closeEngine(e);
     for (const f of fillers) f.destroy();
     proc.kill('SIGKILL');
   });
 
-  test('quiet mode: nothing reported while the server is up, the first failure soon after it closes', async () => {
+  for (const mode of MODES) test(`${mode.name}: quiet mode: nothing reported while the server is up, the first failure soon after it closes`, async () => {
     const s = await listen();
     const port = portOf(s);
-    const { e, got } = engine();
+    const { e, got } = engine(mode.syn);
     const interval = 100;
     e.add(5, { family: 4, address: '127.0.0.1', port, timeoutMs: 300 });
     e.setQuiet(5, interval, 0);
@@ -195,11 +236,11 @@ describe('TcpCheckEngine on loopback', () => {
     closeEngine(e);
   });
 
-  test('bindAddress is the source address the server sees', async () => {
+  for (const mode of MODES) test(`${mode.name}: bindAddress is the source address the server sees (bindPort: always connect())`, async () => {
     const s = await listen();
     const port = portOf(s);
     const { proc, lines } = await python(SYN_WATCH(port));
-    const { e, got } = engine();
+    const { e, got } = engine(mode.syn);
     e.add(1, { family: 4, address: '127.0.0.1', port, bindAddress: '127.0.0.2', timeoutMs: 1000 });
     e.add(2, { family: 4, address: '127.0.0.1', port, bindAddress: '127.0.0.3', bindPort: 40123, timeoutMs: 1000 });
     e.probeIn(1, 0);
@@ -210,6 +251,7 @@ describe('TcpCheckEngine on loopback', () => {
     const syns = lines.slice(1) as { src: string; sport: number }[];
     assert.deepEqual(syns.map((x) => x.src).sort(), ['127.0.0.2', '127.0.0.3']);
     assert.equal(syns.find((x) => x.src === '127.0.0.3')!.sport, 40123, 'bindPort honoured');
+    assert.equal(e.stats().synProbes, mode.syn ? 1 : 0, 'a fixed source port is a socket\'s: connect()');
     closeEngine(e);
     proc.kill('SIGKILL');
     await closeServer(s);
@@ -249,21 +291,23 @@ describe('TcpCheckEngine on loopback', () => {
     const maxPer = Math.max(...per);
     assert.ok(minPer >= runMs / interval / 2 && maxPer <= runMs / interval + 1, `per-target probes ${minPer}..${maxPer}`);
     for (let id = 0; id < N; id++) assert.equal(e.last(id)?.ok, true, `target ${id}`);
-    // Spread: over whole 1 ms buckets inside the steady window, the busiest holds <= 2x the mean.
-    const t0 = times[0]! + 200;
-    const t1 = times[times.length - 1]! - 200;
+    // Spread: over the engine's wake-up windows (kWakeNs, 4 ms: what is due in one window
+    // starts in one wake-up) inside the steady run, the busiest holds <= 2x the mean.
+    const WAKE_MS = 4;
+    const t0 = Math.ceil((times[0]! + 200) / WAKE_MS) * WAKE_MS;
+    const t1 = Math.floor((times[times.length - 1]! - 200) / WAKE_MS) * WAKE_MS;
     const buckets = new Map<number, number>();
     let inWindow = 0;
     for (const t of times) {
       if (t < t0 || t >= t1) continue;
-      const b = Math.floor(t);
+      const b = Math.floor(t / WAKE_MS);
       buckets.set(b, (buckets.get(b) ?? 0) + 1);
       inWindow++;
     }
-    const mean = inWindow / Math.floor(t1 - t0);
+    const mean = inWindow / ((t1 - t0) / WAKE_MS);
     const max = Math.max(...buckets.values());
-    console.log(`# spread: ${inWindow} starts over ${Math.floor(t1 - t0)} ms, mean ${mean.toFixed(1)}/ms, max ${max}/ms, lateStarts ${st.lateStarts}`);
-    assert.ok(max <= 2 * mean, `max burst ${max} in 1 ms vs mean ${mean.toFixed(1)}`);
+    console.log(`# spread: ${inWindow} starts over ${t1 - t0} ms, mean ${mean.toFixed(1)} per ${WAKE_MS} ms, max ${max}, lateStarts ${st.lateStarts}`);
+    assert.ok(max <= 2 * mean, `max burst ${max} in ${WAKE_MS} ms vs mean ${mean.toFixed(1)}`);
     closeEngine(e);
     for (const s of ss) await closeServer(s);
   });
@@ -301,7 +345,7 @@ describe('TcpCheckEngine on loopback', () => {
     await closeServer(s);
   });
 
-  test('EMFILE: connect_error with errno 24, counted, no crash', async () => {
+  test('connect(): EMFILE is connect_error with errno 24, counted, no crash', async () => {
     const { proc, lines } = await python(FULL_BACKLOG);
     const port = (lines[0] as { port: number }).port;
     const fillers = [net.connect(port, '127.0.0.1'), net.connect(port, '127.0.0.1')];
@@ -312,7 +356,7 @@ describe('TcpCheckEngine on loopback', () => {
     const src = `
       const { createTcpCheckEngine } = await import(${JSON.stringify(mod)});
       const got = [];
-      const e = createTcpCheckEngine((b) => got.push(...b));
+      const e = createTcpCheckEngine((b) => got.push(...b), { syn: false });
       for (let id = 0; id < 200; id++) { e.add(id, { family: 4, address: '127.0.0.1', port: ${port}, timeoutMs: 300 }); e.probeIn(id, 0); }
       const t = setInterval(() => {
         if (got.length < 200) return;
@@ -337,5 +381,136 @@ describe('TcpCheckEngine on loopback', () => {
     assert.equal(r.emfile + r.timeouts, 200);
     for (const f of fillers) f.destroy();
     proc.kill('SIGKILL');
+  });
+  test('half-open on the wire: SYN from the raw socket, SYN-ACK, the kernel\'s RST; the server accepts nothing', async () => {
+    let accepted = 0;
+    const s = net.createServer((c) => { accepted++; c.on('error', () => {}); c.destroy(); });
+    servers.add(s);
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));
+    const port = portOf(s);
+    const { proc, lines } = await python(WIRE_WATCH(port));
+    const { e, got } = engine(true);
+    e.add(1, { family: 4, address: '127.0.0.1', port, timeoutMs: 1000 });
+    e.probeIn(1, 0);
+    await waitFor(() => got.length === 1, { timeoutMs: 5000, what: 'outcome' });
+    await waitFor(() => lines.length >= 4, { timeoutMs: 5000, what: 'three segments seen' });
+    const segs = lines.slice(1) as { dir: string; flags: string; sport: number; dport: number }[];
+    assert.equal(got[0]!.ok, true);
+    assert.deepEqual(segs.slice(0, 3).map((x) => `${x.dir} ${x.flags}`), ['in S', 'out SA', 'in R'], JSON.stringify(segs));
+    assert.equal(new Set(segs.map((x) => (x.dir === 'in' ? x.sport : x.dport))).size, 1, 'one source port');
+    assert.equal(e.stats().synProbes, 1);
+    await sleep(200);
+    assert.equal(accepted, 0, 'the handshake never completed');
+    closeEngine(e);
+    proc.kill('SIGKILL');
+    await closeServer(s);
+  });
+
+  for (const mode of MODES) test(`${mode.name}: a dropped SYN is sent again after 1 s, within connect_timeout`, async () => {
+    const { proc, lines } = await python(ACCEPT_LATER);
+    const port = (lines[0] as { port: number }).port;
+    const fillers = [net.connect(port, '127.0.0.1'), net.connect(port, '127.0.0.1')];
+    for (const f of fillers) f.on('error', () => {});
+    await sleep(200);
+    const { e, got } = engine(mode.syn);
+    e.add(1, { family: 4, address: '127.0.0.1', port, timeoutMs: 2500 });
+    e.probeIn(1, 0);
+    await sleep(500);
+    proc.stdin!.write('go\n');  // the accept queue empties: the next SYN is answered
+    await waitFor(() => got.length === 1, { timeoutMs: 5000, what: 'outcome' });
+    assert.equal(got[0]!.ok, true, JSON.stringify(got[0]));
+    assert.ok(got[0]!.latencyUs >= 900_000 && got[0]!.latencyUs < 2_000_000, `answered the retransmission: ${got[0]!.latencyUs} us`);
+    assert.deepEqual([e.stats().synProbes, e.stats().synRetransmits], mode.syn ? [1, 1] : [0, 0]);
+    closeEngine(e);
+    for (const f of fillers) f.destroy();
+    proc.kill('SIGKILL');
+  });
+
+  test('half-open: two probes of one address and port at once, the second connect()s; both ok', async () => {
+    const s = await listen();
+    const { e, got } = engine(true);
+    e.add(1, { family: 4, address: '127.0.0.1', port: portOf(s), timeoutMs: 1000 });
+    e.add(2, { family: 4, address: '127.0.0.1', port: portOf(s), timeoutMs: 2000 });
+    e.probeIn(1, 0);
+    e.probeIn(2, 0);
+    await waitFor(() => got.length === 2, { timeoutMs: 5000, what: '2 outcomes' });
+    assert.ok(got.every((o) => o.ok), JSON.stringify(got));
+    const st = e.stats();
+    assert.deepEqual([st.probes, st.synProbes, st.synRetransmits], [2, 1, 0]);
+    closeEngine(e);
+    await closeServer(s);
+  });
+
+  test('half-open: 200 probes in a process with 64 descriptors all answered (refused), none EMFILE', async () => {
+    const port = await closedPort();
+    const mod = new URL('../../src/net/tcpCheckEngine.js', import.meta.url).href;
+    // 200 distinct destinations (127.0.2.1 ..), nothing listening: each answers with a RST.
+    const src = `
+      const { createTcpCheckEngine } = await import(${JSON.stringify(mod)});
+      const got = [];
+      const e = createTcpCheckEngine((b) => got.push(...b));
+      for (let id = 0; id < 200; id++) { e.add(id, { family: 4, address: '127.0.2.' + (id + 1), port: ${port}, timeoutMs: 2000 }); e.probeIn(id, 0); }
+      const t = setInterval(() => {
+        if (got.length < 200) return;
+        clearInterval(t);
+        const s = e.stats();
+        e.close();
+        console.log(JSON.stringify({ refused: got.filter((o) => o.reason === 'refused').length, fdErrors: s.fdErrors, synProbes: s.synProbes }));
+      }, 20);`;
+    const child = spawn('sh', ['-c', `ulimit -n 64 && exec "${process.execPath}" --input-type=module -e '${src.replace(/'/g, `'\\''`)}'`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.add(child);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    clearTimeout(killer);
+    children.delete(child);
+    assert.equal(code, 0, `child exit code (output: ${out})`);
+    assert.deepEqual(JSON.parse(out), { refused: 200, fdErrors: 0, synProbes: 200 });
+  });
+  test('both ways give unreachable (EHOSTUNREACH) for an unreachable route and for a neighbour that never answers (ICMP from the local stack)', { timeout: 30_000 }, async () => {
+    // A namespace of our own: v0 (203.0.113.1/24) on a veth whose peer answers no ARP, and an
+    // unreachable route for 198.51.100.0/24.
+    const ns = `tCke${process.pid}`;
+    const sh = (cmd: string): void => {
+      const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+    };
+    sh(`ip netns add ${ns}`);
+    try {
+      sh(`ip -n ${ns} link set lo up && ip -n ${ns} link add v0 type veth peer name v1 && ip -n ${ns} addr add 203.0.113.1/24 dev v0 ` +
+        `&& ip -n ${ns} link set v0 up && ip -n ${ns} link set v1 up && ip -n ${ns} route add unreachable 198.51.100.0/24`);
+      const mod = new URL('../../src/net/tcpCheckEngine.js', import.meta.url).href;
+      const src = `
+        const { createTcpCheckEngine } = await import(${JSON.stringify(mod)});
+        const out = {};
+        const engines = [true, false].map((syn) => createTcpCheckEngine((b) => { for (const o of b) out[(syn ? 'syn' : 'connect') + o.id] = o.reason + ' ' + o.errno; }, { syn }));
+        for (const e of engines) {
+          e.add(1, { family: 4, address: '198.51.100.7', port: 80, timeoutMs: 6000 });
+          e.add(2, { family: 4, address: '203.0.113.9', port: 80, timeoutMs: 6000 });
+          e.probeIn(1, 0); e.probeIn(2, 0);
+        }
+        const t = setInterval(() => {
+          if (Object.keys(out).length < 4) return;
+          clearInterval(t);
+          const synProbes = engines[0].stats().synProbes;
+          for (const e of engines) e.close();
+          console.log(JSON.stringify({ out, synProbes }));
+        }, 20);`;
+      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
+      children.add(child);
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      clearTimeout(killer);
+      children.delete(child);
+      assert.equal(code, 0, `child exit code (output: ${out})`);
+      const r = JSON.parse(out) as { out: Record<string, string>; synProbes: number };
+      assert.deepEqual(r.out, { syn1: 'unreachable 113', syn2: 'unreachable 113', connect1: 'unreachable 113', connect2: 'unreachable 113' });
+      assert.equal(r.synProbes, 1, 'the route lookup refused the first before any SYN; the second went half-open');
+    } finally {
+      spawnSync('ip', ['netns', 'del', ns]);
+    }
   });
 });

@@ -99,7 +99,10 @@ export class FakeTcpCheckEngine implements TcpCheckEngine {
   stats(): TcpCheckStats {
     let inFlight = 0;
     for (const t of this.targets.values()) if (t.inFlight) inFlight++;
-    return { ...this.counts, inFlight, targets: this.targets.size, lateStarts: 0, fdErrors: 0, stale: 0 };
+    return {
+      ...this.counts, inFlight, targets: this.targets.size, lateStarts: 0, fdErrors: 0, stale: 0,
+      synProbes: 0, synRetransmits: 0, synUnmatched: 0, syn4: 'off', syn6: 'off',
+    };
   }
 
   close(): void {
