@@ -14,6 +14,10 @@
 //
 // `tandem check`: wall time of `node bin/tandem check -f conf/lb1.yaml` (exit 0 required) and of
 // `node -e 0`, alternating, after one unrecorded run of each (a cold file cache is not the point).
+//
+// Everything runs without NODE_EXTRA_CA_CERTS, as under tandem's systemd unit (which sets no
+// such variable): a shell that has it set makes Node 20 read and parse that CA bundle at every
+// start, before any of tandem's code (~90 ms of `node -e 0` on the machine of docs/benchmarks.md).
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { DirectorSpec } from '../test/lib/director-spec.js';
@@ -26,6 +30,8 @@ import { realtimeNs } from './lib/adverts.js';
 import { checkCounts, eachArg, oneOf, usage, fmt, printStatsTable, stats, writeResults, type Stats } from './lib/common.js';
 import { hostFacts, loadAverage } from './lib/proc.js';
 import { loadBundle } from '../src/boot.cjs';
+
+delete process.env.NODE_EXTRA_CA_CERTS;
 
 type Impl = 'tandem' | 'keepalived';
 const VRID = 51;

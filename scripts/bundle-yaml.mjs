@@ -18,6 +18,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { collectRequires, moduleLoaderSource } from './lib/requireGraph.mjs';
+import { reexecWithDaemonFlags } from './lib/daemonFlags.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -69,4 +70,8 @@ export function bundle(outDir) {
   return { version, hash, files: mods.length, bundleFile };
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) bundle(resolve(process.argv[2] ?? join(root, 'dist', 'vendor')));
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // The code cache is V8's under the daemon's flags, or bin/tandem would reject it (lib/daemonFlags.mjs).
+  await reexecWithDaemonFlags(fileURLToPath(import.meta.url), process.argv.slice(2));
+  bundle(resolve(process.argv[2] ?? join(root, 'dist', 'vendor')));
+}

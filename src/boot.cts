@@ -18,6 +18,9 @@ interface Bundle {
   inputs: [string, number][];
   /** The module URLs evaluated so far (test/unit/cli-imports.test.ts). */
   loadedIds(): string[];
+  /** Whether V8 took the code cache (false: the bundle was compiled from source, as after a
+   *  cache made under other node flags: scripts/lib/daemonFlags.mjs). Set by loadBundle. */
+  cacheAccepted?: boolean;
 }
 
 const dist = pathToFileURL(`${__dirname}/../`);
@@ -42,6 +45,7 @@ export function loadBundle(dir: URL = new URL('vendor/', dist)): Bundle | undefi
     try { now = statSync(new URL(rel, dist)).mtimeMs; } catch { return undefined; }
     if (now !== mtimeMs) return undefined;
   }
+  b.cacheAccepted = cachedData !== undefined && !script.cachedDataRejected;
   return b;
 }
 

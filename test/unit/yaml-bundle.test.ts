@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as Yaml from 'yaml';
 import { loadYamlBundle } from '../../src/config/yaml.js';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/nodeFlags.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const pkg = createRequire(join(root, 'package.json'))('yaml') as typeof Yaml;
@@ -97,7 +98,8 @@ describe('the yaml bundle', () => {
   });
 
   it('tandem loads it from its V8 code cache', () => {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e',
+    // With the daemon's flags, as bin/tandem runs: V8 accepts a cache only under the flags it was made with.
+    const r = spawnSync(process.execPath, [...DAEMON_NODE_FLAGS, '--input-type=module', '-e',
       `const m = await import(${JSON.stringify(pathToFileURL(join(root, 'dist/src/config/yaml.js')).href)}); console.log(m.yamlSource);`],
     { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
