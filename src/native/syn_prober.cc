@@ -175,11 +175,15 @@ int SynProber::SourceFor(const SockAddr& to, const SockAddr* bindAt, SockAddr* s
   return 0;
 }
 
-int SynProber::Send(const SockAddr& to, const SockAddr& src, uint32_t seq) {
+void SynProber::Queue(const SockAddr& to, const SockAddr& src, uint32_t seq, uint32_t id) {
   int family = to.sa.sa_family == AF_INET ? 4 : 6;
-  int fd = Fd(family);
-  if (fd < 0) return EBADF;
-  uint8_t tcp[kTcpLen] = {};
+  std::vector<Pending>& q = family == 4 ? queue4_ : queue6_;
+  q.emplace_back();
+  Pending& p = q.back();
+  p.id = id;
+  p.seq = seq;
+  uint8_t* tcp = p.tcp;
+  std::memset(tcp, 0, kTcpLen);
   uint16_t dport = family == 4 ? to.v4.sin_port : to.v6.sin6_port;
   std::memcpy(tcp, family == 4 ? &port4_ : &port6_, 2);
   std::memcpy(tcp + 2, &dport, 2);
@@ -194,20 +198,13 @@ int SynProber::Send(const SockAddr& to, const SockAddr& src, uint32_t seq) {
   o[8] = 1, o[9] = 3, o[10] = 3, o[11] = 7;  // NOP window scale 7
   Put16(tcp + 16, TcpChecksum(src, to, tcp, kTcpLen));
 
-  SockAddr dst = to;
-  if (family == 4) dst.v4.sin_port = 0;
-  else dst.v6.sin6_port = 0;  // rawv6_sendmsg: a port other than 0 or the protocol is EINVAL
-  iovec iov{tcp, kTcpLen};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
-  msghdr msg{};
-  msg.msg_name = &dst;
-  msg.msg_namelen = LenOf(family);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  cmsghdr* c = reinterpret_cast<cmsghdr*>(cbuf);
+  p.dst = to;
+  if (family == 4) p.dst.v4.sin_port = 0;
+  else p.dst.v6.sin6_port = 0;  // rawv6_sendmsg: a port other than 0 or the protocol is EINVAL
+  std::memset(p.cbuf, 0, sizeof p.cbuf);
+  cmsghdr* c = reinterpret_cast<cmsghdr*>(p.cbuf);
   if (family == 4) {
-    msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+    p.clen = CMSG_SPACE(sizeof(in_pktinfo));
     c->cmsg_level = IPPROTO_IP;
     c->cmsg_type = IP_PKTINFO;
     c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
@@ -215,7 +212,7 @@ int SynProber::Send(const SockAddr& to, const SockAddr& src, uint32_t seq) {
     pi.ipi_spec_dst = src.v4.sin_addr;
     std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
   } else {
-    msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+    p.clen = CMSG_SPACE(sizeof(in6_pktinfo));
     c->cmsg_level = IPPROTO_IPV6;
     c->cmsg_type = IPV6_PKTINFO;
     c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
@@ -224,11 +221,46 @@ int SynProber::Send(const SockAddr& to, const SockAddr& src, uint32_t seq) {
     pi.ipi6_ifindex = to.v6.sin6_scope_id;
     std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
   }
-  for (int i = 0; i < 3; i++) {
-    if (sendmsg(fd, &msg, MSG_DONTWAIT) == static_cast<ssize_t>(kTcpLen)) return 0;
-    if (errno != EINTR) return errno;
+}
+
+void SynProber::Flush(std::vector<SendFailure>* failed) {
+  FlushFamily(4, &queue4_, failed);
+  FlushFamily(6, &queue6_, failed);
+}
+
+void SynProber::FlushFamily(int family, std::vector<Pending>* q, std::vector<SendFailure>* failed) {
+  if (q->empty()) return;
+  int fd = Fd(family);
+  size_t n = q->size();
+  msgs_.assign(n, mmsghdr{});
+  iovs_.resize(n);
+  for (size_t i = 0; i < n; i++) {
+    Pending& p = (*q)[i];
+    iovs_[i] = {p.tcp, kTcpLen};
+    msghdr& m = msgs_[i].msg_hdr;
+    m.msg_name = &p.dst;
+    m.msg_namelen = LenOf(family);
+    m.msg_iov = &iovs_[i];
+    m.msg_iovlen = 1;
+    m.msg_control = p.cbuf;
+    m.msg_controllen = p.clen;
   }
-  return EINTR;
+  // sendmmsg stops at the first message that fails and reports the ones before it as sent: the
+  // next call starts with the failing one, whose errno it then returns.
+  size_t i = 0;
+  for (size_t guard = 0; i < n && guard < 2 * n + 8; guard++) {
+    int sent = fd < 0 ? -1 : sendmmsg(fd, &msgs_[i], static_cast<unsigned>(n - i), MSG_DONTWAIT);
+    if (sent > 0) {
+      i += static_cast<size_t>(sent);
+      continue;
+    }
+    int err = fd < 0 ? EBADF : errno;
+    if (sent < 0 && err == EINTR) continue;
+    failed->push_back(SendFailure{(*q)[i].id, (*q)[i].seq, sent == 0 ? EAGAIN : err});
+    i++;
+  }
+  for (; i < n; i++) failed->push_back(SendFailure{(*q)[i].id, (*q)[i].seq, EINTR});
+  q->clear();
 }
 
 void SynProber::Drain(int family, std::vector<SynReply>* out, size_t max) {

@@ -58,9 +58,17 @@ class SynProber {
   // local as bind() checks it). 0 or the errno (EADDRNOTAVAIL, ENETUNREACH, EHOSTUNREACH, ...).
   int SourceFor(const SockAddr& to, const SockAddr* bind, SockAddr* src);
 
-  // Sends one SYN with sequence number `seq` from `src` (the address SourceFor gave) and our
-  // reserved port. 0 or the errno of sendmsg (ENETUNREACH, EINVAL, ENOBUFS, ...).
-  int Send(const SockAddr& to, const SockAddr& src, uint32_t seq);
+  // Queues one SYN with sequence number `seq` from `src` (the address SourceFor gave) and our
+  // reserved port, for `id`; Flush sends what is queued, one sendmmsg per family (a wake-up's
+  // starts leave in one system call instead of one each).
+  void Queue(const SockAddr& to, const SockAddr& src, uint32_t seq, uint32_t id);
+  struct SendFailure {
+    uint32_t id;
+    uint32_t seq;
+    int err;  // sendmsg's errno: ENETUNREACH, EINVAL, ENOBUFS, ...
+  };
+  // Sends the queued SYNs; appends one entry per SYN that could not be sent.
+  void Flush(std::vector<SendFailure>* failed);
 
   // Appends what family's socket has queued (answers, then errors), at most `max` entries.
   void Drain(int family, std::vector<SynReply>* out, size_t max);
@@ -72,6 +80,19 @@ class SynProber {
   void DrainAnswers(int family, std::vector<SynReply>* out, size_t max);
   void DrainErrors(int family, std::vector<SynReply>* out, size_t max);
 
+  struct Pending {
+    uint8_t tcp[32];
+    SockAddr dst;
+    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(in6_pktinfo))];
+    size_t clen;
+    uint32_t id;
+    uint32_t seq;
+  };
+  void FlushFamily(int family, std::vector<Pending>* q, std::vector<SendFailure>* failed);
+
+  std::vector<Pending> queue4_, queue6_;
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iovs_;
   int raw4_ = -1, raw6_ = -1;        // the raw sockets
   int hold4_ = -1, hold6_ = -1;      // the TCP sockets holding the source ports
   int route4_ = -1, route6_ = -1;    // UDP sockets for SourceFor (re-connected per lookup)

@@ -703,6 +703,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       }
       if (commands) ProcessCommands(now);
       RunTimers(now);
+      FlushSyns(now);
       MaybeFlush(now);
       ArmTimer();
     }
@@ -1105,13 +1106,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
     t.synCount++;
     uint32_t seq = synSecret_ ^ ((static_cast<uint32_t>(t.synCount & 0x3ff) << 22) | id);
     t.synSentWallNs = WallNs();
-    int err = prober_.Send(t.to, t.src, seq);
-    if (err != 0) {
-      t.srcAtNs = -1;
-      if (err == ENOBUFS || err == ENOMEM) stats_[kFdErrors]++;
-      Finish(id, t, CodeOf(err), err, now);
-      return true;
-    }
+    prober_.Queue(t.to, t.src, seq, id);  // sent with this wake-up's others (FlushSyns)
     stats_[kSynProbes]++;
     stats_[kInFlight]++;
     synFlight_.insert(key);
@@ -1145,16 +1140,26 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       return;
     }
     if (now >= t.synRtxNs) {
-      int err = prober_.Send(t.synTo, t.src, t.synSeq);
-      if (err != 0) {
-        EndSyn(id, t, CodeOf(err), err, now);
-        return;
-      }
+      prober_.Queue(t.synTo, t.src, t.synSeq, id);
       stats_[kSynRetransmits]++;
       t.synRtoNs *= 2;
       t.synRtxNs = now + t.synRtoNs;
     }
     SetTimer(id, t, t.synRtxNs < t.synDeadlineNs ? t.synRtxNs : t.synDeadlineNs);
+  }
+
+  // Sends the SYNs this wake-up queued; one that could not leave ends its probe with the
+  // errno (as a connect() whose SYN cannot be sent fails: ENETUNREACH, ENOBUFS, ...).
+  void FlushSyns(int64_t now) {
+    synFailed_.clear();
+    prober_.Flush(&synFailed_);
+    for (const SynProber::SendFailure& f : synFailed_) {
+      if (f.id >= targets.size()) continue;
+      Target& t = targets[f.id];
+      if (!t.synLive || t.synSeq != f.seq) continue;
+      if (f.err == ENOBUFS || f.err == ENOMEM) stats_[kFdErrors]++;
+      EndSyn(f.id, t, CodeOf(f.err), f.err, now);
+    }
   }
 
   static bool SamePeer(const SockAddr& a, const SockAddr& b) {
@@ -1386,6 +1391,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
   SynProber prober_;
   std::unordered_set<TupleKey, TupleHash> synFlight_;  // destinations of half-open probes in flight
   std::vector<SynReply> synReplies_;
+  std::vector<SynProber::SendFailure> synFailed_;
   uint32_t synSecret_ = 0;  // XORed into sequence numbers: an off-path guess must not end a probe
   bool synEnabled_ = true;
   using MinHeap = std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<HeapEntry>>;

@@ -1,16 +1,23 @@
 // The native TcpCheckEngine (src/native/tcp_check_engine.cc via src/net/tcpCheckEngine.ts)
-// against real sockets on loopback (127.0.0.0/8, ::1), as root:
+// against real sockets on loopback (127.0.0.0/8, ::1), as root. The outcome tests run both ways a
+// TCP probe can go out, half-open from a raw socket (native/syn_prober.cc, the default) and by
+// connect() ({ syn: false }), and must give the same words:
 // - outcomes: ok on a listener, refused on a closed port, timeout on a listener whose accept
 //   queue is full (Linux drops the SYN: tcp_conn_request's sk_acceptq_is_full), connect_error
-//   with errno for a bind address that is not local;
+//   with errno for a bind address that is not local; a SYN dropped once is sent again after 1 s;
+//   unreachable for an unreachable route and for a neighbour that never answers (a namespace);
 // - quiet mode: nothing reported while the server is up, the first failure within one interval
 //   (+ scheduling slack) of the listener closing, last()/stats() showing the suppressed ones;
 // - remove() of an in-flight probe reports nothing; bindAddress is the SYN's source (seen by a
 //   raw IPPROTO_TCP socket, since a TCP_CHECK never lets the server accept);
+// - half-open on the wire: SYN, SYN-ACK, RST, nothing accepted; two probes of one address and
+//   port at once (the second connect()s); 200 probes need no descriptor each;
 // - 2,000 targets at 100 ms: counts add up, none lost, starts spread evenly;
-// - EMFILE (a child with a low RLIMIT_NOFILE): connect_error with errno 24, counted, no crash.
-// The full-backlog listener and the SYN watcher are small python3 processes (Node's net.Server
-// always accepts, and Node has no raw sockets); every one is killed in after(), even on failure.
+// - EMFILE on the connect() path (a child with a low RLIMIT_NOFILE): connect_error with errno
+//   24, counted, no crash.
+// The full-backlog listeners and the segment watcher are small python3 processes (Node's
+// net.Server always accepts, and Node has no raw sockets); every one is killed in after(), even
+// on failure.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -71,6 +78,28 @@ async function python(source: string): Promise<{ proc: ChildProcess; lines: unkn
   return { proc, lines };
 }
 
+const ENGINE_MODULE = new URL('../../src/net/tcpCheckEngine.js', import.meta.url).href;
+
+/** Runs `body` in a child node (ES module, createTcpCheckEngine in scope), optionally with
+ *  RLIMIT_NOFILE `fdLimit` or inside netns `ns`; killed after 15 s. Its exit code, stdout, time. */
+async function engineChild(body: string, opts: { fdLimit?: number; ns?: string } = {}): Promise<{ code: number | null; out: string; ms: number }> {
+  const src = `const { createTcpCheckEngine } = await import(${JSON.stringify(ENGINE_MODULE)});\n${body}`;
+  const node = [process.execPath, '--input-type=module', '-e', src];
+  const argv = opts.fdLimit !== undefined
+    ? ['sh', '-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, ...node]
+    : opts.ns !== undefined ? ['ip', 'netns', 'exec', opts.ns, ...node] : node;
+  const t0 = Date.now();
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(killer);
+  children.delete(child);
+  return { code, out, ms: Date.now() - t0 };
+}
+
 // Listens with backlog 0 and never accepts: once one connection sits in its accept queue the
 // kernel drops further SYNs (no SYN-ACK, no RST), which is what an overloaded server does.
 const FULL_BACKLOG = `
@@ -79,20 +108,6 @@ s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.bind(('127.0.0.1', 0)); s.listen(0)
 print(json.dumps({'port': s.getsockname()[1]}))
 sys.stdin.read()
-`;
-
-// Prints {src, sport} for every SYN (no ACK) to 127.0.0.1:PORT seen on this host's TCP input.
-const SYN_WATCH = (port: number) => `
-import socket, json, struct
-r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
-print(json.dumps({'ready': True}))
-while True:
-    p = r.recv(65535)
-    ihl = (p[0] & 15) * 4
-    sport, dport = struct.unpack('!HH', p[ihl:ihl+4])
-    flags = p[ihl+13]
-    if dport == ${port} and flags & 0x02 and not flags & 0x10:
-        print(json.dumps({'src': socket.inet_ntoa(p[12:16]), 'sport': sport}))
 `;
 
 // Listens with backlog 0 and accepts nothing until told (a line on stdin), then everything:
@@ -112,8 +127,8 @@ while True:
         pass
 `;
 
-// Prints {dir, flags} for every segment to or from 127.0.0.1:PORT on this host's TCP input
-// ('in': towards the port, 'out': from it), flags as a string of S, A, R, F.
+// Prints {dir, flags, src, sport, dport} for every segment to or from PORT on this host's TCP
+// input ('in': towards the port, 'out': from it), flags as a string of S, A, R, F.
 const WIRE_WATCH = (port: number) => `
 import socket, json, struct
 r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
@@ -126,7 +141,7 @@ while True:
     if ${port} not in (sport, dport):
         continue
     flags = ''.join(c for b, c in ((2, 'S'), (16, 'A'), (4, 'R'), (1, 'F')) if f & b)
-    print(json.dumps({'dir': 'in' if dport == ${port} else 'out', 'flags': flags, 'sport': sport, 'dport': dport}))
+    print(json.dumps({'dir': 'in' if dport == ${port} else 'out', 'flags': flags, 'src': socket.inet_ntoa(p[12:16]), 'sport': sport, 'dport': dport}))
 `;
 
 describe('TcpCheckEngine on loopback', () => {
@@ -239,7 +254,7 @@ describe('TcpCheckEngine on loopback', () => {
   for (const mode of MODES) test(`${mode.name}: bindAddress is the source address the server sees (bindPort: always connect())`, async () => {
     const s = await listen();
     const port = portOf(s);
-    const { proc, lines } = await python(SYN_WATCH(port));
+    const { proc, lines } = await python(WIRE_WATCH(port));
     const { e, got } = engine(mode.syn);
     e.add(1, { family: 4, address: '127.0.0.1', port, bindAddress: '127.0.0.2', timeoutMs: 1000 });
     e.add(2, { family: 4, address: '127.0.0.1', port, bindAddress: '127.0.0.3', bindPort: 40123, timeoutMs: 1000 });
@@ -247,8 +262,10 @@ describe('TcpCheckEngine on loopback', () => {
     e.probeIn(2, 0);
     await waitFor(() => got.length === 2, { timeoutMs: 5000, what: '2 outcomes' });
     assert.ok(got.every((o) => o.ok), JSON.stringify(got));
-    await waitFor(() => lines.length >= 3, { timeoutMs: 5000, what: 'SYNs seen' });
-    const syns = lines.slice(1) as { src: string; sport: number }[];
+    type Seg = { dir: string; flags: string; src: string; sport: number };
+    const synsIn = (): Seg[] => (lines.slice(1) as Seg[]).filter((x) => x.dir === 'in' && x.flags === 'S');
+    await waitFor(() => synsIn().length >= 2, { timeoutMs: 5000, what: 'SYNs seen' });
+    const syns = synsIn();
     assert.deepEqual(syns.map((x) => x.src).sort(), ['127.0.0.2', '127.0.0.3']);
     assert.equal(syns.find((x) => x.src === '127.0.0.3')!.sport, 40123, 'bindPort honoured');
     assert.equal(e.stats().synProbes, mode.syn ? 1 : 0, 'a fixed source port is a socket\'s: connect()');
@@ -314,20 +331,7 @@ describe('TcpCheckEngine on loopback', () => {
 
   test('process lifetime: a pending probe keeps the process alive until reported; an idle engine does not', async () => {
     const s = await listen();
-    const mod = new URL('../../src/net/tcpCheckEngine.js', import.meta.url).href;
-    const runChild = async (body: string): Promise<{ code: number | null; out: string; ms: number }> => {
-      const src = `const { createTcpCheckEngine } = await import(${JSON.stringify(mod)});\n${body}`;
-      const t0 = Date.now();
-      const child = spawn(process.execPath, ['--input-type=module', '-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
-      children.add(child);
-      let out = '';
-      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-      clearTimeout(killer);
-      children.delete(child);
-      return { code, out, ms: Date.now() - t0 };
-    };
+    const runChild = (body: string) => engineChild(body);
     // Nothing else holds the loop: only the engine's pending probe (500 ms away) can.
     const pending = await runChild(`
       const e = createTcpCheckEngine((b) => console.log(JSON.stringify(b)));
@@ -352,9 +356,7 @@ describe('TcpCheckEngine on loopback', () => {
     for (const f of fillers) f.on('error', () => {});
     await sleep(200);
     // A child with 64 descriptors runs 200 probes that all hang (SYNs dropped): most cannot get a socket.
-    const mod = new URL('../../src/net/tcpCheckEngine.js', import.meta.url).href;
-    const src = `
-      const { createTcpCheckEngine } = await import(${JSON.stringify(mod)});
+    const { code, out } = await engineChild(`
       const got = [];
       const e = createTcpCheckEngine((b) => got.push(...b), { syn: false });
       for (let id = 0; id < 200; id++) { e.add(id, { family: 4, address: '127.0.0.1', port: ${port}, timeoutMs: 300 }); e.probeIn(id, 0); }
@@ -366,13 +368,7 @@ describe('TcpCheckEngine on loopback', () => {
         const timeouts = got.filter((o) => o.reason === 'timeout').length;
         e.close();
         console.log(JSON.stringify({ emfile, timeouts, fdErrors: s.fdErrors, total: got.length }));
-      }, 20);`;
-    const child = spawn('sh', ['-c', `ulimit -n 64 && exec "${process.execPath}" --input-type=module -e '${src.replace(/'/g, `'\\''`)}'`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.add(child);
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    children.delete(child);
+      }, 20);`, { fdLimit: 64 });
     assert.equal(code, 0, `child exit code (output: ${out})`);
     const r = JSON.parse(out) as { emfile: number; timeouts: number; fdErrors: number; total: number };
     assert.equal(r.total, 200);
@@ -443,10 +439,8 @@ describe('TcpCheckEngine on loopback', () => {
 
   test('half-open: 200 probes in a process with 64 descriptors all answered (refused), none EMFILE', async () => {
     const port = await closedPort();
-    const mod = new URL('../../src/net/tcpCheckEngine.js', import.meta.url).href;
     // 200 distinct destinations (127.0.2.1 ..), nothing listening: each answers with a RST.
-    const src = `
-      const { createTcpCheckEngine } = await import(${JSON.stringify(mod)});
+    const { code, out } = await engineChild(`
       const got = [];
       const e = createTcpCheckEngine((b) => got.push(...b));
       for (let id = 0; id < 200; id++) { e.add(id, { family: 4, address: '127.0.2.' + (id + 1), port: ${port}, timeoutMs: 2000 }); e.probeIn(id, 0); }
@@ -456,15 +450,7 @@ describe('TcpCheckEngine on loopback', () => {
         const s = e.stats();
         e.close();
         console.log(JSON.stringify({ refused: got.filter((o) => o.reason === 'refused').length, fdErrors: s.fdErrors, synProbes: s.synProbes }));
-      }, 20);`;
-    const child = spawn('sh', ['-c', `ulimit -n 64 && exec "${process.execPath}" --input-type=module -e '${src.replace(/'/g, `'\\''`)}'`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.add(child);
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    clearTimeout(killer);
-    children.delete(child);
+      }, 20);`, { fdLimit: 64 });
     assert.equal(code, 0, `child exit code (output: ${out})`);
     assert.deepEqual(JSON.parse(out), { refused: 200, fdErrors: 0, synProbes: 200 });
   });
@@ -480,9 +466,7 @@ describe('TcpCheckEngine on loopback', () => {
     try {
       sh(`ip -n ${ns} link set lo up && ip -n ${ns} link add v0 type veth peer name v1 && ip -n ${ns} addr add 203.0.113.1/24 dev v0 ` +
         `&& ip -n ${ns} link set v0 up && ip -n ${ns} link set v1 up && ip -n ${ns} route add unreachable 198.51.100.0/24`);
-      const mod = new URL('../../src/net/tcpCheckEngine.js', import.meta.url).href;
-      const src = `
-        const { createTcpCheckEngine } = await import(${JSON.stringify(mod)});
+      const { code, out } = await engineChild(`
         const out = {};
         const engines = [true, false].map((syn) => createTcpCheckEngine((b) => { for (const o of b) out[(syn ? 'syn' : 'connect') + o.id] = o.reason + ' ' + o.errno; }, { syn }));
         for (const e of engines) {
@@ -496,15 +480,7 @@ describe('TcpCheckEngine on loopback', () => {
           const synProbes = engines[0].stats().synProbes;
           for (const e of engines) e.close();
           console.log(JSON.stringify({ out, synProbes }));
-        }, 20);`;
-      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
-      children.add(child);
-      let out = '';
-      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-      clearTimeout(killer);
-      children.delete(child);
+        }, 20);`, { ns });
       assert.equal(code, 0, `child exit code (output: ${out})`);
       const r = JSON.parse(out) as { out: Record<string, string>; synProbes: number };
       assert.deepEqual(r.out, { syn1: 'unreachable 113', syn2: 'unreachable 113', connect1: 'unreachable 113', connect2: 'unreachable 113' });
