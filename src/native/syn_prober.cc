@@ -58,10 +58,14 @@ socklen_t LenOf(int family) { return family == 4 ? sizeof(sockaddr_in) : sizeof(
 
 }  // namespace
 
-SynProber::~SynProber() {
-  for (int fd : {raw4_, raw6_, hold4_, hold6_, route4_, route6_}) {
-    if (fd >= 0) close(fd);
+void SynProber::Close() {
+  for (int* fd : {&raw4_, &raw6_, &hold4_, &hold6_, &route4_, &route6_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
   }
+  port4_ = port6_ = 0;
+  queue4_.clear();
+  queue6_.clear();
 }
 
 int SynProber::Open(int family) {

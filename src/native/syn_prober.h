@@ -46,7 +46,9 @@ class SynProber {
   SynProber() = default;
   SynProber(const SynProber&) = delete;
   SynProber& operator=(const SynProber&) = delete;
-  ~SynProber();
+  ~SynProber() { Close(); }
+  // Closes the sockets (the source ports are free again); Open may be called again after.
+  void Close();
 
   // Opens family's raw socket (4 or 6) and reserves its source port. 0, or the errno (EPERM
   // without CAP_NET_RAW). The socket is not in any epoll set: the caller drains it at its own

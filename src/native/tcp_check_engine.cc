@@ -652,6 +652,7 @@ class TcpCheckEngine : public Napi::ObjectWrap<TcpCheckEngine> {
       t.fd = -1;
     }
     targets.clear();
+    prober_.Close();  // the thread is gone: nothing else uses the raw sockets
     CloseFds();
     if (async_ != nullptr) {
       async_->data = nullptr;

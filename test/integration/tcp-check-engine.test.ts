@@ -489,4 +489,29 @@ describe('TcpCheckEngine on loopback', () => {
       spawnSync('ip', ['netns', 'del', ns]);
     }
   });
+  test('half-open: close() gives back every descriptor, the raw sockets and the held source port included', async () => {
+    const port = await closedPort();
+    const { code, out } = await engineChild(`
+      const { readdirSync } = await import('node:fs');
+      const fds = () => readdirSync('/proc/self/fd').length;
+      const before = fds();
+      const got = [];
+      const e = createTcpCheckEngine((b) => got.push(...b));
+      e.add(1, { family: 4, address: '127.0.0.1', port: ${port}, timeoutMs: 1000 });
+      e.add(2, { family: 6, address: '::1', port: ${port}, timeoutMs: 1000 });
+      e.probeIn(1, 0); e.probeIn(2, 0);
+      const t = setInterval(() => {
+        if (got.length < 2) return;
+        clearInterval(t);
+        const open = fds();
+        const s = e.stats();
+        e.close();
+        console.log(JSON.stringify({ reasons: got.map((o) => o.reason).sort(), synProbes: s.synProbes, opened: open - before, left: fds() - before }));
+      }, 20);`);
+    assert.equal(code, 0, `child exit code (output: ${out})`);
+    const r = JSON.parse(out) as { reasons: string[]; synProbes: number; opened: number; left: number };
+    assert.deepEqual([r.reasons, r.synProbes], [['refused', 'refused'], 2]);
+    assert.ok(r.opened >= 9, `the engine's descriptors while open: ${r.opened}`);
+    assert.equal(r.left, 0, 'descriptors left after close()');
+  });
 });
