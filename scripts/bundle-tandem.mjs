@@ -22,6 +22,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { collectRequires, moduleLoaderSource } from './lib/requireGraph.mjs';
 import { reexecWithDaemonFlags } from './lib/daemonFlags.mjs';
+import { asciiSource } from './lib/ascii.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -51,11 +52,12 @@ export function bundle(outDir) {
   // The script's value is a function of Node's require (built-in modules, packages) and of the
   // dist/ directory's URL (where it is now: the tree may have been moved since the build): it
   // returns the module loader, each module loaded once, on first require, as CommonJS does.
-  const source = `(function (nodeRequire, distUrl) {
+  // ASCII only, read back as latin1 (lib/ascii.mjs: a start reads it several times faster).
+  const source = asciiSource(`(function (nodeRequire, distUrl) {
 'use strict';
 ${moduleLoaderSource(defs, 'new URL(rest[0], distUrl).href')}
 return { load, inputs: ${JSON.stringify(inputs)}, loadedIds: () => loaded.flatMap((m, i) => (m ? [new URL(defs[i][2], distUrl).href] : [])) };
-})`;
+})`, 'tandem.cjs');
   mkdirSync(outDir, { recursive: true });
   const bundleFile = join(outDir, 'tandem.cjs');
   writeFileSync(bundleFile, source);

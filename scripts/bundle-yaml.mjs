@@ -6,7 +6,8 @@
 // (docs/architecture.md, "Start-up"). src/config/yaml.ts loads it and falls back to the package
 // when the bundle is missing or was built from another version.
 //
-// The bundle is the package's own code, unchanged, each file wrapped in a CommonJS module function;
+// The bundle is the package's own code, unchanged but for its few non-ASCII characters written as
+// \u escapes (lib/ascii.mjs), each file wrapped in a CommonJS module function;
 // relative require()s are resolved here to module numbers, anything else (node's `process`,
 // `buffer`) goes to Node's require. test/unit/yaml-bundle.test.ts checks that it equals the package.
 //
@@ -18,6 +19,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { collectRequires, moduleLoaderSource } from './lib/requireGraph.mjs';
+import { asciiSource } from './lib/ascii.mjs';
 import { reexecWithDaemonFlags } from './lib/daemonFlags.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,12 +48,13 @@ export function bundle(outDir) {
   const defs = mods.map((m) => `// ${relative(pkgDir, m.file)}\n[function (module, exports, require) {\n${m.code}\n}, ${JSON.stringify(m.deps)}]`);
   // The script's value is a function of Node's require (for the built-in modules): it returns the
   // package's exports, loading each module once, on first require, as Node does (cycles included).
-  const source = `(function (nodeRequire) {
+  // ASCII only, read back as latin1 (lib/ascii.mjs: a start reads it several times faster).
+  const source = asciiSource(`(function (nodeRequire) {
   'use strict';
   ${moduleLoaderSource(defs)}
   const yaml = load(0);
   return { yaml, version: ${JSON.stringify(version)}, hash: ${JSON.stringify(hash)} };
-  })`;
+  })`, 'yaml.cjs');
 
   mkdirSync(outDir, { recursive: true });
   const bundleFile = join(outDir, 'yaml.cjs');

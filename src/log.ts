@@ -31,6 +31,39 @@ function stdoutWriter(): (line: string) => void {
 }
 let stdoutBroken = false;
 
+/**
+ * Lines kept in memory until release(), then written in order through `open()`'s writer, as is
+ * every later line; release() twice is release() once.
+ */
+export function heldLines(open: () => (line: string) => void): { write: (line: string) => void; release: () => void } {
+  let out: ((line: string) => void) | undefined;
+  const held: string[] = [];
+  return {
+    write: (l) => { if (out) out(l); else held.push(l); },
+    release: () => {
+      if (out) return;
+      out = open();
+      for (const l of held.splice(0)) out(l);
+    },
+  };
+}
+
+/**
+ * stdout, held (heldLines) until release() or the process's exit, whichever comes first. Why:
+ * `tandem run` logs before its first advert, and Node builds process.stdout on first use, which
+ * loads its stream modules (and net, for a journal socket): 4.4 ms of the 55 ms from exec to the
+ * first advert on the machine of docs/benchmarks.md (issue 15 §3). run.ts releases it once the
+ * first adverts are out, or after LOG_HOLD_MS.
+ */
+export function heldStdout(): { write: (line: string) => void; release: () => void } {
+  const h = heldLines(stdoutWriter);
+  process.once('exit', h.release);
+  return h;
+}
+
+/** The longest a daemon's first lines wait in memory (heldStdout) when its start is slow. */
+export const LOG_HOLD_MS = 50;
+
 export function createLogger(opts: {
   write?: (line: string) => void; level?: Level; journald?: boolean; scope?: string; wallClock?: () => Date;
 } = {}): Logger {

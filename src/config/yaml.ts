@@ -24,7 +24,8 @@ export let yamlSource: 'bundle+cache' | 'bundle' | 'package' = 'package';
 export function loadYamlBundle(bundle: URL = bundleUrl, cache: URL = cacheUrl): { yaml: YamlModule; version: string; hash: string; cacheAccepted: boolean } | undefined {
   let source: string;
   try {
-    source = readFileSync(bundle, 'utf8');
+    // latin1: the bundle is ASCII only (scripts/lib/ascii.mjs), which reads several times faster.
+    source = readFileSync(bundle, 'latin1');
   } catch {
     return undefined;
   }

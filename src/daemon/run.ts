@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { formatConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, heldStdout, LOG_HOLD_MS, type Logger } from '../log.js';
 import { VrrpStartError, type VrrpRouter } from '../vrrp/router.js';
 import { hasStatics, staticsOf } from '../vrrp/statics.js';
 import { resolveBackendKind } from '../lb/select.js';
@@ -41,7 +41,21 @@ export interface RunOptions {
 }
 
 export async function runDaemon(opts: RunOptions): Promise<number> {
-  const log = opts.log ?? createLogger();
+  // The daemon's own log (a test passes its own) is held in memory until the first adverts are
+  // out (log.ts heldStdout: building process.stdout is 4.4 ms), LOG_HOLD_MS at most, and on any
+  // way out of here.
+  if (opts.log) return runDaemonWith(opts, opts.log, () => undefined);
+  const held = heldStdout();
+  const timer = opts.parts.timers.setTimeout(() => held.release(), LOG_HOLD_MS);
+  const release = () => { opts.parts.timers.clear(timer); held.release(); };
+  try {
+    return await runDaemonWith(opts, createLogger({ write: held.write }), release);
+  } finally {
+    release();
+  }
+}
+
+async function runDaemonWith(opts: RunOptions, log: Logger, releaseLog: () => void): Promise<number> {
   const loaded = loadConfigFile(opts.configFile);
   // Warnings (config/errors.ts): the config runs as keepalived would run it; each is logged once
   // here and kept in the status (config.warnings).
@@ -124,6 +138,7 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     }
     throw e;
   }
+  releaseLog();
 
   // The first adverts and gratuitous ARPs are out (a MASTER sends them in start()); now the rest.
   // From here on a SIGTERM/SIGINT must end in the graceful stop (priority 0 adverts, VIPs removed),

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger, RateLimitedLog } from '../../src/log.js';
+import { createLogger, heldLines, RateLimitedLog } from '../../src/log.js';
 
 describe('logging', () => {
   it('formats scope and level, with syslog priorities under journald', () => {
@@ -26,3 +26,24 @@ describe('logging', () => {
     ]);
   });
 });
+
+describe('held lines (the daemon\'s log before its first adverts)', () => {
+  it('keeps lines until release(), then writes them in order, and later lines straight through', () => {
+    const out: string[] = [];
+    let opened = 0;
+    const h = heldLines(() => { opened++; return (l) => out.push(l); });
+    const log = createLogger({ write: h.write, journald: true });
+    log.info('starting');
+    log.child('vrrp[VI_1]').warn('no peer yet');
+    assert.deepEqual(out, [], 'nothing written before release()');
+    assert.equal(opened, 0, 'the writer is not even built before release()');
+    h.release();
+    assert.deepEqual(out, ['<6>INFO  starting', '<4>WARN  vrrp[VI_1]: no peer yet']);
+    log.error('later');
+    assert.deepEqual(out.slice(2), ['<3>ERROR later']);
+    h.release();
+    assert.equal(opened, 1, 'release() twice opens the writer once');
+    assert.equal(out.length, 3, 'and writes nothing twice');
+  });
+});
+
