@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as Yaml from 'yaml';
-import { loadYamlBundle } from '../../src/config/yaml.js';
+import { installedYamlVersion, loadYamlBundle } from '../../src/config/yaml.js';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/nodeFlags.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -105,6 +105,10 @@ describe('the yaml bundle', () => {
     { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'bundle+cache');
+  });
+
+  it('the installed version, read from node_modules/yaml/package.json, is the one Node resolves', () => {
+    assert.equal(installedYamlVersion(), (createRequire(join(root, 'dist', 'src', 'config', 'yaml.js'))('yaml/package.json') as { version: string }).version);
   });
 
   it('a bundle built from another yaml version is not used', () => {
