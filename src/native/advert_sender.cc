@@ -52,12 +52,24 @@ int64_t MonoNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
 }
 
-// A wake-up also sends the adverts due within this much after now: with 100 masters at
-// advert_int 0.1 s the thread otherwise wakes 1,000 times a second, and on this (virtual)
-// host the context switch, not the send, was most of its CPU (perf: finish_task_switch 32%).
-// Those adverts leave up to 1 ms early; their deadlines stay where they were (absolute), so
-// the interval on the wire varies by at most this much and the mean stays exact.
-constexpr int64_t kCoalesceNs = 1000000;
+// Deadlines sit on a grid of this step (absolute CLOCK_MONOTONIC): a job's first deadline, and
+// a late job's next, are rounded up onto it, and every advert_int (centiseconds in VRRPv3,
+// seconds in v2) is a multiple of it, so a job stays on the grid. Why: with 100 masters at
+// advert_int 0.1 s and free phases the thread would wake 1,000 times a second, and on this
+// (virtual) host the context switch, not the send, was most of its CPU (perf:
+// finish_task_switch 32%). On the grid the jobs due in the same millisecond are due at the same
+// instant and leave on one wake-up, each exactly on its own schedule. (Before: a wake-up sent
+// whatever was due within the next 1 ms, up to 1 ms early; the instances' phases drift apart
+// and together, so which adverts shared a wake-up changed from one interval to the next, and
+// the interval on the wire varied by up to 1 ms: p99 0.99 ms vs keepalived's 0.83,
+// bench:instances 2026-12-04.) The cost: a job's first advert from this thread leaves up to
+// 1 ms after firstDelay.
+constexpr int64_t kGridNs = 1000000;
+int64_t OnGrid(int64_t ns) { return (ns + kGridNs - 1) / kGridNs * kGridNs; }
+
+// A wake-up also sends what is due this soon: only off-grid deadlines (an interval that is not
+// a multiple of the grid) are ever this close to another without being equal.
+constexpr int64_t kCoalesceNs = 50000;
 
 // Failure events kept per job while JS does not collect them; older ones are dropped (counted).
 constexpr size_t kMaxPendingEventsPerJob = 64;
@@ -235,7 +247,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
       job.fd = dupFd;
       job.packets = std::move(packets);
       job.intervalNs = interval;
-      if (!keepPhase) job.nextNs = now + (firstDelayUs < 0 ? interval : static_cast<int64_t>(firstDelayUs * 1000));
+      if (!keepPhase) job.nextNs = OnGrid(now + (firstDelayUs < 0 ? interval : static_cast<int64_t>(firstDelayUs * 1000)));
       job.leaseUntilNs = now + static_cast<int64_t>(leaseUs * 1000);
       job.active = true;
     }
@@ -309,6 +321,8 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
     o.Set("leaseExpiries", Napi::Number::New(env, j.leaseExpiries));
     o.Set("droppedReports", Napi::Number::New(env, j.droppedEvents));
     o.Set("threadPriority", Napi::String::New(env, priority_.load()));
+    o.Set("nextDueNs", Napi::Number::New(env, static_cast<double>(j.nextNs)));
+    o.Set("wakeups", Napi::Number::New(env, static_cast<double>(wakeups_.load())));
     return o;
   }
 
@@ -335,6 +349,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
         (void)r;
       }
       if (!running_) break;
+      wakeups_++;
       earliest = SendDue();
     }
   }
@@ -400,7 +415,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
         if (job.nextNs <= now) {
           // More than one interval behind: one advert now is what the peers need, not a burst.
           job.late++;
-          job.nextNs = now + job.intervalNs;
+          job.nextNs = OnGrid(now + job.intervalNs);
         }
         int64_t at = std::min(job.nextNs, job.leaseUntilNs);
         if (earliest < 0 || at < earliest) earliest = at;
@@ -484,6 +499,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
   int epollFd_ = -1;
   std::atomic<bool> running_{false};
   std::atomic<bool> reportQueued_{false};
+  std::atomic<uint64_t> wakeups_{0};  // the thread's wake-ups, all jobs (stats())
   std::thread thread_;
   std::atomic<const char*> priority_{"normal"};
   std::mutex mu_;

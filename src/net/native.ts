@@ -135,6 +135,10 @@ export interface NativeAdvertJobStats {
   droppedReports: number;
   /** What the sender thread runs at: 'SCHED_FIFO 1', 'nice -10' or 'normal'. */
   threadPriority: string;
+  /** The job's next deadline, CLOCK_MONOTONIC ns: on the thread's 1 ms grid (advert_sender.cc). */
+  nextDueNs: number;
+  /** The thread's wake-ups since it started, all jobs together. */
+  wakeups: number;
 }
 
 export interface NativeAdvertSender {

@@ -6,6 +6,8 @@
 // 2. job vrid 52 every INTERVAL ms with a LEASE ms lease that nobody renews; the thread is
 //    blocked by a busy loop for LEASE_BLOCK ms (> LEASE): the sender must stop by itself and
 //    report lease_expired once JS runs again.
+// 3. jobs vrid 60..69 every INTERVAL ms, installed 0.1 ms apart (phases as free as a VRRP start
+//    makes them): for 400 ms, then their deadlines and the thread's wake-ups.
 import { openVrrpSocket } from '../../src/net/vrrpSocket.js';
 import { openAdvertSender, type AdvertReport } from '../../src/net/advertSender.js';
 import { encodeAdvert } from '../../src/vrrp/packet.js';
@@ -46,6 +48,23 @@ busy(LEASE_BLOCK);
 out({ leaseStart, leaseBlockEnd: rt() });
 await sleep(300);
 out({ leaseStats: sender.stats(2), leaseReports: reports.filter((r) => r.id === 2).map((r) => r.kind), renewAfter: sender.renew(2, LEASE) });
+
+const GRID = [60, 61, 62, 63, 64, 65, 66, 67, 68, 69];
+const wakeups0 = sender.stats(1)!.wakeups;
+const sent0 = GRID.map((v) => sender.stats(v)?.sent ?? 0);
+GRID.forEach((vrid) => {
+  const until = performance.now() + 0.1;
+  while (performance.now() < until);
+  sender.set(vrid, sock, [packet(vrid)], INTERVAL, INTERVAL, 5000);
+});
+await sleep(400);
+const gridStats = GRID.map((v) => sender.stats(v)!);
+for (const v of GRID) sender.stop(v);
+out({ grid: {
+  nextDueNs: gridStats.map((s) => String(s.nextDueNs)),
+  sent: gridStats.reduce((a, s, i) => a + s.sent - sent0[i]!, 0),
+  wakeups: gridStats[gridStats.length - 1]!.wakeups - wakeups0,
+} });
 sender.close();
 sock.close();
 out({ done: true });

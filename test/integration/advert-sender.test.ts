@@ -1,7 +1,7 @@
 // Issue 15 §1, the send side, on a real wire: the native advert sender (native/advert_sender.cc
 // through net/advertSender.ts) keeps a master's adverts on time while the JS thread is blocked
-// (a busy loop, as a reload's plan or a checker storm would), and stops by itself when JS has not
-// renewed its lease (no zombie master). The sender runs in a child process
+// (a busy loop, as a reload's plan or a checker storm would), stops by itself when JS has not
+// renewed its lease (no zombie master), and puts every deadline on its 1 ms grid. The sender runs in a child process
 // (advert-sender-child.ts) in one lab namespace; tcpdump on the lab's bridge times every advert
 // with the kernel's capture stamp.
 import { test } from 'node:test';
@@ -23,6 +23,7 @@ interface Line {
   stats?: { sent: number; late: number; sendErrors: number };
   leaseStats?: { active: boolean; leaseExpiries: number; sent: number };
   leaseReports?: string[]; renewAfter?: boolean; done?: boolean;
+  grid?: { nextDueNs: string[]; sent: number; wakeups: number };
 }
 
 test(`the advert sender keeps ${INTERVAL_MS} ms adverts on time through a ${BLOCK_MS} ms JS block, and stops when its ${LEASE_MS} ms lease runs out`, { timeout: 60_000 }, async (t) => {
@@ -67,6 +68,22 @@ test(`the advert sender keeps ${INTERVAL_MS} ms adverts on time through a ${BLOC
     assert.equal(ls.leaseExpiries, 1);
     assert.deepEqual(get('leaseReports'), ['lease_expired'], 'lease_expired reported once JS ran again');
     assert.equal(get('renewAfter'), false, 'an expired lease cannot be renewed: JS must re-install the job');
+
+    // 3. Ten jobs installed 0.1 ms apart: every deadline on the 1 ms grid, so they share the
+    //    thread's wake-ups (about one per grid millisecond they occupy, not one per advert), and
+    //    each keeps its own interval on the wire.
+    const grid = get('grid');
+    for (const d of grid.nextDueNs) assert.equal(BigInt(d) % 1_000_000n, 0n, `deadline ${d} ns is not on the 1 ms grid`);
+    assert.ok(grid.sent >= 10 * (400 / INTERVAL_MS - 2), `${grid.sent} adverts from the ten jobs`);
+    assert.ok(grid.wakeups * 2 <= grid.sent, `${grid.wakeups} wake-ups for ${grid.sent} adverts: the jobs do not share them`);
+    const medians: number[] = [];
+    for (let vrid = 60; vrid < 70; vrid++) {
+      const at = obs.adverts({ vrid }).map((e) => e.tNs);
+      const g = at.slice(1).map((x, i) => Number(x - at[i]!) / 1e6).sort((a, b) => a - b);
+      medians.push(g[Math.floor(g.length / 2)]!);
+    }
+    t.diagnostic(`grid: ${grid.sent} adverts on ${grid.wakeups} wake-ups; per-job median gap ${medians.map((m) => m.toFixed(3)).join(' ')} ms`);
+    for (const m of medians) assert.ok(Math.abs(m - INTERVAL_MS) < 0.2, `median gap ${m.toFixed(3)} ms, not ${INTERVAL_MS}`);
   } finally {
     await lab.destroy();
   }
