@@ -36,6 +36,9 @@ export interface StatusAdvertSender {
   late: number;
   /** Times the lease ran out (the event loop stalled for a whole lease) and the job stopped. */
   lease_expiries: number;
+  /** The sender thread's scheduling: 'SCHED_FIFO 1' (asked for), 'nice -10' when real-time
+   *  priority is refused (no CAP_SYS_NICE, no real-time budget), or 'normal'. */
+  thread_priority: string;
 }
 
 export interface StatusAdvertSend {

@@ -74,6 +74,32 @@ constexpr int64_t kCoalesceNs = 50000;
 // Failure events kept per job while JS does not collect them; older ones are dropped (counted).
 constexpr size_t kMaxPendingEventsPerJob = 64;
 
+// The table's lock, with priority inheritance (PTHREAD_PRIO_INHERIT): the thread runs at
+// SCHED_FIFO 1 and the JS thread, which takes the lock for set/renew/stop/stats, at normal
+// priority; with a plain mutex a JS thread preempted inside its few instructions under the lock
+// (2 CPUs, a reload's worker and the check engine busy) leaves the sender waiting behind every
+// runnable normal task: priority inversion. Inherited, the holder runs at the sender's priority
+// until it lets go. What JS holds it for is kept to copying numbers: no JS value is made under it
+// (a V8 allocation can start a garbage collection: Stats() and Deliver() build theirs after).
+class PiMutex {
+ public:
+  PiMutex() {
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+    pthread_mutex_init(&m_, &a);
+    pthread_mutexattr_destroy(&a);
+  }
+  ~PiMutex() { pthread_mutex_destroy(&m_); }
+  PiMutex(const PiMutex&) = delete;
+  PiMutex& operator=(const PiMutex&) = delete;
+  void lock() { pthread_mutex_lock(&m_); }
+  void unlock() { pthread_mutex_unlock(&m_); }
+
+ private:
+  pthread_mutex_t m_;
+};
+
 struct Packet {
   std::vector<uint8_t> bytes;
   VrrpDest dest;
@@ -176,7 +202,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
       if (thread_.joinable()) thread_.join();
       tsfn_.Release();
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<PiMutex> lock(mu_);
     for (auto& [id, job] : jobs_) {
       if (job.fd >= 0) close(job.fd);
       job.fd = -1;
@@ -238,7 +264,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
     int dupFd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (dupFd < 0) { ThrowErrno(env, errno, "fcntl(F_DUPFD_CLOEXEC)"); return env.Undefined(); }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<PiMutex> lock(mu_);
       Job& job = jobs_[id];
       int64_t now = MonoNs();
       int64_t interval = static_cast<int64_t>(intervalUs * 1000);
@@ -265,7 +291,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
     }
     uint32_t id = info[0].As<Napi::Number>().Uint32Value();
     double leaseUs = info[1].As<Napi::Number>().DoubleValue();
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<PiMutex> lock(mu_);
     auto it = jobs_.find(id);
     if (it == jobs_.end() || !it->second.active) return Napi::Boolean::New(env, false);
     it->second.leaseUntilNs = MonoNs() + static_cast<int64_t>(leaseUs * 1000);
@@ -282,7 +308,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
     }
     uint32_t id = info[0].As<Napi::Number>().Uint32Value();
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<PiMutex> lock(mu_);
       auto it = jobs_.find(id);
       if (it == jobs_.end()) return env.Undefined();
       Job& job = it->second;
@@ -307,10 +333,21 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
       return env.Undefined();
     }
     uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = jobs_.find(id);
-    if (it == jobs_.end()) return env.Undefined();
-    const Job& j = it->second;
+    Job j;  // the counters, copied under the lock; the JS object is made after it
+    {
+      std::lock_guard<PiMutex> lock(mu_);
+      auto it = jobs_.find(id);
+      if (it == jobs_.end()) return env.Undefined();
+      const Job& held = it->second;
+      j.active = held.active;
+      j.sent = held.sent;
+      j.sendErrors = held.sendErrors;
+      j.lastErrno = held.lastErrno;
+      j.late = held.late;
+      j.leaseExpiries = held.leaseExpiries;
+      j.droppedEvents = held.droppedEvents;
+      j.nextNs = held.nextNs;
+    }
     Napi::Object o = Napi::Object::New(env);
     o.Set("active", Napi::Boolean::New(env, j.active));
     o.Set("sent", Napi::Number::New(env, j.sent));
@@ -391,7 +428,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
     bool report = false;
     int64_t earliest = -1;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<PiMutex> lock(mu_);
       int64_t now = MonoNs();
       for (auto& [id, job] : jobs_) {
         if (!job.active) continue;
@@ -458,12 +495,25 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
     reportQueued_ = false;
     if (onReport_.IsEmpty()) return;
     Napi::HandleScope scope(env);
+    // Taken out under the lock, turned into JS values after it (PiMutex).
+    std::vector<std::pair<uint32_t, std::vector<FailureEvent>>> events;
+    std::vector<uint32_t> expired;
+    {
+      std::lock_guard<PiMutex> lock(mu_);
+      for (auto& [id, job] : jobs_) {
+        if (!job.events.empty()) events.emplace_back(id, std::move(job.events));
+        job.events.clear();
+        if (job.leaseExpiredPending) {
+          job.leaseExpiredPending = false;
+          expired.push_back(id);
+        }
+      }
+    }
     Napi::Array out = Napi::Array::New(env);
     uint32_t k = 0;
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto& [id, job] : jobs_) {
-        for (FailureEvent& e : job.events) {
+      for (auto& [id, list] : events) {
+        for (FailureEvent& e : list) {
           Napi::Object o = Napi::Object::New(env);
           o.Set("id", Napi::Number::New(env, id));
           o.Set("kind", Napi::String::New(env, "send"));
@@ -479,14 +529,12 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
           o.Set("failed", failed);
           out.Set(k++, o);
         }
-        job.events.clear();
-        if (job.leaseExpiredPending) {
-          job.leaseExpiredPending = false;
-          Napi::Object o = Napi::Object::New(env);
-          o.Set("id", Napi::Number::New(env, id));
-          o.Set("kind", Napi::String::New(env, "lease_expired"));
-          out.Set(k++, o);
-        }
+      }
+      for (uint32_t id : expired) {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("id", Napi::Number::New(env, id));
+        o.Set("kind", Napi::String::New(env, "lease_expired"));
+        out.Set(k++, o);
       }
     }
     if (k == 0) return;
@@ -502,7 +550,7 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
   std::atomic<uint64_t> wakeups_{0};  // the thread's wake-ups, all jobs (stats())
   std::thread thread_;
   std::atomic<const char*> priority_{"normal"};
-  std::mutex mu_;
+  PiMutex mu_;
   std::map<uint32_t, Job> jobs_;
   Napi::FunctionReference onReport_;
   Napi::ThreadSafeFunction tsfn_;

@@ -84,6 +84,8 @@ export interface AdvertJobStats {
   /** Deadlines missed by more than one interval. */
   late: number;
   leaseExpiries: number;
+  /** What the sender thread runs at: 'SCHED_FIFO 1', 'nice -10' or 'normal' (advert_sender.cc). */
+  threadPriority: string;
 }
 
 /** Sends MASTER adverts at their deadlines whatever the event loop does (advertCadence.ts). */
