@@ -42,6 +42,7 @@ import { checkCounts, eachArg, oneOf, usage, fmt, ratio, stats, type Stats } fro
 import { runSideBySide } from './lib/sideBySide.js';
 import { childrenOf, loadAverage, sampleCpu, type CpuWindow } from './lib/proc.js';
 import { endpointAddress } from './lib/endpoints.js';
+import { fetchFromSocket } from '../src/api/statusCli.js';
 
 type Impl = 'tandem' | 'keepalived';
 const ADVERT_INT_S = 0.05;
@@ -204,6 +205,8 @@ interface Result {
    *  window: p99 and max of that window, ms. */
   loopDelayWindows: Array<{ p99: number; max: number }>;
   reloads: Array<Omit<Reload, 'fromNs' | 'toNs'>>;
+  /** tandem only: the sender thread's lateness against its deadlines over the whole run. */
+  sender: SenderView | null;
   loadAverageBefore: string;
   error: string | null;
 }
@@ -260,6 +263,16 @@ interface Master {
   reload(weight: 1 | 2): Promise<{ ok: boolean; detail: string }>;
   statusSocket: string | null;
   stop(): Promise<void>;
+}
+
+/** The sender thread's own account of VI_1's adverts (status advert_sender): how late it sent
+ *  against the deadlines, apart from what the kernel's path adds before the capture. */
+interface SenderView { thread_priority: string; max_late_us: number; late_over_1ms: number; sent: number; late: number }
+
+async function senderView(socketPath: string): Promise<SenderView | null> {
+  const st = JSON.parse(await fetchFromSocket(socketPath, '/status')) as { instances: Array<{ name: string; advert_sender: SenderView | null }> };
+  const s = st.instances.find((i) => i.name === 'VI_1')?.advert_sender ?? null;
+  return s && { thread_priority: s.thread_priority, max_late_us: s.max_late_us, late_over_1ms: s.late_over_1ms, sent: s.sent, late: s.late };
 }
 
 /** tandem with the 10,000 real servers, started here rather than with test/lib/tandem.ts
@@ -387,7 +400,7 @@ async function runOne(impl: Impl, lab: Lab, args: Args): Promise<Result> {
   const r: Result = {
     impl, mode: impl === 'tandem' ? 'vrrp + checks in one daemon' : '', note: null, checks: args.checks, master: { pids: [], cpu: null },
     adverts: null, advertsPerS: null, reloadsSkipped: 0, advertsAroundReloads: null, takeoversInWindow: 0, takeoversSinceBackupStart: 0, backupAdvertsInWindow: 0, backupAdvertsSinceStart: 0, firstBackupAdvertS: null,
-    hungScripts: null, statusRoundTripMs: null, statusRoundTripFailures: 0, loopDelayWindows: [], reloads: [], loadAverageBefore: loadAverage(), error: null,
+    hungScripts: null, statusRoundTripMs: null, statusRoundTripFailures: 0, loopDelayWindows: [], reloads: [], sender: null, loadAverageBefore: loadAverage(), error: null,
   };
   const lb1 = lab.node('lb1');
   const lb2 = lab.node('lb2');
@@ -467,6 +480,7 @@ async function runOne(impl: Impl, lab: Lab, args: Args): Promise<Result> {
     r.firstBackupAdvertS = backupAll.length > 0 ? Number(backupAll[0]!.tNs - fromNs) / 1e9 : null;
     r.hungScripts = hung.length ? { min: Math.min(...hung), max: Math.max(...hung), median: stats(hung)!.median } : null;
     r.statusRoundTripMs = stats(rtt);
+    if (m.statusSocket) r.sender = await senderView(m.statusSocket).catch(() => null);
     r.reloads = reloads.map(({ fromNs: _f, toNs: _t, ...rest }) => rest);
   } catch (e) {
     r.error = (e as Error).message;
@@ -518,6 +532,10 @@ function printSummary(results: Result[], args: Args): void {
     if (r.firstBackupAdvertS !== null) console.log(`${r.impl}: the backup's first advert came ${r.firstBackupAdvertS.toFixed(1)} s from the window's start (negative: in the warm-up); it sent ${r.backupAdvertsSinceStart} (about ${(r.backupAdvertsSinceStart * ADVERT_INT_S).toFixed(1)} s as a second master)`);
     const rl = r.reloads.map((x) => x.ms);
     if (rl.length > 0) console.log(`${r.impl}: reload took median ${fmt(stats(rl)!.median, 0)} ms, max ${fmt(Math.max(...rl), 0)} ms`);
+    if (r.sender) {
+      console.log(`${r.impl}: the sender thread (${r.sender.thread_priority}) sent ${r.sender.sent} adverts, the latest ${(r.sender.max_late_us / 1000).toFixed(3)} ms after its deadline, ` +
+        `${r.sender.late_over_1ms} more than 1 ms late (the wire's "off" beyond that is the kernel's path to the capture)`);
+    }
     if (r.note) console.log(`NOTE ${r.impl}: ${r.note}`);
     if (r.error) console.log(`ERROR ${r.impl}: ${r.error}`);
   }

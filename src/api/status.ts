@@ -39,6 +39,11 @@ export interface StatusAdvertSender {
   /** The sender thread's scheduling: 'SCHED_FIFO 1' (asked for), 'nice -10' when real-time
    *  priority is refused (no CAP_SYS_NICE, no real-time budget), or 'normal'. */
   thread_priority: string;
+  /** The worst lateness of one of the job's sends against its deadline, in µs, since start; and
+   *  how many were more than 1 ms late (what the thread itself added to the interval on the
+   *  wire, before the kernel's path). */
+  max_late_us: number;
+  late_over_1ms: number;
 }
 
 export interface StatusAdvertSend {

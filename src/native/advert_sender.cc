@@ -128,6 +128,11 @@ struct Job {
   double late = 0;
   double leaseExpiries = 0;
   double droppedEvents = 0;
+  // How late the thread sent against the deadline (now at the send - nextNs): the worst since
+  // start, and how many sends were more than 1 ms late. The wire shows the interval after the
+  // kernel's own path too (a veth's softirq, a capture); this is the sender's part of it alone.
+  int64_t maxLateNs = 0;
+  double lateOver1ms = 0;
   uint32_t okSinceEvent = 0;
   bool lastFailed = false;  // the job's previous advert failed on some destination
   std::vector<FailureEvent> events;
@@ -347,6 +352,8 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
       j.leaseExpiries = held.leaseExpiries;
       j.droppedEvents = held.droppedEvents;
       j.nextNs = held.nextNs;
+      j.maxLateNs = held.maxLateNs;
+      j.lateOver1ms = held.lateOver1ms;
     }
     Napi::Object o = Napi::Object::New(env);
     o.Set("active", Napi::Boolean::New(env, j.active));
@@ -360,6 +367,8 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
     o.Set("threadPriority", Napi::String::New(env, priority_.load()));
     o.Set("nextDueNs", Napi::Number::New(env, static_cast<double>(j.nextNs)));
     o.Set("wakeups", Napi::Number::New(env, static_cast<double>(wakeups_.load())));
+    o.Set("maxLateUs", Napi::Number::New(env, static_cast<double>(j.maxLateNs) / 1000.0));
+    o.Set("lateOver1ms", Napi::Number::New(env, j.lateOver1ms));
     return o;
   }
 
@@ -445,6 +454,8 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
           if (earliest < 0 || at < earliest) earliest = at;
           continue;
         }
+        if (now - job.nextNs > job.maxLateNs) job.maxLateNs = now - job.nextNs;
+        if (now - job.nextNs > 1000000) job.lateOver1ms++;
         SendJob(job);
         report = report || !job.events.empty();
         job.nextNs += job.intervalNs;

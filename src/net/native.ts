@@ -139,6 +139,9 @@ export interface NativeAdvertJobStats {
   nextDueNs: number;
   /** The thread's wake-ups since it started, all jobs together. */
   wakeups: number;
+  /** The worst lateness of a send against its deadline (µs), and the sends more than 1 ms late. */
+  maxLateUs: number;
+  lateOver1ms: number;
 }
 
 export interface NativeAdvertSender {

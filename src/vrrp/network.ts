@@ -86,6 +86,10 @@ export interface AdvertJobStats {
   leaseExpiries: number;
   /** What the sender thread runs at: 'SCHED_FIFO 1', 'nice -10' or 'normal' (advert_sender.cc). */
   threadPriority: string;
+  /** The worst lateness of a send against its deadline (µs), and the sends more than 1 ms late:
+   *  the sender's own part of an interval on the wire. */
+  maxLateUs: number;
+  lateOver1ms: number;
 }
 
 /** Sends MASTER adverts at their deadlines whatever the event loop does (advertCadence.ts). */

@@ -189,7 +189,8 @@ export class VrrpRouter {
   /** The sender's counters of this instance's job (null when it never had one). */
   private senderStatus(r: RunningInstance) {
     const s = this.sender?.stats(r.jobId);
-    return s ? { active: s.active, sent: s.sent, send_errors: s.sendErrors, last_error: s.lastError, late: s.late, lease_expiries: s.leaseExpiries, thread_priority: s.threadPriority } : null;
+    return s ? { active: s.active, sent: s.sent, send_errors: s.sendErrors, last_error: s.lastError, late: s.late, lease_expiries: s.leaseExpiries, thread_priority: s.threadPriority,
+      max_late_us: Math.round(s.maxLateUs), late_over_1ms: s.lateOver1ms } : null;
   }
 
   /** The driver's cadence -> the sender's job: installed when MASTER, re-installed when what the

@@ -20,7 +20,7 @@ const SLACK_MS = 5;
 
 interface Line {
   started?: string; blockStart?: string; blockEnd?: string; stopped?: string; leaseStart?: string; leaseBlockEnd?: string;
-  stats?: { sent: number; late: number; sendErrors: number; threadPriority: string };
+  stats?: { sent: number; late: number; sendErrors: number; threadPriority: string; maxLateUs: number; lateOver1ms: number };
   leaseStats?: { active: boolean; leaseExpiries: number; sent: number };
   leaseReports?: string[]; renewAfter?: boolean; done?: boolean;
   grid?: { nextDueNs: string[]; sent: number; wakeups: number };
@@ -53,6 +53,9 @@ test(`the advert sender keeps ${INTERVAL_MS} ms adverts on time through a ${BLOC
     assert.ok(stats.sent >= a51.length && stats.sendErrors === 0, `sender stats ${JSON.stringify(stats)} vs ${a51.length} captured`);
     // Root in a namespace may use real-time scheduling here: the thread must have taken it.
     assert.equal(stats.threadPriority, 'SCHED_FIFO 1', 'the sender thread runs at SCHED_FIFO 1');
+    // Its own account agrees: through the JS block no send left a whole interval after its deadline.
+    assert.ok(stats.maxLateUs >= 0 && stats.maxLateUs < INTERVAL_MS * 1000, `the sender's worst lateness ${stats.maxLateUs} µs`);
+    assert.ok(stats.lateOver1ms <= stats.sent, JSON.stringify(stats));
     // Nothing after stop().
     const stopped = ns(get('stopped'));
     assert.deepEqual(a51.filter((t) => t > stopped + BigInt(SLACK_MS * 1e6)), [], 'adverts after stop()');

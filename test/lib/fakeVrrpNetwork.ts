@@ -411,7 +411,7 @@ export class FakeAdvertSender implements AdvertSenderHandle {
       socket: s, packets, intervalMs,
       nextAt: keep ? old!.nextAt : now + (firstDelayMs === 'keep' ? intervalMs : firstDelayMs),
       leaseUntil: now + leaseMs, active: true, timer: undefined, okBefore: 0, lastFailed: false,
-      stats: old?.stats ?? { active: true, sent: 0, sendErrors: 0, lastError: null, late: 0, leaseExpiries: 0, threadPriority: 'normal' },
+      stats: old?.stats ?? { active: true, sent: 0, sendErrors: 0, lastError: null, late: 0, leaseExpiries: 0, threadPriority: 'normal', maxLateUs: 0, lateOver1ms: 0 },
     };
     job.stats.active = true;
     this.jobs.set(id, job);

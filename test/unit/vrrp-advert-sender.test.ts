@@ -181,7 +181,7 @@ describe('advert sender: send failures', () => {
     const st = r.router.snapshot().instances[0]!;
     assert.equal(st.advert_send.consecutive_failed, FAILED_ADVERTS_TO_FAULT + 1, 'the job\'s three and the priority 0 advert at FAULT');
     assert.deepEqual(st.advert_sender && { ...st.advert_sender, last_error: st.advert_sender.last_error }, {
-      active: false, sent: 1, send_errors: 3, last_error: 'ENETDOWN: network is down', late: 0, lease_expiries: 0, thread_priority: 'normal',
+      active: false, sent: 1, send_errors: 3, last_error: 'ENETDOWN: network is down', late: 0, lease_expiries: 0, thread_priority: 'normal', max_late_us: 0, late_over_1ms: 0,
     });
   });
 
