@@ -71,6 +71,9 @@ int64_t OnGrid(int64_t ns) { return (ns + kGridNs - 1) / kGridNs * kGridNs; }
 // a multiple of the grid) are ever this close to another without being equal.
 constexpr int64_t kCoalesceNs = 50000;
 
+// A send this much after its deadline counts in lateOver1ms (stats()).
+constexpr int64_t kLateReportNs = 1000000;
+
 // Failure events kept per job while JS does not collect them; older ones are dropped (counted).
 constexpr size_t kMaxPendingEventsPerJob = 64;
 
@@ -114,13 +117,10 @@ struct FailureEvent {
   std::vector<std::pair<std::string, int>> failed;  // destination, errno
 };
 
-struct Job {
-  int fd = -1;  // our dup() of the VrrpSocket's descriptor
-  std::vector<Packet> packets;
-  int64_t intervalNs = 0;
-  int64_t nextNs = 0;
-  int64_t leaseUntilNs = 0;
+// What stats(id) reports of a job: plain values, copied out under the lock in one assignment.
+struct JobStats {
   bool active = false;
+  int64_t nextNs = 0;
   // Counters for the job's id (kept across re-installs).
   double sent = 0;  // adverts that left on at least one destination
   double sendErrors = 0;  // destinations that failed
@@ -133,6 +133,13 @@ struct Job {
   // kernel's own path too (a veth's softirq, a capture); this is the sender's part of it alone.
   int64_t maxLateNs = 0;
   double lateOver1ms = 0;
+};
+
+struct Job : JobStats {
+  int fd = -1;  // our dup() of the VrrpSocket's descriptor
+  std::vector<Packet> packets;
+  int64_t intervalNs = 0;
+  int64_t leaseUntilNs = 0;
   uint32_t okSinceEvent = 0;
   bool lastFailed = false;  // the job's previous advert failed on some destination
   std::vector<FailureEvent> events;
@@ -338,22 +345,12 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
       return env.Undefined();
     }
     uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-    Job j;  // the counters, copied under the lock; the JS object is made after it
+    JobStats j;  // copied under the lock; the JS object is made after it
     {
       std::lock_guard<PiMutex> lock(mu_);
       auto it = jobs_.find(id);
       if (it == jobs_.end()) return env.Undefined();
-      const Job& held = it->second;
-      j.active = held.active;
-      j.sent = held.sent;
-      j.sendErrors = held.sendErrors;
-      j.lastErrno = held.lastErrno;
-      j.late = held.late;
-      j.leaseExpiries = held.leaseExpiries;
-      j.droppedEvents = held.droppedEvents;
-      j.nextNs = held.nextNs;
-      j.maxLateNs = held.maxLateNs;
-      j.lateOver1ms = held.lateOver1ms;
+      j = it->second;
     }
     Napi::Object o = Napi::Object::New(env);
     o.Set("active", Napi::Boolean::New(env, j.active));
@@ -454,8 +451,9 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
           if (earliest < 0 || at < earliest) earliest = at;
           continue;
         }
-        if (now - job.nextNs > job.maxLateNs) job.maxLateNs = now - job.nextNs;
-        if (now - job.nextNs > 1000000) job.lateOver1ms++;
+        int64_t lateNs = now - job.nextNs;
+        job.maxLateNs = std::max(job.maxLateNs, lateNs);
+        if (lateNs > kLateReportNs) job.lateOver1ms++;
         SendJob(job);
         report = report || !job.events.empty();
         job.nextNs += job.intervalNs;
@@ -522,31 +520,29 @@ class AdvertSender : public Napi::ObjectWrap<AdvertSender> {
     }
     Napi::Array out = Napi::Array::New(env);
     uint32_t k = 0;
-    {
-      for (auto& [id, list] : events) {
-        for (FailureEvent& e : list) {
-          Napi::Object o = Napi::Object::New(env);
-          o.Set("id", Napi::Number::New(env, id));
-          o.Set("kind", Napi::String::New(env, "send"));
-          o.Set("okBefore", Napi::Number::New(env, e.okBefore));
-          o.Set("destinations", Napi::Number::New(env, e.destinations));
-          Napi::Array failed = Napi::Array::New(env, e.failed.size());
-          for (size_t i = 0; i < e.failed.size(); i++) {
-            Napi::Object f = Napi::Object::New(env);
-            f.Set("dst", Napi::String::New(env, e.failed[i].first));
-            f.Set("error", ErrnoError(env, e.failed[i].second, "sendmsg", e.failed[i].first).Value());
-            failed.Set(static_cast<uint32_t>(i), f);
-          }
-          o.Set("failed", failed);
-          out.Set(k++, o);
-        }
-      }
-      for (uint32_t id : expired) {
+    for (auto& [id, list] : events) {
+      for (FailureEvent& e : list) {
         Napi::Object o = Napi::Object::New(env);
         o.Set("id", Napi::Number::New(env, id));
-        o.Set("kind", Napi::String::New(env, "lease_expired"));
+        o.Set("kind", Napi::String::New(env, "send"));
+        o.Set("okBefore", Napi::Number::New(env, e.okBefore));
+        o.Set("destinations", Napi::Number::New(env, e.destinations));
+        Napi::Array failed = Napi::Array::New(env, e.failed.size());
+        for (size_t i = 0; i < e.failed.size(); i++) {
+          Napi::Object f = Napi::Object::New(env);
+          f.Set("dst", Napi::String::New(env, e.failed[i].first));
+          f.Set("error", ErrnoError(env, e.failed[i].second, "sendmsg", e.failed[i].first).Value());
+          failed.Set(static_cast<uint32_t>(i), f);
+        }
+        o.Set("failed", failed);
         out.Set(k++, o);
       }
+    }
+    for (uint32_t id : expired) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("id", Napi::Number::New(env, id));
+      o.Set("kind", Napi::String::New(env, "lease_expired"));
+      out.Set(k++, o);
     }
     if (k == 0) return;
     if (!asyncContext_) asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "tandem:AdvertSender");
